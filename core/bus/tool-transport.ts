@@ -1,0 +1,139 @@
+import { randomUUID } from "node:crypto";
+import { type Subscription, headers as natsHeaders, errors as natsErrors } from "@nats-io/transport-node";
+import { RpcCode, RpcResponse, TOOL_EXECUTE } from "../protocol/jsonrpc.ts";
+import { headers, queueGroup, subjects } from "../subjects.ts";
+import { ToolError } from "../tools/errors.ts";
+import { type Dispatch, canonicalAgent, executeRpc } from "../tools/execute.ts";
+import type { Bus } from "./bus.ts";
+
+const decoder = new TextDecoder();
+
+/**
+ * Serves an agent's tools over NATS request/reply on `tools.<agent>` in the queue group `<agent>`,
+ * so replicas share the calls. The payload is a JSON-RPC 2.0 request (or batch); the reply is the
+ * JSON-RPC response. Request and correlation ids travel in headers.
+ */
+export function serveToolsOverNats(
+  bus: Bus,
+  agent: string,
+  dispatch: Dispatch,
+  observe?: (tool: string, outcome: "ok" | "error", seconds: number) => void,
+): Subscription {
+  return bus.serve(subjects.tools.of(agent), queueGroup(agent), async (msg) => {
+    const started = performance.now();
+    const requestId = msg.headers?.get(headers.requestId) || undefined;
+    const correlationId = msg.headers?.get(headers.correlationId) || undefined;
+    const text = decoder.decode(msg.data);
+    const response = await executeRpc(text, dispatch, {
+      transport: "nats",
+      logger: bus.logger,
+      ...(requestId !== undefined ? { requestId } : {}),
+      ...(correlationId !== undefined ? { correlationId } : {}),
+    });
+    msg.respond(response === undefined ? "" : JSON.stringify(response));
+    if (observe !== undefined && response !== undefined && !Array.isArray(response)) {
+      observe(toolOf(text), "error" in response ? "error" : "ok", (performance.now() - started) / 1000);
+    }
+  });
+}
+
+function toolOf(text: string): string {
+  const m = /"tool"\s*:\s*"([a-z0-9_]+)"/.exec(text);
+  return m?.[1] ?? "unknown";
+}
+
+export interface CallOptions {
+  /** Milliseconds before the call fails with a Timeout error naming the agent. Default 5000. */
+  timeout?: number;
+  requestId?: string;
+  correlationId?: string;
+}
+
+/**
+ * Calls one tool of one agent over NATS and returns its result. Failures are ToolErrors with the
+ * JSON-RPC code: the tool's own error, Timeout (-32001) or AgentUnavailable (-32002), each naming the
+ * agent.
+ */
+export async function callTool(
+  bus: Bus,
+  agent: string,
+  tool: string,
+  args: unknown,
+  options: CallOptions = {},
+): Promise<unknown> {
+  const name = canonicalAgent(agent);
+  const timeout = options.timeout ?? 5_000;
+  const requestId = options.requestId ?? randomUUID();
+  const h = natsHeaders();
+  h.set(headers.requestId, requestId);
+  h.set(headers.correlationId, options.correlationId ?? requestId);
+  const request = {
+    jsonrpc: "2.0",
+    id: requestId,
+    method: TOOL_EXECUTE,
+    params: { agent: name, tool, args },
+  };
+  let reply: Uint8Array;
+  try {
+    reply = (await bus.request(subjects.tools.of(name), JSON.stringify(request), timeout, h)).data;
+  } catch (err) {
+    throw transportError(err, name, tool, timeout);
+  }
+  const response = RpcResponse.parse(JSON.parse(decoder.decode(reply)));
+  if ("error" in response)
+    throw new ToolError(response.error.code, response.error.message, response.error.data);
+  return response.result;
+}
+
+/** Forwards a raw JSON-RPC payload to an agent and returns the raw reply text. */
+export async function forwardRpc(
+  bus: Bus,
+  agent: string,
+  payload: string,
+  options: CallOptions & { tool?: string } = {},
+): Promise<string> {
+  const name = canonicalAgent(agent);
+  const timeout = options.timeout ?? 5_000;
+  const h = natsHeaders();
+  if (options.requestId !== undefined) h.set(headers.requestId, options.requestId);
+  if (options.correlationId !== undefined) h.set(headers.correlationId, options.correlationId);
+  try {
+    return decoder.decode((await bus.request(subjects.tools.of(name), payload, timeout, h)).data);
+  } catch (err) {
+    throw transportError(err, name, options.tool ?? "?", timeout);
+  }
+}
+
+function transportError(err: unknown, agent: string, tool: string, timeout: number): unknown {
+  const noResponders =
+    err instanceof natsErrors.NoRespondersError ||
+    (err instanceof natsErrors.RequestError && err.isNoResponders());
+  if (noResponders) {
+    return new ToolError(
+      RpcCode.AgentUnavailable,
+      `agent "${agent}" has no running instance (tool ${tool})`,
+      { agent, tool },
+    );
+  }
+  if (
+    err instanceof natsErrors.TimeoutError ||
+    (err instanceof Error && err.cause instanceof natsErrors.TimeoutError)
+  ) {
+    return new ToolError(RpcCode.Timeout, `agent "${agent}" did not answer ${tool} within ${timeout} ms`, {
+      agent,
+      tool,
+      timeout,
+    });
+  }
+  return err;
+}
+
+/** A Dispatch that routes every call to its owning agent over NATS (the coordinator's). */
+export function natsDispatch(bus: Bus, timeout = 5_000): Dispatch {
+  return (call, ctx) =>
+    callTool(bus, call.agent, call.tool, call.args, {
+      timeout,
+      requestId: ctx.requestId,
+      correlationId: ctx.correlationId,
+    });
+}

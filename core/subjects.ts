@@ -1,0 +1,248 @@
+/**
+ * The one module that names every NATS subject, JetStream stream, consumer, KV bucket and object
+ * store. No other file spells a subject: they call these functions.
+ *
+ * The hierarchy is built for nats-server 2.9, where a consumer has a single filter subject, so every
+ * consumer's input is one wildcard:
+ *
+ *   market.<venue>.<kind>.<symbol>         MARKET    candles, tickers, books, trades       (inference: market.*.candle.>)
+ *   events.trade.order.<state>             EVENTS    the order lifecycle, emitted by exchange
+ *   events.trade.fill                      EVENTS    fills, emitted by exchange
+ *   events.trade.position                  EVENTS    position changes, emitted by exchange
+ *   events.trade.control.<kind>            EVENTS    limit changes and the kill switch, emitted by risk
+ *       └─ compliance and risk consume events.trade.> : everything that governs trading activity
+ *   events.signal.<symbol>                 EVENTS    model signals, emitted by inference
+ *   events.<agent>.<kind>                  EVENTS    everything else an agent emits (risk.breach, …)
+ *   cmd.<function>.<command>               COMMANDS  work-queue requests to one function (cmd.backtesting.>)
+ *   audit.<agent>.<kind>                   AUDIT     immutable compliance records (no delete, no purge)
+ *   dlq.<function>                         DLQ       dead letters of one function
+ *   tools.<agent>                          core NATS tool calls (request/reply, queue group = agent)
+ */
+
+/** Turns a symbol such as `BTC/USDT` or `BTC/USDT:USDT` into one subject token (`BTC-USDT`, `BTC-USDT_USDT`). */
+export function symbolToken(symbol: string): string {
+  const token = symbol.replaceAll("/", "-").replaceAll(":", "_");
+  assertToken(token, "symbol");
+  return token;
+}
+
+/** Inverse of {@link symbolToken}. */
+export function tokenToSymbol(token: string): string {
+  return token.replaceAll("-", "/").replaceAll("_", ":");
+}
+
+function assertToken(token: string, what: string): void {
+  if (token.length === 0 || /[\s.*>]/.test(token)) {
+    throw new Error(`invalid ${what} for a subject token: ${JSON.stringify(token)}`);
+  }
+}
+
+export const MarketKind = ["candle", "ticker", "book", "trade"] as const;
+export type MarketKind = (typeof MarketKind)[number];
+
+export const OrderState = [
+  "submitted",
+  "accepted",
+  "rejected",
+  "partially_filled",
+  "filled",
+  "canceled",
+  "expired",
+] as const;
+export type OrderState = (typeof OrderState)[number];
+
+export const subjects = {
+  market: {
+    all: "market.>",
+    of: (venue: string, kind: MarketKind, symbol: string) => {
+      assertToken(venue, "venue");
+      return `market.${venue}.${kind}.${symbolToken(symbol)}`;
+    },
+    allOfKind: (kind: MarketKind) => `market.*.${kind}.>`,
+  },
+  trade: {
+    all: "events.trade.>",
+    order: (state: OrderState) => `events.trade.order.${state}`,
+    fill: "events.trade.fill",
+    position: "events.trade.position",
+    control: (kind: "limits" | "kill_switch") => `events.trade.control.${kind}`,
+  },
+  events: {
+    all: "events.>",
+    signal: (symbol: string) => `events.signal.${symbolToken(symbol)}`,
+    signals: "events.signal.>",
+    /** An agent's own event, e.g. `of("risk", "breach")` → `events.risk.breach`. */
+    of: (agent: string, kind: string) => {
+      assertToken(agent, "agent");
+      assertToken(kind, "event kind");
+      return `events.${agent}.${kind}`;
+    },
+    ofAgent: (agent: string) => `events.${agent}.>`,
+  },
+  commands: {
+    all: "cmd.>",
+    of: (fn: string, command: string) => {
+      assertToken(fn, "function");
+      assertToken(command, "command");
+      return `cmd.${fn}.${command}`;
+    },
+    forFunction: (fn: string) => `cmd.${fn}.>`,
+  },
+  audit: {
+    all: "audit.>",
+    of: (agent: string, kind: string) => {
+      assertToken(agent, "agent");
+      assertToken(kind, "record kind");
+      return `audit.${agent}.${kind}`;
+    },
+  },
+  dlq: {
+    all: "dlq.>",
+    of: (fn: string) => {
+      assertToken(fn, "function");
+      return `dlq.${fn}`;
+    },
+  },
+  tools: {
+    all: "tools.>",
+    of: (agent: string) => {
+      assertToken(agent, "agent");
+      return `tools.${agent}`;
+    },
+  },
+} as const;
+
+const SECOND_NS = 1_000_000_000;
+const HOUR_NS = 3600 * SECOND_NS;
+const DAY_NS = 24 * HOUR_NS;
+
+/** The settings a stream is declared with; `ensureTopology` compares exactly these against the server. */
+export interface StreamSpec {
+  name: string;
+  description: string;
+  subjects: string[];
+  retention: "limits" | "workqueue";
+  storage: "file" | "memory";
+  /** Nanoseconds; 0 keeps messages forever. */
+  max_age: number;
+  /** Nanoseconds within which a repeated Nats-Msg-Id is dropped. */
+  duplicate_window: number;
+  deny_delete: boolean;
+  deny_purge: boolean;
+  num_replicas: number;
+}
+
+const stream = (
+  spec: Omit<StreamSpec, "storage" | "num_replicas" | "deny_delete" | "deny_purge"> & Partial<StreamSpec>,
+) =>
+  ({ storage: "file", num_replicas: 1, deny_delete: false, deny_purge: false, ...spec }) satisfies StreamSpec;
+
+export const streams = {
+  MARKET: stream({
+    name: "MARKET",
+    description: "Market data: candles, tickers, books and trades (short retention)",
+    subjects: [subjects.market.all],
+    retention: "limits",
+    max_age: HOUR_NS,
+    duplicate_window: 30 * SECOND_NS,
+  }),
+  EVENTS: stream({
+    name: "EVENTS",
+    description: "Domain events: orders, fills, positions, signals, verdicts",
+    subjects: [subjects.events.all],
+    retention: "limits",
+    max_age: 7 * DAY_NS,
+    duplicate_window: 2 * 60 * SECOND_NS,
+  }),
+  COMMANDS: stream({
+    name: "COMMANDS",
+    description: "Work-queue requests to functions",
+    subjects: [subjects.commands.all],
+    retention: "workqueue",
+    max_age: DAY_NS,
+    duplicate_window: 2 * 60 * SECOND_NS,
+  }),
+  AUDIT: stream({
+    name: "AUDIT",
+    description: "Immutable compliance records",
+    subjects: [subjects.audit.all],
+    retention: "limits",
+    max_age: 0,
+    duplicate_window: 2 * 60 * SECOND_NS,
+    deny_delete: true,
+    deny_purge: true,
+  }),
+  DLQ: stream({
+    name: "DLQ",
+    description: "Dead letters: messages a function could not process",
+    subjects: [subjects.dlq.all],
+    retention: "limits",
+    max_age: 30 * DAY_NS,
+    duplicate_window: 2 * 60 * SECOND_NS,
+  }),
+} as const satisfies Record<string, StreamSpec>;
+export type StreamName = keyof typeof streams;
+
+/** The stream that stores a subject, or undefined for core-NATS subjects. */
+export function streamOf(subject: string): StreamSpec | undefined {
+  const head = subject.split(".")[0];
+  return Object.values(streams).find((s) => s.subjects.some((p) => p.split(".")[0] === head));
+}
+
+export interface KvSpec {
+  bucket: string;
+  description: string;
+  history: number;
+  /** Milliseconds after which a key's last value expires; 0 keeps it. */
+  ttl: number;
+}
+
+export const kvBuckets = {
+  /** Agent instances heartbeat here; an instance whose heartbeat stops disappears after `ttl`. */
+  agents: {
+    bucket: "bot4_agents",
+    description: "Registry of running agent instances",
+    history: 1,
+    ttl: 6_000,
+  },
+  positions: {
+    bucket: "bot4_positions",
+    description: "Current positions per account and symbol",
+    history: 5,
+    ttl: 0,
+  },
+  risk: { bucket: "bot4_risk", description: "Risk limits and the live risk snapshot", history: 10, ttl: 0 },
+  models: {
+    bucket: "bot4_models",
+    description: "Model registry: versions, features, metrics, hashes",
+    history: 10,
+    ttl: 0,
+  },
+} as const satisfies Record<string, KvSpec>;
+
+/** How often an instance refreshes its registry entry (well inside the bucket's ttl). */
+export const HEARTBEAT_INTERVAL_MS = 2_000;
+
+export const objectStores = {
+  models: { bucket: "bot4_model_artifacts", description: "Model artifacts (ONNX)" },
+  results: { bucket: "bot4_results", description: "Full results of long runs, e.g. backtests" },
+} as const;
+
+/** The durable consumer name of a function for one of its input subjects. */
+export function consumerName(fn: string, index = 0): string {
+  assertToken(fn, "function");
+  return index === 0 ? `fn_${fn}` : `fn_${fn}_${index}`;
+}
+
+/** The queue group under which every replica of an agent serves its tools. */
+export const queueGroup = (agent: string) => agent;
+
+/** Message headers Bot4 sets; correlation ids cross process boundaries here. */
+export const headers = {
+  requestId: "Bot4-Request-Id",
+  correlationId: "Bot4-Correlation-Id",
+  causationId: "Bot4-Causation-Id",
+  eventType: "Bot4-Event-Type",
+  source: "Bot4-Source",
+  apiKey: "Bot4-Client",
+} as const;

@@ -1,0 +1,70 @@
+import { ZodError, z } from "zod";
+import { RpcCode, type RpcErrorObject } from "../protocol/jsonrpc.ts";
+
+/**
+ * The one error class a tool (or the machinery around it) throws to say what went wrong in JSON-RPC
+ * terms. Anything else thrown by a handler is an internal error and is reported without its message
+ * or stack.
+ */
+export class ToolError extends Error {
+  override name = "ToolError";
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export const unknownAgent = (agent: string) =>
+  new ToolError(RpcCode.MethodNotFound, `unknown agent "${agent}"`, { agent });
+export const unknownTool = (agent: string, tool: string) =>
+  new ToolError(RpcCode.MethodNotFound, `unknown tool "${tool}" for agent "${agent}"`, { agent, tool });
+export const invalidParams = (message: string, error: ZodError) =>
+  new ToolError(RpcCode.InvalidParams, message, { issues: zodIssues(error) });
+/** A domain refusal: the request was well-formed but the tool declines it (limits, state, venue). */
+export const rejected = (message: string, data?: unknown) => new ToolError(RpcCode.Rejected, message, data);
+
+/** Zod issues in a stable, JSON-friendly shape: where, what, and the code. */
+export function zodIssues(error: ZodError): { path: string; message: string; code: string }[] {
+  return error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message, code: i.code }));
+}
+
+/** Maps anything thrown to a JSON-RPC error object; internal errors never leak message or stack. */
+export function toRpcError(err: unknown): RpcErrorObject {
+  if (err instanceof ToolError) {
+    return err.data === undefined
+      ? { code: err.code, message: err.message }
+      : { code: err.code, message: err.message, data: err.data };
+  }
+  if (err instanceof ZodError) {
+    return {
+      code: RpcCode.InvalidParams,
+      message: `invalid params: ${z.prettifyError(err)}`,
+      data: { issues: zodIssues(err) },
+    };
+  }
+  return { code: RpcCode.InternalError, message: "internal error" };
+}
+
+/** The HTTP status that matches a JSON-RPC error code, for `POST /tools/:tool`. */
+export function httpStatusOf(code: number): 400 | 404 | 413 | 422 | 500 | 503 | 504 {
+  switch (code) {
+    case RpcCode.ParseError:
+    case RpcCode.InvalidRequest:
+    case RpcCode.InvalidParams:
+      return 400;
+    case RpcCode.MethodNotFound:
+      return 404;
+    case RpcCode.Rejected:
+      return 422;
+    case RpcCode.AgentUnavailable:
+      return 503;
+    case RpcCode.Timeout:
+      return 504;
+    default:
+      return 500;
+  }
+}

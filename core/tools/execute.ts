@@ -1,0 +1,114 @@
+import { randomUUID } from "node:crypto";
+import { findAgent } from "../agents/manifest.ts";
+import {
+  RpcCode,
+  type RpcId,
+  RpcRequest,
+  type RpcResponse,
+  TOOL_EXECUTE,
+  ToolExecuteParams,
+  rpcError,
+  rpcResult,
+} from "../protocol/jsonrpc.ts";
+import type { Logger } from "../telemetry/log.ts";
+import { toRpcError, unknownAgent, zodIssues } from "./errors.ts";
+import { servesAgent, type ToolRegistry } from "./registry.ts";
+import type { ToolContext } from "./tool.ts";
+
+/** Runs one tool of one agent. Local registries, NATS routing and tests all fit this shape. */
+export type Dispatch = (call: ToolExecuteParams, ctx: ToolContext) => Promise<unknown>;
+
+export interface CallMeta {
+  requestId?: string;
+  correlationId?: string;
+  transport: ToolContext["transport"];
+  logger: Logger;
+}
+
+/** Dispatches to the registries of this process; an agent they do not serve is unknown here. */
+export function localDispatch(registries: readonly ToolRegistry[]): Dispatch {
+  return (call, ctx) => {
+    const registry = registries.find((r) => servesAgent(r, call.agent));
+    if (registry === undefined) throw unknownAgent(call.agent);
+    return registry.call(call.tool, call.args, ctx);
+  };
+}
+
+/** Canonical agent name for a name or alias; unknown names pass through unchanged. */
+export const canonicalAgent = (nameOrAlias: string) => findAgent(nameOrAlias)?.name ?? nameOrAlias;
+
+/**
+ * Executes a JSON-RPC 2.0 payload — a request, a notification or a batch — given as raw text (parse
+ * errors are ours to report) or as an already-parsed value. Returns the response, the array of
+ * responses of a batch (in request order), or undefined when nothing must be answered (notifications).
+ */
+export async function executeRpc(
+  payload: string | unknown,
+  dispatch: Dispatch,
+  meta: CallMeta,
+): Promise<RpcResponse | RpcResponse[] | undefined> {
+  let value: unknown = payload;
+  if (typeof payload === "string") {
+    try {
+      value = JSON.parse(payload);
+    } catch {
+      return rpcError(null, RpcCode.ParseError, "parse error: the body is not valid JSON");
+    }
+  }
+  if (Array.isArray(value)) {
+    if (value.length === 0) return rpcError(null, RpcCode.InvalidRequest, "invalid request: empty batch");
+    const answers = await Promise.all(value.map((member) => executeOne(member, dispatch, meta)));
+    const responses = answers.filter((a): a is RpcResponse => a !== undefined);
+    return responses.length === 0 ? undefined : responses;
+  }
+  return executeOne(value, dispatch, meta);
+}
+
+async function executeOne(
+  value: unknown,
+  dispatch: Dispatch,
+  meta: CallMeta,
+): Promise<RpcResponse | undefined> {
+  const request = RpcRequest.safeParse(value);
+  if (!request.success) {
+    const id = idOf(value);
+    return rpcError(id, RpcCode.InvalidRequest, "invalid request", { issues: zodIssues(request.error) });
+  }
+  const { id, method, params } = request.data;
+  const isNotification = id === undefined;
+  const answer = (response: RpcResponse) => (isNotification ? undefined : response);
+  if (method !== TOOL_EXECUTE) {
+    return answer(rpcError(id ?? null, RpcCode.MethodNotFound, `method not found: ${method}`));
+  }
+  const parsed = ToolExecuteParams.safeParse(params);
+  if (!parsed.success) {
+    return answer(
+      rpcError(id ?? null, RpcCode.InvalidParams, "invalid params for tool.execute", {
+        issues: zodIssues(parsed.error),
+      }),
+    );
+  }
+  const requestId = meta.requestId ?? (typeof id === "string" && id.length > 0 ? id : randomUUID());
+  const correlationId = meta.correlationId ?? requestId;
+  const ctx: ToolContext = {
+    requestId,
+    correlationId,
+    transport: meta.transport,
+    logger: meta.logger.child({ requestId, correlationId, agent: parsed.data.agent, tool: parsed.data.tool }),
+  };
+  try {
+    return answer(rpcResult(id ?? null, await dispatch(parsed.data, ctx)));
+  } catch (err) {
+    const error = toRpcError(err);
+    if (error.code === RpcCode.InternalError) ctx.logger.error({ err }, "tool call failed");
+    return answer({ jsonrpc: "2.0", id: id ?? null, error });
+  }
+}
+
+function idOf(value: unknown): RpcId {
+  if (typeof value === "object" && value !== null && "id" in value) {
+    const id = (value as { id: unknown }).id;
+    if (typeof id === "string" || typeof id === "number") return id;
+  }
+  return null;
+}

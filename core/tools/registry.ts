@@ -1,0 +1,52 @@
+import { findAgent } from "../agents/manifest.ts";
+import { invalidParams, unknownTool } from "./errors.ts";
+import { describeTool, type Tool, type ToolContext, type ToolDescriptor } from "./tool.ts";
+
+/** One agent's tools, validated on the way in and on the way out. */
+export interface ToolRegistry {
+  readonly agent: string;
+  readonly tools: ReadonlyMap<string, Tool>;
+  /** Listings with JSON Schemas, computed once. */
+  describe(): ToolDescriptor[];
+  /** Validates args, runs the handler, validates its result. Throws ToolError on bad input. */
+  call(tool: string, args: unknown, ctx: ToolContext): Promise<unknown>;
+}
+
+export function createToolRegistry(agent: string, tools: readonly Tool[]): ToolRegistry {
+  const byName = new Map<string, Tool>();
+  for (const tool of tools) {
+    if (byName.has(tool.name)) throw new Error(`agent "${agent}" defines tool "${tool.name}" twice`);
+    byName.set(tool.name, tool);
+  }
+  let descriptors: ToolDescriptor[] | undefined;
+  return {
+    agent,
+    tools: byName,
+    describe() {
+      descriptors ??= [...byName.values()].map(describeTool);
+      return descriptors;
+    },
+    async call(name, args, ctx) {
+      const tool = byName.get(name);
+      if (tool === undefined) throw unknownTool(agent, name);
+      const input = tool.input.safeParse(args ?? {});
+      if (!input.success) throw invalidParams(`invalid arguments for ${agent}.${name}`, input.error);
+      const result = await tool.handler(input.data, ctx);
+      const output = tool.output.safeParse(result);
+      if (!output.success) {
+        ctx.logger.error(
+          { tool: name, issues: output.error.issues },
+          "tool returned a value that fails its output schema",
+        );
+        throw new Error(`output of ${agent}.${name} failed its schema`);
+      }
+      return output.data;
+    },
+  };
+}
+
+/** True when `nameOrAlias` designates the registry's agent (by manifest name or seed alias). */
+export function servesAgent(registry: Pick<ToolRegistry, "agent">, nameOrAlias: string): boolean {
+  if (nameOrAlias === registry.agent) return true;
+  return findAgent(nameOrAlias)?.name === registry.agent;
+}
