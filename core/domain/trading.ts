@@ -1,0 +1,109 @@
+import { z } from "zod";
+import { OrderState } from "../subjects.ts";
+
+/**
+ * The trading vocabulary every agent shares: orders, fills and positions as they travel on the bus.
+ * Timestamps are integer UTC milliseconds; symbols are unified ccxt symbols (`BTC/USDT`); amounts are
+ * in base currency, prices in quote currency.
+ */
+export const Side = z.enum(["buy", "sell"]);
+export type Side = z.infer<typeof Side>;
+
+export const OrderType = z.enum(["market", "limit", "stop", "stop_limit"]);
+export type OrderType = z.infer<typeof OrderType>;
+
+export const OrderStatus = z.enum(OrderState);
+export type OrderStatus = z.infer<typeof OrderStatus>;
+
+const TimestampMs = z.number().int().nonnegative();
+const Symbol = z.string().regex(/^[A-Z0-9]+\/[A-Z0-9]+(:[A-Z0-9]+)?$/, "a unified symbol such as BTC/USDT");
+
+export const Fee = z.object({ currency: z.string().min(1), cost: z.number().nonnegative() });
+export type Fee = z.infer<typeof Fee>;
+
+/** An order request as a strategy, a person or the router asks for it. */
+export const OrderRequest = z
+  .object({
+    clientOrderId: z.string().min(1).max(36),
+    account: z.string().min(1).default("default"),
+    venue: z.string().min(1),
+    symbol: Symbol,
+    side: Side,
+    type: OrderType,
+    amount: z.number().positive(),
+    /** Limit price (limit and stop_limit). */
+    price: z.number().positive().optional(),
+    /** Trigger price (stop and stop_limit). */
+    stopPrice: z.number().positive().optional(),
+  })
+  .superRefine((o, ctx) => {
+    if ((o.type === "limit" || o.type === "stop_limit") && o.price === undefined) {
+      ctx.addIssue({ code: "custom", path: ["price"], message: `a ${o.type} order needs a price` });
+    }
+    if ((o.type === "stop" || o.type === "stop_limit") && o.stopPrice === undefined) {
+      ctx.addIssue({ code: "custom", path: ["stopPrice"], message: `a ${o.type} order needs a stopPrice` });
+    }
+  });
+export type OrderRequest = z.infer<typeof OrderRequest>;
+
+/** An order's state; published as `order.<status>` on `events.trade.order.<status>` at every change. */
+export const Order = z.object({
+  id: z.string().min(1),
+  clientOrderId: z.string().min(1),
+  account: z.string().min(1),
+  venue: z.string().min(1),
+  symbol: Symbol,
+  side: Side,
+  type: OrderType,
+  amount: z.number().positive(),
+  price: z.number().positive().optional(),
+  stopPrice: z.number().positive().optional(),
+  status: OrderStatus,
+  filled: z.number().nonnegative(),
+  remaining: z.number().nonnegative(),
+  averagePrice: z.number().positive().optional(),
+  fee: Fee.optional(),
+  /** Why the order was rejected or canceled, in words. */
+  reason: z.string().optional(),
+  createdAt: TimestampMs,
+  updatedAt: TimestampMs,
+});
+export type Order = z.infer<typeof Order>;
+
+/** One execution against an order; published as `fill.executed` on `events.trade.fill`. */
+export const Fill = z.object({
+  id: z.string().min(1),
+  orderId: z.string().min(1),
+  clientOrderId: z.string().min(1),
+  account: z.string().min(1),
+  venue: z.string().min(1),
+  symbol: Symbol,
+  side: Side,
+  amount: z.number().positive(),
+  price: z.number().positive(),
+  fee: Fee,
+  liquidity: z.enum(["maker", "taker"]),
+  timestamp: TimestampMs,
+});
+export type Fill = z.infer<typeof Fill>;
+
+/** A net position; published as `position.changed` on `events.trade.position`. Amount is signed. */
+export const Position = z.object({
+  account: z.string().min(1),
+  venue: z.string().min(1),
+  symbol: Symbol,
+  amount: z.number(),
+  averagePrice: z.number().nonnegative(),
+  realizedPnl: z.number(),
+  timestamp: TimestampMs,
+});
+export type Position = z.infer<typeof Position>;
+
+/** Event types of the trade domain (`type` of the envelope). */
+export const tradeEventType = {
+  order: (status: OrderStatus) => `order.${status}`,
+  fill: "fill.executed",
+  position: "position.changed",
+  limits: "limits.changed",
+  killSwitch: "kill_switch.changed",
+} as const;
