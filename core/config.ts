@@ -38,6 +38,66 @@ export const Config = z.object({
     ),
   BOT4_HOST: z.string().default("127.0.0.1"),
   BOT4_DATA_DIR: z.string().default(".bot4"),
+  /** Added to every manifest port by the launcher, to run a second system (or a test) beside the first. */
+  BOT4_PORT_OFFSET: z.coerce.number({ message: "must be a number" }).int().min(0).max(50_000).default(0),
+  /** Bind a service to a non-loopback host without API keys (logs a loud warning). */
+  BOT4_ALLOW_INSECURE_BIND: flag(false),
+  /** Requests per second per client on a service's HTTP side (token bucket refill); 0 disables. */
+  BOT4_RATE_LIMIT: z.coerce.number({ message: "must be a number" }).min(0).default(100),
+  /** Token bucket size per client (the burst a client may send at once). */
+  BOT4_RATE_BURST: count(200),
+  /** Largest accepted HTTP request body in bytes (413 above). */
+  BOT4_BODY_LIMIT: count(1_048_576),
+  /** Milliseconds the coordinator waits for an agent's answer before a Timeout error naming it. */
+  BOT4_TOOL_TIMEOUT_MS: count(10_000),
+  /** How the trigger runs functions: in this process (local default) or as AWS Lambda through Invoke. */
+  FUNCTION_INVOKER: z
+    .enum(["inprocess", "lambda"], { message: "must be inprocess or lambda" })
+    .default("inprocess"),
+  /** Most messages the trigger hands a function in one batch. */
+  TRIGGER_BATCH_SIZE: count(256),
+  /** Milliseconds the trigger waits for a batch to fill once its first message is in hand. */
+  TRIGGER_MAX_WAIT_MS: z.coerce.number({ message: "must be a number" }).int().min(0).default(5),
+  /** Deliveries of one message before it is dead-lettered. */
+  TRIGGER_MAX_DELIVERIES: count(5),
+  /** First retry delay in ms after a failure; doubled per delivery up to TRIGGER_BACKOFF_MAX_MS. */
+  TRIGGER_BACKOFF_BASE_MS: count(500),
+  TRIGGER_BACKOFF_MAX_MS: count(30_000),
+  /** Milliseconds JetStream waits for an ack before redelivering (must exceed a batch's run time). */
+  TRIGGER_ACK_WAIT_MS: count(30_000),
+  /** Lambda endpoint override (LocalStack, or `npm run functions:host`); the AWS default when unset. */
+  AWS_ENDPOINT_URL: z.string().url({ message: "must be a URL" }).optional(),
+  AWS_REGION: z.string().min(1).default("us-east-1"),
+  /** Prefix of the deployed Lambda names: function `compliance` is invoked as `<prefix>compliance`. */
+  LAMBDA_FUNCTION_PREFIX: z.string().default(""),
+  /** Port of the local Lambda host (`npm run functions:host`). */
+  LAMBDA_HOST_PORT: z.coerce.number({ message: "must be a number" }).int().min(0).max(65_535).default(9001),
+  /** Comma-separated unified symbols nobody may trade (e.g. `LUNA/USDT,FTT/USDT`). */
+  COMPLIANCE_RESTRICTED_SYMBOLS: z
+    .string()
+    .default("")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((k) => k.trim().toUpperCase())
+        .filter((k) => k.length > 0),
+    ),
+  /** Largest notional (amount × price, quote currency) of a single order. */
+  COMPLIANCE_MAX_ORDER_NOTIONAL: positive(250_000),
+  /** Account equity (quote currency) that MAX_POSITION_SIZE is a fraction of. */
+  COMPLIANCE_ACCOUNT_EQUITY: positive(100_000),
+  /** Opposite-side fills on one symbol by one account inside this many ms are a wash trade. */
+  COMPLIANCE_WASH_WINDOW_MS: count(60_000),
+  /** Rolling window (ms) of the order-to-trade and cancel ratios. */
+  COMPLIANCE_RATIO_WINDOW_MS: count(300_000),
+  /** Orders in the window before the ratios are judged. */
+  COMPLIANCE_RATIO_MIN_ORDERS: count(20),
+  /** Most orders per fill in the window (spoofing/layering heuristic). */
+  COMPLIANCE_MAX_ORDER_TO_TRADE: positive(20),
+  /** Largest share of orders canceled in the window. */
+  COMPLIANCE_MAX_CANCEL_RATIO: fraction(0.9),
+  /** Largest relative distance of a limit price from the last trade price (0.05 = 5%). */
+  COMPLIANCE_PRICE_BAND: fraction(0.05),
 });
 export type Config = z.infer<typeof Config>;
 

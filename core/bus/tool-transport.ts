@@ -64,9 +64,13 @@ export async function callTool(
   const name = canonicalAgent(agent);
   const timeout = options.timeout ?? 5_000;
   const requestId = options.requestId ?? randomUUID();
-  const h = natsHeaders();
-  h.set(headers.requestId, requestId);
-  h.set(headers.correlationId, options.correlationId ?? requestId);
+  // The JSON-RPC id is the request id; headers are only needed when the correlation id differs.
+  let h: ReturnType<typeof natsHeaders> | undefined;
+  if (options.correlationId !== undefined && options.correlationId !== requestId) {
+    h = natsHeaders();
+    h.set(headers.requestId, requestId);
+    h.set(headers.correlationId, options.correlationId);
+  }
   const request = {
     jsonrpc: "2.0",
     id: requestId,

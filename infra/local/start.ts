@@ -1,0 +1,59 @@
+import { ConfigError, loadConfig } from "../../core/config.ts";
+import { NatsServerMissingError } from "../../core/nats-server/process.ts";
+import { createLogger } from "../../core/telemetry/log.ts";
+import { embeddedNats } from "./nats.ts";
+import { startSystem } from "./system.ts";
+
+/**
+ * `npm start`: the embedded default. One command brings up a nats-server (or uses NATS_URL), every
+ * hot-path service, the functions in process and the coordinator, paper trading on simulated data.
+ */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`bot4: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger("bot4", config.LOG_LEVEL);
+  let nats: Awaited<ReturnType<typeof embeddedNats>>;
+  try {
+    nats = await embeddedNats(config, logger);
+  } catch (err) {
+    if (err instanceof NatsServerMissingError) {
+      console.error(`bot4: ${err.message}`);
+      process.exit(3);
+    }
+    throw err;
+  }
+  const system = await startSystem(config, nats.url, logger);
+  const lines = system.services.map((s) => `  ${s.agent.padEnd(12)} ${s.url}`);
+  logger.info(`Bot4 is up (paper trading, ${config.ENVIRONMENT}). NATS ${nats.url}\n${lines.join("\n")}`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    const deadline = setTimeout(() => {
+      logger.error("shutdown deadline passed; exiting");
+      process.exit(1);
+    }, 15_000);
+    deadline.unref();
+    await system.stop();
+    await nats.server?.stop({ clean: false });
+    logger.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+main().catch((err: unknown) => {
+  console.error("bot4: failed to start:", err);
+  process.exit(1);
+});

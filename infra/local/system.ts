@@ -1,0 +1,104 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { type ServiceAgent, serviceAgents } from "../../core/agents/manifest.ts";
+import { Bus } from "../../core/bus/bus.ts";
+import { ensureTopology } from "../../core/bus/topology.ts";
+import type { Config } from "../../core/config.ts";
+import type { Logger } from "../../core/telemetry/log.ts";
+import type { RunningService, ServiceModule } from "../../hotpath/kit/types.ts";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+export interface RunningSystem {
+  bus: Bus;
+  services: RunningService[];
+  stop(): Promise<void>;
+}
+
+interface FunctionsModule {
+  startLocalFunctions(deps: { config: Config; bus: Bus; logger: Logger }): Promise<{ stop(): Promise<void> }>;
+}
+
+function isServiceModule(mod: unknown): mod is ServiceModule {
+  return typeof mod === "object" && mod !== null && typeof (mod as { start?: unknown }).start === "function";
+}
+
+function isFunctionsModule(mod: unknown): mod is FunctionsModule {
+  return (
+    typeof mod === "object" &&
+    mod !== null &&
+    typeof (mod as { startLocalFunctions?: unknown }).startLocalFunctions === "function"
+  );
+}
+
+/** Imports `hotpath/<agent>/service.ts` for a manifest agent; undefined when the agent has no service yet. */
+async function serviceModule(agent: ServiceAgent): Promise<ServiceModule | undefined> {
+  const file = join(root, "hotpath", agent.name, "service.ts");
+  if (!existsSync(file)) return undefined;
+  const mod: unknown = await import(pathToFileURL(file).href);
+  if (!isServiceModule(mod))
+    throw new Error(`hotpath/${agent.name}/service.ts does not export start(deps, options)`);
+  return mod;
+}
+
+/**
+ * Brings up the whole system on one bus: the topology, every hot-path service of the manifest (each
+ * on its manifest port), and the trigger with every function in process. Stops in reverse order.
+ */
+export async function startSystem(config: Config, natsUrl: string, logger: Logger): Promise<RunningSystem> {
+  const bus = await Bus.connect({
+    url: natsUrl,
+    name: "bot4-local",
+    logger: logger.child({ component: "bus" }),
+  });
+  await ensureTopology(bus);
+  const services: RunningService[] = [];
+  const stoppers: (() => Promise<void>)[] = [];
+  try {
+    for (const agent of serviceAgents) {
+      const mod = await serviceModule(agent);
+      if (mod === undefined) {
+        logger.warn(
+          { agent: agent.name },
+          `agent ${agent.title} (${agent.name}) has no service module yet; skipped`,
+        );
+        continue;
+      }
+      const service = await mod.start(
+        { config, bus, logger: logger.child({ agent: agent.name }) },
+        { port: agent.port + config.BOT4_PORT_OFFSET },
+      );
+      services.push(service);
+      stoppers.push(() => service.stop());
+      logger.info({ agent: agent.name, url: service.url }, `${agent.title} serving`);
+    }
+    const functionsFile = join(root, "functions", "local.ts");
+    if (existsSync(functionsFile)) {
+      const mod: unknown = await import(pathToFileURL(functionsFile).href);
+      if (!isFunctionsModule(mod)) throw new Error("functions/local.ts does not export startLocalFunctions");
+      const functions = await mod.startLocalFunctions({
+        config,
+        bus,
+        logger: logger.child({ component: "functions" }),
+      });
+      stoppers.push(() => functions.stop());
+    } else {
+      logger.warn("functions/local.ts not present: no event-triggered functions run");
+    }
+  } catch (err) {
+    for (const stop of stoppers.reverse()) await stop().catch(() => {});
+    await bus.drain();
+    throw err;
+  }
+  return {
+    bus,
+    services,
+    async stop() {
+      for (const stop of [...stoppers].reverse()) {
+        await stop().catch((err: unknown) => logger.error({ err }, "stop failed"));
+      }
+      await bus.drain();
+    },
+  };
+}
