@@ -30,10 +30,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const system = await startSystem(config, nats.url, logger);
-  const lines = system.services.map((s) => `  ${s.agent.padEnd(12)} ${s.url}`);
-  logger.info(`Bot4 is up (paper trading, ${config.ENVIRONMENT}). NATS ${nats.url}\n${lines.join("\n")}`);
-
+  // Signals are handled from the start: a SIGTERM during start-up waits for it, then stops cleanly.
+  let system: Awaited<ReturnType<typeof startSystem>> | undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -44,13 +42,19 @@ async function main(): Promise<void> {
       process.exit(1);
     }, 15_000);
     deadline.unref();
-    await system.stop();
+    await starting.catch(() => undefined);
+    await system?.stop();
     await nats.server?.stop({ clean: false });
     logger.info("stopped");
     process.exit(0);
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
+
+  const starting = startSystem(config, nats.url, logger);
+  system = await starting;
+  const lines = system.services.map((s) => `  ${s.agent.padEnd(12)} ${s.url}`);
+  logger.info(`Bot4 is up (paper trading, ${config.ENVIRONMENT}). NATS ${nats.url}\n${lines.join("\n")}`);
 }
 
 main().catch((err: unknown) => {
