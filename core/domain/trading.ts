@@ -16,7 +16,7 @@ export const OrderStatus = z.enum(OrderState);
 export type OrderStatus = z.infer<typeof OrderStatus>;
 
 const TimestampMs = z.number().int().nonnegative();
-const Symbol = z.string().regex(/^[A-Z0-9]+\/[A-Z0-9]+(:[A-Z0-9]+)?$/, "a unified symbol such as BTC/USDT");
+const UnifiedSymbol = z.string().regex(/^[A-Z0-9]+\/[A-Z0-9]+(:[A-Z0-9]+)?$/, "a unified symbol such as BTC/USDT");
 
 export const Fee = z.object({ currency: z.string().min(1), cost: z.number().nonnegative() });
 export type Fee = z.infer<typeof Fee>;
@@ -27,7 +27,7 @@ export const OrderRequest = z
     clientOrderId: z.string().min(1).max(36),
     account: z.string().min(1).default("default"),
     venue: z.string().min(1),
-    symbol: Symbol,
+    symbol: UnifiedSymbol,
     side: Side,
     type: OrderType,
     amount: z.number().positive(),
@@ -52,7 +52,7 @@ export const Order = z.object({
   clientOrderId: z.string().min(1),
   account: z.string().min(1),
   venue: z.string().min(1),
-  symbol: Symbol,
+  symbol: UnifiedSymbol,
   side: Side,
   type: OrderType,
   amount: z.number().positive(),
@@ -77,7 +77,7 @@ export const Fill = z.object({
   clientOrderId: z.string().min(1),
   account: z.string().min(1),
   venue: z.string().min(1),
-  symbol: Symbol,
+  symbol: UnifiedSymbol,
   side: Side,
   amount: z.number().positive(),
   price: z.number().positive(),
@@ -91,7 +91,7 @@ export type Fill = z.infer<typeof Fill>;
 export const Position = z.object({
   account: z.string().min(1),
   venue: z.string().min(1),
-  symbol: Symbol,
+  symbol: UnifiedSymbol,
   amount: z.number(),
   averagePrice: z.number().nonnegative(),
   realizedPnl: z.number(),
