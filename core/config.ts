@@ -23,6 +23,10 @@ export const Config = z.object({
   MAX_PORTFOLIO_RISK: fraction(0.15),
   MAX_CORRELATION: fraction(0.7),
   MAX_LEVERAGE: positive(3),
+  /** Fraction of full Kelly that calculate_kelly sizes with (0.25 = quarter Kelly). */
+  KELLY_FRACTION: fraction(0.25),
+  /** Cash each account starts with in the risk service's book (quote currency); default: PAPER_BALANCES' USDT. */
+  RISK_INITIAL_EQUITY: z.coerce.number({ message: "must be a number" }).positive().optional(),
   MODEL_CACHE_SIZE: count(100),
   MAX_INFERENCE_BATCH: count(32),
   BINANCE_TESTNET: flag(true),
@@ -38,6 +42,66 @@ export const Config = z.object({
     ),
   BOT4_HOST: z.string().default("127.0.0.1"),
   BOT4_DATA_DIR: z.string().default(".bot4"),
+  /** ccxt exchange ids the exchange service trades on besides `paper` (comma-separated, e.g. `binance`). */
+  EXCHANGE_VENUES: z
+    .string()
+    .default("")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((v) => v.trim().toLowerCase())
+        .filter((v) => v.length > 0),
+    )
+    .pipe(z.array(z.string().regex(/^[a-z0-9]+$/, "venue ids are ccxt ids such as binance"))),
+  /** The venue submit_order uses when the call names none. */
+  EXCHANGE_DEFAULT_VENUE: z
+    .string()
+    .regex(/^[a-z0-9]+$/, "a venue name such as paper")
+    .default("paper"),
+  /** Milliseconds between order/outage polls of ccxt venues (and market-stream polls without websockets). */
+  EXCHANGE_POLL_MS: count(1_000),
+  /** Binance keys; other venues read `<ID>_API_KEY`, `<ID>_SECRET`, `<ID>_PASSWORD` likewise. */
+  BINANCE_API_KEY: z.string().optional(),
+  BINANCE_SECRET: z.string().optional(),
+  /** Overrides the origin of every Binance REST URL (a local emulator); `<ID>_API_URL` for others. */
+  BINANCE_API_URL: z.string().url({ message: "must be a URL" }).optional(),
+  /** Symbols of the paper venue's simulated market. */
+  PAPER_SYMBOLS: z
+    .string()
+    .default("BTC/USDT,ETH/USDT")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((v) => v.trim())
+        .filter((v) => v.length > 0),
+    )
+    .pipe(z.array(z.string().regex(/^[A-Z0-9]+\/[A-Z0-9]+$/, "symbols such as BTC/USDT")).min(1)),
+  /** Starting balances of the paper account, `CCY:amount` pairs. */
+  PAPER_BALANCES: z
+    .string()
+    .default("USDT:100000")
+    .transform((s, ctx) => {
+      const out: Record<string, number> = {};
+      for (const pair of s
+        .split(",")
+        .map((p) => p.trim())
+        .filter((p) => p.length > 0)) {
+        const [ccy, amount] = pair.split(":");
+        const n = Number(amount);
+        if (ccy === undefined || !/^[A-Z0-9]+$/.test(ccy) || !Number.isFinite(n) || n < 0) {
+          ctx.addIssue({ code: "custom", message: `"${pair}" is not CCY:amount (e.g. USDT:100000)` });
+          return z.NEVER;
+        }
+        out[ccy] = n;
+      }
+      return out;
+    }),
+  /** Milliseconds between simulated bars of the paper market (each bar is one simulated minute). */
+  PAPER_TICK_MS: count(1_000),
+  /** Seed of the paper market simulator. */
+  PAPER_SEED: z.string().min(1).default("bot4"),
+  /** Adverse slippage on the paper venue's taker fills, in basis points. */
+  PAPER_SLIPPAGE_BPS: z.coerce.number({ message: "must be a number" }).min(0).max(1_000).default(1),
   /** Added to every manifest port by the launcher, to run a second system (or a test) beside the first. */
   BOT4_PORT_OFFSET: z.coerce.number({ message: "must be a number" }).int().min(0).max(50_000).default(0),
   /** Bind a service to a non-loopback host without API keys (logs a loud warning). */
@@ -56,8 +120,8 @@ export const Config = z.object({
     .default("inprocess"),
   /** Most messages the trigger hands a function in one batch. */
   TRIGGER_BATCH_SIZE: count(256),
-  /** Milliseconds the trigger waits for a batch to fill once its first message is in hand. */
-  TRIGGER_MAX_WAIT_MS: z.coerce.number({ message: "must be a number" }).int().min(0).default(5),
+  /** Milliseconds the trigger waits for a batch to fill once its first message is in hand (0: take what is buffered). */
+  TRIGGER_MAX_WAIT_MS: z.coerce.number({ message: "must be a number" }).int().min(0).default(0),
   /** Deliveries of one message before it is dead-lettered. */
   TRIGGER_MAX_DELIVERIES: count(5),
   /** First retry delay in ms after a failure; doubled per delivery up to TRIGGER_BACKOFF_MAX_MS. */

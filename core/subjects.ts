@@ -95,6 +95,11 @@ export const subjects = {
       assertToken(kind, "record kind");
       return `audit.${agent}.${kind}`;
     },
+    /** Every record of one agent, e.g. `audit.compliance.>`. */
+    ofAgent: (agent: string) => {
+      assertToken(agent, "agent");
+      return `audit.${agent}.>`;
+    },
   },
   dlq: {
     all: "dlq.>",
@@ -109,6 +114,38 @@ export const subjects = {
       assertToken(agent, "agent");
       return `tools.${agent}`;
     },
+  },
+} as const;
+
+/**
+ * NATS and JetStream system subjects, named for the nats-server permissions (infra/nats) only:
+ * request inboxes, the JetStream API and acks, and the subjects KV buckets and object stores are
+ * written on. Application code reaches these through the @nats-io clients, never by name.
+ */
+export const systemSubjects = {
+  /** Every subject (the admin's permission). */
+  everything: ">",
+  inbox: "_INBOX.>",
+  /** The whole JetStream API, or one operation of it (`jsApi("STREAM.DELETE")` → `$JS.API.STREAM.DELETE.>`). */
+  jsApi: (operation?: string) => (operation === undefined ? "$JS.API.>" : `$JS.API.${operation}.>`),
+  /** Acks of one stream's consumers, or of every stream. */
+  jsAck: (stream?: string) => (stream === undefined ? "$JS.ACK.>" : `$JS.ACK.${stream}.>`),
+  /** Writes to a KV bucket, optionally under one key prefix (`kv("bot4_agents", "risk")` → `$KV.bot4_agents.risk.>`). */
+  kv: (bucket: string, prefix?: string) => {
+    assertToken(bucket, "bucket");
+    if (prefix === undefined) return `$KV.${bucket}.>`;
+    assertToken(prefix, "key prefix");
+    return `$KV.${bucket}.${prefix}.>`;
+  },
+  /** One exact KV key (`kvKey("bot4_function_state", "compliance")`). */
+  kvKey: (bucket: string, key: string) => {
+    assertToken(bucket, "bucket");
+    return `$KV.${bucket}.${key}`;
+  },
+  /** Writes to an object store (chunks and metadata). */
+  obj: (bucket: string) => {
+    assertToken(bucket, "bucket");
+    return `$O.${bucket}.>`;
   },
 } as const;
 
@@ -218,10 +255,77 @@ export const kvBuckets = {
     history: 10,
     ttl: 0,
   },
+  /** State an event-triggered function carries across batches (one key per function, CAS-updated). */
+  functionState: {
+    bucket: "bot4_function_state",
+    description: "State of event-triggered functions across batches",
+    history: 1,
+    ttl: 0,
+  },
 } as const satisfies Record<string, KvSpec>;
 
 /** How often an instance refreshes its registry entry (well inside the bucket's ttl). */
 export const HEARTBEAT_INTERVAL_MS = 2_000;
+
+/** The registry key of one agent instance in {@link kvBuckets.agents}: `<agent>.<instanceId>`. */
+export function agentInstanceKey(agent: string, instanceId: string): string {
+  assertToken(agent, "agent");
+  assertToken(instanceId, "instance id");
+  return `${agent}.${instanceId}`;
+}
+
+/** The registry keys of every instance of one agent, or of all agents. */
+export const agentInstanceKeys = (agent?: string) => {
+  if (agent === undefined) return ">";
+  assertToken(agent, "agent");
+  return `${agent}.*`;
+};
+
+/**
+ * Keys of {@link kvBuckets.risk}: the limits in force, and one live risk snapshot per account
+ * (core/risk/snapshot.ts), which the exchange reads for its in-process pre-trade check.
+ */
+export const riskKeys = {
+  limits: "limits",
+  snapshot: (account = "default") => {
+    assertToken(account, "account");
+    return `snapshot.${account}`;
+  },
+  snapshots: "snapshot.*",
+} as const;
+
+/**
+ * Keys of {@link kvBuckets.positions}: the exchange's latest net position per account, venue and
+ * symbol (`<account>.<venue>.<symbol token>`, e.g. `default.paper.BTC-USDT`).
+ */
+export const positionKeys = {
+  of: (account: string, venue: string, symbol: string) => {
+    assertToken(account, "account");
+    assertToken(venue, "venue");
+    return `${account}.${venue}.${symbolToken(symbol)}`;
+  },
+  ofAccount: (account: string) => {
+    assertToken(account, "account");
+    return `${account}.>`;
+  },
+} as const;
+
+/**
+ * Keys of {@link kvBuckets.models} and names in {@link objectStores.models}: one metadata entry per
+ * model version, the pointer to the deployed version, and the artifact object of each version.
+ */
+export const modelKeys = {
+  version: (version: string) => {
+    assertToken(version, "model version");
+    return `model.${version}`;
+  },
+  versions: "model.*",
+  deployed: "deployed",
+  artifact: (version: string) => {
+    assertToken(version, "model version");
+    return `${version}.onnx`;
+  },
+} as const;
 
 export const objectStores = {
   models: { bucket: "bot4_model_artifacts", description: "Model artifacts (ONNX)" },
@@ -232,6 +336,12 @@ export const objectStores = {
 export function consumerName(fn: string, index = 0): string {
   assertToken(fn, "function");
   return index === 0 ? `fn_${fn}` : `fn_${fn}_${index}`;
+}
+
+/** The key of a function's state in {@link kvBuckets.functionState}. */
+export function functionStateKey(fn: string): string {
+  assertToken(fn, "function");
+  return fn;
 }
 
 /** The queue group under which every replica of an agent serves its tools. */

@@ -44,7 +44,7 @@ export const manifest = [
     title: "RiskQuant",
     kind: "service",
     port: 8081,
-    consumes: [subjects.trade.all],
+    consumes: [subjects.trade.all, subjects.market.allOfKind("candle"), subjects.market.allOfKind("ticker")],
     description: "Kelly sizing, VaR/CVaR, Monte Carlo, portfolio optimisation, real-time limits",
   },
   {

@@ -75,8 +75,9 @@ export class Bus {
     const base = options.reconnectDelayMs ?? 250;
     const cap = options.maxReconnectDelayMs ?? 5_000;
     let attempt = 0;
+    const { servers, user, pass } = splitCredentials(options.url);
     const connectionOptions: ConnectionOptions = {
-      servers: options.url.split(",").map((s) => s.trim()),
+      servers,
       name: options.name,
       maxReconnectAttempts: options.maxReconnectAttempts ?? -1,
       reconnectDelayHandler: () => {
@@ -86,7 +87,11 @@ export class Bus {
       },
       waitOnFirstConnect: false,
       noAsyncTraces: true,
-      ...(options.user !== undefined ? { user: options.user, pass: options.pass } : {}),
+      ...(options.user !== undefined
+        ? { user: options.user, pass: options.pass }
+        : user !== undefined
+          ? { user, pass }
+          : {}),
       ...(options.token !== undefined ? { token: options.token } : {}),
     };
     const nc = await connect(connectionOptions);
@@ -241,6 +246,31 @@ export class Bus {
     }
     this.logger.info("bus drained");
   }
+}
+
+/**
+ * Splits `nats://user:password@host:port[,…]` into server URLs without credentials and the user and
+ * password of the first URL that carries them (nats.js does not read credentials from a URL, while
+ * the nats CLI and the Go client do; deployments pass one NATS_URL per agent this way).
+ */
+export function splitCredentials(url: string): { servers: string[]; user?: string; pass?: string } {
+  let user: string | undefined;
+  let pass: string | undefined;
+  const servers = url
+    .split(",")
+    .map((s) => s.trim())
+    .map((s) => {
+      const m = /^([a-z]+:\/\/)([^@/]*)@(.*)$/i.exec(s);
+      if (m === null) return s;
+      const [, scheme, info, rest] = m as unknown as [string, string, string, string];
+      if (user === undefined) {
+        const colon = info.indexOf(":");
+        user = decodeURIComponent(colon < 0 ? info : info.slice(0, colon));
+        pass = colon < 0 ? undefined : decodeURIComponent(info.slice(colon + 1));
+      }
+      return `${scheme}${rest}`;
+    });
+  return { servers, ...(user !== undefined ? { user } : {}), ...(pass !== undefined ? { pass } : {}) };
 }
 
 /** True for JetStream's "stream/consumer not found" answers. */

@@ -4,6 +4,7 @@ import type { ServiceAgent } from "../../core/agents/manifest.ts";
 import type { Bus } from "../../core/bus/bus.ts";
 import type { Config } from "../../core/config.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
+import type { Dispatch } from "../../core/tools/execute.ts";
 import type { ToolRegistry } from "../../core/tools/registry.ts";
 
 /** What every hot-path service is given by whoever starts it (launcher, test, container entry). */
@@ -25,6 +26,20 @@ export interface ServeOptions {
   shutdownDeadlineMs?: number;
   /** Install SIGTERM/SIGINT handlers (containers); tests and the launcher leave it off. */
   handleSignals?: boolean;
+  /** Overrides of the HTTP protection the kit derives from the config (BOT4_API_KEYS, BOT4_RATE_*…). */
+  protection?: Partial<ProtectionOptions>;
+}
+
+/** The HTTP side's protection. Defaults come from the config; `/health` is always open. */
+export interface ProtectionOptions {
+  /** Accepted bearer tokens; empty means no authentication (and loopback-only binding). */
+  apiKeys: readonly string[];
+  /** Per-client token bucket: refill per second and bucket size; false disables it. */
+  rateLimit: { perSecond: number; burst: number } | false;
+  /** Largest accepted request body in bytes (413 above). */
+  bodyLimitBytes: number;
+  /** Bind to a non-loopback host without API keys (with a loud warning) instead of falling back to loopback. */
+  allowInsecureBind: boolean;
 }
 
 /** What an agent hands the kit: its tools, its own readiness, extra metrics and routes, and cleanup. */
@@ -40,6 +55,13 @@ export interface ServiceSpec {
   routes?: (app: Hono) => void;
   /** Stops the agent's own work (consumers, timers) before the bus drains. */
   onStop?: () => Promise<void>;
+  /**
+   * Where `POST /rpc` and `POST /tools/:tool` send calls. Default: this agent's registry. The
+   * coordinator routes other agents' calls over NATS. NATS always serves the agent's own registry.
+   */
+  dispatch?: Dispatch;
+  /** Replaces the body of `GET /tools` (the coordinator's aggregated listing). */
+  listTools?: () => unknown | Promise<unknown>;
 }
 
 export interface RunningService {
@@ -49,6 +71,8 @@ export interface RunningService {
   readonly port: number;
   readonly app: Hono;
   readonly metrics: Registry;
+  /** The host the HTTP server is bound to. */
+  readonly host: string;
   /** Stops intake, runs onStop, removes the registry entry; the bus is the caller's to drain. */
   stop(): Promise<void>;
 }

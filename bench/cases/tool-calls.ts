@@ -1,0 +1,183 @@
+import { Agent, createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
+import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
+import { Bus } from "../../core/bus/bus.ts";
+import { callTool } from "../../core/bus/tool-transport.ts";
+import { ensureTopology } from "../../core/bus/topology.ts";
+import { quietLogger } from "../../core/telemetry/log.ts";
+import { start as startCoordinator } from "../../hotpath/coordinator/service.ts";
+import { startService } from "../../hotpath/kit/service.ts";
+import { testConfig, testSpec } from "../../hotpath/kit/testing/agent.ts";
+import { type BenchCase, type BenchResult, Recorder } from "../harness.ts";
+
+const args = { win_probability: 0.6, win_return: 1.0, loss_return: -1.0 };
+const RAW_SUBJECT = "bench.tool_calls.raw";
+
+/** POSTs a body over one keep-alive connection and resolves with the response text. */
+function post(agent: Agent, url: URL, body: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          text += chunk;
+        });
+        res.on("end", () =>
+          res.statusCode === 200 ? resolve(text) : reject(new Error(`HTTP ${res.statusCode}: ${text}`)),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/**
+ * Tool-call latency through the service kit and the coordinator, each beside the raw NATS
+ * request/reply round trip measured in the same run (interleaved rounds, so drift hits all alike):
+ *   raw      — a bare subscriber answering a fixed payload (the floor);
+ *   nats     — `callTool` to a kit-served agent: JSON-RPC, zod in and out, metrics, queue group;
+ *   http     — `POST /tools/calculate_kelly` on the agent itself;
+ *   coord    — `POST /rpc` (the seed's tool.execute) on the coordinator, which routes over NATS;
+ *   bridge   — the coordinator path's floor: a bare node:http handler doing one raw NATS request.
+ * Every process part runs in this one process, with separate NATS connections per side.
+ */
+const toolCalls: BenchCase = {
+  name: "tool-calls",
+  order: 20,
+  async run(ctx) {
+    const logger = quietLogger("bench");
+    const connect = (name: string) => Bus.connect({ url: ctx.natsUrl, name, logger });
+    const [agentBus, coordBus, clientBus, rawBus] = await Promise.all([
+      connect("bench-agent"),
+      connect("bench-coordinator"),
+      connect("bench-client"),
+      connect("bench-raw"),
+    ]);
+    await ensureTopology(agentBus);
+    const config = testConfig();
+    const protection = { rateLimit: false as const };
+    const risk = findAgent("risk") as ServiceAgent;
+    const agent = await startService(
+      testSpec(risk, "bench"),
+      { config, bus: agentBus, logger },
+      { port: 0, protection },
+    );
+    const coordinator = await startCoordinator({ config, bus: coordBus, logger }, { port: 0, protection });
+    const reply = new TextEncoder().encode('{"jsonrpc":"2.0","id":"x","result":{"kelly_fraction":0.2}}');
+    rawBus.nc.subscribe(RAW_SUBJECT, { queue: "bench", callback: (_e, msg) => void msg.respond(reply) });
+    await rawBus.nc.flush();
+    const rawPayload = JSON.stringify({
+      jsonrpc: "2.0",
+      id: "x",
+      method: "tool.execute",
+      params: { agent: "risk", tool: "calculate_kelly", args },
+    });
+    const bridge = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        clientBus.request(RAW_SUBJECT, Buffer.concat(chunks), 5_000).then(
+          (m) => res.end(m.data),
+          (err: unknown) => res.writeHead(500).end(String(err)),
+        );
+      });
+    });
+    await new Promise<void>((r) => bridge.listen(0, "127.0.0.1", () => r()));
+    const bridgeUrl = new URL(`http://127.0.0.1:${(bridge.address() as AddressInfo).port}/`);
+    const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+    const agentUrl = new URL(`${agent.url}/tools/calculate_kelly`);
+    const coordUrl = new URL(`${coordinator.url}/rpc`);
+    const argsBody = JSON.stringify(args);
+    const seedBody = `{"id":"1","method":"tool.execute","params":{"agent":"riskquant","tool":"calculate_kelly","args":${argsBody}}}`;
+
+    const ops = {
+      raw: () => clientBus.request(RAW_SUBJECT, rawPayload, 5_000),
+      nats: () => callTool(clientBus, "risk", "calculate_kelly", args),
+      http: () => post(keepAlive, agentUrl, argsBody),
+      coord: () => post(keepAlive, coordUrl, seedBody),
+      bridge: () => post(keepAlive, bridgeUrl, rawPayload),
+    } as const;
+    const recorders = {
+      raw: new Recorder(),
+      nats: new Recorder(),
+      http: new Recorder(),
+      coord: new Recorder(),
+      bridge: new Recorder(),
+    };
+    const perRound = Math.max(200, Math.round(2_000 * ctx.scale));
+    const rounds = 5;
+    try {
+      for (const op of Object.values(ops)) for (let i = 0; i < 500; i++) await op();
+      const started = process.hrtime.bigint();
+      for (let r = 0; r < rounds; r++) {
+        for (const [name, op] of Object.entries(ops) as [keyof typeof ops, () => Promise<unknown>][]) {
+          const rec = recorders[name];
+          for (let i = 0; i < perRound; i++) await rec.time(op);
+        }
+      }
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      ctx.log(`${rounds} interleaved rounds × ${perRound} calls per kind in ${seconds.toFixed(1)} s`);
+    } finally {
+      keepAlive.destroy();
+      bridge.close();
+      await coordinator.stop();
+      await agent.stop();
+      await Promise.all([agentBus, coordBus, clientBus, rawBus].map((b) => b.drain()));
+    }
+
+    const raw = recorders.raw.stats();
+    const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+    const row = (
+      name: string,
+      unit: string,
+      rec: Recorder,
+      extra: Record<string, number | string> = {},
+    ): BenchResult => {
+      const s = rec.stats();
+      return {
+        case: `tool-calls/${name}`,
+        unit,
+        latency: s,
+        throughput: Math.round(1e6 / s.mean_us),
+        notes: {
+          raw_p50_us: raw.p50_us,
+          raw_p99_us: raw.p99_us,
+          p50_vs_raw: ratio(s.p50_us, raw.p50_us),
+          p99_vs_raw: ratio(s.p99_us, raw.p99_us),
+          ...extra,
+        },
+      };
+    };
+    return [
+      {
+        case: "tool-calls/raw-nats-round-trip",
+        unit: "request/reply round trip (floor)",
+        latency: raw,
+        throughput: Math.round(1e6 / raw.mean_us),
+      },
+      row("nats-tool-call", "callTool over NATS to a kit-served agent", recorders.nats, {
+        target: "p50 ≤ 1.3× raw, < 300 µs (seed)",
+      }),
+      row("http-agent", "POST /tools/:tool on the agent (keep-alive)", recorders.http),
+      row("coordinator-http-rpc", "POST /rpc on the coordinator → NATS → agent", recorders.coord, {
+        bridge_p50_us: recorders.bridge.stats().p50_us,
+        p50_vs_bridge: ratio(recorders.coord.stats().p50_us, recorders.bridge.stats().p50_us),
+      }),
+      row(
+        "bare-http-to-nats-bridge",
+        "floor of the coordinator path: node:http → raw NATS request",
+        recorders.bridge,
+      ),
+    ];
+  },
+};
+
+export default toolCalls;

@@ -1,0 +1,406 @@
+import { cholesky, covariance, type Matrix, means } from "./linalg.ts";
+import { normalPdf, normalQuantile } from "./normal.ts";
+import { createRandom } from "./random.ts";
+
+/**
+ * Value at Risk and Conditional VaR (expected shortfall) of a return series or of a weighted portfolio
+ * of series. Returns are simple returns per period (0.01 = +1 %); VaR and CVaR are losses as positive
+ * fractions of value, at `confidence` (0.95, 0.99) over `horizon` periods.
+ *
+ * - historical: the k-th worst return with k = ⌈n(1−c)⌉; CVaR is the mean of the k worst. Horizons
+ *   beyond one period use the square-root-of-time rule.
+ * - parametric_normal: VaR = z·σ·√h − μ·h, CVaR = σ·√h·φ(z)/(1−c) − μ·h, with z = Φ⁻¹(c).
+ * - cornish_fisher: the normal quantile corrected for sample skewness S and excess kurtosis K (scaled to
+ *   the horizon as S/√h, K/h); CVaR integrates the corrected quantile over the tail in closed form.
+ * - monte_carlo: correlated lognormal (GBM) asset returns over the horizon, drawn through a Cholesky
+ *   factor of the sample covariance with the sample means, seeded, in antithetic pairs (z and −z: half
+ *   the draws and matrix products, lower variance); VaR and CVaR of the simulated portfolio returns as
+ *   in the historical method.
+ */
+export const VarMethods = ["historical", "parametric_normal", "cornish_fisher", "monte_carlo"] as const;
+export type VarMethod = (typeof VarMethods)[number];
+
+export interface VarResult {
+  method: VarMethod;
+  confidence: number;
+  horizon: number;
+  var: number;
+  cvar: number;
+  /** Per-period mean and standard deviation of the (portfolio) series. */
+  mean: number;
+  volatility: number;
+  skewness: number;
+  excessKurtosis: number;
+  observations: number;
+  /** Monte Carlo only. */
+  paths?: number;
+}
+
+export class RiskInputError extends RangeError {
+  override name = "RiskInputError";
+}
+
+export function checkConfidence(confidence: number): void {
+  if (!(confidence > 0 && confidence < 1)) {
+    throw new RiskInputError(`confidence must be strictly between 0 and 1, got ${confidence}`);
+  }
+}
+
+function checkHorizon(horizon: number): void {
+  if (!(horizon > 0) || !Number.isFinite(horizon))
+    throw new RiskInputError(`horizon must be positive, got ${horizon}`);
+}
+
+export interface Moments {
+  mean: number;
+  /** Sample standard deviation (divisor n − 1). */
+  sd: number;
+  skewness: number;
+  excessKurtosis: number;
+}
+
+/** Mean, sample standard deviation, skewness and excess kurtosis (population moment ratios). */
+export function moments(x: ArrayLike<number>): Moments {
+  const n = x.length;
+  if (n < 2) throw new RiskInputError(`need at least 2 returns, got ${n}`);
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += x[i] as number;
+  mean /= n;
+  let m2 = 0;
+  let m3 = 0;
+  let m4 = 0;
+  for (let i = 0; i < n; i++) {
+    const d = (x[i] as number) - mean;
+    const d2 = d * d;
+    m2 += d2;
+    m3 += d2 * d;
+    m4 += d2 * d2;
+  }
+  const sd = Math.sqrt(m2 / (n - 1));
+  const pm2 = m2 / n;
+  const skewness = pm2 > 0 ? m3 / n / pm2 ** 1.5 : 0;
+  const excessKurtosis = pm2 > 0 ? m4 / n / (pm2 * pm2) - 3 : 0;
+  return { mean, sd, skewness, excessKurtosis };
+}
+
+/** The portfolio's return per period: Σ wᵢ·rₜᵢ over a `T × N` matrix of returns. */
+export function portfolioReturns(
+  returns: readonly (readonly number[])[],
+  weights: readonly number[],
+): Float64Array {
+  const n = weights.length;
+  const out = new Float64Array(returns.length);
+  for (let t = 0; t < returns.length; t++) {
+    const row = returns[t] as readonly number[];
+    if (row.length !== n) throw new RiskInputError(`row ${t} has ${row.length} returns for ${n} weights`);
+    let s = 0;
+    for (let j = 0; j < n; j++) s += (row[j] as number) * (weights[j] as number);
+    out[t] = s;
+  }
+  return out;
+}
+
+/**
+ * Empirical VaR and CVaR of a sample (losses positive), k = ⌈n(1−c)⌉ worst observations. O(n): a
+ * quickselect puts the k worst first. `inPlace` lets it reorder the caller's buffer instead of a copy.
+ */
+export function empiricalTail(
+  sample: Float64Array,
+  confidence: number,
+  inPlace = false,
+): { var: number; cvar: number } {
+  checkConfidence(confidence);
+  const n = sample.length;
+  if (n === 0) throw new RiskInputError("need at least one observation");
+  const a = inPlace ? sample : sample.slice();
+  const k = Math.min(n, Math.max(1, Math.ceil(n * (1 - confidence) - 1e-9)));
+  select(a, k - 1);
+  let sum = 0;
+  for (let i = 0; i < k; i++) sum += a[i] as number;
+  return { var: -(a[k - 1] as number), cvar: -sum / k };
+}
+
+/** Rearranges `a` so that a[k] is the k-th smallest, everything before it ≤ a[k], everything after ≥. */
+export function select(a: Float64Array, k: number): void {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    // Median of three as pivot.
+    const x = a[lo] as number;
+    const y = a[mid] as number;
+    const z = a[hi] as number;
+    const pivot = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((a[i] as number) < pivot) i++;
+      while ((a[j] as number) > pivot) j--;
+      if (i <= j) {
+        const t = a[i] as number;
+        a[i] = a[j] as number;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
+export function historicalVar(returns: ArrayLike<number>, confidence: number, horizon = 1): VarResult {
+  checkHorizon(horizon);
+  const sample = Float64Array.from(returns as ArrayLike<number>);
+  const m = moments(sample);
+  const tail = empiricalTail(sample, confidence);
+  const scale = Math.sqrt(horizon);
+  return {
+    method: "historical",
+    confidence,
+    horizon,
+    var: tail.var * scale,
+    cvar: tail.cvar * scale,
+    ...summary(m, sample.length),
+  };
+}
+
+/** Normal VaR from a mean and volatility per period. */
+export function normalVar(
+  mean: number,
+  sigma: number,
+  confidence: number,
+  horizon = 1,
+): { var: number; cvar: number } {
+  checkConfidence(confidence);
+  checkHorizon(horizon);
+  if (!(sigma >= 0)) throw new RiskInputError(`volatility must be non-negative, got ${sigma}`);
+  const z = normalQuantile(confidence);
+  const s = sigma * Math.sqrt(horizon);
+  return { var: z * s - mean * horizon, cvar: (s * normalPdf(z)) / (1 - confidence) - mean * horizon };
+}
+
+export function parametricNormalVar(returns: ArrayLike<number>, confidence: number, horizon = 1): VarResult {
+  const m = moments(returns);
+  return {
+    method: "parametric_normal",
+    confidence,
+    horizon,
+    ...normalVar(m.mean, m.sd, confidence, horizon),
+    ...summary(m, returns.length),
+  };
+}
+
+/** Cornish-Fisher VaR/CVaR from moments per period. */
+export function cornishFisher(m: Moments, confidence: number, horizon = 1): { var: number; cvar: number } {
+  checkConfidence(confidence);
+  checkHorizon(horizon);
+  const mu = m.mean * horizon;
+  const sigma = m.sd * Math.sqrt(horizon);
+  const s = m.skewness / Math.sqrt(horizon);
+  const k = m.excessKurtosis / horizon;
+  const a = normalQuantile(1 - confidence);
+  const zcf = a + ((a * a - 1) * s) / 6 + ((a ** 3 - 3 * a) * k) / 24 - ((2 * a ** 3 - 5 * a) * s * s) / 36;
+  // ∫_{-∞}^{a} z_cf(z) φ(z) dz in closed form from the truncated normal moments.
+  const tailIntegral =
+    normalPdf(a) * (-1 - (s * a) / 6 + (k * (1 - a * a)) / 24 - (s * s * (1 - 2 * a * a)) / 36);
+  return { var: -(mu + sigma * zcf), cvar: -mu - (sigma * tailIntegral) / (1 - confidence) };
+}
+
+export function cornishFisherVar(returns: ArrayLike<number>, confidence: number, horizon = 1): VarResult {
+  const m = moments(returns);
+  return {
+    method: "cornish_fisher",
+    confidence,
+    horizon,
+    ...cornishFisher(m, confidence, horizon),
+    ...summary(m, returns.length),
+  };
+}
+
+export interface MonteCarloVarInput {
+  /** Per-period mean simple return of each asset. */
+  mean: ArrayLike<number>;
+  /** Per-period covariance of the assets' returns. */
+  covariance: Matrix;
+  weights: ArrayLike<number>;
+  confidence: number;
+  horizon: number;
+  paths: number;
+  seed: number;
+}
+
+/** Simulated portfolio returns over the horizon: GBM per asset, correlated through Cholesky. */
+export function simulatePortfolioReturns(input: MonteCarloVarInput): Float64Array {
+  const { mean, covariance: cov, weights, horizon, paths, seed } = input;
+  const n = cov.n;
+  if (mean.length !== n || weights.length !== n) {
+    throw new RiskInputError(`${mean.length} means and ${weights.length} weights for ${n} assets`);
+  }
+  if (!(paths >= 1) || !Number.isInteger(paths))
+    throw new RiskInputError(`paths must be a positive integer, got ${paths}`);
+  checkHorizon(horizon);
+  const l = cholesky(cov, "covariance matrix");
+  const sqrtH = Math.sqrt(horizon);
+  // Scale L by √h once; drift of log returns (μ − σ²/2)·h.
+  const ls = new Float64Array(n * n);
+  for (let i = 0; i < n * n; i++) ls[i] = (l.data[i] as number) * sqrtH;
+  const drift = new Float64Array(n);
+  const w = Float64Array.from(weights as ArrayLike<number>);
+  for (let i = 0; i < n; i++)
+    drift[i] = ((mean[i] as number) - 0.5 * (cov.data[i * n + i] as number)) * horizon;
+  const rng = createRandom(seed);
+  const out = new Float64Array(paths);
+  let wsum = 0;
+  const wUp = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    wsum += w[i] as number;
+    // exp(d − y) = exp(2d) / exp(d + y): the antithetic path costs a division, not an exp.
+    wUp[i] = (w[i] as number) * Math.exp(2 * (drift[i] as number));
+  }
+  const pairs = Math.ceil(paths / 2);
+  const blockPairs = Math.min(pairs, 1024);
+  const z = new Float64Array(n * blockPairs);
+  for (let start = 0; start < pairs; start += blockPairs) {
+    rng.fillNormal(z);
+    const end = Math.min(pairs, start + blockPairs);
+    let q = start;
+    // Two pairs (four paths) at a time, with two partial sums each: independent chains of adds that
+    // the CPU overlaps, and every factor entry loaded once for both draws (≈2× a plain loop).
+    for (; q + 1 < end; q += 2) {
+      const b1 = (q - start) * n;
+      const b2 = b1 + n;
+      let up1 = 0;
+      let down1 = 0;
+      let up2 = 0;
+      let down2 = 0;
+      for (let i = 0; i < n; i++) {
+        const row = i * n;
+        const d = drift[i] as number;
+        let y0 = d;
+        let y1 = 0;
+        let x0 = d;
+        let x1 = 0;
+        let k = 0;
+        for (; k < i; k += 2) {
+          const l0 = ls[row + k] as number;
+          const l1 = ls[row + k + 1] as number;
+          y0 += l0 * (z[b1 + k] as number);
+          y1 += l1 * (z[b1 + k + 1] as number);
+          x0 += l0 * (z[b2 + k] as number);
+          x1 += l1 * (z[b2 + k + 1] as number);
+        }
+        if (k === i) {
+          const l0 = ls[row + k] as number;
+          y0 += l0 * (z[b1 + k] as number);
+          x0 += l0 * (z[b2 + k] as number);
+        }
+        const g1 = Math.exp(y0 + y1);
+        const g2 = Math.exp(x0 + x1);
+        const wi = w[i] as number;
+        const wu = wUp[i] as number;
+        up1 += wi * g1;
+        down1 += wu / g1;
+        up2 += wi * g2;
+        down2 += wu / g2;
+      }
+      out[2 * q] = up1 - wsum;
+      if (2 * q + 1 < paths) out[2 * q + 1] = down1 - wsum;
+      if (2 * q + 2 < paths) out[2 * q + 2] = up2 - wsum;
+      if (2 * q + 3 < paths) out[2 * q + 3] = down2 - wsum;
+    }
+    if (q < end) {
+      const base = (q - start) * n;
+      let up = 0;
+      let down = 0;
+      for (let i = 0; i < n; i++) {
+        let y = drift[i] as number;
+        const row = i * n;
+        for (let k = 0; k <= i; k++) y += (ls[row + k] as number) * (z[base + k] as number);
+        const g = Math.exp(y);
+        up += (w[i] as number) * g;
+        down += (wUp[i] as number) / g;
+      }
+      out[2 * q] = up - wsum;
+      if (2 * q + 1 < paths) out[2 * q + 1] = down - wsum;
+    }
+  }
+  return out;
+}
+
+export function monteCarloVar(input: MonteCarloVarInput): { var: number; cvar: number } {
+  checkConfidence(input.confidence);
+  return empiricalTail(simulatePortfolioReturns(input), input.confidence, true);
+}
+
+export interface VarRequest {
+  method: VarMethod;
+  /** One series (length T) or a `T × N` matrix with `weights`. */
+  returns: readonly number[] | readonly (readonly number[])[];
+  weights?: readonly number[];
+  confidence: number;
+  horizon: number;
+  paths?: number;
+  seed?: number;
+}
+
+/** VaR and CVaR of one series or of a weighted portfolio by any method. */
+export function valueAtRisk(req: VarRequest): VarResult {
+  const matrixInput = Array.isArray(req.returns[0]);
+  let rows: readonly (readonly number[])[];
+  let weights: readonly number[];
+  if (matrixInput) {
+    rows = req.returns as readonly (readonly number[])[];
+    const n = rows[0]?.length ?? 0;
+    weights = req.weights ?? Array.from({ length: n }, () => 1 / n);
+    if (weights.length !== n) throw new RiskInputError(`${weights.length} weights for ${n} assets`);
+  } else {
+    if (req.weights !== undefined && req.weights.length !== 1) {
+      throw new RiskInputError("weights need a matrix of returns (one column per asset)");
+    }
+    rows = (req.returns as readonly number[]).map((r) => [r]);
+    weights = req.weights ?? [1];
+  }
+  const series = portfolioReturns(rows, weights);
+  switch (req.method) {
+    case "historical":
+      return historicalVar(series, req.confidence, req.horizon);
+    case "parametric_normal":
+      return parametricNormalVar(series, req.confidence, req.horizon);
+    case "cornish_fisher":
+      return cornishFisherVar(series, req.confidence, req.horizon);
+    case "monte_carlo": {
+      const n = weights.length;
+      const paths = req.paths ?? 10_000;
+      const m = moments(series);
+      const tail = monteCarloVar({
+        mean: means(rows, n),
+        covariance: covariance(rows, n),
+        weights,
+        confidence: req.confidence,
+        horizon: req.horizon,
+        paths,
+        seed: req.seed ?? 1,
+      });
+      return {
+        method: "monte_carlo",
+        confidence: req.confidence,
+        horizon: req.horizon,
+        ...tail,
+        ...summary(m, series.length),
+        paths,
+      };
+    }
+  }
+}
+
+function summary(m: Moments, observations: number) {
+  return {
+    mean: m.mean,
+    volatility: m.sd,
+    skewness: m.skewness,
+    excessKurtosis: m.excessKurtosis,
+    observations,
+  };
+}

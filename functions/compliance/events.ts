@@ -1,0 +1,54 @@
+import { z } from "zod";
+import { Fill, Order, Position, tradeEventType } from "../../core/domain/trading.ts";
+import { EventEnvelope } from "../../core/protocol/envelope.ts";
+import { OrderState } from "../../core/subjects.ts";
+
+/** What compliance receives on events.trade.>, sorted by kind once parsed. */
+export type ComplianceEvent =
+  | (EventEnvelope<Order> & { kind: "order" })
+  | (EventEnvelope<Fill> & { kind: "fill" })
+  | (EventEnvelope<Position> & { kind: "position" })
+  | (EventEnvelope<unknown> & { kind: "control" })
+  | (EventEnvelope<unknown> & { kind: "other" });
+
+const orderTypes = new Set<string>(OrderState.map((s) => tradeEventType.order(s)));
+const controlTypes = new Set<string>([tradeEventType.limits, tradeEventType.killSwitch]);
+
+/**
+ * The input schema: an envelope whose `data` must match the schema its `type` names (Order for
+ * `order.<status>`, Fill, Position). Trading-control events keep their data as published by risk.
+ * Types compliance does not know are passed through as `other` and ignored.
+ */
+export const ComplianceInput = EventEnvelope.transform((e, ctx): ComplianceEvent => {
+  const check = <T>(schema: z.ZodType<T>): T | undefined => {
+    const parsed = schema.safeParse(e.data);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) {
+      ctx.addIssue({ code: "custom", path: ["data", ...issue.path.map(String)], message: issue.message });
+    }
+    return undefined;
+  };
+  if (orderTypes.has(e.type)) {
+    const data = check(Order);
+    if (data === undefined) return z.NEVER;
+    if (tradeEventType.order(data.status) !== e.type) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["data", "status"],
+        message: `status ${data.status} contradicts type ${e.type}`,
+      });
+      return z.NEVER;
+    }
+    return { ...e, kind: "order", data };
+  }
+  if (e.type === tradeEventType.fill) {
+    const data = check(Fill);
+    return data === undefined ? z.NEVER : { ...e, kind: "fill", data };
+  }
+  if (e.type === tradeEventType.position) {
+    const data = check(Position);
+    return data === undefined ? z.NEVER : { ...e, kind: "position", data };
+  }
+  if (controlTypes.has(e.type)) return { ...e, kind: "control", data: e.data };
+  return { ...e, kind: "other", data: e.data };
+});

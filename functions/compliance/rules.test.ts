@@ -1,0 +1,184 @@
+import { describe, expect, it } from "vitest";
+import type { Fill, Order } from "../../core/domain/trading.ts";
+import { testConfig } from "../trigger/testing.ts";
+import { checkOrder, initialState, onFill, onOrder, ratios, thresholdsOf } from "./rules.ts";
+
+const t = thresholdsOf(
+  testConfig({
+    COMPLIANCE_RESTRICTED_SYMBOLS: "luna/usdt",
+    COMPLIANCE_MAX_ORDER_NOTIONAL: "50000",
+    COMPLIANCE_ACCOUNT_EQUITY: "100000",
+    MAX_POSITION_SIZE: "0.02",
+    COMPLIANCE_PRICE_BAND: "0.05",
+    COMPLIANCE_WASH_WINDOW_MS: "60000",
+    COMPLIANCE_RATIO_MIN_ORDERS: "4",
+    COMPLIANCE_MAX_ORDER_TO_TRADE: "3",
+    COMPLIANCE_MAX_CANCEL_RATIO: "0.5",
+  }),
+);
+
+const fill = (
+  f: Partial<Fill> & Pick<Fill, "id" | "orderId" | "side" | "amount" | "price" | "timestamp">,
+): Fill => ({
+  clientOrderId: `c-${f.orderId}`,
+  account: "a",
+  venue: "paper",
+  symbol: "BTC/USDT",
+  fee: { currency: "USDT", cost: 0 },
+  liquidity: "taker",
+  ...f,
+});
+
+const order = (o: Partial<Order> & Pick<Order, "id" | "status">): Order => ({
+  clientOrderId: `c-${o.id}`,
+  account: "a",
+  venue: "paper",
+  symbol: "BTC/USDT",
+  side: "buy",
+  type: "limit",
+  amount: 0.01,
+  price: 40_000,
+  filled: 0,
+  remaining: 0.01,
+  createdAt: 1_000,
+  updatedAt: 1_000,
+  ...o,
+});
+
+describe("compliance rules (pure)", () => {
+  it("reads the restricted list case-insensitively and flags it", () => {
+    const r = checkOrder(
+      initialState(),
+      { account: "a", symbol: "LUNA/USDT", side: "buy", type: "market", amount: 1 },
+      t,
+    );
+    expect(r.violations.map((v) => v.rule)).toEqual(["restricted_symbol"]);
+  });
+
+  it("computes the notional as amount × price and compares it with the maximum", () => {
+    // 1.25 × 40 000 = 50 000: at the limit, allowed; 1.26 × 40 000 = 50 400: over it.
+    const s = initialState();
+    const at = checkOrder(
+      s,
+      { account: "a", symbol: "BTC/USDT", side: "sell", type: "limit", amount: 1.25, price: 40_000 },
+      t,
+    );
+    expect(at.violations.filter((v) => v.rule === "max_order_notional")).toEqual([]);
+    const over = checkOrder(
+      s,
+      { account: "a", symbol: "BTC/USDT", side: "sell", type: "limit", amount: 1.26, price: 40_000 },
+      t,
+    );
+    const v = over.violations.find((x) => x.rule === "max_order_notional");
+    expect(v?.details.notional).toBeCloseTo(50_400, 8);
+  });
+
+  it("judges the prospective position as |position + amount| × price / equity against MAX_POSITION_SIZE", () => {
+    const s = initialState();
+    s.positions["a|BTC/USDT"] = 0.04;
+    // (0.04 + 0.01) × 40 000 / 100 000 = 0.02: at the limit.
+    const at = checkOrder(
+      s,
+      { account: "a", symbol: "BTC/USDT", side: "buy", type: "limit", amount: 0.01, price: 40_000 },
+      t,
+    );
+    expect(at.violations).toEqual([]);
+    // (0.04 + 0.02) × 40 000 / 100 000 = 0.024 > 0.02.
+    const over = checkOrder(
+      s,
+      { account: "a", symbol: "BTC/USDT", side: "buy", type: "limit", amount: 0.02, price: 40_000 },
+      t,
+    );
+    expect(over.violations.map((x) => x.rule)).toEqual(["position_limit"]);
+    expect(over.violations[0]?.details.fraction).toBeCloseTo(0.024, 10);
+    // A reducing order is never a position violation.
+    const reduce = checkOrder(
+      s,
+      { account: "a", symbol: "BTC/USDT", side: "sell", type: "limit", amount: 0.02, price: 40_000 },
+      t,
+    );
+    expect(reduce.violations).toEqual([]);
+  });
+
+  it("measures the price band as |price − last| / last", () => {
+    const s = initialState();
+    s.lastPrices["BTC/USDT"] = 40_000;
+    // 42 000: 5% exactly (allowed); 42 100: 5.25% (outside).
+    const at = checkOrder(
+      s,
+      { account: "a", symbol: "BTC/USDT", side: "sell", type: "limit", amount: 0.001, price: 42_000 },
+      t,
+    );
+    expect(at.violations).toEqual([]);
+    const out = checkOrder(
+      s,
+      { account: "a", symbol: "BTC/USDT", side: "sell", type: "limit", amount: 0.001, price: 42_100 },
+      t,
+    );
+    expect(out.violations.map((x) => x.rule)).toEqual(["price_band"]);
+    expect(out.violations[0]?.details.distance).toBeCloseTo(0.0525, 10);
+  });
+
+  it("flags opposite-side fills of one account inside the window as a wash trade, and keeps the signed position", () => {
+    const s = initialState();
+    expect(
+      onFill(
+        s,
+        fill({ id: "f1", orderId: "o1", side: "buy", amount: 0.01, price: 40_000, timestamp: 1_000 }),
+        t,
+      ).violations,
+    ).toEqual([]);
+    const wash = onFill(
+      s,
+      fill({ id: "f2", orderId: "o2", side: "sell", amount: 0.004, price: 40_010, timestamp: 61_000 }),
+      t,
+    );
+    expect(wash.violations.map((v) => v.rule)).toEqual(["wash_trade"]);
+    expect(s.positions["a|BTC/USDT"]).toBeCloseTo(0.006, 12);
+    // Outside the window (60 001 ms later): no wash trade.
+    const late = onFill(
+      s,
+      fill({ id: "f3", orderId: "o3", side: "buy", amount: 0.001, price: 40_000, timestamp: 121_001 }),
+      t,
+    );
+    expect(late.violations).toEqual([]);
+    // The same fill again changes nothing (idempotent on fill id).
+    onFill(
+      s,
+      fill({ id: "f3", orderId: "o3", side: "buy", amount: 0.001, price: 40_000, timestamp: 121_001 }),
+      t,
+    );
+    expect(s.positions["a|BTC/USDT"]).toBeCloseTo(0.007, 12);
+  });
+
+  it("raises the cancel and order-to-trade ratios once per window when enough orders are in it", () => {
+    const s = initialState();
+    const raised: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      raised.push(
+        ...onOrder(
+          s,
+          order({ id: `o${i}`, status: "submitted", createdAt: 1_000 + i, updatedAt: 1_000 + i }),
+          t,
+        ).violations.map((v) => v.rule),
+      );
+    }
+    // 4 orders, 0 traded: ratio 4 / max(1, 0) = 4 > 3.
+    expect(raised).toEqual(["order_to_trade_ratio"]);
+    for (let i = 0; i < 3; i++) {
+      raised.push(
+        ...onOrder(s, order({ id: `o${i}`, status: "canceled", updatedAt: 2_000 + i }), t).violations.map(
+          (v) => v.rule,
+        ),
+      );
+    }
+    // 3 of 4 canceled = 0.75 > 0.5 — raised once, at the third cancel; the OTR is not raised again.
+    expect(raised).toEqual(["order_to_trade_ratio", "cancel_ratio"]);
+    expect(ratios(s, "a", "BTC/USDT")).toMatchObject({
+      orders: 4,
+      filled: 0,
+      canceled: 3,
+      cancelRatio: 0.75,
+    });
+  });
+});

@@ -1,0 +1,428 @@
+import { z } from "zod";
+import type { Config } from "../../core/config.ts";
+import { type Fill, type Order, type Position, Side } from "../../core/domain/trading.ts";
+
+/**
+ * The ComplianceAuditor's rules, as pure functions of (state, event, thresholds): no I/O, no clock
+ * (windows run on the events' own timestamps), so a replay or a redelivery decides the same way.
+ */
+
+export const Rule = z.enum([
+  "restricted_symbol",
+  "max_order_notional",
+  "position_limit",
+  "wash_trade",
+  "order_to_trade_ratio",
+  "cancel_ratio",
+  "price_band",
+]);
+export type Rule = z.infer<typeof Rule>;
+
+export const Severity = z.enum(["low", "medium", "high"]);
+
+export const Violation = z.object({
+  rule: Rule,
+  severity: Severity,
+  message: z.string(),
+  account: z.string(),
+  symbol: z.string(),
+  orderId: z.string().optional(),
+  fillId: z.string().optional(),
+  details: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
+});
+export type Violation = z.infer<typeof Violation>;
+
+/** One decision: an event checked, the rules applied to it and what they found. */
+export const Decision = z.object({
+  eventId: z.string(),
+  eventType: z.string(),
+  subject: z.string(),
+  seq: z.number().int().positive(),
+  account: z.string().optional(),
+  symbol: z.string().optional(),
+  orderId: z.string().optional(),
+  fillId: z.string().optional(),
+  outcome: z.enum(["pass", "violation"]),
+  checked: z.array(Rule),
+  violations: z.array(Violation),
+  /** The event's own timestamp (integer UTC ms). */
+  at: z.number().int().nonnegative(),
+});
+export type Decision = z.infer<typeof Decision>;
+
+const RecentFill = z.object({
+  id: z.string(),
+  orderId: z.string(),
+  account: z.string(),
+  symbol: z.string(),
+  side: Side,
+  amount: z.number(),
+  price: z.number(),
+  timestamp: z.number(),
+});
+
+const TrackedOrder = z.object({
+  account: z.string(),
+  symbol: z.string(),
+  createdAt: z.number(),
+  filled: z.boolean(),
+  canceled: z.boolean(),
+});
+
+/** What compliance remembers between batches; bounded by the wash and ratio windows. */
+export const ComplianceState = z.object({
+  /** The latest event timestamp seen: the clock windows are pruned by. */
+  clock: z.number(),
+  /** Signed base amount per `account|symbol`. */
+  positions: z.record(z.string(), z.number()),
+  /** Last trade price per symbol. */
+  lastPrices: z.record(z.string(), z.number()),
+  /** Fills inside the wash window. */
+  fills: z.array(RecentFill),
+  /** Orders inside the ratio window, by order id. */
+  orders: z.record(z.string(), TrackedOrder),
+  /** When a ratio violation was last raised per `rule|account|symbol` (one per window). */
+  flaggedAt: z.record(z.string(), z.number()),
+});
+export type ComplianceState = z.infer<typeof ComplianceState>;
+
+export const initialState = (): ComplianceState => ({
+  clock: 0,
+  positions: {},
+  lastPrices: {},
+  fills: [],
+  orders: {},
+  flaggedAt: {},
+});
+
+export interface Thresholds {
+  restricted: ReadonlySet<string>;
+  maxOrderNotional: number;
+  /** MAX_POSITION_SIZE: largest position notional as a fraction of equity. */
+  maxPositionFraction: number;
+  equity: number;
+  washWindowMs: number;
+  ratioWindowMs: number;
+  ratioMinOrders: number;
+  maxOrderToTrade: number;
+  maxCancelRatio: number;
+  priceBand: number;
+}
+
+export function thresholdsOf(config: Config): Thresholds {
+  return {
+    restricted: new Set(config.COMPLIANCE_RESTRICTED_SYMBOLS),
+    maxOrderNotional: config.COMPLIANCE_MAX_ORDER_NOTIONAL,
+    maxPositionFraction: config.MAX_POSITION_SIZE,
+    equity: config.COMPLIANCE_ACCOUNT_EQUITY,
+    washWindowMs: config.COMPLIANCE_WASH_WINDOW_MS,
+    ratioWindowMs: config.COMPLIANCE_RATIO_WINDOW_MS,
+    ratioMinOrders: config.COMPLIANCE_RATIO_MIN_ORDERS,
+    maxOrderToTrade: config.COMPLIANCE_MAX_ORDER_TO_TRADE,
+    maxCancelRatio: config.COMPLIANCE_MAX_CANCEL_RATIO,
+    priceBand: config.COMPLIANCE_PRICE_BAND,
+  };
+}
+
+const key = (account: string, symbol: string) => `${account}|${symbol}`;
+const signed = (side: "buy" | "sell", amount: number) => (side === "buy" ? amount : -amount);
+const round = (x: number) => Math.round(x * 1e8) / 1e8;
+
+/** A proposed or new order, as the pre-trade rules see it. */
+export interface OrderTicket {
+  account: string;
+  symbol: string;
+  side: "buy" | "sell";
+  type: string;
+  amount: number;
+  price?: number | undefined;
+  id?: string;
+}
+
+/** The pre-trade rules: restricted symbol, notional, prospective position, price band. */
+export function checkOrder(
+  state: ComplianceState,
+  o: OrderTicket,
+  t: Thresholds,
+): { checked: Rule[]; violations: Violation[] } {
+  const checked: Rule[] = ["restricted_symbol", "max_order_notional", "position_limit", "price_band"];
+  const violations: Violation[] = [];
+  const base = { account: o.account, symbol: o.symbol, ...(o.id !== undefined ? { orderId: o.id } : {}) };
+  if (t.restricted.has(o.symbol.toUpperCase())) {
+    violations.push({
+      ...base,
+      rule: "restricted_symbol",
+      severity: "high",
+      message: `${o.symbol} is a restricted symbol`,
+      details: {},
+    });
+  }
+  const last = state.lastPrices[o.symbol];
+  const refPrice = o.price ?? last;
+  if (refPrice !== undefined) {
+    const notional = o.amount * refPrice;
+    if (notional > t.maxOrderNotional) {
+      violations.push({
+        ...base,
+        rule: "max_order_notional",
+        severity: "high",
+        message: `order notional ${round(notional)} exceeds the maximum ${t.maxOrderNotional}`,
+        details: { notional: round(notional), max: t.maxOrderNotional, price: refPrice },
+      });
+    }
+    const current = state.positions[key(o.account, o.symbol)] ?? 0;
+    const prospective = current + signed(o.side, o.amount);
+    const fraction = (Math.abs(prospective) * refPrice) / t.equity;
+    if (Math.abs(prospective) > Math.abs(current) && fraction > t.maxPositionFraction) {
+      violations.push({
+        ...base,
+        rule: "position_limit",
+        severity: "medium",
+        message: `position after this order would be ${round(fraction * 100)}% of equity (max ${round(t.maxPositionFraction * 100)}%)`,
+        details: { position: round(prospective), fraction: round(fraction), max: t.maxPositionFraction },
+      });
+    }
+  }
+  if (o.price !== undefined && o.type !== "market" && last !== undefined) {
+    const distance = Math.abs(o.price - last) / last;
+    if (distance > t.priceBand) {
+      violations.push({
+        ...base,
+        rule: "price_band",
+        severity: "medium",
+        message: `limit price ${o.price} is ${round(distance * 100)}% from the last trade ${last} (band ${round(t.priceBand * 100)}%)`,
+        details: { price: o.price, lastPrice: last, distance: round(distance), band: t.priceBand },
+      });
+    }
+  }
+  return { checked, violations };
+}
+
+/** Order-to-trade and cancel ratios of one account and symbol over the window. */
+export function ratios(state: ComplianceState, account: string, symbol: string) {
+  let orders = 0;
+  let filled = 0;
+  let canceled = 0;
+  for (const o of Object.values(state.orders)) {
+    if (o.account !== account || o.symbol !== symbol) continue;
+    orders++;
+    if (o.filled) filled++;
+    if (o.canceled) canceled++;
+  }
+  return {
+    orders,
+    filled,
+    canceled,
+    orderToTrade: orders / Math.max(1, filled),
+    cancelRatio: orders === 0 ? 0 : canceled / orders,
+  };
+}
+
+function checkRatios(
+  state: ComplianceState,
+  account: string,
+  symbol: string,
+  t: Thresholds,
+  at: number,
+): Violation[] {
+  const r = ratios(state, account, symbol);
+  if (r.orders < t.ratioMinOrders) return [];
+  const out: Violation[] = [];
+  const raise = (rule: Rule, message: string, value: number, max: number) => {
+    const flag = `${rule}|${account}|${symbol}`;
+    const last = state.flaggedAt[flag];
+    if (last !== undefined && at - last < t.ratioWindowMs) return;
+    state.flaggedAt[flag] = at;
+    out.push({
+      rule,
+      severity: "medium",
+      message,
+      account,
+      symbol,
+      details: {
+        orders: r.orders,
+        filled: r.filled,
+        canceled: r.canceled,
+        value: round(value),
+        max,
+        windowMs: t.ratioWindowMs,
+      },
+    });
+  };
+  if (r.orderToTrade > t.maxOrderToTrade) {
+    raise(
+      "order_to_trade_ratio",
+      `${r.orders} orders for ${r.filled} traded in the window (ratio ${round(r.orderToTrade)} > ${t.maxOrderToTrade})`,
+      r.orderToTrade,
+      t.maxOrderToTrade,
+    );
+  }
+  if (r.cancelRatio > t.maxCancelRatio) {
+    raise(
+      "cancel_ratio",
+      `${r.canceled} of ${r.orders} orders canceled in the window (${round(r.cancelRatio * 100)}% > ${round(t.maxCancelRatio * 100)}%)`,
+      r.cancelRatio,
+      t.maxCancelRatio,
+    );
+  }
+  return out;
+}
+
+/**
+ * Bounds that keep the state (one KV value, at most 1 MB) small whatever the activity: beyond them
+ * the oldest fills and orders of the windows are forgotten first.
+ */
+export const MAX_RECENT_FILLS = 2_000;
+export const MAX_TRACKED_ORDERS = 5_000;
+
+function prune(state: ComplianceState, t: Thresholds): void {
+  const now = state.clock;
+  state.fills = state.fills.filter((f) => now - f.timestamp <= t.washWindowMs);
+  if (state.fills.length > MAX_RECENT_FILLS) state.fills = state.fills.slice(-MAX_RECENT_FILLS);
+  for (const [id, o] of Object.entries(state.orders))
+    if (now - o.createdAt > t.ratioWindowMs) delete state.orders[id];
+  const tracked = Object.entries(state.orders);
+  if (tracked.length > MAX_TRACKED_ORDERS) {
+    tracked.sort((a, b) => a[1].createdAt - b[1].createdAt);
+    for (const [id] of tracked.slice(0, tracked.length - MAX_TRACKED_ORDERS)) delete state.orders[id];
+  }
+  for (const [flag, at] of Object.entries(state.flaggedAt))
+    if (now - at > t.ratioWindowMs) delete state.flaggedAt[flag];
+}
+
+const NEW_ORDER_STATES = new Set(["submitted", "accepted"]);
+
+/** Applies an order lifecycle event; mutates `state` (the caller's working copy). */
+export function onOrder(
+  state: ComplianceState,
+  order: Order,
+  t: Thresholds,
+): { checked: Rule[]; violations: Violation[] } {
+  state.clock = Math.max(state.clock, order.updatedAt);
+  prune(state, t);
+  const tracked = state.orders[order.id];
+  let checked: Rule[] = [];
+  const violations: Violation[] = [];
+  if (tracked === undefined && NEW_ORDER_STATES.has(order.status)) {
+    const pre = checkOrder(state, { ...order, id: order.id }, t);
+    checked = pre.checked;
+    violations.push(...pre.violations);
+    state.orders[order.id] = {
+      account: order.account,
+      symbol: order.symbol,
+      createdAt: order.createdAt,
+      filled: false,
+      canceled: false,
+    };
+  } else if (tracked !== undefined) {
+    if (order.status === "canceled") tracked.canceled = true;
+    if (order.filled > 0) tracked.filled = true;
+  }
+  if (state.orders[order.id] !== undefined) {
+    checked = [...checked, "order_to_trade_ratio", "cancel_ratio"];
+    violations.push(
+      ...checkRatios(state, order.account, order.symbol, t, order.updatedAt).map((v) => ({
+        ...v,
+        orderId: order.id,
+      })),
+    );
+  }
+  return { checked, violations };
+}
+
+/** Applies a fill: position, last price, wash trades, position limit. */
+export function onFill(
+  state: ComplianceState,
+  fill: Fill,
+  t: Thresholds,
+): { checked: Rule[]; violations: Violation[] } {
+  const checked: Rule[] = ["wash_trade", "position_limit", "restricted_symbol"];
+  if (state.fills.some((f) => f.id === fill.id)) return { checked: [], violations: [] };
+  state.clock = Math.max(state.clock, fill.timestamp);
+  prune(state, t);
+  const violations: Violation[] = [];
+  const base = { account: fill.account, symbol: fill.symbol, orderId: fill.orderId, fillId: fill.id };
+  if (t.restricted.has(fill.symbol.toUpperCase())) {
+    violations.push({
+      ...base,
+      rule: "restricted_symbol",
+      severity: "high",
+      message: `fill on restricted symbol ${fill.symbol}`,
+      details: {},
+    });
+  }
+  const opposite = state.fills.find(
+    (f) =>
+      f.account === fill.account &&
+      f.symbol === fill.symbol &&
+      f.side !== fill.side &&
+      f.orderId !== fill.orderId &&
+      Math.abs(fill.timestamp - f.timestamp) <= t.washWindowMs,
+  );
+  if (opposite !== undefined) {
+    violations.push({
+      ...base,
+      rule: "wash_trade",
+      severity: "high",
+      message: `${fill.side} fill ${fill.id} offsets ${opposite.side} fill ${opposite.id} on ${fill.symbol} within ${Math.abs(fill.timestamp - opposite.timestamp)} ms`,
+      details: {
+        otherFillId: opposite.id,
+        otherOrderId: opposite.orderId,
+        gapMs: Math.abs(fill.timestamp - opposite.timestamp),
+        windowMs: t.washWindowMs,
+      },
+    });
+  }
+  const k = key(fill.account, fill.symbol);
+  const position = round((state.positions[k] ?? 0) + signed(fill.side, fill.amount));
+  state.positions[k] = position;
+  state.lastPrices[fill.symbol] = fill.price;
+  state.fills.push({
+    id: fill.id,
+    orderId: fill.orderId,
+    account: fill.account,
+    symbol: fill.symbol,
+    side: fill.side,
+    amount: fill.amount,
+    price: fill.price,
+    timestamp: fill.timestamp,
+  });
+  const tracked = state.orders[fill.orderId];
+  if (tracked !== undefined) tracked.filled = true;
+  violations.push(...positionCheck(position, fill.price, t, base));
+  return { checked, violations };
+}
+
+/** Applies a position snapshot (authoritative over the sum of fills). */
+export function onPosition(
+  state: ComplianceState,
+  p: Position,
+  t: Thresholds,
+): { checked: Rule[]; violations: Violation[] } {
+  state.clock = Math.max(state.clock, p.timestamp);
+  state.positions[key(p.account, p.symbol)] = p.amount;
+  const price = state.lastPrices[p.symbol] ?? p.averagePrice;
+  return {
+    checked: ["position_limit"],
+    violations: price > 0 ? positionCheck(p.amount, price, t, { account: p.account, symbol: p.symbol }) : [],
+  };
+}
+
+function positionCheck(
+  position: number,
+  price: number,
+  t: Thresholds,
+  base: { account: string; symbol: string; orderId?: string; fillId?: string },
+): Violation[] {
+  const fraction = (Math.abs(position) * price) / t.equity;
+  if (fraction <= t.maxPositionFraction) return [];
+  return [
+    {
+      ...base,
+      rule: "position_limit",
+      severity: "medium",
+      message: `position ${position} ${base.symbol} is ${round(fraction * 100)}% of equity (max ${round(t.maxPositionFraction * 100)}%)`,
+      details: { position, price, fraction: round(fraction), max: t.maxPositionFraction, equity: t.equity },
+    },
+  ];
+}

@@ -1,0 +1,119 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type { Subscription } from "@nats-io/transport-node";
+import { functionAgents } from "../core/agents/manifest.ts";
+import { type Heartbeat, startHeartbeat } from "../core/bus/agent-registry.ts";
+import type { Bus } from "../core/bus/bus.ts";
+import { serveToolsOverNats } from "../core/bus/tool-transport.ts";
+import type { Config } from "../core/config.ts";
+import type { AnyFunctionDefinition } from "../core/functions/contract.ts";
+import { functionRegistry, functionToolDeps } from "../core/functions/tools-app.ts";
+import type { Logger } from "../core/telemetry/log.ts";
+import { createMetricsRegistry, type Registry } from "../core/telemetry/metrics.ts";
+import { localDispatch } from "../core/tools/execute.ts";
+import { loadFunction } from "./modules.ts";
+import { inProcessInvoker } from "./trigger/inprocess.ts";
+import type { Invoker } from "./trigger/invoker.ts";
+import { lambdaInvoker } from "./trigger/lambda.ts";
+import { triggerMetrics } from "./trigger/metrics.ts";
+import { type RunningTrigger, startTrigger } from "./trigger/trigger.ts";
+
+export interface LocalFunctions {
+  /** The functions running (manifest names). */
+  readonly running: readonly string[];
+  /** Manifest functions without a module yet. */
+  readonly notImplemented: readonly string[];
+  /** Manifest functions whose module failed to load (logged as errors). */
+  readonly failed: readonly string[];
+  /** The trigger's Prometheus metrics. */
+  readonly metrics: Registry;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs every function of the manifest that has a `functions/<name>/function.ts` module: its trigger
+ * (in-process invoker by default, Lambda when FUNCTION_INVOKER=lambda) and its tools over NATS
+ * (`tools.<name>`, queue group = name) so the coordinator routes `tool.execute` to them. Functions
+ * without a module are logged as not implemented and skipped. The launcher (`npm start`) calls this.
+ */
+export async function startLocalFunctions(deps: {
+  config: Config;
+  bus: Bus;
+  logger: Logger;
+}): Promise<LocalFunctions> {
+  const { config, bus, logger } = deps;
+  const metrics = createMetricsRegistry("functions", false);
+  const tm = triggerMetrics(metrics);
+  const invoker: Invoker =
+    config.FUNCTION_INVOKER === "lambda"
+      ? lambdaInvoker({ config, logger: logger.child({ invoker: "lambda" }) })
+      : inProcessInvoker({ config, logger });
+  const triggers: RunningTrigger[] = [];
+  const subscriptions: Subscription[] = [];
+  const running: string[] = [];
+  const notImplemented: string[] = [];
+  const failed: string[] = [];
+  const heartbeats: Heartbeat[] = [];
+  const instanceId = randomUUID().slice(0, 8);
+  const stopAll = async () => {
+    await Promise.all(heartbeats.map((h) => h.stop()));
+    for (const s of subscriptions) s.unsubscribe();
+    await Promise.all(triggers.map((t) => t.stop()));
+  };
+  try {
+    for (const agent of functionAgents) {
+      let def: AnyFunctionDefinition | undefined;
+      try {
+        def = await loadFunction(agent.name);
+      } catch (err) {
+        failed.push(agent.name);
+        logger.error({ err, function: agent.name }, `function ${agent.name} failed to load; skipped`);
+        continue;
+      }
+      if (def === undefined) {
+        notImplemented.push(agent.name);
+        logger.warn(
+          { function: agent.name, title: agent.title },
+          `function ${agent.name} (${agent.title}) is not implemented yet (no functions/${agent.name}/function.ts); skipped`,
+        );
+        continue;
+      }
+      const fnLogger = logger.child({ function: agent.name });
+      const registry = functionRegistry(
+        def,
+        functionToolDeps(def, { config, logger: fnLogger, bus: async () => bus }),
+      );
+      subscriptions.push(serveToolsOverNats(bus, def.name, localDispatch([registry])));
+      triggers.push(await startTrigger(def, { bus, config, logger: fnLogger }, { invoker, metrics: tm }));
+      // Registered like a service instance (kind "function"), so the coordinator lists its tools.
+      heartbeats.push(
+        await startHeartbeat(
+          bus,
+          {
+            agent: def.name,
+            instanceId,
+            kind: "function",
+            version: process.env.npm_package_version ?? "0.0.0",
+            tools: registry.describe(),
+            startedAt: Date.now(),
+            pid: process.pid,
+            host: hostname(),
+          },
+          fnLogger,
+        ),
+      );
+      running.push(def.name);
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  logger.info({ running, notImplemented, failed, invoker: invoker.kind }, "functions started");
+  return {
+    running,
+    notImplemented,
+    failed,
+    metrics,
+    stop: stopAll,
+  };
+}

@@ -1,0 +1,122 @@
+import { z } from "zod";
+import { type Agent, findAgent, manifest } from "../../core/agents/manifest.ts";
+import { type LiveInstance, RegisteredTool, readInstances } from "../../core/bus/agent-registry.ts";
+import type { Bus } from "../../core/bus/bus.ts";
+import { callTool } from "../../core/bus/tool-transport.ts";
+import { RpcCode } from "../../core/protocol/jsonrpc.ts";
+import { ToolError } from "../../core/tools/errors.ts";
+
+/** One agent's entry in the aggregated listing (`GET /tools` on the coordinator). */
+export const AgentTools = z.object({
+  agent: z.string(),
+  alias: z.string(),
+  title: z.string(),
+  kind: z.enum(["service", "function"]),
+  /** True while at least one instance heartbeats. */
+  available: z.boolean(),
+  instances: z.number().int(),
+  tools: z.array(RegisteredTool),
+});
+export type AgentTools = z.infer<typeof AgentTools>;
+export const ToolListing = z.object({ agents: z.array(AgentTools) });
+export type ToolListing = z.infer<typeof ToolListing>;
+
+export interface CallMeta {
+  requestId?: string;
+  correlationId?: string;
+}
+
+/**
+ * Every agent's tools and a way to call them. The coordinator's directory reads the registry and
+ * routes over NATS; the CLI's (`bot4 mcp`) asks the coordinator over HTTP. The MCP server takes either.
+ */
+export interface ToolDirectory {
+  list(): Promise<AgentTools[]>;
+  /** Runs a tool; failures are ToolErrors naming the agent (unknown, unavailable, timeout, invalid). */
+  call(agent: string, tool: string, args: unknown, meta?: CallMeta): Promise<unknown>;
+}
+
+/** Resolves a name or seed alias to a manifest agent, or throws -32601 listing the known agents. */
+export function resolveAgent(nameOrAlias: string): Agent {
+  const agent = findAgent(nameOrAlias);
+  if (agent === undefined) {
+    throw new ToolError(
+      RpcCode.MethodNotFound,
+      `unknown agent "${nameOrAlias}" (known: ${manifest.map((a) => a.name).join(", ")})`,
+      { agent: nameOrAlias },
+    );
+  }
+  return agent;
+}
+
+/** Groups live registry entries into the listing, one row per manifest agent (absent ones included). */
+export function listingOf(instances: readonly LiveInstance[]): AgentTools[] {
+  return (manifest as readonly Agent[]).map((agent) => {
+    const mine = instances.filter((i) => i.agent === agent.name);
+    const newest = mine.reduce<LiveInstance | undefined>(
+      (best, i) => (best === undefined || i.startedAt > best.startedAt ? i : best),
+      undefined,
+    );
+    return {
+      agent: agent.name,
+      alias: agent.alias,
+      title: agent.title,
+      kind: agent.kind,
+      available: mine.length > 0,
+      instances: mine.length,
+      tools: newest?.tools ?? [],
+    };
+  });
+}
+
+/**
+ * The coordinator's directory: the listing from the KV registry (cached for `cacheMs`, so a burst of
+ * `tools/list` costs one read), calls over NATS to the agent's queue group with a timeout.
+ */
+export function natsDirectory(bus: Bus, timeoutMs: number, cacheMs = 500): ToolDirectory {
+  let cached: { at: number; value: Promise<LiveInstance[]> } | undefined;
+  const instances = () => {
+    const now = Date.now();
+    if (cached === undefined || now - cached.at > cacheMs) {
+      const value = readInstances(bus);
+      cached = { at: now, value };
+      value.catch(() => {
+        cached = undefined;
+      });
+    }
+    return cached.value;
+  };
+  return {
+    async list() {
+      return listingOf(await instances());
+    },
+    async call(agent, tool, args, meta = {}) {
+      const target = resolveAgent(agent);
+      if (!bus.connected) {
+        throw new ToolError(
+          RpcCode.AgentUnavailable,
+          `the coordinator is not connected to NATS: cannot reach agent "${target.name}" (tool ${tool})`,
+          { agent: target.name, tool },
+        );
+      }
+      try {
+        return await callTool(bus, target.name, tool, args, { timeout: timeoutMs, ...definedOf(meta) });
+      } catch (err) {
+        if (err instanceof ToolError) throw err;
+        throw new ToolError(
+          RpcCode.AgentUnavailable,
+          `call to agent "${target.name}" (tool ${tool}) failed on the bus: ${err instanceof Error ? err.message : String(err)}`,
+          { agent: target.name, tool },
+          { cause: err },
+        );
+      }
+    },
+  };
+}
+
+function definedOf(meta: CallMeta): CallMeta {
+  const out: CallMeta = {};
+  if (meta.requestId !== undefined) out.requestId = meta.requestId;
+  if (meta.correlationId !== undefined) out.correlationId = meta.correlationId;
+  return out;
+}

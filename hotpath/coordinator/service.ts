@@ -1,0 +1,90 @@
+import { randomUUID } from "node:crypto";
+import { type ServiceAgent, findAgent, manifest } from "../../core/agents/manifest.ts";
+import { readInstances } from "../../core/bus/agent-registry.ts";
+import { Counter, Gauge } from "../../core/telemetry/metrics.ts";
+import type { Dispatch } from "../../core/tools/execute.ts";
+import { createToolRegistry } from "../../core/tools/registry.ts";
+import { startService } from "../kit/service.ts";
+import type { RunningService, ServeOptions, ServiceDeps } from "../kit/types.ts";
+import { type ToolDirectory, natsDirectory, resolveAgent } from "./directory.ts";
+import { mountMcp } from "./mcp.ts";
+import { systemStatus } from "./status.ts";
+import { coordinatorTools } from "./tools.ts";
+
+const VERSION = process.env.npm_package_version ?? "0.1.0";
+
+/**
+ * The coordinator (the seed's MCP Coordinator, :3000): `POST /rpc` routes `tool.execute` to the owning
+ * agent over NATS, `GET /status` lists every agent of the manifest, `GET /tools` aggregates every
+ * agent's tools, `/mcp` serves them as one MCP server. Its own tools are served like any agent's.
+ */
+export async function start(deps: ServiceDeps, options: ServeOptions = {}): Promise<RunningService> {
+  const agent = findAgent("coordinator") as ServiceAgent;
+  const { bus, logger } = deps;
+  const registry = createToolRegistry(agent.name, coordinatorTools(bus));
+  const remote = natsDirectory(bus, deps.config.BOT4_TOOL_TIMEOUT_MS);
+  let mcpCalls: Counter | undefined;
+
+  /** Own tools run here; every other agent's go over NATS to its queue group. */
+  const directory: ToolDirectory = {
+    list: remote.list,
+    call(name, tool, args, meta = {}) {
+      const target = resolveAgent(name);
+      if (target.name !== agent.name) return remote.call(target.name, tool, args, meta);
+      const requestId = meta.requestId ?? randomUUID();
+      return registry.call(tool, args, {
+        requestId,
+        correlationId: meta.correlationId ?? requestId,
+        transport: "mcp",
+        logger: logger.child({ requestId, tool }),
+      });
+    },
+  };
+  const dispatch: Dispatch = (call, ctx) => {
+    const target = resolveAgent(call.agent);
+    if (target.name === agent.name) return registry.call(call.tool, call.args, ctx);
+    return remote.call(target.name, call.tool, call.args, {
+      requestId: ctx.requestId,
+      correlationId: ctx.correlationId,
+    });
+  };
+
+  return startService(
+    {
+      agent,
+      registry,
+      version: VERSION,
+      dispatch,
+      listTools: async () => ({ agents: await directory.list() }),
+      ready: () => bus.connected,
+      metrics: (prom) => {
+        new Gauge({
+          name: "bot4_agent_instances",
+          help: "Live instances per agent of the manifest, from the registry",
+          labelNames: ["target"] as const,
+          registers: [prom],
+          async collect() {
+            const live = await readInstances(bus).catch(() => []);
+            for (const a of manifest)
+              this.set({ target: a.name }, live.filter((i) => i.agent === a.name).length);
+          },
+        });
+        mcpCalls = new Counter({
+          name: "bot4_mcp_requests_total",
+          help: "MCP Streamable HTTP requests",
+          registers: [prom],
+        });
+      },
+      routes: (app) => {
+        app.get("/status", async (c) => c.json(await systemStatus(bus)));
+        app.use("/mcp", async (_c, next) => {
+          mcpCalls?.inc();
+          await next();
+        });
+        mountMcp(app, directory, logger, VERSION);
+      },
+    },
+    deps,
+    options,
+  );
+}

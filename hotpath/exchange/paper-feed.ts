@@ -1,0 +1,89 @@
+import { type Candle, timeframeMs } from "../../core/domain/market.ts";
+import {
+  bookFromCandle,
+  createMarketSimulator,
+  type MarketSimulator,
+  tickerFromCandle,
+} from "../../core/market/simulator.ts";
+import type { PaperVenue } from "./paper-venue.ts";
+import type { Publisher } from "./publisher.ts";
+
+/**
+ * Drives the paper venue from the seeded market simulator (core/market/simulator.ts) so paper trading
+ * runs end to end offline. Every tick draws one 1-minute bar per symbol and, in this order: evaluates
+ * the venue's resting orders against the bar (candle fill model), installs the book built around the
+ * bar's close (arriving orders fill against it), then publishes the candle, the ticker and the book to
+ * the MARKET stream. Simulated time starts at the current minute and advances one bar per tick, so a
+ * 1-second tick runs the market 60× faster than the wall clock.
+ */
+export interface PaperFeedOptions {
+  symbols: readonly string[];
+  seed: number | string;
+  tickMs: number;
+  /** Start price per symbol; default 50 000 for BTC, 3 000 for ETH, 100 otherwise. */
+  startPrices?: Record<string, number>;
+  start?: number;
+}
+
+const defaultStart = (symbol: string) =>
+  symbol.startsWith("BTC/") ? 50_000 : symbol.startsWith("ETH/") ? 3_000 : 100;
+
+export class PaperFeed {
+  private readonly sims: MarketSimulator[];
+  private timer: NodeJS.Timeout | undefined;
+  bars = 0;
+
+  constructor(
+    private readonly venue: PaperVenue,
+    private readonly publisher: Publisher,
+    private readonly onPrice: (symbol: string, price: number) => void,
+    private readonly options: PaperFeedOptions,
+  ) {
+    const start = options.start ?? Date.now();
+    this.sims = options.symbols.map((symbol) =>
+      createMarketSimulator({
+        venue: venue.name,
+        symbol,
+        timeframe: "1m",
+        start: start - (start % timeframeMs["1m"]),
+        seed: `${options.seed}:${symbol}`,
+        startPrice: options.startPrices?.[symbol] ?? defaultStart(symbol),
+      }),
+    );
+  }
+
+  /** One bar for every symbol; returns the candles. */
+  tick(): Candle[] {
+    const candles: Candle[] = [];
+    for (const sim of this.sims) {
+      const { candle } = sim.next();
+      this.venue.onCandle(candle);
+      const book = bookFromCandle(candle);
+      this.venue.onBook(book);
+      const ticker = tickerFromCandle(candle);
+      this.onPrice(candle.symbol, candle.close);
+      this.publisher.market(this.venue.name, "candle", candle.symbol, candle, candle.ts);
+      this.publisher.market(this.venue.name, "ticker", candle.symbol, ticker, ticker.timestamp);
+      this.publisher.market(this.venue.name, "book", candle.symbol, book, book.timestamp);
+      candles.push(candle);
+    }
+    this.bars += 1;
+    return candles;
+  }
+
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.tick();
+    this.timer = setInterval(() => this.tick(), this.options.tickMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  get running(): boolean {
+    return this.timer !== undefined;
+  }
+}

@@ -1,0 +1,98 @@
+import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
+import { Gauge } from "../../core/telemetry/metrics.ts";
+import { createToolRegistry } from "../../core/tools/registry.ts";
+import { startService } from "../kit/service.ts";
+import type { RunningService, ServeOptions, ServiceDeps } from "../kit/types.ts";
+import { busPublisher } from "./publisher.ts";
+import { ExchangeRuntime, type ExchangeRuntimeOptions } from "./runtime.ts";
+import { exchangeTools } from "./tools.ts";
+
+const agent = findAgent("exchange") as ServiceAgent;
+
+/** Test and bench hooks; the launcher passes none. */
+export type ExchangeOptions = Partial<
+  Pick<
+    ExchangeRuntimeOptions,
+    "venues" | "feedTimer" | "streamsMode" | "reconcileDelayMs" | "streamBackoffMs" | "env"
+  >
+> & { onRuntime?: (rt: ExchangeRuntime) => void };
+
+/**
+ * The ExchangeSpec service (`exchange`, :8083): the paper venue (default) and the ccxt venues of
+ * EXCHANGE_VENUES behind one order manager with in-process pre-trade risk, order/fill/position events,
+ * market streams, smart routing and per-venue rate limits.
+ */
+export function start(deps: ServiceDeps, options?: ServeOptions): Promise<RunningService> {
+  return startExchange(deps, options);
+}
+
+export async function startExchange(
+  deps: ServiceDeps,
+  options: ServeOptions = {},
+  exchange: ExchangeOptions = {},
+): Promise<RunningService> {
+  const logger = deps.logger.child({ agent: agent.name });
+  const publisher = busPublisher(deps.bus, logger);
+  const rt = new ExchangeRuntime({
+    config: deps.config,
+    logger,
+    publisher,
+    ...(exchange.venues !== undefined ? { venues: exchange.venues } : {}),
+    ...(exchange.feedTimer !== undefined ? { feedTimer: exchange.feedTimer } : {}),
+    ...(exchange.streamsMode !== undefined ? { streamsMode: exchange.streamsMode } : {}),
+    ...(exchange.reconcileDelayMs !== undefined ? { reconcileDelayMs: exchange.reconcileDelayMs } : {}),
+    ...(exchange.streamBackoffMs !== undefined ? { streamBackoffMs: exchange.streamBackoffMs } : {}),
+    ...(exchange.env !== undefined ? { env: exchange.env } : {}),
+  });
+  exchange.onRuntime?.(rt);
+  await rt.risk.watch(deps.bus);
+  try {
+    await rt.start();
+    return await startService(
+      {
+        agent,
+        registry: createToolRegistry(agent.name, exchangeTools(rt)),
+        ready: () => rt.oms.state(rt.defaultVenue) === "up",
+        metrics: (registry) => {
+          new Gauge({
+            name: "bot4_exchange_venue_up",
+            help: "1 when a venue accepts orders (up), 0 otherwise",
+            labelNames: ["venue"] as const,
+            registers: [registry],
+            collect() {
+              for (const name of rt.venues.keys())
+                this.set({ venue: name }, rt.oms.state(name) === "up" ? 1 : 0);
+            },
+          });
+          new Gauge({
+            name: "bot4_exchange_open_orders",
+            help: "Open orders tracked per venue",
+            labelNames: ["venue"] as const,
+            registers: [registry],
+            collect() {
+              for (const name of rt.venues.keys())
+                this.set({ venue: name }, rt.oms.list({ venue: name, open: true }).length);
+            },
+          });
+          new Gauge({
+            name: "bot4_exchange_events_pending",
+            help: "Order/fill/market events waiting to be published",
+            registers: [registry],
+            collect() {
+              this.set(publisher.pending);
+            },
+          });
+        },
+        onStop: async () => {
+          await rt.stop();
+          await publisher.flush();
+        },
+      },
+      deps,
+      options,
+    );
+  } catch (err) {
+    await rt.stop();
+    throw err;
+  }
+}

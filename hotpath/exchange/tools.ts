@@ -1,0 +1,404 @@
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import { OrderBook, Ticker } from "../../core/domain/market.ts";
+import { Fill, Order, OrderRequest, OrderType, Position, Side } from "../../core/domain/trading.ts";
+import { PreTradeResult } from "../../core/risk/pretrade.ts";
+import { invalidParams, rejected } from "../../core/tools/errors.ts";
+import { defineTool, type Tool } from "../../core/tools/tool.ts";
+import { type RouteLeg, planRoute, type VenueBook } from "./router.ts";
+import type { ExchangeRuntime } from "./runtime.ts";
+import { VenueRejected } from "./venue.ts";
+
+/**
+ * The exchange's tools. Inputs are snake_case; orders, fills, positions, tickers and books come back
+ * in the shared domain shapes of core/domain (camelCase, integer ms timestamps).
+ */
+const Venue = z.string().regex(/^[a-z0-9]+$/, "a venue name such as paper or binance");
+const SymbolArg = z
+  .string()
+  .regex(/^[A-Z0-9]+\/[A-Z0-9]+(:[A-Z0-9]+)?$/, "a unified symbol such as BTC/USDT");
+const ClientOrderId = z.string().regex(/^[A-Za-z0-9._:-]{1,36}$/, "1–36 characters of A–Z a–z 0–9 . _ : -");
+const OrderRef = z
+  .object({
+    venue: Venue.optional(),
+    order_id: z.string().min(1).optional(),
+    client_order_id: ClientOrderId.optional(),
+  })
+  .refine((r) => r.order_id !== undefined || r.client_order_id !== undefined, {
+    message: "give order_id or client_order_id",
+    path: ["order_id"],
+  });
+const StreamKindArg = z.enum(["ticker", "book", "trade"]);
+const StreamStatus = z.object({
+  venue: z.string(),
+  symbol: z.string(),
+  kind: StreamKindArg,
+  mode: z.enum(["watch", "poll", "feed"]),
+  state: z.enum(["starting", "up", "reconnecting", "down", "stopped"]),
+  messages: z.number().int(),
+  reconnects: z.number().int(),
+  lastMessageAt: z.number().optional(),
+  lastError: z.string().optional(),
+});
+const Pretrade = PreTradeResult.extend({ source: z.enum(["kv", "local"]) });
+const OrderWithFills = z.object({ order: Order, fills: z.array(Fill) });
+
+const VenueStatus = z.object({
+  exchange: z.string(),
+  configured: z.boolean(),
+  kind: z.enum(["paper", "ccxt", "none"]),
+  mode: z.enum(["paper", "live", "sandbox", "emulated", "public_only", "not_configured"]),
+  trading: z.boolean(),
+  connection: z.enum(["up", "down", "resyncing", "initializing", "not_configured"]),
+  message: z.string(),
+  default_venue: z.string(),
+  open_orders: z.number().int(),
+  symbols: z.number().int(),
+  streams: z.array(StreamStatus),
+  rate_limit: z
+    .object({
+      tokens: z.number(),
+      capacity: z.number(),
+      refillPerSecond: z.number(),
+      queued: z.number().int(),
+      blockedUntil: z.number(),
+      banned: z.boolean(),
+      throttledTotal: z.number().int(),
+    })
+    .optional(),
+  latency_ms: z.object({
+    last: z.number().optional(),
+    p50: z.number().optional(),
+    p99: z.number().optional(),
+    samples: z.number().int(),
+  }),
+  last_error: z.object({ message: z.string(), at: z.number() }).optional(),
+  requests: z.number().int(),
+});
+
+export function exchangeTools(rt: ExchangeRuntime): Tool[] {
+  const venueOf = (v: string | undefined) => v ?? rt.defaultVenue;
+  const wrapVenue = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof VenueRejected) throw rejected(err.message);
+      throw err;
+    }
+  };
+
+  const status = (name: string): z.input<typeof VenueStatus> => {
+    const venue = rt.venues.get(name);
+    const base = { exchange: name, default_venue: rt.defaultVenue, streams: rt.streams.list(name) };
+    if (venue === undefined) {
+      return {
+        ...base,
+        configured: false,
+        kind: "none",
+        mode: "not_configured",
+        trading: false,
+        connection: "not_configured",
+        message: `${name} is not configured: add it to EXCHANGE_VENUES with ${name.toUpperCase()}_API_KEY and ${name.toUpperCase()}_SECRET to trade on it; orders go to the ${rt.defaultVenue} venue (configured: ${[...rt.venues.keys()].join(", ")})`,
+        open_orders: 0,
+        symbols: 0,
+        latency_ms: { samples: 0 },
+        requests: 0,
+      };
+    }
+    const cfg = rt.venueConfig.get(name);
+    const health = venue.health();
+    const state = rt.oms.state(name);
+    const lastError = rt.oms.lastError(name) ?? health.lastError;
+    const mode = cfg?.mode ?? "paper";
+    const message =
+      mode === "paper"
+        ? `paper venue: simulated market (${rt.paper.symbols().join(", ")}), fills by the shared fill model; ${rt.feed.bars} bars so far`
+        : mode === "public_only"
+          ? `${name} has no API keys: market data only, orders refused`
+          : `${name} via ccxt (${mode}); ${state === "up" ? "accepting orders" : `not accepting orders while ${state}`}`;
+    return {
+      ...base,
+      configured: true,
+      kind: venue.kind,
+      mode,
+      trading: cfg?.trading ?? false,
+      connection: state,
+      message,
+      open_orders: rt.oms.list({ venue: name, open: true }).length,
+      symbols: venue.symbols().length,
+      ...(health.rateLimit !== undefined ? { rate_limit: health.rateLimit } : {}),
+      latency_ms: health.latencyMs,
+      ...(lastError !== undefined ? { last_error: lastError } : {}),
+      requests: health.requests,
+    };
+  };
+
+  return [
+    defineTool({
+      name: "submit_order",
+      description:
+        "Submit an order: idempotent by client_order_id, checked in process against the risk snapshot, routed to the venue (default: paper). Order events are published for every state change.",
+      input: z.object({
+        venue: Venue.optional(),
+        account: z.string().min(1).default("default"),
+        symbol: SymbolArg,
+        side: Side,
+        type: OrderType.default("market"),
+        amount: z.number().positive().finite(),
+        price: z.number().positive().finite().optional(),
+        stop_price: z.number().positive().finite().optional(),
+        client_order_id: ClientOrderId.optional(),
+      }),
+      output: OrderWithFills.extend({ pretrade: Pretrade }),
+      handler: async (a, ctx) => {
+        const parsed = OrderRequest.safeParse({
+          clientOrderId: a.client_order_id ?? randomUUID(),
+          account: a.account,
+          venue: venueOf(a.venue),
+          symbol: a.symbol,
+          side: a.side,
+          type: a.type,
+          amount: a.amount,
+          ...(a.price !== undefined ? { price: a.price } : {}),
+          ...(a.stop_price !== undefined ? { stopPrice: a.stop_price } : {}),
+        });
+        if (!parsed.success) throw invalidParams("invalid order", parsed.error);
+        return rt.oms.submit(parsed.data, ctx.correlationId);
+      },
+    }),
+    defineTool({
+      name: "cancel_order",
+      description:
+        "Cancel an open order by order_id or client_order_id (cancels jump the venue's rate-limit queue).",
+      input: OrderRef,
+      output: z.object({ order: Order }),
+      handler: async (a) => {
+        const ref = {
+          ...(a.order_id !== undefined ? { id: a.order_id } : {}),
+          ...(a.client_order_id !== undefined ? { clientOrderId: a.client_order_id } : {}),
+        };
+        return { order: await rt.oms.cancel(venueOf(a.venue), ref) };
+      },
+    }),
+    defineTool({
+      name: "get_order",
+      description: "An order the service tracks, with its fills, by order_id or client_order_id.",
+      input: OrderRef,
+      output: OrderWithFills,
+      handler: async (a) => {
+        const venue = venueOf(a.venue);
+        rt.oms.venue(venue);
+        const ref = {
+          ...(a.order_id !== undefined ? { id: a.order_id } : {}),
+          ...(a.client_order_id !== undefined ? { clientOrderId: a.client_order_id } : {}),
+        };
+        const found = rt.oms.get(venue, ref);
+        if (found === undefined) throw rejected(`no order ${a.order_id ?? a.client_order_id} on ${venue}`);
+        return found;
+      },
+    }),
+    defineTool({
+      name: "list_orders",
+      description:
+        "Orders the service tracks, newest last; filter by venue, symbol, account and open/closed.",
+      input: z.object({
+        venue: Venue.optional(),
+        symbol: SymbolArg.optional(),
+        account: z.string().min(1).optional(),
+        status: z.enum(["open", "closed", "all"]).default("all"),
+        limit: z.number().int().positive().max(1000).default(100),
+      }),
+      output: z.object({ orders: z.array(Order) }),
+      handler: (a) => {
+        const orders = rt.oms.list({
+          ...(a.venue !== undefined ? { venue: a.venue } : {}),
+          ...(a.symbol !== undefined ? { symbol: a.symbol } : {}),
+          ...(a.account !== undefined ? { account: a.account } : {}),
+          ...(a.status !== "all" ? { open: a.status === "open" } : {}),
+        });
+        return { orders: orders.slice(-a.limit) };
+      },
+    }),
+    defineTool({
+      name: "get_balances",
+      description: "Balances (free, used, total) per currency on a venue.",
+      input: z.object({ venue: Venue.optional() }),
+      output: z.object({
+        venue: z.string(),
+        balances: z.record(z.string(), z.object({ free: z.number(), used: z.number(), total: z.number() })),
+      }),
+      handler: async (a) => {
+        const venue = venueOf(a.venue);
+        return { venue, balances: await wrapVenue(() => rt.oms.fetchBalances(venue)) };
+      },
+    }),
+    defineTool({
+      name: "get_positions",
+      description: "Net positions built from the fills this service has seen (average cost, realised PnL).",
+      input: z.object({
+        account: z.string().min(1).optional(),
+        venue: Venue.optional(),
+        symbol: SymbolArg.optional(),
+      }),
+      output: z.object({ positions: z.array(Position) }),
+      handler: (a) => ({
+        positions: rt.oms.positions.list({
+          ...(a.account !== undefined ? { account: a.account } : {}),
+          ...(a.venue !== undefined ? { venue: a.venue } : {}),
+          ...(a.symbol !== undefined ? { symbol: a.symbol } : {}),
+        }),
+      }),
+    }),
+    defineTool({
+      name: "get_ticker",
+      description: "Best bid/ask and last price of a symbol on a venue.",
+      input: z.object({ venue: Venue.optional(), symbol: SymbolArg }),
+      output: Ticker,
+      handler: async (a) => {
+        const venue = rt.oms.venue(venueOf(a.venue));
+        const t = await wrapVenue(() => venue.fetchTicker(a.symbol));
+        rt.oms.setPrice(venue.name, a.symbol, t.last);
+        return t;
+      },
+    }),
+    defineTool({
+      name: "get_order_book",
+      description: "Order book snapshot (bids descending, asks ascending) of a symbol on a venue.",
+      input: z.object({
+        venue: Venue.optional(),
+        symbol: SymbolArg,
+        depth: z.number().int().positive().max(500).default(20),
+      }),
+      output: OrderBook,
+      handler: async (a) => {
+        const venue = rt.oms.venue(venueOf(a.venue));
+        return wrapVenue(() => venue.fetchOrderBook(a.symbol, a.depth));
+      },
+    }),
+    defineTool({
+      name: "get_exchange_status",
+      description:
+        "Connection and stream state, rate-limit state, last error and recent latency of one venue (or of all, without `exchange`). Answers for venues that are not configured too.",
+      input: z.object({ exchange: Venue.optional() }),
+      output: z.union([VenueStatus, z.object({ venues: z.array(VenueStatus) })]),
+      handler: (a) =>
+        a.exchange !== undefined ? status(a.exchange) : { venues: [...rt.venues.keys()].map(status) },
+    }),
+    defineTool({
+      name: "route_order",
+      description:
+        "Smart order routing: split an amount across venues' books by all-in price after taker fees. Plans only unless execute=true, which submits one limit order per leg at the leg's worst level price.",
+      input: z.object({
+        symbol: SymbolArg,
+        side: Side,
+        amount: z.number().positive().finite(),
+        venues: z.array(Venue).min(1).optional(),
+        execute: z.boolean().default(false),
+        client_order_id: z
+          .string()
+          .regex(/^[A-Za-z0-9._:-]{1,32}$/, "1–32 characters (legs append -<n>)")
+          .optional(),
+        account: z.string().min(1).default("default"),
+      }),
+      output: z.object({
+        side: Side,
+        amount: z.number(),
+        filled: z.number(),
+        unfilled: z.number(),
+        allInAveragePrice: z.number().optional(),
+        legs: z.array(
+          z.object({
+            venue: z.string(),
+            amount: z.number(),
+            averagePrice: z.number(),
+            allInPrice: z.number(),
+            fee: z.number(),
+            worstPrice: z.number(),
+            order: Order.optional(),
+            error: z.string().optional(),
+          }),
+        ),
+        skipped: z.array(z.object({ venue: z.string(), reason: z.string() })),
+      }),
+      handler: async (a, ctx) => {
+        const names = a.venues ?? [...rt.venues.keys()].filter((n) => rt.venues.get(n)?.canTrade !== false);
+        const books: VenueBook[] = [];
+        const skipped: { venue: string; reason: string }[] = [];
+        for (const name of names) {
+          const venue = rt.oms.venue(name);
+          const market = venue.market(a.symbol);
+          if (market === undefined) {
+            skipped.push({ venue: name, reason: `no market ${a.symbol}` });
+            continue;
+          }
+          try {
+            const book = await venue.fetchOrderBook(a.symbol, 50);
+            books.push({
+              venue: name,
+              book,
+              takerFee: market.taker,
+              ...(market.stepSize !== undefined ? { stepSize: market.stepSize } : {}),
+            });
+          } catch (err) {
+            skipped.push({ venue: name, reason: err instanceof Error ? err.message : String(err) });
+          }
+        }
+        const plan = planRoute(a.side, a.amount, books);
+        const legs: (RouteLeg & { order?: Order; error?: string })[] = [...plan.legs];
+        if (a.execute) {
+          const base = a.client_order_id ?? randomUUID().replaceAll("-", "").slice(0, 24);
+          for (const [i, leg] of legs.entries()) {
+            try {
+              const r = await rt.oms.submit(
+                {
+                  clientOrderId: `${base}-${i + 1}`,
+                  account: a.account,
+                  venue: leg.venue,
+                  symbol: a.symbol,
+                  side: a.side,
+                  type: "limit",
+                  amount: leg.amount,
+                  price: leg.worstPrice,
+                },
+                ctx.correlationId,
+              );
+              legs[i] = { ...leg, order: r.order };
+            } catch (err) {
+              legs[i] = { ...leg, error: err instanceof Error ? err.message : String(err) };
+            }
+          }
+        }
+        return { ...plan, legs, skipped };
+      },
+    }),
+    defineTool({
+      name: "subscribe_market",
+      description:
+        "Stream tickers, books and/or trades of a symbol to the MARKET stream (ccxt.pro websockets where available, REST polling otherwise; reconnect with backoff up to MAX_RECONNECT_ATTEMPTS, then a stream.down event).",
+      input: z.object({
+        venue: Venue.optional(),
+        symbol: SymbolArg,
+        kinds: z.array(StreamKindArg).min(1).default(["ticker", "book"]),
+      }),
+      output: z.object({ streams: z.array(StreamStatus) }),
+      handler: (a) => {
+        const venue = rt.oms.venue(venueOf(a.venue));
+        if (venue.market(a.symbol) === undefined && venue.symbols().length > 0) {
+          throw rejected(`unknown symbol ${a.symbol} on venue ${venue.name}`);
+        }
+        return { streams: rt.streams.subscribe(venue.name, a.symbol, a.kinds) };
+      },
+    }),
+    defineTool({
+      name: "unsubscribe_market",
+      description: "Stop market streams of a symbol.",
+      input: z.object({
+        venue: Venue.optional(),
+        symbol: SymbolArg,
+        kinds: z.array(StreamKindArg).min(1).default(["ticker", "book", "trade"]),
+      }),
+      output: z.object({ streams: z.array(StreamStatus) }),
+      handler: (a) => ({ streams: rt.streams.unsubscribe(venueOf(a.venue), a.symbol, a.kinds) }),
+    }),
+  ] as Tool[];
+}

@@ -1,0 +1,118 @@
+import type { OrderBook, Ticker } from "../../core/domain/market.ts";
+import type { Fill, Order, OrderRequest } from "../../core/domain/trading.ts";
+
+/**
+ * The port every venue adapter implements (paper, ccxt). The order manager speaks only this; venue
+ * formats (ccxt's unified structures, Binance ids) stop at the adapter.
+ *
+ * Errors a venue throws are sorted by what the caller should do:
+ * - VenueNetworkError: the request may or may not have reached the venue — reconcile before retrying.
+ * - VenueRateLimited: the venue refused to look at the request (429/418) — safe to retry after `retryAfterMs`.
+ * - VenueRejected: the venue looked and said no (bad symbol, precision, funds) — never retry.
+ */
+export class VenueNetworkError extends Error {
+  override name = "VenueNetworkError";
+}
+export class VenueRateLimited extends Error {
+  override name = "VenueRateLimited";
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+    readonly banned: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+export class VenueRejected extends Error {
+  override name = "VenueRejected";
+}
+export class VenueOrderNotFound extends Error {
+  override name = "VenueOrderNotFound";
+}
+
+/** What the adapter knows of a market: precision and limits as the venue states them. */
+export interface VenueMarket {
+  readonly symbol: string;
+  readonly base: string;
+  readonly quote: string;
+  /** Price tick (0.01) when the venue states one. */
+  readonly tickSize?: number;
+  /** Amount step (0.0001) when the venue states one. */
+  readonly stepSize?: number;
+  readonly minAmount?: number;
+  readonly minNotional?: number;
+  readonly maker: number;
+  readonly taker: number;
+}
+
+export interface Balance {
+  readonly free: number;
+  readonly used: number;
+  readonly total: number;
+}
+
+/** An order as the venue reports it, with the executions it reported alongside (if any). */
+export interface VenueOrder {
+  readonly order: Order;
+  /** Executions known from this answer; the order manager dedups them by id. */
+  readonly fills: readonly Fill[];
+}
+
+export interface VenueOrderRef {
+  readonly id?: string;
+  readonly clientOrderId?: string;
+}
+
+/** Pushed by venues that learn of changes themselves (paper); polled venues never call it. */
+export type VenueListener = (update: VenueOrder) => void;
+
+export interface Venue {
+  readonly name: string;
+  readonly kind: "paper" | "ccxt";
+  /** False for a venue configured without API keys (public data only); absent means true. */
+  readonly canTrade?: boolean;
+  /** Loads markets; must succeed before orders are accepted. */
+  init(): Promise<void>;
+  market(symbol: string): VenueMarket | undefined;
+  symbols(): string[];
+  placeOrder(request: OrderRequest): Promise<VenueOrder>;
+  cancelOrder(ref: VenueOrderRef, symbol: string): Promise<VenueOrder>;
+  /** undefined when the venue does not know the order. */
+  fetchOrder(ref: VenueOrderRef, symbol: string): Promise<VenueOrder | undefined>;
+  fetchOpenOrders(symbol?: string): Promise<VenueOrder[]>;
+  /** Executions of one order (by venue id). */
+  fetchOrderFills(orderId: string, symbol: string, clientOrderId: string, account: string): Promise<Fill[]>;
+  fetchBalances(): Promise<Record<string, Balance>>;
+  /** Balances known without I/O (paper); the order manager otherwise uses the last fetched ones. */
+  balancesNow?(): Record<string, Balance>;
+  fetchTicker(symbol: string): Promise<Ticker>;
+  fetchOrderBook(symbol: string, depth?: number): Promise<OrderBook>;
+  /** Venues that push order changes (paper) call the listener; others are polled. */
+  onUpdate?(listener: VenueListener): void;
+  /** Rate-limit state and recent request latency, for get_exchange_status. */
+  health(): VenueHealth;
+  close(): Promise<void>;
+}
+
+export interface VenueHealth {
+  /** Absent for venues without a rate limit (paper). */
+  readonly rateLimit?: {
+    readonly tokens: number;
+    readonly capacity: number;
+    readonly refillPerSecond: number;
+    readonly queued: number;
+    /** Integer ms until which the venue told us to back off (429) or banned us (418); 0 when clear. */
+    readonly blockedUntil: number;
+    readonly banned: boolean;
+    readonly throttledTotal: number;
+  };
+  readonly latencyMs: {
+    readonly last?: number;
+    readonly p50?: number;
+    readonly p99?: number;
+    readonly samples: number;
+  };
+  readonly lastError?: { readonly message: string; readonly at: number };
+  readonly requests: number;
+}

@@ -1,0 +1,357 @@
+import { z } from "zod";
+import { type Bar, computeFeatures, featureSet } from "../../core/features/feature-set.ts";
+import { fitHmm, posteriors, regimeLabels, regimeObservations, viterbi } from "../../core/ml/hmm.ts";
+import { ModelVersion, type ModelMetadata } from "../../core/ml/model-meta.ts";
+import { syntheticBars } from "../../core/ml/synthetic.ts";
+import { simulateCandles } from "../../core/market/simulator.ts";
+import { rejected } from "../../core/tools/errors.ts";
+import { defineTool, type Tool } from "../../core/tools/tool.ts";
+import type { InferenceEngine } from "./engine.ts";
+import type { ModelStore } from "./model-store.ts";
+import { ArtifactIntegrityError, UnknownModelError } from "./model-store.ts";
+import { trainAndStore } from "./training.ts";
+
+/** Probabilities within this distance of 0.5 give a flat signal. */
+export const DEADBAND = 0.02;
+export const directionOf = (p: number): "long" | "short" | "flat" =>
+  p > 0.5 + DEADBAND ? "long" : p < 0.5 - DEADBAND ? "short" : "flat";
+
+/** One OHLCV bar (a Candle fits; venue, symbol and timeframe are not needed here). */
+export const BarInput = z
+  .object({
+    ts: z.number().int().nonnegative(),
+    open: z.number().positive(),
+    high: z.number().positive(),
+    low: z.number().positive(),
+    close: z.number().positive(),
+    volume: z.number().nonnegative(),
+  })
+  .refine((c) => c.low <= Math.min(c.open, c.close) && c.high >= Math.max(c.open, c.close), {
+    message: "low must be ≤ open, close and high must be ≥ them",
+  });
+
+const barSeries = (min: number, max: number) =>
+  z
+    .array(BarInput)
+    .min(min, `need at least ${min} bars`)
+    .max(max)
+    .superRefine((bars, ctx) => {
+      for (let i = 1; i < bars.length; i++) {
+        if ((bars[i] as Bar).ts <= (bars[i - 1] as Bar).ts) {
+          ctx.addIssue({
+            code: "custom",
+            path: [i, "ts"],
+            message: "bars must be in strictly increasing time order",
+          });
+          return;
+        }
+      }
+    });
+
+const MetricsOut = z.object({ accuracy: z.number(), log_loss: z.number(), auc: z.number(), n: z.number() });
+const ModelSummary = z.object({
+  version: z.string(),
+  kind: z.string(),
+  feature_set: z.string(),
+  features: z.array(z.string()),
+  sha256: z.string(),
+  bytes: z.number(),
+  created_at: z.string(),
+  trained_on: z.object({ source: z.string(), bars: z.number() }),
+  validation: MetricsOut,
+  train: MetricsOut,
+  onnx_max_abs_diff: z.number().optional(),
+  deployed: z.boolean(),
+});
+
+const metricsOut = (m: ModelMetadata["metrics"]["train"]) => ({
+  accuracy: m.accuracy,
+  log_loss: m.logLoss,
+  auc: m.auc,
+  n: m.n,
+});
+const summary = (m: ModelMetadata, deployed: string | undefined): z.input<typeof ModelSummary> => ({
+  version: m.version,
+  kind: m.kind,
+  feature_set: m.featureSet,
+  features: m.features,
+  sha256: m.sha256,
+  bytes: m.bytes,
+  created_at: m.createdAt,
+  trained_on: { source: m.trainedOn.source, bars: m.trainedOn.bars },
+  validation: metricsOut(m.metrics.validation),
+  train: metricsOut(m.metrics.train),
+  ...(m.parity === undefined ? {} : { onnx_max_abs_diff: m.parity.maxAbsDiff }),
+  deployed: m.version === deployed,
+});
+
+/** Where training bars come from. */
+export const TrainingSource = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("simulator"),
+    bars: z.number().int().min(200).max(200_000).default(5_000),
+    seed: z.union([z.number().int(), z.string().min(1)]).default(1),
+    symbol: z.string().min(1).default("BTC/USDT"),
+  }),
+  z.object({
+    type: z.literal("synthetic"),
+    bars: z.number().int().min(200).max(200_000).default(5_000),
+    seed: z.union([z.number().int(), z.string().min(1)]).default(1),
+    /** AR(1) coefficient of returns: the planted, learnable signal. */
+    phi: z.number().min(-0.9).max(0.9).default(0.2),
+  }),
+  z.object({ type: z.literal("candles"), candles: barSeries(200, 200_000) }),
+]);
+export type TrainingSource = z.infer<typeof TrainingSource>;
+
+export function barsOf(source: TrainingSource): { bars: Bar[]; label: string; seed?: string } {
+  switch (source.type) {
+    case "simulator":
+      return {
+        bars: simulateCandles({ seed: source.seed, symbol: source.symbol }, source.bars),
+        label: `simulator:${source.symbol}`,
+        seed: String(source.seed),
+      };
+    case "synthetic":
+      return {
+        bars: syntheticBars({ bars: source.bars, seed: source.seed, phi: source.phi }).bars,
+        label: `synthetic:phi=${source.phi}`,
+        seed: String(source.seed),
+      };
+    case "candles":
+      return { bars: source.candles, label: "candles" };
+  }
+}
+
+export interface ToolDeps {
+  engine: InferenceEngine;
+  store: ModelStore;
+}
+
+export function inferenceTools({ engine, store }: ToolDeps): Tool[] {
+  const extractFeatures = defineTool({
+    name: "extract_features",
+    description: `Computes the ${featureSet.name} feature set (${featureSet.features.length} features) of a bar series; a row exists from bar ${featureSet.warmup} on`,
+    input: z.object({
+      candles: barSeries(featureSet.warmup, 100_000),
+      last_only: z.boolean().default(false),
+    }),
+    output: z.object({
+      feature_set: z.string(),
+      features: z.array(z.string()),
+      rows: z.array(z.object({ ts: z.number(), values: z.array(z.number()) })),
+    }),
+    handler: ({ candles, last_only }) => {
+      const m = computeFeatures(candles);
+      const rows = m.rows.map((r, k) => ({ ts: m.ts[k] as number, values: Array.from(r) }));
+      return {
+        feature_set: featureSet.name,
+        features: [...m.features],
+        rows: last_only ? rows.slice(-1) : rows,
+      };
+    },
+  });
+
+  const predict = defineTool({
+    name: "predict",
+    description:
+      "Probability of an up move from the deployed (or a named) model. Give exactly one of: features (one row, as an array in the model's order or an object by name), rows (many), or candles (predicts the last bar)",
+    input: z
+      .object({
+        features: z.union([z.array(z.number()), z.record(z.string(), z.number())]).optional(),
+        rows: z.array(z.array(z.number())).min(1).max(10_000).optional(),
+        candles: barSeries(featureSet.warmup, 10_000).optional(),
+        model_version: ModelVersion.optional(),
+      })
+      .refine((a) => [a.features, a.rows, a.candles].filter((x) => x !== undefined).length === 1, {
+        message: "give exactly one of features, rows or candles",
+      }),
+    output: z.object({
+      model_version: z.string(),
+      probabilities: z.array(z.number()),
+      directions: z.array(z.enum(["long", "short", "flat"])),
+    }),
+    handler: async (args) => {
+      const model = await engine.model(args.model_version);
+      let rows: (readonly number[] | Float64Array)[];
+      if (args.rows !== undefined) rows = args.rows;
+      else if (args.candles !== undefined) {
+        const m = computeFeatures(args.candles);
+        if (featureSet.name !== model.meta.featureSet)
+          throw rejected(
+            `model ${model.version} uses feature set ${model.meta.featureSet}, not ${featureSet.name}`,
+          );
+        rows = m.rows.slice(-1);
+      } else if (Array.isArray(args.features)) rows = [args.features];
+      else rows = [byName(args.features ?? {}, model.meta)];
+      const out = await engine.predict(rows, model.version);
+      return {
+        model_version: out.version,
+        probabilities: out.probabilities,
+        directions: out.probabilities.map(directionOf),
+      };
+    },
+  });
+
+  const trainModel = defineTool({
+    name: "train_model",
+    description:
+      "Trains a logistic regression or a small MLP on next-bar direction with a time-ordered split, exports ONNX (checked against the TypeScript model), and stores it in the registry; deploy: true also deploys it",
+    input: z.object({
+      kind: z.enum(["logistic", "mlp"]).default("logistic"),
+      source: TrainingSource.default({ type: "simulator", bars: 5_000, seed: 1, symbol: "BTC/USDT" }),
+      horizon: z.number().int().min(1).max(100).default(1),
+      validation_fraction: z.number().min(0.05).max(0.5).default(0.25),
+      hidden: z.number().int().min(1).max(128).optional(),
+      epochs: z.number().int().min(1).max(200).optional(),
+      seed: z.union([z.number().int(), z.string().min(1)]).optional(),
+      deploy: z.boolean().default(false),
+    }),
+    output: ModelSummary,
+    handler: async (args) => {
+      const { bars, label, seed } = barsOf(args.source);
+      let meta: ModelMetadata;
+      try {
+        ({ meta } = await trainAndStore(store, bars, {
+          kind: args.kind,
+          horizon: args.horizon,
+          validationFraction: args.validation_fraction,
+          source: label,
+          ...(seed === undefined ? {} : { dataSeed: seed }),
+          ...(args.hidden === undefined ? {} : { hidden: args.hidden }),
+          ...(args.epochs === undefined ? {} : { epochs: args.epochs }),
+          ...(args.seed === undefined ? {} : { seed: args.seed }),
+        }));
+      } catch (err) {
+        if (err instanceof RangeError) throw rejected(err.message);
+        throw err;
+      }
+      if (args.deploy) {
+        await store.deploy(meta.version);
+        await engine.activate(meta.version);
+      }
+      return summary(meta, engine.deployed);
+    },
+  });
+
+  const deployModel = defineTool({
+    name: "deploy_model",
+    description:
+      "Promotes a stored model version: its artifact must verify against the registry's sha256; every running instance hot-swaps to it",
+    input: z.object({ version: ModelVersion }),
+    output: z.object({ deployed: z.string(), previous: z.string().optional(), deployed_at: z.string() }),
+    handler: async ({ version }) => {
+      try {
+        const pointer = await store.deploy(version);
+        await engine.activate(version);
+        return {
+          deployed: pointer.version,
+          deployed_at: pointer.deployedAt,
+          ...(pointer.previous === undefined ? {} : { previous: pointer.previous }),
+        };
+      } catch (err) {
+        if (err instanceof UnknownModelError) throw rejected(err.message, { version });
+        if (err instanceof ArtifactIntegrityError)
+          throw rejected(err.message, { version, expected: err.expected, actual: err.actual });
+        throw err;
+      }
+    },
+  });
+
+  const listModels = defineTool({
+    name: "list_models",
+    description: "Lists the model registry: versions, features, metrics, hashes, and which is deployed",
+    input: z.object({}),
+    output: z.object({ deployed: z.string().optional(), models: z.array(ModelSummary) }),
+    handler: async () => {
+      const deployed = (await store.deployed())?.version;
+      const models = await store.list();
+      return {
+        ...(deployed === undefined ? {} : { deployed }),
+        models: models.map((m) => summary(m, deployed)),
+      };
+    },
+  });
+
+  const detectRegime = defineTool({
+    name: "detect_regime",
+    description:
+      "Fits a Gaussian HMM (Baum–Welch) on log returns and log bar ranges, and returns the Viterbi regime path with posterior probabilities; regimes are ordered calm → volatile",
+    input: z.object({
+      candles: barSeries(61, 50_000),
+      states: z.number().int().min(2).max(4).default(2),
+      max_iterations: z.number().int().min(1).max(500).default(100),
+    }),
+    output: z.object({
+      labels: z.array(z.string()),
+      current: z.object({ regime: z.number(), label: z.string(), probabilities: z.array(z.number()) }),
+      path: z.array(
+        z.object({
+          ts: z.number(),
+          regime: z.number(),
+          label: z.string(),
+          probabilities: z.array(z.number()),
+        }),
+      ),
+      states: z.array(
+        z.object({
+          label: z.string(),
+          mean_return: z.number(),
+          return_volatility: z.number(),
+          persistence: z.number(),
+        }),
+      ),
+      log_likelihood: z.number(),
+      iterations: z.number(),
+      converged: z.boolean(),
+    }),
+    handler: ({ candles, states, max_iterations }) => {
+      const obs = regimeObservations(candles);
+      const fit = fitHmm(obs, { states, maxIterations: max_iterations });
+      const labels = regimeLabels(states);
+      const path = viterbi(fit.model, obs);
+      const post = posteriors(fit.model, obs);
+      const out = path.map((s, t) => ({
+        ts: (candles[t + 1] as Bar).ts,
+        regime: s,
+        label: labels[s] as string,
+        probabilities: post[t] as number[],
+      }));
+      const D = fit.model.dims;
+      return {
+        labels,
+        current: out.at(-1) as (typeof out)[number],
+        path: out,
+        states: labels.map((label, k) => ({
+          label,
+          mean_return: fit.model.means[k * D] as number,
+          return_volatility: Math.sqrt(fit.model.variances[k * D] as number),
+          persistence: fit.model.transition[k * states + k] as number,
+        })),
+        log_likelihood: fit.logLikelihood,
+        iterations: fit.iterations,
+        converged: fit.converged,
+      };
+    },
+  });
+
+  return [extractFeatures, predict, trainModel, deployModel, listModels, detectRegime];
+}
+
+/** A row from `{ feature: value }`, in the model's order; missing and unknown names are errors. */
+function byName(values: Record<string, number>, meta: ModelMetadata): number[] {
+  const missing = meta.features.filter((f) => !(f in values));
+  const unknown = Object.keys(values).filter((k) => !meta.features.includes(k));
+  if (missing.length > 0 || unknown.length > 0) {
+    throw rejected(
+      `features do not match model ${meta.version}: ${[
+        missing.length > 0 ? `missing ${missing.join(", ")}` : "",
+        unknown.length > 0 ? `unknown ${unknown.join(", ")}` : "",
+      ]
+        .filter(Boolean)
+        .join("; ")}`,
+      { missing, unknown },
+    );
+  }
+  return meta.features.map((f) => values[f] as number);
+}

@@ -1,0 +1,199 @@
+import { type Context, Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { z } from "zod";
+import type { Bus } from "../../core/bus/bus.ts";
+import { RpcCode, type RpcErrorObject } from "../../core/protocol/jsonrpc.ts";
+import { headers } from "../../core/subjects.ts";
+import type { Logger } from "../../core/telemetry/log.ts";
+import type { Registry } from "../../core/telemetry/metrics.ts";
+import { httpStatusOf, toRpcError } from "../../core/tools/errors.ts";
+import { type Dispatch, executeRpc } from "../../core/tools/execute.ts";
+import type { ToolContext } from "../../core/tools/tool.ts";
+import { apiKeyAuth, clientOf, limitBody, rateLimit } from "./protect.ts";
+import type { ProtectionOptions, ServiceSpec } from "./types.ts";
+
+export interface AppOptions {
+  spec: ServiceSpec;
+  bus: Bus;
+  logger: Logger;
+  metrics: Registry;
+  dispatch: Dispatch;
+  protection: ProtectionOptions;
+  instanceId: string;
+  version: string;
+  startedAt: number;
+  /** False once the service is stopping: /ready answers 503 so balancers stop sending. */
+  accepting: () => boolean;
+}
+
+/** A readiness check that has not answered by then counts as not ready (probes must not hang). */
+const READY_TIMEOUT_MS = 2_000;
+
+async function readyWithin(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`readiness check did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([Promise.resolve(check()), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A correlation id a caller may pass in; anything else is ignored, not trusted. */
+const CorrelationId = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/);
+
+/** The JSON body of an HTTP error: the JSON-RPC error object, so every transport reports alike. */
+export const errorBody = (error: RpcErrorObject) => ({ error });
+
+/**
+ * The kit's Hono app: probes, metrics, tool listing, `POST /tools/:tool` and `POST /rpc`, behind
+ * request ids, secure headers, API keys, a per-client token bucket and a body limit. `/health` is
+ * open to everyone; the agent's extra routes are mounted after the kit's, behind the same protection.
+ */
+export function buildApp(o: AppOptions): Hono {
+  const { spec, bus, logger, protection } = o;
+  const agent = spec.agent.name;
+  const app = new Hono();
+  app.use(requestId({ limitLength: 128 }));
+  app.use(secureHeaders());
+  if (logger.isLevelEnabled("debug")) {
+    app.use(async (c, next) => {
+      const started = performance.now();
+      await next();
+      logger.debug(
+        {
+          requestId: c.get("requestId"),
+          method: c.req.method,
+          path: c.req.path,
+          status: c.res.status,
+          ms: Math.round((performance.now() - started) * 1000) / 1000,
+        },
+        "http request",
+      );
+    });
+  }
+
+  app.get("/health", (c) =>
+    c.json({
+      status: "ok",
+      agent,
+      instanceId: o.instanceId,
+      version: o.version,
+      uptime_s: Math.round((Date.now() - o.startedAt) / 1000),
+    }),
+  );
+
+  if (protection.apiKeys.length > 0) app.use(apiKeyAuth(protection.apiKeys));
+  if (protection.rateLimit !== false) app.use(rateLimit(protection.rateLimit));
+  app.use(
+    limitBody(protection.bodyLimitBytes, (c) =>
+      c.json(
+        errorBody({
+          code: RpcCode.InvalidRequest,
+          message: `request body larger than ${protection.bodyLimitBytes} bytes`,
+        }),
+        413,
+      ),
+    ),
+  );
+
+  app.get("/ready", async (c) => {
+    const busUp = bus.connected;
+    let own = true;
+    try {
+      own = spec.ready === undefined ? true : await readyWithin(spec.ready, READY_TIMEOUT_MS);
+    } catch (err) {
+      logger.warn({ err }, "readiness check failed");
+      own = false;
+    }
+    const ready = busUp && own && o.accepting();
+    return c.json({ ready, checks: { bus: busUp, agent: own, accepting: o.accepting() } }, ready ? 200 : 503);
+  });
+
+  app.get("/metrics", async (c) => {
+    c.header("Content-Type", o.metrics.contentType);
+    return c.body(await o.metrics.metrics());
+  });
+
+  app.get("/tools", async (c) =>
+    c.json(
+      spec.listTools === undefined
+        ? { agent, version: o.version, tools: spec.registry.describe() }
+        : await spec.listTools(),
+    ),
+  );
+
+  app.post("/tools/:tool", async (c) => {
+    const tool = c.req.param("tool");
+    const text = await c.req.text();
+    let args: unknown = {};
+    if (text.trim().length > 0) {
+      try {
+        args = JSON.parse(text);
+      } catch {
+        return c.json(
+          errorBody({ code: RpcCode.ParseError, message: "parse error: the body is not valid JSON" }),
+          400,
+        );
+      }
+    }
+    const ctx = contextOf(c, logger, "http", agent, tool);
+    try {
+      return c.json((await o.dispatch({ agent, tool, args }, ctx)) ?? null);
+    } catch (err) {
+      const error = toRpcError(err);
+      if (error.code === RpcCode.InternalError) ctx.logger.error({ err }, "tool call failed");
+      return c.json(errorBody(error), httpStatusOf(error.code));
+    }
+  });
+
+  app.post("/rpc", async (c) => {
+    const text = await c.req.text();
+    const correlation = CorrelationId.safeParse(c.req.header(headers.correlationId));
+    const response = await executeRpc(text, o.dispatch, {
+      transport: "rpc",
+      logger,
+      correlationId: correlation.success ? correlation.data : c.get("requestId"),
+    });
+    if (response === undefined) return c.body(null, 204);
+    return c.json(response);
+  });
+
+  spec.routes?.(app);
+
+  app.notFound((c) =>
+    c.json(
+      errorBody({ code: RpcCode.MethodNotFound, message: `no route ${c.req.method} ${c.req.path}` }),
+      404,
+    ),
+  );
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) return err.getResponse();
+    logger.error({ err, requestId: c.get("requestId"), path: c.req.path }, "unhandled error");
+    return c.json(errorBody({ code: RpcCode.InternalError, message: "internal error" }), 500);
+  });
+  return app;
+}
+
+/** The ToolContext of an HTTP call: the request id, the caller's correlation id if valid, a child logger. */
+export function contextOf(
+  c: Context,
+  logger: Logger,
+  transport: ToolContext["transport"],
+  agent: string,
+  tool: string,
+): ToolContext {
+  const id = c.get("requestId");
+  const correlation = CorrelationId.safeParse(c.req.header(headers.correlationId));
+  const correlationId = correlation.success ? correlation.data : id;
+  return {
+    requestId: id,
+    correlationId,
+    transport,
+    logger: logger.child({ requestId: id, correlationId, agent, tool, client: clientOf(c) }),
+  };
+}

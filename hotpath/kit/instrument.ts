@@ -1,0 +1,108 @@
+import { findAgent } from "../../core/agents/manifest.ts";
+import type { Bus } from "../../core/bus/bus.ts";
+import { RpcCode } from "../../core/protocol/jsonrpc.ts";
+import { Gauge, type Registry, type ToolMetrics } from "../../core/telemetry/metrics.ts";
+import { ToolError } from "../../core/tools/errors.ts";
+import type { Dispatch } from "../../core/tools/execute.ts";
+import { type ToolRegistry, servesAgent } from "../../core/tools/registry.ts";
+
+/** What became of a call, as a bounded metric label. */
+export function outcomeOf(err: unknown): string {
+  if (!(err instanceof ToolError)) return "error";
+  switch (err.code) {
+    case RpcCode.InvalidParams:
+      return "invalid";
+    case RpcCode.MethodNotFound:
+      return "not_found";
+    case RpcCode.Rejected:
+      return "rejected";
+    case RpcCode.AgentUnavailable:
+      return "unavailable";
+    case RpcCode.Timeout:
+      return "timeout";
+    default:
+      return "error";
+  }
+}
+
+/**
+ * Wraps a dispatch with per-tool call counts and latency. Labels stay bounded: the agent's own tools
+ * by name, calls routed to another agent as `<agent>.<tool>` once the tool answered, and anything
+ * unknown as `unknown`.
+ */
+export function instrument(dispatch: Dispatch, registry: ToolRegistry, metrics: ToolMetrics): Dispatch {
+  // prom-client hashes label objects on every call; bound children are looked up once per label set.
+  const calls = new Map<string, { inc(): void }>();
+  const latency = new Map<string, { observe(v: number): void }>();
+  const record = (tool: string, transport: string, outcome: string, seconds: number) => {
+    const key = `${tool}|${transport}`;
+    let h = latency.get(key);
+    if (h === undefined) {
+      h = metrics.latency.labels({ tool, transport });
+      latency.set(key, h);
+    }
+    h.observe(seconds);
+    const ckey = `${key}|${outcome}`;
+    let c = calls.get(ckey);
+    if (c === undefined) {
+      c = metrics.calls.labels({ tool, transport, outcome });
+      calls.set(ckey, c);
+    }
+    c.inc();
+  };
+  return async (call, ctx) => {
+    const started = performance.now();
+    const own = servesAgent(registry, call.agent);
+    const known = own ? registry.tools.has(call.tool) : findAgent(call.agent) !== undefined;
+    const observe = (outcome: string) => {
+      const tool = !known
+        ? "unknown"
+        : own
+          ? call.tool
+          : `${findAgent(call.agent)?.name}.${outcome === "ok" ? call.tool : "?"}`;
+      record(tool, ctx.transport, outcome, (performance.now() - started) / 1000);
+    };
+    try {
+      const result = await dispatch(call, ctx);
+      observe("ok");
+      return result;
+    } catch (err) {
+      observe(outcomeOf(err));
+      throw err;
+    }
+  };
+}
+
+/** Bus gauges read at scrape time: connection state and the connection's message counters. */
+export function busMetrics(registry: Registry, bus: Bus): void {
+  new Gauge({
+    name: "bot4_bus_connected",
+    help: "1 while the NATS connection is up",
+    registers: [registry],
+    collect() {
+      this.set(bus.connected ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "bot4_bus_messages",
+    help: "Messages through this process's NATS connection since it opened",
+    labelNames: ["direction"] as const,
+    registers: [registry],
+    collect() {
+      const s = bus.nc.stats();
+      this.set({ direction: "in" }, s.inMsgs);
+      this.set({ direction: "out" }, s.outMsgs);
+    },
+  });
+  new Gauge({
+    name: "bot4_bus_bytes",
+    help: "Bytes through this process's NATS connection since it opened",
+    labelNames: ["direction"] as const,
+    registers: [registry],
+    collect() {
+      const s = bus.nc.stats();
+      this.set({ direction: "in" }, s.inBytes);
+      this.set({ direction: "out" }, s.outBytes);
+    },
+  });
+}

@@ -1,0 +1,96 @@
+import { Hono } from "hono";
+import { describe, expect, it } from "vitest";
+import { quietLogger } from "../../core/telemetry/log.ts";
+import { apiKeyAuth, bindHost, protectionOf, rateLimit } from "./protect.ts";
+import { testConfig } from "./testing/agent.ts";
+
+describe("the token bucket", () => {
+  /** A bucket of 2 tokens refilled at 1 per second, on a clock the test moves. */
+  function limited() {
+    let now = 0;
+    const app = new Hono();
+    app.use(rateLimit({ perSecond: 1, burst: 2 }, () => now));
+    app.get("/", (c) => c.text("ok"));
+    return {
+      at: (ms: number) => {
+        now = ms;
+      },
+      get: () => app.request("/"),
+    };
+  }
+
+  it("lets a burst through, then refuses with the seconds until the next token", async () => {
+    const b = limited();
+    expect((await b.get()).status).toBe(200);
+    expect((await b.get()).status).toBe(200);
+    const refused = await b.get();
+    expect(refused.status).toBe(429);
+    // 0 tokens, 1 token/s: the next one is 1 s away.
+    expect(refused.headers.get("retry-after")).toBe("1");
+    b.at(500);
+    expect((await b.get()).status).toBe(429);
+    b.at(1_000);
+    expect((await b.get()).status).toBe(200);
+    expect((await b.get()).status).toBe(429);
+  });
+
+  it("never holds more than the burst, however long the client was idle", async () => {
+    const b = limited();
+    b.at(3_600_000);
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await b.get()).status);
+    expect(statuses).toEqual([200, 200, 429, 429]);
+  });
+});
+
+describe("API keys", () => {
+  const app = new Hono();
+  app.use(apiKeyAuth(["alpha", "beta-key"]));
+  app.get("/", (c) => c.text(c.get("client")));
+
+  it("accepts each configured key and tells clients apart by a fingerprint, not the key", async () => {
+    const a = await app.request("/", { headers: { authorization: "Bearer alpha" } });
+    const b = await app.request("/", { headers: { authorization: "bearer beta-key" } });
+    expect(a.status).toBe(200);
+    expect(b.status).toBe(200);
+    const [ca, cb] = [await a.text(), await b.text()];
+    expect(ca).toMatch(/^key:[0-9a-f]{8}$/);
+    expect(ca).not.toBe(cb);
+    expect(ca).not.toContain("alpha");
+  });
+
+  it("refuses a missing, malformed, prefixed or wrong key with 401", async () => {
+    for (const authorization of [
+      undefined,
+      "alpha",
+      "Basic alpha",
+      "Bearer alph",
+      "Bearer alphaa",
+      "Bearer ",
+    ]) {
+      const res = await app.request("/", authorization === undefined ? {} : { headers: { authorization } });
+      expect(res.status, String(authorization)).toBe(401);
+    }
+  });
+});
+
+describe("binding", () => {
+  const logger = quietLogger();
+  it("keeps loopback hosts, and falls back to loopback for wider ones only without keys", () => {
+    const open = protectionOf(testConfig());
+    expect(bindHost("127.0.0.1", open, logger)).toBe("127.0.0.1");
+    expect(bindHost("::1", open, logger)).toBe("::1");
+    expect(bindHost("0.0.0.0", open, logger)).toBe("127.0.0.1");
+    expect(bindHost("0.0.0.0", { ...open, allowInsecureBind: true }, logger)).toBe("0.0.0.0");
+    expect(bindHost("0.0.0.0", protectionOf(testConfig({ BOT4_API_KEYS: "k" })), logger)).toBe("0.0.0.0");
+  });
+
+  it("derives its defaults from the config", () => {
+    expect(protectionOf(testConfig({ BOT4_RATE_LIMIT: "0" })).rateLimit).toBe(false);
+    expect(protectionOf(testConfig({ BOT4_RATE_LIMIT: "5", BOT4_RATE_BURST: "7" })).rateLimit).toEqual({
+      perSecond: 5,
+      burst: 7,
+    });
+    expect(protectionOf(testConfig()).bodyLimitBytes).toBe(1_048_576);
+  });
+});

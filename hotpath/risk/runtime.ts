@@ -1,0 +1,375 @@
+import { DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
+import type { KV } from "@nats-io/kv";
+import type { Bus } from "../../core/bus/bus.ts";
+import type { Config } from "../../core/config.ts";
+import { Candle, type Timeframe, Ticker, timeframeMs } from "../../core/domain/market.ts";
+import { Fill, Position, tradeEventType } from "../../core/domain/trading.ts";
+import { EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
+import { RiskBook } from "../../core/risk/book.ts";
+import { type Estimates, ReturnWindows } from "../../core/risk/estimator.ts";
+import { type RiskBreach, riskMetrics } from "../../core/risk/metrics.ts";
+import {
+  type LimitsPatch,
+  limitsFromConfig,
+  RiskLimits,
+  type RiskSnapshot,
+} from "../../core/risk/snapshot.ts";
+import { kvBuckets, riskKeys, streams, subjects } from "../../core/subjects.ts";
+import type { Logger } from "../../core/telemetry/log.ts";
+import { rejected } from "../../core/tools/errors.ts";
+import type { ToolContext } from "../../core/tools/tool.ts";
+import type { RiskControl } from "./tools.ts";
+
+/**
+ * The risk service's live state. Each instance replays, through its own ordered consumers, everything
+ * EVENTS still holds on `events.trade.>` (fills and positions) and MARKET holds on tickers and candles,
+ * then follows them live; so every replica converges on the same book. Limits live in KV
+ * (`riskKeys.limits`); every replica watches that key, so a change made through any replica applies
+ * everywhere. Once caught up, the instance writes each account's snapshot to KV
+ * (`riskKeys.snapshot(account)`) at most every `snapshotIntervalMs`, and publishes `risk.breach` when
+ * a limit becomes breached.
+ */
+export interface RiskRuntimeOptions {
+  bus: Bus;
+  config: Config;
+  logger: Logger;
+  /** The envelope `source` of published events. */
+  source: string;
+  /** Candle timeframe volatility and correlation are estimated from. Default 1m. */
+  timeframe?: Timeframe;
+  /** Least interval between two snapshot writes. Default 250 ms. */
+  snapshotIntervalMs?: number;
+  /** Bar returns kept per symbol. Default 500. */
+  window?: number;
+}
+
+export interface RiskStats {
+  fills: number;
+  positions: number;
+  prices: number;
+  candles: number;
+  malformed: number;
+  snapshotsWritten: number;
+  breachesPublished: number;
+}
+
+export const BREACH_EVENT = "risk.breach";
+
+export class RiskRuntime implements RiskControl {
+  readonly stats: RiskStats = {
+    fills: 0,
+    positions: 0,
+    prices: 0,
+    candles: 0,
+    malformed: 0,
+    snapshotsWritten: 0,
+    breachesPublished: 0,
+  };
+  private readonly book: RiskBook;
+  private readonly windows: ReturnWindows;
+  private readonly timeframe: Timeframe;
+  private current: RiskLimits;
+  private estimates: Estimates = { volatility: {}, symbols: [], correlation: [] };
+  private estimatesStale = false;
+  private readonly cache = new Map<string, RiskSnapshot>();
+  private readonly dirty = new Set<string>(["default"]);
+  private readonly activeBreaches = new Map<string, Set<string>>();
+  private readonly stoppers: (() => Promise<void> | void)[] = [];
+  private caughtUp = false;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly options: RiskRuntimeOptions,
+    private readonly kv: KV,
+    limits: RiskLimits,
+  ) {
+    this.book = new RiskBook({ initialEquity: initialEquity(options.config) });
+    this.timeframe = options.timeframe ?? "1m";
+    this.windows = new ReturnWindows(timeframeMs[this.timeframe], options.window ?? 500);
+    this.current = limits;
+  }
+
+  static async start(options: RiskRuntimeOptions): Promise<RiskRuntime> {
+    const kv = await options.bus.kv(kvBuckets.risk);
+    const limits = await loadLimits(kv, options.config, options.logger);
+    const runtime = new RiskRuntime(options, kv, limits);
+    await runtime.watchLimits();
+    await runtime.follow(streams.EVENTS.name, subjects.trade.all, (m) => runtime.onTrade(m), true);
+    await runtime.follow(
+      streams.MARKET.name,
+      subjects.market.allOfKind("ticker"),
+      (m) => runtime.onTicker(m),
+      false,
+    );
+    await runtime.follow(
+      streams.MARKET.name,
+      subjects.market.allOfKind("candle"),
+      (m) => runtime.onCandle(m),
+      false,
+    );
+    runtime.timer = setInterval(() => void runtime.flush(), options.snapshotIntervalMs ?? 250);
+    runtime.timer.unref();
+    return runtime;
+  }
+
+  /** True once the trade history has been replayed (snapshots are written from then on). */
+  get ready(): boolean {
+    return this.caughtUp;
+  }
+
+  limits(): RiskLimits {
+    return this.current;
+  }
+
+  snapshot(account: string): RiskSnapshot {
+    let s = this.cache.get(account);
+    if (s === undefined) {
+      if (this.estimatesStale) {
+        this.estimates = this.windows.estimates();
+        this.estimatesStale = false;
+      }
+      s = this.book.snapshot(account, this.current, this.estimates, Date.now());
+      this.cache.set(account, s);
+    }
+    return s;
+  }
+
+  async changeLimits(
+    patch: LimitsPatch,
+    kind: "limits" | "kill_switch",
+    reason: string | undefined,
+    ctx: ToolContext,
+  ): Promise<{ previous: RiskLimits; limits: RiskLimits; changed: string[] }> {
+    const key = riskKeys.limits;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const entry = await this.kv.get(key);
+      const previous = entry === null ? this.current : parseLimits(entry.json(), this.current);
+      const next = RiskLimits.safeParse({ ...previous, ...patch });
+      if (!next.success) throw rejected(`limits would be invalid: ${next.error.issues[0]?.message ?? "?"}`);
+      const limits = next.data;
+      const changed = (Object.keys(limits) as (keyof RiskLimits)[]).filter((k) => limits[k] !== previous[k]);
+      let revision: number;
+      try {
+        revision =
+          entry === null
+            ? await this.kv.create(key, JSON.stringify(limits))
+            : await this.kv.update(key, JSON.stringify(limits), entry.revision);
+      } catch (err) {
+        this.options.logger.debug({ err, attempt }, "limits changed concurrently; retrying");
+        continue;
+      }
+      this.applyLimits(limits);
+      // Rewrite the snapshots now, so the exchange sees the new limits when this call returns.
+      await this.flushing;
+      await this.flush();
+      const type = kind === "limits" ? tradeEventType.limits : tradeEventType.killSwitch;
+      const event = makeEvent({
+        type,
+        source: this.options.source,
+        subject: subjects.trade.control(kind),
+        id: `${kind}-${revision}`,
+        correlationid: ctx.correlationId,
+        causationid: ctx.requestId,
+        data: { previous, limits, changed, reason: reason ?? null, revision, transport: ctx.transport },
+      });
+      await this.publishWithRetry(event);
+      ctx.logger.info({ kind, changed, revision, reason }, "risk limits changed");
+      return { previous, limits, changed };
+    }
+    throw rejected("limits are being changed concurrently; try again");
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    for (const stop of this.stoppers.splice(0)) await stop();
+    await this.flushing;
+  }
+
+  // ── inputs ────────────────────────────────────────────────────────────────────────────────────
+
+  private async follow(stream: string, filter: string, handle: (m: JsMsg) => void, gatesReadiness: boolean) {
+    const { bus, logger } = this.options;
+    if (gatesReadiness) {
+      const info = await bus.jsm.streams.info(stream, { subjects_filter: filter });
+      const held = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
+      if (held === 0) this.caughtUp = true;
+    }
+    const consumer = await bus.js.consumers.get(stream, {
+      filter_subjects: filter,
+      deliver_policy: DeliverPolicy.All,
+    });
+    const messages = await consumer.consume();
+    this.stoppers.push(() => messages.close().then(() => undefined));
+    void (async () => {
+      for await (const m of messages) {
+        try {
+          handle(m);
+        } catch (err) {
+          this.stats.malformed++;
+          logger.warn({ err, subject: m.subject, seq: m.seq }, "malformed message skipped");
+        }
+        if (gatesReadiness && !this.caughtUp && m.info.pending === 0) {
+          this.caughtUp = true;
+          logger.info({ fills: this.stats.fills, positions: this.stats.positions }, "risk state replayed");
+        }
+      }
+    })().catch((err: unknown) => logger.error({ err, stream, filter }, "consumer stopped"));
+  }
+
+  private onTrade(m: JsMsg): void {
+    const envelope = EventEnvelope.parse(m.json());
+    if (envelope.type === tradeEventType.fill) {
+      const fill = Fill.parse(envelope.data);
+      if (this.book.applyFill(fill)) {
+        this.stats.fills++;
+        this.touch(fill.account);
+      }
+    } else if (envelope.type === tradeEventType.position) {
+      const position = Position.parse(envelope.data);
+      this.stats.positions++;
+      if (this.book.applyPosition(position)) this.touch(position.account);
+    }
+  }
+
+  private onTicker(m: JsMsg): void {
+    const ticker = Ticker.parse(EventEnvelope.parse(m.json()).data);
+    this.stats.prices++;
+    if (this.book.applyPrice(ticker.symbol, ticker.last, ticker.timestamp)) this.touchAll();
+  }
+
+  private onCandle(m: JsMsg): void {
+    const candle = Candle.parse(EventEnvelope.parse(m.json()).data);
+    this.stats.candles++;
+    const closeTime = candle.ts + timeframeMs[candle.timeframe];
+    if (this.book.applyPrice(candle.symbol, candle.close, closeTime)) this.touchAll();
+    if (
+      candle.timeframe === this.timeframe &&
+      this.windows.addClose(candle.symbol, candle.ts, candle.close)
+    ) {
+      this.estimatesStale = true;
+      this.touchAll();
+    }
+  }
+
+  private async watchLimits(): Promise<void> {
+    const watcher = await this.kv.watch({ key: riskKeys.limits });
+    this.stoppers.push(() => watcher.stop());
+    void (async () => {
+      for await (const entry of watcher) {
+        if (entry.operation !== "PUT") continue;
+        try {
+          this.applyLimits(RiskLimits.parse(entry.json()));
+        } catch (err) {
+          this.options.logger.error({ err, revision: entry.revision }, "invalid limits in KV ignored");
+        }
+      }
+    })().catch((err: unknown) => this.options.logger.error({ err }, "limits watch stopped"));
+  }
+
+  private applyLimits(limits: RiskLimits): void {
+    if (JSON.stringify(limits) === JSON.stringify(this.current)) return;
+    this.current = limits;
+    this.touchAll();
+  }
+
+  private touch(account: string): void {
+    this.dirty.add(account);
+    this.cache.delete(account);
+  }
+
+  private touchAll(): void {
+    for (const a of this.book.accounts()) this.dirty.add(a);
+    this.dirty.add("default");
+    this.cache.clear();
+  }
+
+  // ── outputs ───────────────────────────────────────────────────────────────────────────────────
+
+  /** Writes the snapshot of every changed account and publishes newly breached limits. */
+  flush(): Promise<void> {
+    if (!this.caughtUp || this.dirty.size === 0 || this.flushing !== undefined)
+      return this.flushing ?? Promise.resolve();
+    const accounts = [...this.dirty];
+    this.dirty.clear();
+    this.flushing = (async () => {
+      for (const account of accounts) {
+        const snapshot = this.snapshot(account);
+        try {
+          await this.kv.put(riskKeys.snapshot(account), JSON.stringify(snapshot));
+          this.stats.snapshotsWritten++;
+          await this.publishBreaches(account, riskMetrics(snapshot).breaches, snapshot.updatedAt);
+        } catch (err) {
+          this.dirty.add(account);
+          this.options.logger.warn({ err, account }, "risk snapshot not written; will retry");
+        }
+      }
+    })().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async publishBreaches(account: string, breaches: RiskBreach[], at: number): Promise<void> {
+    const active = this.activeBreaches.get(account) ?? new Set<string>();
+    const now = new Set(breaches.map((b) => b.check));
+    for (const breach of breaches) {
+      if (active.has(breach.check)) continue;
+      await this.options.bus.publishEvent(
+        makeEvent({
+          type: BREACH_EVENT,
+          source: this.options.source,
+          subject: subjects.events.of("risk", "breach"),
+          id: `risk-breach-${account}-${breach.check}-${at}`,
+          data: { account, ...breach, limits: this.current, at },
+        }),
+      );
+      this.stats.breachesPublished++;
+      this.options.logger.warn({ account, ...breach }, "risk limit breached");
+    }
+    this.activeBreaches.set(account, now);
+  }
+
+  private async publishWithRetry(event: EventEnvelope): Promise<void> {
+    let last: unknown;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await this.options.bus.publishEvent(event);
+        return;
+      } catch (err) {
+        last = err;
+        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      }
+    }
+    throw last;
+  }
+}
+
+/** RISK_INITIAL_EQUITY, else the paper account's USDT (PAPER_BALANCES), else 100,000. */
+export function initialEquity(config: Pick<Config, "RISK_INITIAL_EQUITY" | "PAPER_BALANCES">): number {
+  return config.RISK_INITIAL_EQUITY ?? config.PAPER_BALANCES["USDT"] ?? 100_000;
+}
+
+function parseLimits(raw: unknown, fallback: RiskLimits): RiskLimits {
+  const parsed = RiskLimits.safeParse(raw);
+  return parsed.success ? parsed.data : fallback;
+}
+
+/** The limits in KV, or the configured ones (stored, so every replica and the exchange agree). */
+async function loadLimits(kv: KV, config: Config, logger: Logger): Promise<RiskLimits> {
+  const configured = limitsFromConfig(config);
+  const entry = await kv.get(riskKeys.limits);
+  if (entry !== null && entry.operation === "PUT") {
+    const parsed = RiskLimits.safeParse(entry.json());
+    if (parsed.success) return parsed.data;
+    logger.error({ issues: parsed.error.issues }, "limits in KV are invalid; using the configured ones");
+  }
+  try {
+    await kv.create(riskKeys.limits, JSON.stringify(configured));
+  } catch {
+    // Another replica stored them first: use theirs.
+    const again = await kv.get(riskKeys.limits);
+    if (again !== null) return parseLimits(again.json(), configured);
+  }
+  return configured;
+}
