@@ -102,3 +102,30 @@ export async function measureSequential(
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   return { latency: rec.stats(), throughput: Math.round(iterations / seconds) };
 }
+
+/**
+ * Measures several operations interleaved — a, b, c, a, b, c, … — so a noisy machine slows them
+ * alike and their ratios stay meaningful. Returns one latency/throughput pair per operation.
+ */
+export async function measureInterleaved(
+  ops: readonly (() => Promise<unknown> | unknown)[],
+  iterations: number,
+  warmup = Math.min(1000, Math.ceil(iterations / 10)),
+): Promise<{ latency: LatencyStats; throughput: number }[]> {
+  for (let i = 0; i < warmup; i++) for (const op of ops) await op();
+  const recs = ops.map(() => new Recorder());
+  const totals = ops.map(() => 0);
+  for (let i = 0; i < iterations; i++) {
+    for (let k = 0; k < ops.length; k++) {
+      const start = process.hrtime.bigint();
+      await ops[k]!();
+      const ns = Number(process.hrtime.bigint() - start);
+      recs[k]!.recordNs(ns);
+      totals[k]! += ns;
+    }
+  }
+  return recs.map((r, k) => ({
+    latency: r.stats(),
+    throughput: Math.round(iterations / (totals[k]! / 1e9)),
+  }));
+}

@@ -33,6 +33,8 @@ export function services(plan: DeploymentPlan, all: Secrets, b: BusResource) {
         retries: 3,
       },
       scaling: { min: s.sizing.min, max: s.sizing.max, cpuUtilization: 70 },
+      // Cloud Map SRV record with the agent's port: `<service>.<namespace>:<port>` inside the VPC.
+      serviceRegistry: { port: s.port },
       ...(s.public
         ? {
             loadBalancer: {

@@ -9,7 +9,7 @@ import { localDispatch } from "../../core/tools/execute.ts";
 import { createToolRegistry } from "../../core/tools/registry.ts";
 import { defineTool } from "../../core/tools/tool.ts";
 import type { BenchCase, BenchResult } from "../harness.ts";
-import { measureSequential } from "../harness.ts";
+import { measureInterleaved, measureSequential } from "../harness.ts";
 
 const kelly = defineTool({
   name: "calculate_kelly",
@@ -47,16 +47,18 @@ const busCase: BenchCase = {
         params: { agent: "risk", tool: "calculate_kelly" },
       });
       await server.nc.flush();
-      const floor = await measureSequential(
-        () => client.nc.request("bench.echo", payload, { timeout: 5000 }),
-        n,
-      );
-      results.push({ case: "nats request/reply echo (floor)", unit: "round trip", ...floor });
-
       serveToolsOverNats(server, "risk", localDispatch([createToolRegistry("risk", [kelly])]));
       await server.nc.flush();
       const args = { win_probability: 0.6, win_return: 1, loss_return: -1 };
-      const tool = await measureSequential(() => callTool(client, "riskquant", "calculate_kelly", args), n);
+      // Interleaved, so machine noise hits the floor and the tool call alike.
+      const [floor, tool] = (await measureInterleaved(
+        [
+          () => client.nc.request("bench.echo", payload, { timeout: 5000 }),
+          () => callTool(client, "riskquant", "calculate_kelly", args),
+        ],
+        n,
+      )) as [Awaited<ReturnType<typeof measureSequential>>, Awaited<ReturnType<typeof measureSequential>>];
+      results.push({ case: "nats request/reply echo (floor)", unit: "round trip", ...floor });
       results.push({
         case: "tool call via registry over NATS",
         unit: "call",

@@ -63,6 +63,13 @@ describe("RiskBook", () => {
     expect(book.applyPosition(p)).toBe(false);
     expect(book.snapshot("default", defaultLimits, none, 1).positions["BTC/USDT"]?.amount).toBe(0.25);
   });
+
+  it("keeps the newest mark when prices arrive out of order", () => {
+    const book = new RiskBook({ initialEquity: 1 });
+    expect(book.applyPrice("A/USDT", 10, 2_000)).toBe(true);
+    expect(book.applyPrice("A/USDT", 9, 1_000)).toBe(false);
+    expect(book.mark("A/USDT")).toBe(10);
+  });
 });
 
 describe("ReturnWindows", () => {
@@ -78,13 +85,6 @@ describe("ReturnWindows", () => {
     const m = r.reduce((a, b) => a + b, 0) / r.length;
     const sd = Math.sqrt(r.reduce((a, b) => a + (b - m) ** 2, 0) / (r.length - 1));
     expect(w.volatility("A/USDT")).toBeCloseTo(sd * Math.sqrt(1440), 12);
-  });
-
-  it("keeps the newest mark when prices arrive out of order", () => {
-    const book = new RiskBook({ initialEquity: 1 });
-    expect(book.applyPrice("A/USDT", 10, 2_000)).toBe(true);
-    expect(book.applyPrice("A/USDT", 9, 1_000)).toBe(false);
-    expect(book.mark("A/USDT")).toBe(10);
   });
 
   it("replaces a re-published bar, ignores an older one and restarts after a gap", () => {
@@ -114,5 +114,18 @@ describe("ReturnWindows", () => {
     expect(e.correlation[0]?.[1]).toBeCloseTo(1, 12);
     expect(e.correlation[0]?.[2]).toBeLessThan(-0.99);
     expect(e.volatility["D/USDT"]).toBeUndefined();
+  });
+
+  it("leaves out of the matrix a symbol whose bars never overlap the others', keeping its volatility", () => {
+    const w = new ReturnWindows(minute, 100, 5);
+    for (let i = 0; i < 12; i++) {
+      const c = 100 * (1 + Math.sin(i) / 100);
+      w.addClose("A/USDT", i * minute, c);
+      w.addClose("B/USDT", i * minute, c * 2);
+      w.addClose("C/USDT", (100 + i) * minute, c); // a later, disjoint window
+    }
+    const e = w.estimates();
+    expect(e.symbols).toEqual(["A/USDT", "B/USDT"]);
+    expect(e.volatility["C/USDT"]).toBeGreaterThan(0);
   });
 });

@@ -128,9 +128,10 @@ export function riskMetrics(snapshot: RiskSnapshot): RiskMetrics {
   const correlationValue = maxPair?.value ?? 0;
 
   const breaches: RiskBreach[] = [];
+  // With no positive equity the ratios mean nothing: the one breach is the equity itself.
   if (!(equity > 0))
     breaches.push({ check: "equity", value: equity, limit: 0, message: `equity is ${equity}` });
-  if (largest > limits.maxPositionSize) {
+  if (equity > 0 && largest > limits.maxPositionSize) {
     const worst = positions.reduce((m, p) => (Math.abs(p.fraction) > Math.abs(m.fraction) ? p : m));
     breaches.push({
       check: "maxPositionSize",
@@ -139,7 +140,7 @@ export function riskMetrics(snapshot: RiskSnapshot): RiskMetrics {
       message: `${worst.symbol} is ${pct(largest)} of equity, above the ${pct(limits.maxPositionSize)} limit`,
     });
   }
-  if (portfolioVar > limits.maxPortfolioRisk) {
+  if (equity > 0 && portfolioVar > limits.maxPortfolioRisk) {
     breaches.push({
       check: "maxPortfolioRisk",
       value: portfolioVar,
@@ -147,7 +148,7 @@ export function riskMetrics(snapshot: RiskSnapshot): RiskMetrics {
       message: `portfolio VaR is ${pct(portfolioVar)} of equity, above the ${pct(limits.maxPortfolioRisk)} limit`,
     });
   }
-  if (maxPair !== null && maxPair.value > limits.maxCorrelation) {
+  if (equity > 0 && maxPair !== null && maxPair.value > limits.maxCorrelation) {
     breaches.push({
       check: "maxCorrelation",
       value: maxPair.value,
@@ -155,7 +156,7 @@ export function riskMetrics(snapshot: RiskSnapshot): RiskMetrics {
       message: `${maxPair.symbols[0]} and ${maxPair.symbols[1]} move together (ρ=${maxPair.value.toFixed(3)}), above the ${limits.maxCorrelation} limit`,
     });
   }
-  if (grossLeverage > limits.maxLeverage) {
+  if (equity > 0 && grossLeverage > limits.maxLeverage) {
     breaches.push({
       check: "maxLeverage",
       value: grossLeverage,

@@ -9,6 +9,7 @@ import {
   normalVar,
   parametricNormalVar,
   select,
+  simulatePortfolioReturns,
   valueAtRisk,
 } from "./var.ts";
 
@@ -163,6 +164,42 @@ describe("Monte Carlo VaR", () => {
       }),
       { numRuns: 20 },
     );
+  });
+
+  it("draws antithetic pairs and fills every path, for odd path counts too", () => {
+    const cov2 = covarianceFrom(
+      [0.02, 0.03, 0.01],
+      matrix([
+        [1, 0.4, 0.1],
+        [0.4, 1, 0.2],
+        [0.1, 0.2, 1],
+      ]),
+    );
+    for (const paths of [1, 2, 3, 5, 7, 2049]) {
+      const out = simulatePortfolioReturns({
+        mean: [0, 0, 0],
+        covariance: cov2,
+        weights: [0.3, 0.3, 0.4],
+        confidence: 0.9,
+        horizon: 1,
+        paths,
+        seed: 5,
+      });
+      expect(out).toHaveLength(paths);
+      expect(out.every((x) => x !== 0 && Number.isFinite(x))).toBe(true);
+    }
+    // One asset, zero drift: the antithetic partner of e^{σz} − 1 is e^{−σz} − 1.
+    const one = simulatePortfolioReturns({
+      mean: [0.5 * 0.0004],
+      covariance: matrix([[0.0004]]),
+      weights: [1],
+      confidence: 0.9,
+      horizon: 1,
+      paths: 6,
+      seed: 9,
+    });
+    for (let q = 0; q < 3; q++)
+      expect((1 + (one[2 * q] as number)) * (1 + (one[2 * q + 1] as number))).toBeCloseTo(1, 14);
   });
 
   it("refuses a singular covariance matrix with a clear error", () => {

@@ -69,18 +69,24 @@ async function executeOne(
   dispatch: Dispatch,
   meta: CallMeta,
 ): Promise<RpcResponse | undefined> {
-  const request = RpcRequest.safeParse(value);
-  if (!request.success) {
-    const id = idOf(value);
-    return rpcError(id, RpcCode.InvalidRequest, "invalid request", { issues: zodIssues(request.error) });
+  // The common, well-formed request takes a hand-checked fast path equivalent to the schema; anything
+  // else goes through zod, which produces the precise issues.
+  let request = wellFormedRequest(value);
+  if (request === undefined) {
+    const parsedRequest = RpcRequest.safeParse(value);
+    if (!parsedRequest.success) {
+      const id = idOf(value);
+      return rpcError(id, RpcCode.InvalidRequest, "invalid request", { issues: zodIssues(parsedRequest.error) });
+    }
+    request = parsedRequest.data;
   }
-  const { id, method, params } = request.data;
+  const { id, method, params } = request;
   const isNotification = id === undefined;
   const answer = (response: RpcResponse) => (isNotification ? undefined : response);
   if (method !== TOOL_EXECUTE) {
     return answer(rpcError(id ?? null, RpcCode.MethodNotFound, `method not found: ${method}`));
   }
-  const parsed = ToolExecuteParams.safeParse(params);
+  const parsed = wellFormedParams(params) ?? ToolExecuteParams.safeParse(params);
   if (!parsed.success) {
     return answer(
       rpcError(id ?? null, RpcCode.InvalidParams, "invalid params for tool.execute", {
@@ -90,11 +96,16 @@ async function executeOne(
   }
   const requestId = meta.requestId ?? (typeof id === "string" && id.length > 0 ? id : randomUUID());
   const correlationId = meta.correlationId ?? requestId;
+  // The per-call child logger is built only when a handler (or an error) logs: most calls never do.
+  let logger: Logger | undefined;
   const ctx: ToolContext = {
     requestId,
     correlationId,
     transport: meta.transport,
-    logger: meta.logger.child({ requestId, correlationId, agent: parsed.data.agent, tool: parsed.data.tool }),
+    get logger() {
+      logger ??= meta.logger.child({ requestId, correlationId, agent: parsed.data.agent, tool: parsed.data.tool });
+      return logger;
+    },
   };
   try {
     return answer(rpcResult(id ?? null, await dispatch(parsed.data, ctx)));
@@ -111,4 +122,34 @@ function idOf(value: unknown): RpcId {
     if (typeof id === "string" || typeof id === "number") return id;
   }
   return null;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** `RpcRequest` for the common case (object params, string/number id), without zod's allocation. */
+function wellFormedRequest(value: unknown): RpcRequest | undefined {
+  if (!isRecord(value)) return undefined;
+  const { jsonrpc, id, method, params } = value;
+  if (jsonrpc !== undefined && jsonrpc !== "2.0") return undefined;
+  if (id !== undefined && typeof id !== "string" && typeof id !== "number") return undefined;
+  if (typeof method !== "string" || method.length === 0) return undefined;
+  if (params !== undefined && !isRecord(params)) return undefined;
+  for (const key in value) {
+    if (key !== "jsonrpc" && key !== "id" && key !== "method" && key !== "params") return undefined;
+  }
+  const request: RpcRequest = { method };
+  if (jsonrpc !== undefined) request.jsonrpc = "2.0";
+  if (id !== undefined) request.id = id;
+  if (params !== undefined) request.params = params;
+  return request;
+}
+
+/** `ToolExecuteParams` for the common case; undefined sends the value through zod for its issues. */
+function wellFormedParams(params: unknown): { success: true; data: ToolExecuteParams } | undefined {
+  if (!isRecord(params)) return undefined;
+  const { agent, tool, args } = params;
+  if (typeof agent !== "string" || agent.length === 0 || typeof tool !== "string" || tool.length === 0) return undefined;
+  return { success: true, data: { agent, tool, args: args === undefined ? {} : args } };
 }

@@ -105,6 +105,13 @@ export async function runCli(
       io.err(`bot4: ${err.message}`);
       return 1;
     }
+    const status = (err instanceof ToolError ? (err.data as { status?: unknown } | undefined) : undefined)
+      ?.status;
+    if (typeof status === "number") {
+      const hint = status === 401 ? " (set BOT4_API_KEY or --key)" : "";
+      io.err(`bot4: ${err instanceof Error ? err.message : String(err)}${hint}`);
+      return 1;
+    }
     if (err instanceof ToolError) {
       io.err(`bot4: error ${err.code}: ${err.message}`);
       for (const line of detailsOf(err.data)) io.err(`  ${line}`);

@@ -253,7 +253,7 @@ describe("a coordinator with API keys", () => {
       const out: string[] = [];
       const io: Io = { out: (t) => out.push(t), err: (t) => out.push(t) };
       expect(await runCli(["status"], { BOT4_URL: keyed.url }, io)).toBe(1);
-      expect(out.join("\n")).toContain("HTTP 401");
+      expect(out.join("\n")).toContain("HTTP 401: missing bearer token (set BOT4_API_KEY or --key)");
       expect(await runCli(["status"], { BOT4_URL: keyed.url, BOT4_API_KEY: "sesame" }, io)).toBe(0);
     } finally {
       await keyed.stop();

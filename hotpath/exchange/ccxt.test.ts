@@ -9,6 +9,7 @@ import { eventually, privateNats, testBus } from "../../test/nats.ts";
 import type { RunningService } from "../kit/types.ts";
 import { CcxtVenue } from "./ccxt-venue.ts";
 import { BinanceEmulator } from "./emulator/binance.ts";
+import { ccxtVenueOptions } from "./runtime.ts";
 import { startExchange } from "./service.ts";
 import { storedEvents } from "./testing.ts";
 
@@ -310,6 +311,22 @@ describe("ccxt binance against the emulator", () => {
     expect(placed("5xx-1")).toHaveLength(1);
   });
 
+  it("leaves an order alone while its placement is in flight (slow venue, polls running)", async () => {
+    emu.inject({ fault: { kind: "latency", ms: 500 }, times: 1, match: "POST /api/v3/order" });
+    const { status, body } = await submit({
+      type: "limit",
+      side: "buy",
+      amount: 0.02,
+      price: 46_000,
+      client_order_id: "slow-1",
+    });
+    expect(status).toBe(200);
+    expect(body.order).toMatchObject({ status: "accepted" });
+    await new Promise((r) => setTimeout(r, 200));
+    const types = (await eventsOf(ofOrder("slow-1"))).map((e) => e.type);
+    expect(types).toEqual(["order.submitted", "order.accepted"]);
+  });
+
   it("refuses bad orders with clear errors and sends nothing", async () => {
     const before = emu.requestsTo("POST /api/v3/order").length;
     const unknown = await submit({ symbol: "XRP/USDT", type: "limit", side: "buy", amount: 1, price: 1 });
@@ -428,6 +445,77 @@ describe("ccxt binance against the emulator", () => {
     expect(down.data).toMatchObject({ venue: "binance", symbol: "BTC/USDT", kind: "ticker", attempts: 2 });
     const s = (await post("get_exchange_status", { exchange: "binance" })).body;
     expect((s.streams as { state: string }[])[0]?.state).toBe("down");
+    // The stream outage made the service resync the venue from REST before taking orders again.
+    const failedAt = emu.requestsTo("GET /api/v3/ticker/24hr").find((r) => r.fault === "down")?.at ?? 0;
+    await eventually(
+      async () => (await post("get_exchange_status", { exchange: "binance" })).body.connection === "up",
+    );
+    expect(emu.requestsTo("GET /api/v3/account").some((r) => r.at >= failedAt)).toBe(true);
     emu.clearFaults();
+  });
+});
+
+describe("ccxt venues configured from the environment", () => {
+  it("reads per-venue keys and URL overrides, binance from the config and others from <ID>_* variables", () => {
+    const cfg = loadConfig({ BINANCE_API_KEY: "bk", BINANCE_SECRET: "bs", BINANCE_TESTNET: "true" });
+    expect(ccxtVenueOptions("binance", cfg, {})).toMatchObject({ apiKey: "bk", secret: "bs", sandbox: true });
+    const kraken = ccxtVenueOptions("kraken", cfg, {
+      KRAKEN_API_KEY: "k",
+      KRAKEN_SECRET: "s",
+      KRAKEN_API_URL: "http://127.0.0.1:1",
+    });
+    expect(kraken).toMatchObject({
+      exchangeId: "kraken",
+      apiKey: "k",
+      secret: "s",
+      apiBaseUrl: "http://127.0.0.1:1",
+      sandbox: false,
+    });
+    expect(() => ccxtVenueOptions("kraken", cfg, { KRAKEN_API_URL: "ftp://x" })).toThrow(/KRAKEN_API_URL/);
+  });
+
+  it("serves market data but refuses orders for a venue listed without keys", async () => {
+    const publicOnly = await startExchange(
+      {
+        config: loadConfig({
+          EXCHANGE_VENUES: "binance",
+          BINANCE_API_URL: emu.url,
+          BINANCE_TESTNET: "false",
+        }),
+        bus,
+        logger: quietLogger(),
+      },
+      { port: 0, instanceId: "exchange-public" },
+      { feedTimer: false },
+    );
+    try {
+      const call = async (tool: string, body: unknown) => {
+        const res = await fetch(`${publicOnly.url}/tools/${tool}`, {
+          method: "POST",
+          body: JSON.stringify(body),
+        });
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      };
+      const status = await eventually(async () => {
+        const s = (await call("get_exchange_status", { exchange: "binance" })).body;
+        return s.connection === "up" ? s : undefined;
+      });
+      expect(status).toMatchObject({ configured: true, trading: false });
+      expect(String(status.message)).toMatch(/no API keys/);
+      const ticker = await call("get_ticker", { venue: "binance", symbol: "BTC/USDT" });
+      expect(ticker.body).toMatchObject({ bid: 49_990, ask: 50_010 });
+      const refused = await call("submit_order", {
+        venue: "binance",
+        symbol: "BTC/USDT",
+        side: "buy",
+        type: "limit",
+        amount: 0.01,
+        price: 49_000,
+      });
+      expect(refused.status).toBe(422);
+      expect(JSON.stringify(refused.body)).toMatch(/no API keys/);
+    } finally {
+      await publicOnly.stop();
+    }
   });
 });

@@ -14,7 +14,9 @@ import type { Venue } from "./venue.ts";
  *
  * A failure is retried with exponential backoff (base · 2^(n−1), capped); after `maxReconnectAttempts`
  * consecutive failures (MAX_RECONNECT_ATTEMPTS) the stream is reported `down` and a `stream.down`
- * event is published on `events.exchange.stream_down`; a later subscribe restarts it. The paper venue
+ * event is published on `events.exchange.stream_down`; a later subscribe restarts it. Every failure
+ * is also reported through `onOutage`, so the order manager resyncs the venue (open orders, fills,
+ * balances) before it accepts orders for it again. The paper venue
  * needs no stream: its feed publishes candles, tickers and books for its symbols already.
  */
 export type StreamKind = "ticker" | "book" | "trade";
@@ -52,6 +54,8 @@ export interface MarketStreamsOptions {
   backoffMaxMs?: number;
   /** "poll" forces polling everywhere. */
   mode?: "auto" | "poll";
+  /** Called on every stream failure: the venue's order state may have moved unseen (resync it). */
+  onOutage?: (venue: string, err: unknown) => void;
 }
 
 interface Stream {
@@ -187,6 +191,7 @@ export class MarketStreams {
       } catch (err) {
         failures += 1;
         s.lastError = err instanceof Error ? err.message : String(err);
+        this.o.onOutage?.(s.venue, err);
         if (failures > this.o.maxReconnectAttempts) {
           s.state = "down";
           this.o.logger.error({ venue: s.venue, symbol: s.symbol, kind: s.kind, err }, "market stream down");

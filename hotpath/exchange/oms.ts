@@ -64,6 +64,11 @@ interface Tracked {
   lastPublished: string;
   /** The flow the order belongs to (the submitting call's correlation id). */
   correlationId?: string;
+  /**
+   * A placement is in flight: polls and resyncs leave the order alone, or a lookup racing the request
+   * could find nothing and wrongly conclude the order never reached the venue.
+   */
+  placing?: boolean;
 }
 
 const TERMINAL = new Set(["filled", "canceled", "rejected", "expired"]);
@@ -278,9 +283,11 @@ export class OrderManager {
     this.setOrder(rec, order);
 
     let answer: VenueOrder | undefined;
+    rec.placing = true;
     try {
       answer = await this.place(venue, request);
     } catch (err) {
+      rec.placing = false;
       if (err instanceof VenueRejected || err instanceof VenueRateLimited) {
         const reason =
           err instanceof VenueRateLimited ? `rate limited by ${venue.name}: ${err.message}` : err.message;
@@ -297,6 +304,7 @@ export class OrderManager {
       }
       throw err;
     }
+    rec.placing = false;
     rec.known = true;
     this.byVenueId.set(`${venue.name}|${answer.order.id}`, rec);
     if (answer.order.status !== "accepted" && answer.order.status !== "rejected") {
@@ -536,7 +544,7 @@ export class OrderManager {
       return;
     }
     const open = [...this.records.values()].filter(
-      (r) => r.order.venue === venueName && !TERMINAL.has(r.order.status),
+      (r) => r.order.venue === venueName && !TERMINAL.has(r.order.status) && r.placing !== true,
     );
     if (open.length === 0) return;
     try {
@@ -599,7 +607,7 @@ export class OrderManager {
       const open = await venue.fetchOpenOrders();
       const openIds = new Map(open.map((v) => [v.order.id, v]));
       for (const rec of [...this.records.values()]) {
-        if (rec.order.venue !== venueName || TERMINAL.has(rec.order.status)) continue;
+        if (rec.order.venue !== venueName || TERMINAL.has(rec.order.status) || rec.placing === true) continue;
         if (!rec.known) {
           await this.adoptUnknown(venue, rec);
           continue;
@@ -610,6 +618,8 @@ export class OrderManager {
       }
       for (const v of open) {
         if (this.byVenueId.has(`${venueName}|${v.order.id}`)) continue;
+        // Ours, with its placement still in flight: the submit will record it.
+        if (this.records.has(`${venueName}|${v.order.clientOrderId}`)) continue;
         await this.adopt(venue, v);
       }
       await this.fetchBalances(venueName);

@@ -5,7 +5,7 @@ import type { Candle, OrderBook } from "../../core/domain/market.ts";
 import type { Fill, Order } from "../../core/domain/trading.ts";
 import { fillAgainstBook } from "../../core/execution/fill-model.ts";
 import { emptySnapshot } from "../../core/risk/snapshot.ts";
-import { kvBuckets, positionKeys, riskKeys } from "../../core/subjects.ts";
+import { kvBuckets, positionKeys, riskKeys, subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";
 import type { RunningService } from "../kit/types.ts";
@@ -265,6 +265,25 @@ describe("exchange service on the paper venue", () => {
     expect(noPrice.status).toBe(400);
     expect(JSON.stringify(noPrice.body)).toMatch(/needs a price/);
     expect(rt.paper.health().requests).toBe(before);
+  });
+
+  it("publishes the simulated paper market to MARKET and reports its feed as the stream", async () => {
+    rt.feed.tick();
+    const market = await eventually(async () => {
+      const evs = await storedEvents(bus, "MARKET");
+      return evs.filter((e) => e.source === "exchange").length >= 12 ? evs : undefined;
+    });
+    const candles = market.filter((e) => e.type === "candle.closed");
+    expect(new Set(candles.map((e) => e.subject))).toEqual(
+      new Set([
+        subjects.market.of("paper", "candle", "BTC/USDT"),
+        subjects.market.of("paper", "candle", "ETH/USDT"),
+      ]),
+    );
+    expect(market.some((e) => e.type === "book.updated")).toBe(true);
+    expect(market.some((e) => e.type === "ticker.updated")).toBe(true);
+    const sub = await post("subscribe_market", { symbol: "ETH/USDT" });
+    expect((sub.body.streams as { mode: string }[]).map((x) => x.mode)).toEqual(["feed", "feed"]);
   });
 
   it("plans a route over the paper book by all-in price", async () => {

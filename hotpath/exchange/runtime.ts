@@ -124,6 +124,9 @@ export class ExchangeRuntime {
         ? { backoffBaseMs: o.streamBackoffMs, backoffMaxMs: o.streamBackoffMs * 8 }
         : {}),
       mode: o.streamsMode ?? "auto",
+      onOutage: (venue, err) => {
+        if (this.venueConfig.get(venue)?.trading === true) this.oms.markDown(venue, err);
+      },
     });
     this.feed = new PaperFeed(
       this.paper,
@@ -175,13 +178,29 @@ export class ExchangeRuntime {
     else await this.oms.initPublic(venue.name);
   }
 
+  /** Per venue: consecutive failures to bring it up, and when to try next (backoff up to 30 s). */
+  private readonly retry = new Map<string, { failures: number; next: number }>();
+
   private schedulePoll(): void {
     if (this.stopped) return;
     this.pollTimer = setTimeout(async () => {
       for (const venue of this.ccxtVenues()) {
         try {
-          if (this.oms.state(venue.name) !== "up") await this.bringUp(venue);
-          else if (this.venueConfig.get(venue.name)?.trading === true) await this.oms.poll(venue.name);
+          if (this.oms.state(venue.name) !== "up") {
+            const r = this.retry.get(venue.name) ?? { failures: 0, next: 0 };
+            if (Date.now() < r.next) continue;
+            try {
+              await this.bringUp(venue);
+              this.retry.delete(venue.name);
+            } catch (err) {
+              const failures = r.failures + 1;
+              const wait = Math.min(30_000, this.o.config.EXCHANGE_POLL_MS * 2 ** (failures - 1));
+              this.retry.set(venue.name, { failures, next: Date.now() + wait });
+              throw err;
+            }
+          } else if (this.venueConfig.get(venue.name)?.trading === true) {
+            await this.oms.poll(venue.name);
+          }
         } catch (err) {
           this.o.logger.debug({ venue: venue.name, err }, "venue poll failed");
         }

@@ -113,8 +113,8 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
     const message =
       mode === "paper"
         ? `paper venue: simulated market (${rt.paper.symbols().join(", ")}), fills by the shared fill model; ${rt.feed.bars} bars so far`
-        : mode === "public_only"
-          ? `${name} has no API keys: market data only, orders refused`
+        : cfg?.trading !== true
+          ? `${name} via ccxt (${mode}) has no API keys: market data only, orders refused`
           : `${name} via ccxt (${mode}); ${state === "up" ? "accepting orders" : `not accepting orders while ${state}`}`;
     return {
       ...base,

@@ -144,7 +144,8 @@ export class RiskRuntime implements RiskControl {
     const key = riskKeys.limits;
     for (let attempt = 0; attempt < 5; attempt++) {
       const entry = await this.kv.get(key);
-      const previous = entry === null ? this.current : parseLimits(entry.json(), this.current);
+      const previous =
+        entry === null || entry.operation !== "PUT" ? this.current : parseLimits(jsonOf(entry), this.current);
       const next = RiskLimits.safeParse({ ...previous, ...patch });
       if (!next.success) throw rejected(`limits would be invalid: ${next.error.issues[0]?.message ?? "?"}`);
       const limits = next.data;
@@ -259,7 +260,7 @@ export class RiskRuntime implements RiskControl {
       for await (const entry of watcher) {
         if (entry.operation !== "PUT") continue;
         try {
-          this.applyLimits(RiskLimits.parse(entry.json()));
+          this.applyLimits(RiskLimits.parse(jsonOf(entry)));
         } catch (err) {
           this.options.logger.error({ err, revision: entry.revision }, "invalid limits in KV ignored");
         }
@@ -350,6 +351,14 @@ export function initialEquity(config: Pick<Config, "RISK_INITIAL_EQUITY" | "PAPE
   return config.RISK_INITIAL_EQUITY ?? config.PAPER_BALANCES["USDT"] ?? 100_000;
 }
 
+function jsonOf(entry: { json<T>(): T }): unknown {
+  try {
+    return entry.json<unknown>();
+  } catch {
+    return undefined;
+  }
+}
+
 function parseLimits(raw: unknown, fallback: RiskLimits): RiskLimits {
   const parsed = RiskLimits.safeParse(raw);
   return parsed.success ? parsed.data : fallback;
@@ -360,7 +369,7 @@ async function loadLimits(kv: KV, config: Config, logger: Logger): Promise<RiskL
   const configured = limitsFromConfig(config);
   const entry = await kv.get(riskKeys.limits);
   if (entry !== null && entry.operation === "PUT") {
-    const parsed = RiskLimits.safeParse(entry.json());
+    const parsed = RiskLimits.safeParse(jsonOf(entry));
     if (parsed.success) return parsed.data;
     logger.error({ issues: parsed.error.issues }, "limits in KV are invalid; using the configured ones");
   }
@@ -369,7 +378,7 @@ async function loadLimits(kv: KV, config: Config, logger: Logger): Promise<RiskL
   } catch {
     // Another replica stored them first: use theirs.
     const again = await kv.get(riskKeys.limits);
-    if (again !== null) return parseLimits(again.json(), configured);
+    if (again !== null) return parseLimits(jsonOf(again), configured);
   }
   return configured;
 }

@@ -283,6 +283,15 @@ describe("risk service state", () => {
     expect(ok.body.approved).toBe(true);
   });
 
+  it("set_limits still works after the limits key was deleted by hand, keeping the limits in force", async () => {
+    const kv = await bus.kv(kvBuckets.risk);
+    await kv.delete(riskKeys.limits);
+    const r = await tool("set_limits", { max_leverage: 2.5 });
+    expect(r.status).toBe(200);
+    const stored = (await kv.get(riskKeys.limits))?.json<{ maxLeverage: number; maxPositionSize: number }>();
+    expect(stored).toMatchObject({ maxLeverage: 2.5, maxPositionSize: 0.1 });
+  });
+
   it("estimates volatility and correlation from candles", async () => {
     const base = 1_800_000_000_000;
     let a = 100;

@@ -209,7 +209,14 @@ function servicePlan(svc: ServiceAgent, stage: string, o: PlanOptions): ServiceP
     healthPath: agentProcess.healthPath,
     sizing: { ...o.serviceSizing, ...o.serviceOverrides[name] },
     environment: {
-      literal: { [agentProcess.roleVariable]: name, BOT4_HOST: "0.0.0.0", ...common(stage) },
+      literal: {
+        [agentProcess.roleVariable]: name,
+        BOT4_HOST: "0.0.0.0",
+        // The venues whose keys it holds are the venues it trades on (besides paper); BINANCE_TESTNET
+        // keeps its default (true) until an operator sets it deliberately.
+        ...(o.exchangeKeysTo.includes(name) ? { EXCHANGE_VENUES: exchangeVenues.join(",") } : {}),
+        ...common(stage),
+      },
       secrets: { BOT4_API_KEYS: secretNames.apiKeys, ...exchangeKeys },
       natsUser: name,
     },

@@ -30,6 +30,7 @@ const ServiceArgs = z.object({
   health: z.object({ command: z.array(z.string()) }).optional(),
   scaling: z.object({ min: z.number().int(), max: z.number().int() }),
   loadBalancer: z.unknown().optional(),
+  serviceRegistry: z.object({ port: z.number().int() }).optional(),
   link: z.array(z.unknown()),
   permissions: z.array(z.object({ actions: z.array(z.string()), resources: z.array(z.string()) })).optional(),
 });
@@ -100,6 +101,7 @@ describe("sst.config.ts evaluated with a recording stand-in for SST", async () =
       expect(s?.args.image?.dockerfile).toBe(agentProcess.dockerfile);
       expect(existsSync(join(repoRoot, agentProcess.dockerfile))).toBe(true);
       expect(s?.args.health?.command).toEqual(["CMD", ...agentProcess.healthCommand]);
+      expect(s?.args.serviceRegistry?.port).toBe(agent.port);
       expect(s?.args.environment?.NATS_URL).toBe(natsUrlOf(agent.name));
       expect(s?.args.environment?.BOT4_HOST).toBe("0.0.0.0");
       expect(s?.args.scaling.min).toBeGreaterThanOrEqual(1);
@@ -109,7 +111,9 @@ describe("sst.config.ts evaluated with a recording stand-in for SST", async () =
       );
       expect(hasVenueKeys, `${agent.name} holds venue keys`).toBe(agent.name === "exchange");
     }
-    expect(services.find((s) => s.args.environment?.AGENT === "exchange")?.args.scaling.max).toBe(1);
+    const exchange = services.find((s) => s.args.environment?.AGENT === "exchange");
+    expect(exchange?.args.scaling.max).toBe(1);
+    expect(exchange?.args.environment?.EXCHANGE_VENUES).toBe(exchangeVenues.join(","));
     expect(outputs).toHaveProperty("coordinator");
   });
 
