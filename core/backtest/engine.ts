@@ -243,7 +243,7 @@ export function runEngine(candles: readonly Candle[], strategy: Strategy, option
         orderSeq++;
       }
       if (working) {
-        const intent = orderToward(pos, desired);
+        const intent = orderToward(pos, desired, options.sizing.amountStep);
         if (intent === undefined) {
           working = false;
         } else {

@@ -10,6 +10,11 @@ import type { Side } from "../domain/trading.ts";
  */
 export interface Sizing {
   readonly fraction: number;
+  /**
+   * The venue's lot step (base units). Orders are rounded down to a multiple of it, as a real venue
+   * requires; the backtester rounds the same way so both paths send the same amounts.
+   */
+  readonly amountStep?: number;
 }
 
 export function desiredPosition(target: number, equity: number, price: number, sizing: Sizing): number {
@@ -22,10 +27,19 @@ export interface OrderIntent {
   readonly amount: number;
 }
 
-/** The market order that takes `position` to `desired`, or undefined when they (relatively) agree. */
-export function orderToward(position: number, desired: number): OrderIntent | undefined {
+/**
+ * The market order that takes `position` to `desired`, or undefined when they (relatively) agree or
+ * the gap is smaller than one lot `step`. With a step, the amount is rounded down to a multiple of it.
+ */
+export function orderToward(position: number, desired: number, step?: number): OrderIntent | undefined {
   const delta = desired - position;
   const scale = Math.max(Math.abs(desired), Math.abs(position));
   if (scale === 0 || Math.abs(delta) <= scale * 1e-9) return undefined;
-  return delta > 0 ? { side: "buy", amount: delta } : { side: "sell", amount: -delta };
+  let amount = Math.abs(delta);
+  if (step !== undefined && step > 0) {
+    const decimals = Math.max(0, Math.ceil(-Math.log10(step)));
+    amount = Number((Math.floor(amount / step + 1e-9) * step).toFixed(decimals));
+    if (amount <= 0) return undefined;
+  }
+  return delta > 0 ? { side: "buy", amount } : { side: "sell", amount };
 }
