@@ -14,22 +14,26 @@ export const timeframeMs: Record<Timeframe, number> = {
   "1d": 86_400_000,
 };
 
-/** One OHLCV bar; `ts` is the bar's open time. Published as `candle.closed`. */
+const ohlcv = {
+  ts: TimestampMs,
+  open: z.number().positive(),
+  high: z.number().positive(),
+  low: z.number().positive(),
+  close: z.number().positive(),
+  volume: z.number().nonnegative(),
+};
+const consistent = (c: { open: number; high: number; low: number; close: number }) =>
+  c.low <= Math.min(c.open, c.close) && c.high >= Math.max(c.open, c.close);
+const inconsistent = { message: "low must be ≤ open, close and high must be ≥ them" };
+
+/** One OHLCV bar without its market; `ts` is the bar's open time. */
+export const Bar = z.object(ohlcv).refine(consistent, inconsistent);
+export type Bar = z.infer<typeof Bar>;
+
+/** One OHLCV bar of a market; `ts` is the bar's open time. Published as `candle.closed`. */
 export const Candle = z
-  .object({
-    venue: z.string().min(1),
-    symbol: z.string().min(1),
-    timeframe: Timeframe,
-    ts: TimestampMs,
-    open: z.number().positive(),
-    high: z.number().positive(),
-    low: z.number().positive(),
-    close: z.number().positive(),
-    volume: z.number().nonnegative(),
-  })
-  .refine((c) => c.low <= Math.min(c.open, c.close) && c.high >= Math.max(c.open, c.close), {
-    message: "low must be ≤ open, close and high must be ≥ them",
-  });
+  .object({ venue: z.string().min(1), symbol: z.string().min(1), timeframe: Timeframe, ...ohlcv })
+  .refine(consistent, inconsistent);
 export type Candle = z.infer<typeof Candle>;
 
 /** Best bid/ask and last trade. Published as `ticker.updated`. */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { type Bar, computeFeatures, featureSet } from "../../core/features/feature-set.ts";
+import { Bar as BarSchema } from "../../core/domain/market.ts";
 import { fitHmm, posteriors, regimeLabels, regimeObservations, viterbi } from "../../core/ml/hmm.ts";
 import { ModelVersion, type ModelMetadata } from "../../core/ml/model-meta.ts";
 import { syntheticBars } from "../../core/ml/synthetic.ts";
@@ -17,18 +18,7 @@ export const directionOf = (p: number): "long" | "short" | "flat" =>
   p > 0.5 + DEADBAND ? "long" : p < 0.5 - DEADBAND ? "short" : "flat";
 
 /** One OHLCV bar (a Candle fits; venue, symbol and timeframe are not needed here). */
-export const BarInput = z
-  .object({
-    ts: z.number().int().nonnegative(),
-    open: z.number().positive(),
-    high: z.number().positive(),
-    low: z.number().positive(),
-    close: z.number().positive(),
-    volume: z.number().nonnegative(),
-  })
-  .refine((c) => c.low <= Math.min(c.open, c.close) && c.high >= Math.max(c.open, c.close), {
-    message: "low must be ≤ open, close and high must be ≥ them",
-  });
+export const BarInput = BarSchema;
 
 const barSeries = (min: number, max: number) =>
   z
