@@ -22,9 +22,17 @@ describe("npm start (embedded default)", () => {
   });
 
   it("comes up with the coordinator answering /health and stops on SIGTERM", async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, BOT4_DATA_DIR: dataDir, BOT4_PORT_OFFSET: String(offset), LOG_LEVEL: "info" };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      BOT4_DATA_DIR: dataDir,
+      BOT4_PORT_OFFSET: String(offset),
+      LOG_LEVEL: "info",
+    };
     delete env.NATS_URL;
-    child = spawn(process.execPath, ["--import", "tsx", "infra/local/start.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(process.execPath, ["--import", "tsx", "infra/local/start.ts"], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     child.stdout?.on("data", (d: Buffer) => {
       output += d.toString();
     });

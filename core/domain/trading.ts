@@ -16,7 +16,9 @@ export const OrderStatus = z.enum(OrderState);
 export type OrderStatus = z.infer<typeof OrderStatus>;
 
 const TimestampMs = z.number().int().nonnegative();
-const UnifiedSymbol = z.string().regex(/^[A-Z0-9]+\/[A-Z0-9]+(:[A-Z0-9]+)?$/, "a unified symbol such as BTC/USDT");
+const UnifiedSymbol = z
+  .string()
+  .regex(/^[A-Z0-9]+\/[A-Z0-9]+(:[A-Z0-9]+)?$/, "a unified symbol such as BTC/USDT");
 
 export const Fee = z.object({ currency: z.string().min(1), cost: z.number().nonnegative() });
 export type Fee = z.infer<typeof Fee>;

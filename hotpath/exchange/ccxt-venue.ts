@@ -45,6 +45,8 @@ export interface CcxtVenueOptions {
   sandbox?: boolean;
   /** Replaces the origin of every `urls.api` entry (tests point ccxt at the emulator). */
   apiBaseUrl?: string;
+  /** Replaces ccxt.pro's websocket base URLs (`urls.api.ws.*`); without it an `apiBaseUrl` disables watching. */
+  wsBaseUrl?: string;
   timeoutMs?: number;
   /** Token bucket burst; default 10. */
   burst?: number;
@@ -122,24 +124,7 @@ export class CcxtVenue implements Venue {
   constructor(readonly options: CcxtVenueOptions) {
     this.name = options.name;
     const Cls = exchangeClass(options.exchangeId);
-    const config: Record<string, unknown> = {
-      enableRateLimit: false,
-      timeout: options.timeoutMs ?? 10_000,
-      options: {
-        ...(options.exchangeId.startsWith("binance")
-          ? {
-              fetchMarkets: { types: ["spot"] },
-              fetchCurrencies: false,
-              fetchMargins: false,
-              warnOnFetchOpenOrdersWithoutSymbol: false,
-            }
-          : {}),
-        ...options.ccxtOptions,
-      },
-    };
-    if (options.apiKey !== undefined) config.apiKey = options.apiKey;
-    if (options.secret !== undefined) config.secret = options.secret;
-    if (options.password !== undefined) config.password = options.password;
+    const config = this.ccxtConfig();
     this.exchange = new Cls(config);
     if (options.sandbox === true) this.exchange.setSandboxMode(true);
     if (options.apiBaseUrl !== undefined) overrideApiUrls(this.exchange, options.apiBaseUrl);
@@ -158,6 +143,30 @@ export class CcxtVenue implements Venue {
       }
       return original(status, statusText, url, method, headers, body, reqHeaders, reqBody);
     };
+  }
+
+  /** The constructor config of the REST (and websocket) instance: keys, timeout, options. */
+  private ccxtConfig(): Record<string, unknown> {
+    const options = this.options;
+    const config: Record<string, unknown> = {
+      enableRateLimit: false,
+      timeout: options.timeoutMs ?? 10_000,
+      options: {
+        ...(options.exchangeId.startsWith("binance")
+          ? {
+              fetchMarkets: { types: ["spot"] },
+              fetchCurrencies: false,
+              fetchMargins: false,
+              warnOnFetchOpenOrdersWithoutSymbol: false,
+            }
+          : {}),
+        ...options.ccxtOptions,
+      },
+    };
+    if (options.apiKey !== undefined) config.apiKey = options.apiKey;
+    if (options.secret !== undefined) config.secret = options.secret;
+    if (options.password !== undefined) config.password = options.password;
+    return config;
   }
 
   /** True when the adapter has keys to trade with. */
@@ -442,18 +451,23 @@ export class CcxtVenue implements Venue {
     if (this.pro === undefined) {
       const pro = (ccxt as unknown as { pro?: Record<string, unknown> }).pro?.[this.options.exchangeId];
       if (typeof pro !== "function") return undefined;
-      const config: Record<string, unknown> = { enableRateLimit: false };
-      if (this.options.apiKey !== undefined) config.apiKey = this.options.apiKey;
-      if (this.options.secret !== undefined) config.secret = this.options.secret;
-      this.pro = new (pro as ExchangeClass)(config);
+      this.pro = new (pro as ExchangeClass)(this.ccxtConfig());
       if (this.options.sandbox === true) this.pro.setSandboxMode(true);
+      if (this.options.apiBaseUrl !== undefined) overrideApiUrls(this.pro, this.options.apiBaseUrl);
+      const ws = (this.pro.urls.api as unknown as Record<string, unknown>).ws;
+      if (this.options.wsBaseUrl !== undefined && typeof ws === "object" && ws !== null) {
+        const entries = ws as Record<string, unknown>;
+        for (const key of Object.keys(entries)) {
+          if (typeof entries[key] === "string") entries[key] = this.options.wsBaseUrl;
+        }
+      }
     }
     return this.pro.has[method] === true ? this.pro : undefined;
   }
 
   /** True when ccxt.pro can stream `kind` for this exchange (and no API URL override forbids it). */
   canWatch(kind: "ticker" | "book" | "trade"): boolean {
-    if (this.options.apiBaseUrl !== undefined) return false;
+    if (this.options.apiBaseUrl !== undefined && this.options.wsBaseUrl === undefined) return false;
     return (
       this.proInstance(
         kind === "ticker" ? "watchTicker" : kind === "book" ? "watchOrderBook" : "watchTrades",
@@ -467,6 +481,8 @@ export class CcxtVenue implements Venue {
     const pro = this.proInstance(method);
     if (pro === undefined) throw new VenueRejected(`${this.name} cannot watch ${kind}`);
     try {
+      // ccxt needs a node:http agent before it opens a plain ws:// URL (a local emulator).
+      if (this.options.wsBaseUrl?.startsWith("ws://") === true) await pro.loadHttpProxyAgent();
       if (kind === "ticker") {
         const t = await pro.watchTicker(symbol);
         const bid = positiveOr(t.bid ?? undefined);

@@ -3,7 +3,7 @@ import { ensureTopology } from "../../core/bus/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import type { Fill, Order } from "../../core/domain/trading.ts";
 import type { EventEnvelope } from "../../core/protocol/envelope.ts";
-import { headers } from "../../core/subjects.ts";
+import { headers, subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";
 import type { RunningService } from "../kit/types.ts";
@@ -516,6 +516,57 @@ describe("ccxt venues configured from the environment", () => {
       expect(JSON.stringify(refused.body)).toMatch(/no API keys/);
     } finally {
       await publicOnly.stop();
+    }
+  });
+});
+
+describe("ccxt.pro websocket streams against the emulator", () => {
+  it("watches tickers over a websocket, and reconnects after the connection drops", async () => {
+    const venue = new CcxtVenue({
+      name: "binance",
+      exchangeId: "binance",
+      apiBaseUrl: emu.url,
+      wsBaseUrl: emu.wsUrl(),
+    });
+    const ws = await startExchange(
+      { config, bus, logger: quietLogger() },
+      { port: 0, instanceId: "exchange-ws" },
+      { venues: [venue], feedTimer: false, streamBackoffMs: 20 },
+    );
+    try {
+      const call = async (tool: string, body: unknown) => {
+        const res = await fetch(`${ws.url}/tools/${tool}`, { method: "POST", body: JSON.stringify(body) });
+        return (await res.json()) as Record<string, unknown>;
+      };
+      await eventually(
+        async () => (await call("get_exchange_status", { exchange: "binance" })).connection === "up",
+      );
+      const sub = await call("subscribe_market", { venue: "binance", symbol: "ETH/USDT", kinds: ["ticker"] });
+      expect((sub.streams as { mode: string }[])[0]?.mode).toBe("watch");
+      const streamOf = async () =>
+        (
+          (await call("get_exchange_status", { exchange: "binance" })).streams as {
+            messages: number;
+            reconnects: number;
+            state: string;
+          }[]
+        )[0];
+      await eventually(async () => ((await streamOf())?.messages ?? 0) >= 3);
+      const tickers = (await storedEvents(bus, "MARKET")).filter(
+        (e) => e.subject === subjects.market.of("binance", "ticker", "ETH/USDT"),
+      );
+      expect(tickers.length).toBeGreaterThanOrEqual(1);
+      expect(tickers[0]?.data).toMatchObject({ venue: "binance", symbol: "ETH/USDT", last: 3_000 });
+
+      emu.dropWebSockets();
+      const after = await eventually(async () => {
+        const s = await streamOf();
+        return s !== undefined && s.reconnects >= 1 && s.state === "up" ? s : undefined;
+      });
+      const count = after.messages;
+      await eventually(async () => ((await streamOf())?.messages ?? 0) > count + 2);
+    } finally {
+      await ws.stop();
     }
   });
 });

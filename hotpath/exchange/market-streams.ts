@@ -9,8 +9,8 @@ import type { Venue } from "./venue.ts";
  *
  * - `watch` mode: ccxt.pro's watchTicker / watchOrderBook / watchTrades, when ccxt has a websocket
  *   class for the exchange that implements the method;
- * - `poll` mode otherwise (or when forced, or when the REST URLs are overridden, as against the
- *   emulator): fetchTicker / fetchOrderBook / fetchTrades every `pollMs`.
+ * - `poll` mode otherwise (or when forced, or when the REST URLs are overridden without a websocket
+ *   override): fetchTicker / fetchOrderBook / fetchTrades every `pollMs`.
  *
  * A failure is retried with exponential backoff (base · 2^(n−1), capped); after `maxReconnectAttempts`
  * consecutive failures (MAX_RECONNECT_ATTEMPTS) the stream is reported `down` and a `stream.down`

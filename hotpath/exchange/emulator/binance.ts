@@ -1,6 +1,8 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { serveWebSocket } from "./ws.ts";
 
 /**
  * A local HTTP server speaking the subset of Binance's spot REST dialect (`/api/v3/*`) that ccxt's
@@ -8,6 +10,8 @@ import type { AddressInfo } from "node:net";
  * order (POST place, DELETE cancel, GET query by orderId or origClientOrderId), openOrders, myTrades,
  * account. Private endpoints check the X-MBX-APIKEY header and ccxt's HMAC-SHA256 signature over the
  * query (or form body) exactly as Binance does.
+ * A minimal websocket side (`wsUrl()`, see ws.ts) answers Binance's `SUBSCRIBE` for
+ * `<symbol>@miniTicker` and pushes `24hrMiniTicker` events, for ccxt.pro's watchTicker.
  *
  * Matching is deliberately simple: each symbol has a static book; market orders and the marketable
  * part of limits fill against it (levels are not depleted); the rest of a limit rests until the test
@@ -138,6 +142,8 @@ export class BinanceEmulator {
   private nextOrderId = 1000;
   private nextTradeId = 5000;
   private server: Server | undefined;
+  private wsSockets: Set<Duplex> | undefined;
+  private readonly wsTimers = new Set<NodeJS.Timeout>();
   private readonly commission: number;
   private readonly now: () => number;
   url = "";
@@ -156,6 +162,7 @@ export class BinanceEmulator {
     this.server = createServer((req, res) => {
       void this.handle(req, res);
     });
+    this.wsSockets = serveWebSocket(this.server, (conn) => this.onWs(conn));
     await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
     const { port } = this.server.address() as AddressInfo;
     this.url = `http://127.0.0.1:${port}`;
@@ -165,8 +172,61 @@ export class BinanceEmulator {
   async stop(): Promise<void> {
     const server = this.server;
     if (server === undefined) return;
+    for (const t of this.wsTimers) clearInterval(t);
+    for (const socket of this.wsSockets ?? []) socket.destroy();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** The websocket base ccxt.pro's binance class uses for spot streams (`urls.api.ws.spot`). */
+  wsUrl(): string {
+    return `${this.url.replace(/^http/, "ws")}/ws`;
+  }
+
+  /** Drops every websocket connection (a stream outage). */
+  dropWebSockets(): void {
+    for (const socket of this.wsSockets ?? []) socket.destroy();
+  }
+
+  /**
+   * Binance's market-stream protocol, the part ccxt.pro uses for tickers: `SUBSCRIBE` to
+   * `<symbol>@miniTicker` is answered `{result: null, id}`, then a `24hrMiniTicker` event is pushed
+   * every 50 ms with the book's mid as the close.
+   */
+  private onWs(conn: { send(text: string): void }): (text: string) => void {
+    return (text) => {
+      let msg: { method?: string; params?: string[]; id?: number };
+      try {
+        msg = JSON.parse(text) as typeof msg;
+      } catch {
+        return;
+      }
+      if (msg.method !== "SUBSCRIBE") return;
+      conn.send(JSON.stringify({ result: null, id: msg.id }));
+      for (const stream of msg.params ?? []) {
+        const [lower, channel] = stream.split("@");
+        const symbol = (lower ?? "").toUpperCase();
+        const sym = this.symbols[symbol];
+        if (sym === undefined || channel !== "miniTicker") continue;
+        const timer = setInterval(() => {
+          const mid = ((sym.bids[0]?.[0] ?? 0) + (sym.asks[0]?.[0] ?? 0)) / 2;
+          conn.send(
+            JSON.stringify({
+              e: "24hrMiniTicker",
+              E: this.now(),
+              s: symbol,
+              c: fmt(mid),
+              o: fmt(mid),
+              h: fmt(mid),
+              l: fmt(mid),
+              v: "100",
+              q: fmt(100 * mid),
+            }),
+          );
+        }, 50);
+        this.wsTimers.add(timer);
+      }
+    };
   }
 
   /** ccxt `urls.api` entries pointing the binance class at this server. */
