@@ -51,6 +51,54 @@ describe("npm start (embedded default)", () => {
     });
     expect(health).toMatchObject({ status: "ok" });
     await eventually(() => output.includes("Bot4 is up"), 60_000, "start-up to finish");
+
+    // The seed's JSON-RPC request, verbatim, through the coordinator to RiskQuant over NATS.
+    const coordinator = `http://127.0.0.1:${port("coordinator")}`;
+    const rpc = await fetch(`${coordinator}/rpc`, {
+      method: "POST",
+      body: '{"id":"seed-1","method":"tool.execute","params":{"agent":"riskquant","tool":"calculate_kelly","args":{"win_probability":0.6,"win_return":1.0,"loss_return":-1.0}}}',
+    });
+    const answer = (await rpc.json()) as {
+      id: string;
+      result: { kelly_fraction: number; position_size: number };
+    };
+    expect(answer.id).toBe("seed-1");
+    expect(answer.result.kelly_fraction).toBeCloseTo(0.2, 12);
+    expect(answer.result.position_size).toBeCloseTo(0.02, 12);
+
+    // The seed's curl against the exchange, without any Binance keys.
+    const status = await fetch(`http://127.0.0.1:${port("exchange")}/tools/get_exchange_status`, {
+      method: "POST",
+      body: '{"exchange":"binance"}',
+    });
+    expect(status.status).toBe(200);
+
+    // Paper trading end to end: a market order on the simulated market fills through the coordinator.
+    const order = (await (
+      await fetch(`${coordinator}/rpc`, {
+        method: "POST",
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 2,
+          method: "tool.execute",
+          params: {
+            agent: "exchange",
+            tool: "submit_order",
+            args: { symbol: "BTC/USDT", side: "buy", type: "market", amount: 0.001 },
+          },
+        }),
+      })
+    ).json()) as { result: { order: { status: string; filled: number } } };
+    expect(order.result.order).toMatchObject({ status: "filled", filled: 0.001 });
+
+    // Every agent with an implementation heartbeats into the registry and shows up.
+    const system = (await (await fetch(`${coordinator}/status`)).json()) as {
+      agents: { name: string; health: string }[];
+    };
+    const up = system.agents.filter((a) => a.health === "up").map((a) => a.name);
+    expect(up).toEqual(
+      expect.arrayContaining(["coordinator", "risk", "inference", "exchange", "compliance", "backtesting"]),
+    );
     expect(output).toContain("started an embedded nats-server");
 
     const exited = new Promise<number | null>((resolve) => child?.once("exit", (code) => resolve(code)));
