@@ -76,7 +76,9 @@ async function executeOne(
     const parsedRequest = RpcRequest.safeParse(value);
     if (!parsedRequest.success) {
       const id = idOf(value);
-      return rpcError(id, RpcCode.InvalidRequest, "invalid request", { issues: zodIssues(parsedRequest.error) });
+      return rpcError(id, RpcCode.InvalidRequest, "invalid request", {
+        issues: zodIssues(parsedRequest.error),
+      });
     }
     request = parsedRequest.data;
   }
@@ -103,7 +105,12 @@ async function executeOne(
     correlationId,
     transport: meta.transport,
     get logger() {
-      logger ??= meta.logger.child({ requestId, correlationId, agent: parsed.data.agent, tool: parsed.data.tool });
+      logger ??= meta.logger.child({
+        requestId,
+        correlationId,
+        agent: parsed.data.agent,
+        tool: parsed.data.tool,
+      });
       return logger;
     },
   };
@@ -150,6 +157,7 @@ function wellFormedRequest(value: unknown): RpcRequest | undefined {
 function wellFormedParams(params: unknown): { success: true; data: ToolExecuteParams } | undefined {
   if (!isRecord(params)) return undefined;
   const { agent, tool, args } = params;
-  if (typeof agent !== "string" || agent.length === 0 || typeof tool !== "string" || tool.length === 0) return undefined;
+  if (typeof agent !== "string" || agent.length === 0 || typeof tool !== "string" || tool.length === 0)
+    return undefined;
   return { success: true, data: { agent, tool, args: args === undefined ? {} : args } };
 }
