@@ -36,13 +36,21 @@ export interface LocalFunctions {
  * (`tools.<name>`, queue group = name) so the coordinator routes `tool.execute` to them. Functions
  * without a module are logged as not implemented and skipped. The launcher (`npm start`) calls this.
  */
-export async function startLocalFunctions(deps: {
-  config: Config;
-  bus: Bus;
-  logger: Logger;
-}): Promise<LocalFunctions> {
+export async function startLocalFunctions(
+  deps: {
+    config: Config;
+    bus: Bus;
+    logger: Logger;
+  },
+  options: {
+    /** Run only these functions (a trigger shard); default: every function of the manifest. */
+    only?: readonly string[];
+    /** Collect Node's process metrics too (a process of its own; the launcher's coordinator has them). */
+    processMetrics?: boolean;
+  } = {},
+): Promise<LocalFunctions> {
   const { config, bus, logger } = deps;
-  const metrics = createMetricsRegistry("functions", false);
+  const metrics = createMetricsRegistry("functions", options.processMetrics ?? false);
   const tm = triggerMetrics(metrics);
   const invoker: Invoker =
     config.FUNCTION_INVOKER === "lambda"
@@ -61,7 +69,11 @@ export async function startLocalFunctions(deps: {
     await Promise.all(triggers.map((t) => t.stop()));
   };
   try {
-    for (const agent of functionAgents) {
+    const selected =
+      options.only === undefined || options.only.length === 0
+        ? functionAgents
+        : functionAgents.filter((f) => options.only?.includes(f.name));
+    for (const agent of selected) {
       let def: AnyFunctionDefinition | undefined;
       try {
         def = await loadFunction(agent.name);

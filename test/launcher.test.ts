@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { manifest } from "../core/agents/manifest.ts";
+import { agentProcess } from "../core/agents/process.ts";
 import { eventually } from "./nats.ts";
 
 /**
@@ -91,6 +92,17 @@ describe("npm start (embedded default)", () => {
     ).json()) as { result: { order: { status: string; filled: number } } };
     expect(order.result.order).toMatchObject({ status: "filled", filled: 0.001 });
 
+    // The trigger's metrics: the compliance function consumed that order's events.
+    const triggerMetrics = `http://127.0.0.1:${agentProcess.triggerPort + offset}/metrics`;
+    await eventually(
+      async () =>
+        /bot4_trigger_messages_total\{[^}]*function="compliance"[^}]*\} [1-9]/.test(
+          await (await fetch(triggerMetrics)).text(),
+        ),
+      10_000,
+      "compliance to consume the order's events",
+    );
+
     // Every agent with an implementation heartbeats into the registry and shows up.
     const system = (await (await fetch(`${coordinator}/status`)).json()) as {
       agents: { name: string; health: string }[];
@@ -105,4 +117,18 @@ describe("npm start (embedded default)", () => {
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
   }, 90_000);
+
+  it("refuses to start on a bad variable, naming it and the rule", async () => {
+    const proc = spawn(process.execPath, ["--import", "tsx", "infra/local/start.ts"], {
+      env: { ...process.env, MAX_LEVERAGE: "abc", BOT4_DATA_DIR: dataDir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    proc.stderr?.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => proc.once("exit", (c) => resolve(c)));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/MAX_LEVERAGE: must be a number \(got "abc"\)/);
+  }, 30_000);
 });

@@ -1,24 +1,15 @@
-import { createServer, type Server } from "node:http";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { Subscription } from "@nats-io/transport-node";
 import { z } from "zod";
 import { functionAgents, manifest, type ServiceAgent, serviceAgents } from "../../core/agents/manifest.ts";
 import { agentProcess, containerRoles } from "../../core/agents/process.ts";
 import { Bus } from "../../core/bus/bus.ts";
 import { ensureTopology } from "../../core/bus/topology.ts";
-import { serveToolsOverNats } from "../../core/bus/tool-transport.ts";
 import { type Config, loadConfig } from "../../core/config.ts";
-import { functionRegistry, functionToolDeps } from "../../core/functions/tools-app.ts";
 import { createLogger, type Logger } from "../../core/telemetry/log.ts";
-import { createMetricsRegistry } from "../../core/telemetry/metrics.ts";
-import { localDispatch } from "../../core/tools/execute.ts";
-import { loadFunction } from "../../functions/modules.ts";
-import { inProcessInvoker } from "../../functions/trigger/inprocess.ts";
-import { lambdaInvoker } from "../../functions/trigger/lambda.ts";
-import { triggerMetrics } from "../../functions/trigger/metrics.ts";
-import { type RunningTrigger, startTrigger } from "../../functions/trigger/trigger.ts";
+import { serveTriggerHttp } from "../../functions/trigger/http.ts";
+import { startLocalFunctions } from "../../functions/local.ts";
 import type { ServiceModule } from "../../hotpath/kit/types.ts";
 
 /**
@@ -69,58 +60,19 @@ async function runTrigger(
   deps: { config: Config; bus: Bus; logger: Logger },
 ): Promise<void> {
   const { config, bus, logger } = deps;
-  const metrics = createMetricsRegistry(agentProcess.triggerRole, true);
-  const tm = triggerMetrics(metrics);
-  const invoker =
-    config.FUNCTION_INVOKER === "lambda"
-      ? lambdaInvoker({ config, logger: logger.child({ invoker: "lambda" }) })
-      : inProcessInvoker({ config, logger });
-  const triggers: RunningTrigger[] = [];
-  const subscriptions: Subscription[] = [];
-  for (const name of names.length > 0 ? names : functionAgents.map((f) => f.name)) {
-    const def = await loadFunction(name);
-    if (def === undefined) {
-      // A shard of a function that is not implemented yet idles (healthy, nothing to do) rather than
-      // crash-looping its task: the log says so once.
-      logger.warn(
-        { function: name },
-        `function ${name} has no functions/${name}/function.ts yet; this shard idles`,
-      );
-      continue;
-    }
-    const fnLogger = logger.child({ function: name });
-    const registry = functionRegistry(
-      def,
-      functionToolDeps(def, { config, logger: fnLogger, bus: async () => bus }),
-    );
-    subscriptions.push(serveToolsOverNats(bus, def.name, localDispatch([registry])));
-    triggers.push(await startTrigger(def, { bus, config, logger: fnLogger }, { invoker, metrics: tm }));
-  }
-  const server: Server = createServer((req, res) => {
-    if (req.url === agentProcess.healthPath) {
-      res.writeHead(bus.connected ? 200 : 503, { "content-type": "application/json" });
-      res.end(
-        JSON.stringify({
-          status: bus.connected ? "ok" : "bus disconnected",
-          triggers: triggers.map((t) => t.function),
-        }),
-      );
-      return;
-    }
-    if (req.url === "/metrics") {
-      void metrics.metrics().then((text) => {
-        res.writeHead(200, { "content-type": metrics.contentType });
-        res.end(text);
-      });
-      return;
-    }
-    res.writeHead(404).end();
-  });
-  server.listen(agentProcess.triggerPort + config.BOT4_PORT_OFFSET, config.BOT4_HOST);
+  // A shard of functions that are not implemented yet idles (healthy, nothing to do) rather than
+  // crash-looping its task: startLocalFunctions logs them once.
+  const functions = await startLocalFunctions(deps, { only: names, processMetrics: true });
+  const server = await serveTriggerHttp(
+    bus,
+    functions,
+    agentProcess.triggerPort + config.BOT4_PORT_OFFSET,
+    config.BOT4_HOST,
+    agentProcess.healthPath,
+  );
   const stop = async (signal: NodeJS.Signals) => {
     logger.info({ signal }, "trigger stopping");
-    for (const s of subscriptions) s.unsubscribe();
-    await Promise.all(triggers.map((t) => t.stop()));
+    await functions.stop();
     server.close();
     await bus.drain();
     process.exit(0);

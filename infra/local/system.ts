@@ -6,6 +6,9 @@ import { Bus } from "../../core/bus/bus.ts";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import type { Config } from "../../core/config.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
+import { agentProcess } from "../../core/agents/process.ts";
+import { startLocalFunctions } from "../../functions/local.ts";
+import { serveTriggerHttp } from "../../functions/trigger/http.ts";
 import type { RunningService, ServiceModule } from "../../hotpath/kit/types.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -16,20 +19,8 @@ export interface RunningSystem {
   stop(): Promise<void>;
 }
 
-interface FunctionsModule {
-  startLocalFunctions(deps: { config: Config; bus: Bus; logger: Logger }): Promise<{ stop(): Promise<void> }>;
-}
-
 function isServiceModule(mod: unknown): mod is ServiceModule {
   return typeof mod === "object" && mod !== null && typeof (mod as { start?: unknown }).start === "function";
-}
-
-function isFunctionsModule(mod: unknown): mod is FunctionsModule {
-  return (
-    typeof mod === "object" &&
-    mod !== null &&
-    typeof (mod as { startLocalFunctions?: unknown }).startLocalFunctions === "function"
-  );
 }
 
 /** Imports `hotpath/<agent>/service.ts` for a manifest agent; undefined when the agent has no service yet. */
@@ -73,19 +64,22 @@ export async function startSystem(config: Config, natsUrl: string, logger: Logge
       stoppers.push(() => service.stop());
       logger.info({ agent: agent.name, url: service.url }, `${agent.title} serving`);
     }
-    const functionsFile = join(root, "functions", "local.ts");
-    if (existsSync(functionsFile)) {
-      const mod: unknown = await import(pathToFileURL(functionsFile).href);
-      if (!isFunctionsModule(mod)) throw new Error("functions/local.ts does not export startLocalFunctions");
-      const functions = await mod.startLocalFunctions({
-        config,
-        bus,
-        logger: logger.child({ component: "functions" }),
-      });
-      stoppers.push(() => functions.stop());
-    } else {
-      logger.warn("functions/local.ts not present: no event-triggered functions run");
-    }
+    const functions = await startLocalFunctions({
+      config,
+      bus,
+      logger: logger.child({ component: "functions" }),
+    });
+    stoppers.push(() => functions.stop());
+    const port = agentProcess.triggerPort + config.BOT4_PORT_OFFSET;
+    const triggerHttp = await serveTriggerHttp(
+      bus,
+      functions,
+      port,
+      config.BOT4_HOST,
+      agentProcess.healthPath,
+    );
+    stoppers.push(() => new Promise<void>((resolve) => triggerHttp.close(() => resolve())));
+    logger.info({ url: `http://${config.BOT4_HOST}:${port}` }, "trigger /health and /metrics serving");
   } catch (err) {
     for (const stop of stoppers.reverse()) await stop().catch(() => {});
     await bus.drain();
