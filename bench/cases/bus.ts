@@ -1,4 +1,4 @@
-import { z } from "zod";
+
 import { Bus } from "../../core/bus/bus.ts";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import { callTool, serveToolsOverNats } from "../../core/bus/tool-transport.ts";
@@ -7,23 +7,11 @@ import { subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { localDispatch } from "../../core/tools/execute.ts";
 import { createToolRegistry } from "../../core/tools/registry.ts";
-import { defineTool } from "../../core/tools/tool.ts";
+import { kellyTool } from "../../test/fixtures/kelly.ts";
 import type { BenchCase, BenchResult } from "../harness.ts";
 import { measureInterleaved, measureSequential } from "../harness.ts";
 
-const kelly = defineTool({
-  name: "calculate_kelly",
-  description: "bench Kelly",
-  input: z.object({
-    win_probability: z.number().min(0).max(1),
-    win_return: z.number().positive(),
-    loss_return: z.number().negative(),
-  }),
-  output: z.object({ kelly_fraction: z.number() }),
-  handler: ({ win_probability: p, win_return: w, loss_return: l }) => ({
-    kelly_fraction: p / -l - (1 - p) / w,
-  }),
-});
+const kelly = kellyTool("bench");
 
 /** The floor (raw request/reply), a tool call through the registry over NATS, and JetStream publish with acks. */
 const busCase: BenchCase = {

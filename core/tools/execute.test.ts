@@ -3,26 +3,14 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { callTool, forwardRpc, serveToolsOverNats } from "../bus/tool-transport.ts";
 import { RpcCode, RpcResponse } from "../protocol/jsonrpc.ts";
+import { kellyTool } from "../../test/fixtures/kelly.ts";
 import { privateNats, testBus } from "../../test/nats.ts";
 import { ToolError } from "./errors.ts";
 import { localDispatch } from "./execute.ts";
 import { createToolRegistry } from "./registry.ts";
 import { defineTool } from "./tool.ts";
 
-/** A calculate_kelly-shaped test tool: f* = p - q/b with b = win/|loss|. */
-const kelly = defineTool({
-  name: "calculate_kelly",
-  description: "test Kelly fraction",
-  input: z.object({
-    win_probability: z.number().min(0).max(1),
-    win_return: z.number().positive(),
-    loss_return: z.number().negative(),
-  }),
-  output: z.object({ kelly_fraction: z.number() }),
-  handler: ({ win_probability: p, win_return: w, loss_return: l }) => ({
-    kelly_fraction: p / -l - (1 - p) / w,
-  }),
-});
+const kelly = kellyTool();
 const broken = defineTool({
   name: "explode",
   description: "always throws an internal error",
@@ -51,7 +39,7 @@ describe("tool.execute over NATS", async () => {
     expect(RpcResponse.parse(reply)).toEqual({
       jsonrpc: "2.0",
       id,
-      result: { kelly_fraction: expect.closeTo(0.2, 12) },
+      result: { kelly_fraction: expect.closeTo(0.2, 12), served_by: "test" },
     });
   });
 
@@ -147,7 +135,7 @@ describe("tool.execute over NATS", async () => {
         win_return: 1,
         loss_return: -1,
       }),
-    ).resolves.toEqual({ kelly_fraction: expect.closeTo(0.2, 12) });
+    ).resolves.toEqual({ kelly_fraction: expect.closeTo(0.2, 12), served_by: "test" });
     const err = await callTool(client, agent, "calculate_kelly", {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ToolError);
     expect((err as ToolError).code).toBe(RpcCode.InvalidParams);

@@ -5,25 +5,8 @@ import { createToolRegistry } from "../../../core/tools/registry.ts";
 import { defineTool } from "../../../core/tools/tool.ts";
 import type { ServiceSpec } from "../types.ts";
 
-/** Kelly fraction f* = p/|l| − (1−p)/w: a closed form the tests check every transport against. */
-export const kellyFraction = (p: number, w: number, l: number) => p / -l - (1 - p) / w;
-
-/** The Kelly tool of one test instance; `served_by` tells which replica answered. */
-export const kellyTool = (servedBy: string) =>
-  defineTool({
-    name: "calculate_kelly",
-    description: "Kelly fraction of a binary bet (test tool)",
-    input: z.object({
-      win_probability: z.number().min(0).max(1),
-      win_return: z.number().positive(),
-      loss_return: z.number().negative(),
-    }),
-    output: z.object({ kelly_fraction: z.number(), served_by: z.string() }),
-    handler: ({ win_probability: p, win_return: w, loss_return: l }) => ({
-      kelly_fraction: kellyFraction(p, w, l),
-      served_by: servedBy,
-    }),
-  });
+export { kellyFraction, kellyTool } from "../../../test/fixtures/kelly.ts";
+import { kellyTool } from "../../../test/fixtures/kelly.ts";
 
 /** Echoes the ids a call arrived with, so tests can see request ids travel across NATS. */
 export const whoami = defineTool({
