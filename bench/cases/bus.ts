@@ -1,4 +1,3 @@
-
 import { Bus } from "../../core/bus/bus.ts";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import { callTool, serveToolsOverNats } from "../../core/bus/tool-transport.ts";
