@@ -11,17 +11,29 @@ import { quietLogger } from "../core/telemetry/log.ts";
 /** The URL of the run's shared nats-server (core NATS only: streams belong to private servers). */
 export const sharedNatsUrl = () => inject("natsUrl");
 
+const servers = new Set<NatsServerHandle>();
+const buses = new Set<Bus>();
+
+// One hook for the whole file, registered when the file imports this module: it works whether a
+// server or bus was made in a describe body, a beforeAll or a test. Buses drain before servers stop.
+afterAll(async () => {
+  await Promise.all([...buses].map((b) => b.drain().catch(() => undefined)));
+  buses.clear();
+  await Promise.all([...servers].map((s) => s.stop({ clean: true })));
+  servers.clear();
+});
+
 /**
  * A private nats-server for one test file: its own port and store, so streams, consumers and KV never
  * collide with another file or another run. Stopped (and its store removed) after the file.
  */
 export async function privateNats(options: NatsServerOptions = {}): Promise<NatsServerHandle> {
   const server = await startNatsServer(options);
-  afterAll(() => server.stop({ clean: true }));
+  servers.add(server);
   return server;
 }
 
-/** A bus connection closed after the file. */
+/** A bus connection drained after the file. */
 export async function testBus(url: string, name = `test-${randomUUID().slice(0, 8)}`): Promise<Bus> {
   const bus = await Bus.connect({
     url,
@@ -30,7 +42,7 @@ export async function testBus(url: string, name = `test-${randomUUID().slice(0, 
     reconnectDelayMs: 50,
     maxReconnectDelayMs: 500,
   });
-  afterAll(() => bus.drain());
+  buses.add(bus);
   return bus;
 }
 

@@ -27,6 +27,22 @@ export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string | u
   return undefined;
 }
 
+/**
+ * Servers this process started and has not stopped. They die with it: a test worker or a launcher
+ * that exits without its cleanup hooks must not leave nats-servers behind.
+ */
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function track(child: ChildProcess): void {
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    for (const c of live) c.kill("SIGKILL");
+  });
+}
+
 /** A port the OS says is free right now on 127.0.0.1. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -110,6 +126,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       exited = code;
     });
     child = proc;
+    track(proc);
     const deadline = Date.now() + timeout;
     while (Date.now() < deadline) {
       if (exited !== undefined)
