@@ -23,34 +23,8 @@ const UnifiedSymbol = z
 export const Fee = z.object({ currency: z.string().min(1), cost: z.number().nonnegative() });
 export type Fee = z.infer<typeof Fee>;
 
-/** An order request as a strategy, a person or the router asks for it. */
-export const OrderRequest = z
-  .object({
-    clientOrderId: z.string().min(1).max(36),
-    account: z.string().min(1).default("default"),
-    venue: z.string().min(1),
-    symbol: UnifiedSymbol,
-    side: Side,
-    type: OrderType,
-    amount: z.number().positive(),
-    /** Limit price (limit and stop_limit). */
-    price: z.number().positive().optional(),
-    /** Trigger price (stop and stop_limit). */
-    stopPrice: z.number().positive().optional(),
-  })
-  .superRefine((o, ctx) => {
-    if ((o.type === "limit" || o.type === "stop_limit") && o.price === undefined) {
-      ctx.addIssue({ code: "custom", path: ["price"], message: `a ${o.type} order needs a price` });
-    }
-    if ((o.type === "stop" || o.type === "stop_limit") && o.stopPrice === undefined) {
-      ctx.addIssue({ code: "custom", path: ["stopPrice"], message: `a ${o.type} order needs a stopPrice` });
-    }
-  });
-export type OrderRequest = z.infer<typeof OrderRequest>;
-
-/** An order's state; published as `order.<status>` on `events.trade.order.<status>` at every change. */
-export const Order = z.object({
-  id: z.string().min(1),
+/** What every order names: the fields a request and the order's later states share. */
+const OrderTerms = z.object({
   clientOrderId: z.string().min(1),
   account: z.string().min(1),
   venue: z.string().min(1),
@@ -58,8 +32,29 @@ export const Order = z.object({
   side: Side,
   type: OrderType,
   amount: z.number().positive(),
+  /** Limit price (limit and stop_limit). */
   price: z.number().positive().optional(),
+  /** Trigger price (stop and stop_limit). */
   stopPrice: z.number().positive().optional(),
+});
+
+/** An order request as a strategy, a person or the router asks for it. */
+export const OrderRequest = OrderTerms.extend({
+  clientOrderId: z.string().min(1).max(36),
+  account: z.string().min(1).default("default"),
+}).superRefine((o, ctx) => {
+  if ((o.type === "limit" || o.type === "stop_limit") && o.price === undefined) {
+    ctx.addIssue({ code: "custom", path: ["price"], message: `a ${o.type} order needs a price` });
+  }
+  if ((o.type === "stop" || o.type === "stop_limit") && o.stopPrice === undefined) {
+    ctx.addIssue({ code: "custom", path: ["stopPrice"], message: `a ${o.type} order needs a stopPrice` });
+  }
+});
+export type OrderRequest = z.infer<typeof OrderRequest>;
+
+/** An order's state; published as `order.<status>` on `events.trade.order.<status>` at every change. */
+export const Order = OrderTerms.extend({
+  id: z.string().min(1),
   status: OrderStatus,
   filled: z.number().nonnegative(),
   remaining: z.number().nonnegative(),

@@ -11,7 +11,7 @@ import { CcxtVenue } from "./ccxt-venue.ts";
 import { BinanceEmulator } from "./emulator/binance.ts";
 import { ccxtVenueOptions } from "./runtime.ts";
 import { startExchange } from "./service.ts";
-import { storedEvents } from "./testing.ts";
+import { storedEvents, toolPoster } from "./testing.ts";
 
 /**
  * The exchange service trading through ccxt's real `binance` class (request signing, parsing, error
@@ -27,14 +27,7 @@ afterAll(() => emu.stop());
 const config = loadConfig({ EXCHANGE_POLL_MS: "100", MAX_RECONNECT_ATTEMPTS: "2", BINANCE_TESTNET: "false" });
 let svc: RunningService;
 
-const post = async (tool: string, body: unknown) => {
-  const res = await fetch(`${svc.url}/tools/${tool}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-};
+const post = toolPoster(() => svc.url);
 const submit = (body: Record<string, unknown>) =>
   post("submit_order", { venue: "binance", symbol: "BTC/USDT", ...body });
 const placed = (clientOrderId: string) => emu.orders.filter((o) => o.clientOrderId === clientOrderId);

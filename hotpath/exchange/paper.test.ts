@@ -11,7 +11,7 @@ import { eventually, privateNats, testBus } from "../../test/nats.ts";
 import type { RunningService } from "../kit/types.ts";
 import type { ExchangeRuntime } from "./runtime.ts";
 import { startExchange } from "./service.ts";
-import { storedEvents } from "./testing.ts";
+import { storedEvents, toolPoster } from "./testing.ts";
 
 const nats = await privateNats();
 const bus = await testBus(nats.url, "exchange-paper");
@@ -28,14 +28,7 @@ const config = loadConfig({
 let svc: RunningService;
 let rt: ExchangeRuntime;
 
-const post = async (tool: string, body: unknown) => {
-  const res = await fetch(`${svc.url}/tools/${tool}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-};
+const post = toolPoster(() => svc.url);
 const close = (actual: number, expected: number, rel = 1e-9) =>
   expect(Math.abs(actual - expected)).toBeLessThanOrEqual(rel * Math.abs(expected));
 

@@ -19,3 +19,15 @@ export async function storedEvents(
   }
   return out;
 }
+
+/** Test support: `POST /tools/<tool>` on a running service, answering the status and the parsed body. */
+export const toolPoster =
+  (baseUrl: () => string) =>
+  async (tool: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const res = await fetch(`${baseUrl()}/tools/${tool}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };

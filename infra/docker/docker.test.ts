@@ -13,7 +13,7 @@ import { streams, subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { eventually, privateNats } from "../../test/nats.ts";
 import { repoRoot } from "../generate.ts";
-import { ADMIN_USER, natsUsers, newNatsPassword } from "../nats/permissions.ts";
+import { ADMIN_USER, issuePasswords, withCredentials } from "../nats/permissions.ts";
 import { NATS_CONFIG_PATH } from "../nats/render.ts";
 import { EntryEnv } from "./entry.ts";
 import { healthUrl, probe } from "./healthcheck.ts";
@@ -158,16 +158,9 @@ async function freeOffset(base: number): Promise<number> {
 }
 
 describe("the container entry and health check, run as a container would run them (per-agent NATS users)", async () => {
-  const passwords = new Map<string, string>();
-  for (const u of natsUsers()) {
-    passwords.set(
-      u.user,
-      newNatsPassword((n) => randomBytes(n).toString("hex")),
-    );
-    process.env[u.passwordVariable] = passwords.get(u.user);
-  }
+  const passwords = issuePasswords((n) => randomBytes(n).toString("hex"));
   const nats = await privateNats({ configFile: join(repoRoot, NATS_CONFIG_PATH) });
-  const urlOf = (user: string) => nats.url.replace("nats://", `nats://${user}:${passwords.get(user)}@`);
+  const urlOf = (user: string) => withCredentials(nats.url, user, passwords.get(user) ?? "");
   const children: ChildProcess[] = [];
 
   /** Starts the image's ENTRYPOINT command with a container's environment. */

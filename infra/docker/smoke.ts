@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { functionAgents, serviceAgents } from "../../core/agents/manifest.ts";
 import { agentProcess } from "../../core/agents/process.ts";
 import { freePort, startNatsServer } from "../../core/nats-server/process.ts";
-import { ADMIN_USER, natsUsers, newNatsPassword } from "../nats/permissions.ts";
+import { ADMIN_USER, issuePasswords, withCredentials } from "../nats/permissions.ts";
 import { NATS_CONFIG_PATH } from "../nats/render.ts";
 import { probe } from "./healthcheck.ts";
 
@@ -79,16 +79,9 @@ async function runRole(
 }
 
 async function main(): Promise<number> {
-  const passwords = new Map<string, string>();
-  for (const u of natsUsers()) {
-    passwords.set(
-      u.user,
-      newNatsPassword((n) => randomBytes(n).toString("hex")),
-    );
-    process.env[u.passwordVariable] = passwords.get(u.user);
-  }
+  const passwords = issuePasswords((n) => randomBytes(n).toString("hex"));
   const nats = await startNatsServer({ configFile: join(root, NATS_CONFIG_PATH) });
-  const url = (user: string) => nats.url.replace("nats://", `nats://${user}:${passwords.get(user)}@`);
+  const url = (user: string) => withCredentials(nats.url, user, passwords.get(user) ?? "");
   const outcomes: Outcome[] = [];
   try {
     const topology = await runRole(agentProcess.topologyRole, ADMIN_USER, url, {});

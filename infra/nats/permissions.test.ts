@@ -13,8 +13,9 @@ import {
   ADMIN_USER,
   agentPermissions,
   NATS_PASSWORD_PATTERN,
+  issuePasswords,
   natsUsers,
-  newNatsPassword,
+  withCredentials,
   ownership,
 } from "./permissions.ts";
 import { NATS_CONFIG_PATH } from "./render.ts";
@@ -40,9 +41,8 @@ describe("nats-server users derived from the manifest", () => {
 
 /** Connects as one user of the generated configuration. */
 async function connectAs(url: string, user: string, password: string): Promise<Bus> {
-  const authed = url.replace("nats://", `nats://${user}:${password}@`);
   const bus = await Bus.connect({
-    url: authed,
+    url: withCredentials(url, user, password),
     name: `perm-${user}`,
     logger: quietLogger(user),
     maxReconnectAttempts: 0,
@@ -78,13 +78,8 @@ describe("credentials in NATS_URL", () => {
 });
 
 describe("the generated nats-server.conf, run for real (nats-server 2.9)", async () => {
-  const passwords = new Map<string, string>();
-  for (const u of natsUsers()) {
-    const pw = newNatsPassword((n) => randomBytes(n).toString("hex"));
-    expect(pw).toMatch(NATS_PASSWORD_PATTERN);
-    passwords.set(u.user, pw);
-    process.env[u.passwordVariable] = pw;
-  }
+  const passwords = issuePasswords((n) => randomBytes(n).toString("hex"));
+  for (const pw of passwords.values()) expect(pw).toMatch(NATS_PASSWORD_PATTERN);
   const nats = await privateNats({ configFile: join(repoRoot, NATS_CONFIG_PATH) });
   const as = (user: string) => connectAs(nats.url, user, passwords.get(user) ?? "");
   const admin = await as(ADMIN_USER);

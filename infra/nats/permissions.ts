@@ -113,6 +113,27 @@ export const NATS_PASSWORD_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{15,}$/;
 /** A fresh password that satisfies {@link NATS_PASSWORD_PATTERN} (`p` + 2×bytes hex digits). */
 export const newNatsPassword = (randomHex: (bytes: number) => string, bytes = 24) => `p${randomHex(bytes)}`;
 
+/**
+ * A fresh password for every user of the bus, exported into `env` under each user's password variable
+ * (where nats-server reads it), as a local run, a smoke test or a test of the generated config needs.
+ */
+export function issuePasswords(
+  randomHex: (bytes: number) => string,
+  env: NodeJS.ProcessEnv = process.env,
+): Map<string, string> {
+  const passwords = new Map<string, string>();
+  for (const u of natsUsers()) {
+    const password = newNatsPassword(randomHex);
+    passwords.set(u.user, password);
+    env[u.passwordVariable] = password;
+  }
+  return passwords;
+}
+
+/** `nats://user:password@host:port`: how one agent's process carries its credentials in NATS_URL. */
+export const withCredentials = (url: string, user: string, password: string) =>
+  url.replace(/^nats:\/\//, `nats://${encodeURIComponent(user)}:${encodeURIComponent(password)}@`);
+
 const unique = (xs: readonly string[]) => [...new Set(xs)];
 
 /** The permissions of one agent's user. */
