@@ -20,6 +20,9 @@ const UnifiedSymbol = z
   .string()
   .regex(/^[A-Z0-9]+\/[A-Z0-9]+(:[A-Z0-9]+)?$/, "a unified symbol such as BTC/USDT");
 
+/** A strategy instance's id: one subject/key-safe token. */
+export const StrategyId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digits, '_' or '-'");
+
 export const Fee = z.object({ currency: z.string().min(1), cost: z.number().nonnegative() });
 export type Fee = z.infer<typeof Fee>;
 
@@ -36,6 +39,8 @@ const OrderTerms = z.object({
   price: z.number().positive().optional(),
   /** Trigger price (stop and stop_limit). */
   stopPrice: z.number().positive().optional(),
+  /** The strategy instance that decided the order (absent for manual orders); its fills carry it too. */
+  strategyId: StrategyId.optional(),
 });
 
 /** An order request as a strategy, a person or the router asks for it. */
@@ -81,6 +86,8 @@ export const Fill = z.object({
   fee: Fee,
   liquidity: z.enum(["maker", "taker"]),
   timestamp: TimestampMs,
+  /** The order's strategy, when a strategy placed it. */
+  strategyId: StrategyId.optional(),
 });
 export type Fill = z.infer<typeof Fill>;
 

@@ -260,6 +260,7 @@ export class OrderManager {
       remaining: request.amount,
       createdAt: now,
       updatedAt: now,
+      ...strategyOf(request),
       ...(request.price !== undefined ? { price: request.price } : {}),
       ...(request.stopPrice !== undefined ? { stopPrice: request.stopPrice } : {}),
     };
@@ -373,6 +374,7 @@ export class OrderManager {
         account: rec.request.account,
         clientOrderId: rec.request.clientOrderId,
         venue: rec.order.venue,
+        ...strategyOf(rec.request),
       };
       rec.fillIds.add(fill.id);
       rec.fills.push(fill);
@@ -390,6 +392,7 @@ export class OrderManager {
       clientOrderId: rec.request.clientOrderId,
       type: rec.request.type,
       venue: rec.order.venue,
+      ...strategyOf(rec.request),
     });
   }
 
@@ -665,5 +668,9 @@ export class OrderManager {
 class UnknownOutcome extends Error {
   override name = "UnknownOutcome";
 }
+
+/** The strategy attribution an order request carries onto its order and fills (nothing for manual orders). */
+const strategyOf = (r: OrderRequest): { strategyId?: string } =>
+  r.strategyId !== undefined ? { strategyId: r.strategyId } : {};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,7 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { OrderBook, Ticker } from "../../core/domain/market.ts";
-import { Fill, Order, OrderRequest, OrderType, Position, Side } from "../../core/domain/trading.ts";
+import {
+  Fill,
+  Order,
+  OrderRequest,
+  OrderType,
+  Position,
+  Side,
+  StrategyId,
+} from "../../core/domain/trading.ts";
 import { PreTradeResult } from "../../core/risk/pretrade.ts";
 import { invalidParams, rejected } from "../../core/tools/errors.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
@@ -148,6 +156,7 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
         price: z.number().positive().finite().optional(),
         stop_price: z.number().positive().finite().optional(),
         client_order_id: ClientOrderId.optional(),
+        strategy_id: StrategyId.optional().describe("the strategy instance placing the order (attribution)"),
       }),
       output: OrderWithFills.extend({ pretrade: Pretrade }),
       handler: async (a, ctx) => {
@@ -161,6 +170,7 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
           amount: a.amount,
           ...(a.price !== undefined ? { price: a.price } : {}),
           ...(a.stop_price !== undefined ? { stopPrice: a.stop_price } : {}),
+          ...(a.strategy_id !== undefined ? { strategyId: a.strategy_id } : {}),
         });
         if (!parsed.success) throw invalidParams("invalid order", parsed.error);
         return rt.oms.submit(parsed.data, ctx.correlationId);
