@@ -4,6 +4,14 @@ import { subjects } from "../subjects.ts";
  * The agent manifest: every agent of Bot4, once. The coordinator's registry, the trigger's bindings,
  * the launcher, the SST stacks and the docs all derive from this list; nothing lists agents twice.
  */
+/**
+ * What a tool does to the world, which the MCP annotations, the toolset allowlist and the
+ * IntegrationValidator's safety rules derive from: `read` changes nothing (safe to call with any
+ * input, any number of times); `write` changes Bot4's own state (limits, models, subscriptions, queued
+ * runs); `trade` places or cancels orders on a venue (paper or live).
+ */
+export type ToolNature = "read" | "write" | "trade";
+
 export interface ServiceAgent {
   readonly name: string;
   /** The seed's name for the agent, accepted everywhere as an alias of `name`. */
@@ -14,6 +22,8 @@ export interface ServiceAgent {
   /** Subjects the service consumes from JetStream (empty: it only serves tools). */
   readonly consumes: readonly string[];
   readonly description: string;
+  /** Every tool the agent serves, with its nature. */
+  readonly tools: Readonly<Record<string, ToolNature>>;
 }
 
 export interface FunctionAgent {
@@ -24,6 +34,8 @@ export interface FunctionAgent {
   /** One durable consumer per subject; each subject is a single wildcard (nats-server 2.9). */
   readonly consumes: readonly string[];
   readonly description: string;
+  /** Every tool the agent serves, with its nature. */
+  readonly tools: Readonly<Record<string, ToolNature>>;
 }
 
 export type Agent = ServiceAgent | FunctionAgent;
@@ -37,6 +49,7 @@ export const manifest = [
     port: 3000,
     consumes: [],
     description: "Routes tool calls to agents, serves MCP, aggregates status and metrics",
+    tools: { agent_status: "read" },
   },
   {
     name: "risk",
@@ -46,6 +59,16 @@ export const manifest = [
     port: 8081,
     consumes: [subjects.trade.all, subjects.market.allOfKind("candle"), subjects.market.allOfKind("ticker")],
     description: "Kelly sizing, VaR/CVaR, Monte Carlo, portfolio optimisation, real-time limits",
+    tools: {
+      calculate_kelly: "read",
+      calculate_var: "read",
+      monte_carlo: "read",
+      optimize_portfolio: "read",
+      pre_trade_check: "read",
+      risk_metrics: "read",
+      set_limits: "write",
+      kill_switch: "write",
+    },
   },
   {
     name: "inference",
@@ -55,6 +78,14 @@ export const manifest = [
     port: 8082,
     consumes: [subjects.market.allOfKind("candle")],
     description: "Features, ONNX inference, model training and registry, regime detection",
+    tools: {
+      extract_features: "read",
+      predict: "read",
+      detect_regime: "read",
+      list_models: "read",
+      train_model: "write",
+      deploy_model: "write",
+    },
   },
   {
     name: "exchange",
@@ -64,6 +95,20 @@ export const manifest = [
     port: 8083,
     consumes: [],
     description: "ccxt venues and the paper venue, orders, market streams, smart routing, rate limits",
+    tools: {
+      get_exchange_status: "read",
+      get_ticker: "read",
+      get_order_book: "read",
+      get_balances: "read",
+      get_positions: "read",
+      get_order: "read",
+      list_orders: "read",
+      submit_order: "trade",
+      cancel_order: "trade",
+      route_order: "trade",
+      subscribe_market: "write",
+      unsubscribe_market: "write",
+    },
   },
   {
     name: "architect",
@@ -72,6 +117,7 @@ export const manifest = [
     kind: "function",
     consumes: [subjects.commands.forFunction("architect")],
     description: "AST duplication, layer rules, task decomposition, code quality",
+    tools: {},
   },
   {
     name: "quality",
@@ -80,6 +126,7 @@ export const manifest = [
     kind: "function",
     consumes: [subjects.commands.forFunction("quality")],
     description: "Quality gate",
+    tools: {},
   },
   {
     name: "compliance",
@@ -88,6 +135,7 @@ export const manifest = [
     kind: "function",
     consumes: [subjects.trade.all],
     description: "Audit trail and trade surveillance",
+    tools: { audit_trail: "read", compliance_report: "read", check_order: "read" },
   },
   {
     name: "backtesting",
@@ -96,6 +144,12 @@ export const manifest = [
     kind: "function",
     consumes: [subjects.commands.forFunction("backtesting")],
     description: "Event-driven backtests on the live strategy, sizing and fill code",
+    tools: {
+      run_backtest: "read",
+      run_walk_forward: "read",
+      submit_backtest: "write",
+      get_backtest_result: "read",
+    },
   },
   {
     name: "infra",
@@ -104,6 +158,7 @@ export const manifest = [
     kind: "function",
     consumes: [subjects.commands.forFunction("infra")],
     description: "Infrastructure checks and operations",
+    tools: {},
   },
   {
     name: "integration",
@@ -112,6 +167,7 @@ export const manifest = [
     kind: "function",
     consumes: [subjects.commands.forFunction("integration")],
     description: "Cross-agent integration validation",
+    tools: {},
   },
 ] as const satisfies readonly Agent[];
 
@@ -136,3 +192,8 @@ export const serviceAgents = (manifest as readonly Agent[]).filter(
 export const functionAgents = (manifest as readonly Agent[]).filter(
   (a): a is FunctionAgent => a.kind === "function",
 );
+
+/** The nature of an agent's tool as the manifest states it; undefined for a tool it does not list. */
+export function toolNature(agent: string, tool: string): ToolNature | undefined {
+  return findAgent(agent)?.tools[tool];
+}
