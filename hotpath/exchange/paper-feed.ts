@@ -23,13 +23,15 @@ export interface PaperFeedOptions {
   /** Start price per symbol; default 50 000 for BTC, 3 000 for ETH, 100 otherwise. */
   startPrices?: Record<string, number>;
   start?: number;
+  /** While true, ticks draw nothing (the bus is down: no bar, so no resting fill, is lost). */
+  paused?: () => boolean;
 }
 
 const defaultStart = (symbol: string) =>
   symbol.startsWith("BTC/") ? 50_000 : symbol.startsWith("ETH/") ? 3_000 : 100;
 
 export class PaperFeed {
-  private readonly sims: MarketSimulator[];
+  private sims: MarketSimulator[];
   private timer: NodeJS.Timeout | undefined;
   bars = 0;
 
@@ -52,8 +54,29 @@ export class PaperFeed {
     );
   }
 
+  /**
+   * Continues the market from the last bar of a previous run (its close becomes the next open) instead
+   * of the seed's first price; symbols without a last bar keep their fresh simulator.
+   */
+  resume(last: ReadonlyMap<string, Candle>, now = Date.now()): void {
+    this.sims = this.options.symbols.map((symbol, i) => {
+      const bar = last.get(symbol);
+      if (bar === undefined) return this.sims[i] as MarketSimulator;
+      const start = Math.max(now - (now % timeframeMs["1m"]), bar.ts + timeframeMs["1m"]);
+      return createMarketSimulator({
+        venue: this.venue.name,
+        symbol,
+        timeframe: "1m",
+        start,
+        seed: `${this.options.seed}:${symbol}:${bar.ts}`,
+        startPrice: bar.close,
+      });
+    });
+  }
+
   /** One bar for every symbol; returns the candles. */
   tick(): Candle[] {
+    if (this.options.paused?.() === true) return [];
     const candles: Candle[] = [];
     for (const sim of this.sims) {
       const { candle } = sim.next();

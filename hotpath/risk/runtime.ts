@@ -41,6 +41,8 @@ export interface RiskRuntimeOptions {
   snapshotIntervalMs?: number;
   /** Bar returns kept per symbol. Default 500. */
   window?: number;
+  /** The environment the limit variables are read from to know which ones it names (default process.env). */
+  env?: Record<string, string | undefined>;
 }
 
 export interface RiskStats {
@@ -65,7 +67,7 @@ export class RiskRuntime implements RiskControl {
     snapshotsWritten: 0,
     breachesPublished: 0,
   };
-  private readonly book: RiskBook;
+  private readonly riskBook: RiskBook;
   private readonly windows: ReturnWindows;
   private readonly timeframe: Timeframe;
   private current: RiskLimits;
@@ -84,7 +86,7 @@ export class RiskRuntime implements RiskControl {
     private readonly kv: KV,
     limits: RiskLimits,
   ) {
-    this.book = new RiskBook({ initialEquity: initialEquity(options.config) });
+    this.riskBook = new RiskBook({ initialEquity: initialEquity(options.config) });
     this.timeframe = options.timeframe ?? "1m";
     this.windows = new ReturnWindows(timeframeMs[this.timeframe], options.window ?? 500);
     this.current = limits;
@@ -92,8 +94,9 @@ export class RiskRuntime implements RiskControl {
 
   static async start(options: RiskRuntimeOptions): Promise<RiskRuntime> {
     const kv = await options.bus.kv(kvBuckets.risk);
-    const limits = await loadLimits(kv, options.config, options.logger);
-    const runtime = new RiskRuntime(options, kv, limits);
+    const loaded = await loadLimits(kv, options.config, options.env ?? process.env, options.logger);
+    const runtime = new RiskRuntime(options, kv, loaded.limits);
+    if (loaded.change !== undefined) await runtime.auditStartChange(loaded.change);
     await runtime.watchLimits();
     await runtime.follow(streams.EVENTS.name, subjects.trade.all, (m) => runtime.onTrade(m), true);
     await runtime.follow(
@@ -129,10 +132,14 @@ export class RiskRuntime implements RiskControl {
         this.estimates = this.windows.estimates();
         this.estimatesStale = false;
       }
-      s = this.book.snapshot(account, this.current, this.estimates, Date.now());
+      s = this.riskBook.snapshot(account, this.current, this.estimates, Date.now());
       this.cache.set(account, s);
     }
     return s;
+  }
+
+  book(account: string): { cash: number; positions: Position[] } {
+    return { cash: this.riskBook.cash(account), positions: this.riskBook.ledger.list({ account }) };
   }
 
   async changeLimits(
@@ -181,6 +188,29 @@ export class RiskRuntime implements RiskControl {
     throw rejected("limits are being changed concurrently; try again");
   }
 
+  /** Records on EVENTS (→ AUDIT through compliance) a change of limits the environment made at start. */
+  private async auditStartChange(change: StartChange): Promise<void> {
+    const event = makeEvent({
+      type: tradeEventType.limits,
+      source: this.options.source,
+      subject: subjects.trade.control("limits"),
+      id: `limits-${change.revision}`,
+      data: {
+        previous: change.previous,
+        limits: change.limits,
+        changed: change.changed,
+        reason: change.reason,
+        revision: change.revision,
+        transport: "environment",
+      },
+    });
+    try {
+      await this.publishWithRetry(event);
+    } catch (err) {
+      this.options.logger.error({ err, ...change }, "limits change at start not recorded on EVENTS");
+    }
+  }
+
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     for (const stop of this.stoppers.splice(0)) await stop();
@@ -222,28 +252,28 @@ export class RiskRuntime implements RiskControl {
     const envelope = EventEnvelope.parse(m.json());
     if (envelope.type === tradeEventType.fill) {
       const fill = Fill.parse(envelope.data);
-      if (this.book.applyFill(fill)) {
+      if (this.riskBook.applyFill(fill)) {
         this.stats.fills++;
         this.touch(fill.account);
       }
     } else if (envelope.type === tradeEventType.position) {
       const position = Position.parse(envelope.data);
       this.stats.positions++;
-      if (this.book.applyPosition(position)) this.touch(position.account);
+      if (this.riskBook.applyPosition(position)) this.touch(position.account);
     }
   }
 
   private onTicker(m: JsMsg): void {
     const ticker = Ticker.parse(EventEnvelope.parse(m.json()).data);
     this.stats.prices++;
-    if (this.book.applyPrice(ticker.symbol, ticker.last, ticker.timestamp)) this.touchAll();
+    if (this.riskBook.applyPrice(ticker.symbol, ticker.last, ticker.timestamp)) this.touchAll();
   }
 
   private onCandle(m: JsMsg): void {
     const candle = Candle.parse(EventEnvelope.parse(m.json()).data);
     this.stats.candles++;
     const closeTime = candle.ts + timeframeMs[candle.timeframe];
-    if (this.book.applyPrice(candle.symbol, candle.close, closeTime)) this.touchAll();
+    if (this.riskBook.applyPrice(candle.symbol, candle.close, closeTime)) this.touchAll();
     if (
       candle.timeframe === this.timeframe &&
       this.windows.addClose(candle.symbol, candle.ts, candle.close)
@@ -280,7 +310,7 @@ export class RiskRuntime implements RiskControl {
   }
 
   private touchAll(): void {
-    for (const a of this.book.accounts()) this.dirty.add(a);
+    for (const a of this.riskBook.accounts()) this.dirty.add(a);
     this.dirty.add("default");
     this.cache.clear();
   }
@@ -296,8 +326,16 @@ export class RiskRuntime implements RiskControl {
     this.flushing = (async () => {
       for (const account of accounts) {
         const snapshot = this.snapshot(account);
+        let key: string;
         try {
-          await this.kv.put(riskKeys.snapshot(account), JSON.stringify(snapshot));
+          key = riskKeys.snapshot(account);
+        } catch (err) {
+          // Not a key token (an account from before accounts were validated): never retried.
+          this.options.logger.error({ err, account }, "risk snapshot of an unkeyable account not written");
+          continue;
+        }
+        try {
+          await this.kv.put(key, JSON.stringify(snapshot));
           this.stats.snapshotsWritten++;
           await this.publishBreaches(account, riskMetrics(snapshot).breaches, snapshot.updatedAt);
         } catch (err) {
@@ -364,21 +402,94 @@ function parseLimits(raw: unknown, fallback: RiskLimits): RiskLimits {
   return parsed.success ? parsed.data : fallback;
 }
 
-/** The limits in KV, or the configured ones (stored, so every replica and the exchange agree). */
-async function loadLimits(kv: KV, config: Config, logger: Logger): Promise<RiskLimits> {
+/** The limit variables and the limit each one sets. */
+const LIMIT_VARIABLES = [
+  ["MAX_POSITION_SIZE", "maxPositionSize"],
+  ["MAX_PORTFOLIO_RISK", "maxPortfolioRisk"],
+  ["MAX_CORRELATION", "maxCorrelation"],
+  ["MAX_LEVERAGE", "maxLeverage"],
+] as const;
+
+interface StartChange {
+  previous: RiskLimits | null;
+  limits: RiskLimits;
+  changed: string[];
+  reason: string;
+  revision: number;
+}
+
+/**
+ * The limits in force at start, by one rule: a limit variable the environment names at start replaces
+ * the stored value (the change is logged and recorded, with the previous value); limits the environment
+ * does not name keep their stored value, so a `set_limits` change lasts until the environment names
+ * that variable again. With nothing stored, the configured limits (environment or defaults) are stored.
+ */
+export function limitsAtStart(
+  stored: RiskLimits | undefined,
+  config: Config,
+  env: Record<string, string | undefined>,
+): { limits: RiskLimits; changed: (keyof RiskLimits)[]; named: string[] } {
   const configured = limitsFromConfig(config);
-  const entry = await kv.get(riskKeys.limits);
-  if (entry !== null && entry.operation === "PUT") {
-    const parsed = RiskLimits.safeParse(jsonOf(entry));
-    if (parsed.success) return parsed.data;
-    logger.error({ issues: parsed.error.issues }, "limits in KV are invalid; using the configured ones");
+  if (stored === undefined) {
+    return { limits: configured, changed: Object.keys(configured) as (keyof RiskLimits)[], named: [] };
   }
-  try {
-    await kv.create(riskKeys.limits, JSON.stringify(configured));
-  } catch {
-    // Another replica stored them first: use theirs.
-    const again = await kv.get(riskKeys.limits);
-    if (again !== null) return parseLimits(jsonOf(again), configured);
+  const named = LIMIT_VARIABLES.filter(([name]) => env[name] !== undefined && env[name] !== "");
+  const limits: RiskLimits = { ...stored };
+  const changed: (keyof RiskLimits)[] = [];
+  for (const [, field] of named) {
+    if (limits[field] !== configured[field]) {
+      limits[field] = configured[field];
+      changed.push(field);
+    }
   }
-  return configured;
+  return { limits, changed, named: named.map(([name]) => `${name}=${env[name]}`) };
+}
+
+/** The limits at start (see {@link limitsAtStart}), stored with compare-and-set. */
+async function loadLimits(
+  kv: KV,
+  config: Config,
+  env: Record<string, string | undefined>,
+  logger: Logger,
+): Promise<{ limits: RiskLimits; change?: StartChange }> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const entry = await kv.get(riskKeys.limits);
+    let stored: RiskLimits | undefined;
+    if (entry !== null && entry.operation === "PUT") {
+      const parsed = RiskLimits.safeParse(jsonOf(entry));
+      if (parsed.success) stored = parsed.data;
+      else
+        logger.error({ issues: parsed.error.issues }, "limits in KV are invalid; using the configured ones");
+    }
+    const next = limitsAtStart(stored, config, env);
+    if (stored !== undefined && next.changed.length === 0) return { limits: stored };
+    try {
+      const revision =
+        entry === null
+          ? await kv.create(riskKeys.limits, JSON.stringify(next.limits))
+          : await kv.update(riskKeys.limits, JSON.stringify(next.limits), entry.revision);
+      const reason =
+        stored === undefined
+          ? "no stored limits: the configured ones (environment or defaults) are stored"
+          : `the environment names ${next.named.join(", ")} at start, which replaces the stored value`;
+      const change: StartChange = {
+        previous: stored ?? null,
+        limits: next.limits,
+        changed: next.changed,
+        reason,
+        revision,
+      };
+      logger.warn(
+        { previous: stored ?? null, limits: next.limits, changed: next.changed, reason },
+        "risk limits set at start",
+      );
+      return { limits: next.limits, change };
+    } catch (err) {
+      logger.debug({ err, attempt }, "limits changed concurrently at start; reading them again");
+    }
+  }
+  const again = await kv.get(riskKeys.limits);
+  return {
+    limits: again === null ? limitsFromConfig(config) : parseLimits(jsonOf(again), limitsFromConfig(config)),
+  };
 }
