@@ -57,6 +57,16 @@ export interface RiskStats {
 
 export const BREACH_EVENT = "risk.breach";
 
+interface Follow {
+  stream: string;
+  filter: string;
+  handle: (m: JsMsg) => void;
+  gatesReadiness: boolean;
+  /** Stream sequence of the last message handled (0: none yet). */
+  lastSeq: number;
+  close?: () => Promise<void>;
+}
+
 export class RiskRuntime implements RiskControl {
   readonly stats: RiskStats = {
     fills: 0,
@@ -213,39 +223,92 @@ export class RiskRuntime implements RiskControl {
 
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
+    this.stopped = true;
     for (const stop of this.stoppers.splice(0)) await stop();
+    await this.stopLimitsWatch?.();
     await this.flushing;
   }
 
   // ── inputs ────────────────────────────────────────────────────────────────────────────────────
 
+  private readonly follows: Follow[] = [];
+  private stopLimitsWatch: (() => Promise<void> | void) | undefined;
+  private stopped = false;
+
   private async follow(stream: string, filter: string, handle: (m: JsMsg) => void, gatesReadiness: boolean) {
-    const { bus, logger } = this.options;
+    const { bus } = this.options;
     if (gatesReadiness) {
       const info = await bus.jsm.streams.info(stream, { subjects_filter: filter });
       const held = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
       if (held === 0) this.caughtUp = true;
     }
-    const consumer = await bus.js.consumers.get(stream, {
-      filter_subjects: filter,
-      deliver_policy: DeliverPolicy.All,
+    const f: Follow = { stream, filter, handle, gatesReadiness, lastSeq: 0 };
+    this.follows.push(f);
+    await this.open(f);
+    if (this.follows.length === 1) {
+      this.stoppers.push(() => Promise.all(this.follows.map((x) => x.close?.())).then(() => undefined));
+      this.reopenOnReconnect();
+    }
+  }
+
+  /** Opens (or reopens after `lastSeq`) one ordered consumer and runs its loop. */
+  private async open(f: Follow): Promise<void> {
+    const { bus, logger } = this.options;
+    const consumer = await bus.js.consumers.get(f.stream, {
+      filter_subjects: f.filter,
+      ...(f.lastSeq === 0
+        ? { deliver_policy: DeliverPolicy.All }
+        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: f.lastSeq + 1 }),
     });
     const messages = await consumer.consume();
-    this.stoppers.push(() => messages.close().then(() => undefined));
+    f.close = () => messages.close().then(() => undefined);
     void (async () => {
       for await (const m of messages) {
+        f.lastSeq = m.seq;
         try {
-          handle(m);
+          f.handle(m);
         } catch (err) {
           this.stats.malformed++;
           logger.warn({ err, subject: m.subject, seq: m.seq }, "malformed message skipped");
         }
-        if (gatesReadiness && !this.caughtUp && m.info.pending === 0) {
+        if (f.gatesReadiness && !this.caughtUp && m.info.pending === 0) {
           this.caughtUp = true;
           logger.info({ fills: this.stats.fills, positions: this.stats.positions }, "risk state replayed");
         }
       }
-    })().catch((err: unknown) => logger.error({ err, stream, filter }, "consumer stopped"));
+    })().catch((err: unknown) =>
+      logger.error({ err, stream: f.stream, filter: f.filter }, "consumer stopped"),
+    );
+  }
+
+  /**
+   * After the bus reconnects (a restarted nats-server loses ordered consumers, and JetStream may not
+   * answer yet when the client's own reset runs), every consumer is reopened after the last message it
+   * handled, and the limits watch too; fills are applied once by id, so an overlap changes nothing.
+   */
+  private reopenOnReconnect(): void {
+    const { bus, logger } = this.options;
+    void (async () => {
+      for await (const s of bus.nc.status()) {
+        if (s.type !== "reconnect" || this.stopped) continue;
+        for (let attempt = 0; attempt < 40 && !this.stopped; attempt++) {
+          try {
+            await bus.jsm.streams.info(streams.EVENTS.name);
+            for (const f of this.follows) {
+              await f.close?.().catch(() => undefined);
+              await this.open(f);
+            }
+            await this.stopLimitsWatch?.();
+            await this.watchLimits();
+            logger.info({ consumers: this.follows.length }, "risk consumers reopened after a reconnect");
+            break;
+          } catch (err) {
+            logger.debug({ err, attempt }, "JetStream not ready after the reconnect; retrying");
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        }
+      }
+    })().catch(() => undefined);
   }
 
   private onTrade(m: JsMsg): void {
@@ -285,7 +348,7 @@ export class RiskRuntime implements RiskControl {
 
   private async watchLimits(): Promise<void> {
     const watcher = await this.kv.watch({ key: riskKeys.limits });
-    this.stoppers.push(() => watcher.stop());
+    this.stopLimitsWatch = () => watcher.stop();
     void (async () => {
       for await (const entry of watcher) {
         if (entry.operation !== "PUT") continue;
