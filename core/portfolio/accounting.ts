@@ -59,11 +59,14 @@ export function applyFill(old: Position | undefined, fill: Fill): Position {
   };
 }
 
-/** Cash change of one fill, quote currency. */
-export function cashDelta(fill: Fill): number {
+/**
+ * Cash (quote currency) after one fill: cash − side·amount·price − fee (a quote fee). The order of the
+ * operations is fixed, so the paper wallet, the backtester and the risk book agree to the bit.
+ */
+export function applyCash(cash: number, fill: Fill): number {
   const sign = fill.side === "buy" ? 1 : -1;
   const { quote } = quoteOf(fill.symbol);
-  return -sign * fill.amount * fill.price - (fill.fee.currency === quote ? fill.fee.cost : 0);
+  return cash - sign * fill.amount * fill.price - (fill.fee.currency === quote ? fill.fee.cost : 0);
 }
 
 /** Unrealised PnL of a position at a mark. */
@@ -106,7 +109,7 @@ export class PositionLedger {
     const key = PositionLedger.key(fill.account, fill.venue, fill.symbol);
     const position = applyFill(this.positions.get(key), fill);
     this.positions.set(key, position);
-    this.cash.set(fill.account, this.cashOf(fill.account) + cashDelta(fill));
+    this.cash.set(fill.account, applyCash(this.cashOf(fill.account), fill));
     return position;
   }
 

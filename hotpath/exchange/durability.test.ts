@@ -119,6 +119,66 @@ describe("exchange durability", () => {
     expect(stored.some((e) => (e.data as { account?: string } | undefined)?.account === "a.b")).toBe(false);
   });
 
+  it("pushes an order through each failure point: refused whole, nothing half-done", async () => {
+    const balances = async () => (await post("get_balances", {})).body.balances;
+    const cases: {
+      id: string;
+      body: Record<string, unknown>;
+      status: number;
+      path?: string;
+      events: string[];
+    }[] = [
+      { id: "fp-account", body: { account: "a.b" }, status: 400, path: "account", events: [] },
+      { id: "fp-symbol", body: { symbol: "DOGE/USDT" }, status: 400, path: "symbol", events: [] },
+      { id: "fp-step", body: { amount: 0.0000001 }, status: 400, path: "amount", events: [] },
+      { id: "fp-pretrade", body: { amount: 10 }, status: 422, events: ["order.rejected"] },
+      {
+        id: "fp-funds",
+        body: { side: "sell", amount: 0.01 },
+        status: 422,
+        events: ["order.submitted", "order.rejected"],
+      },
+    ];
+    for (const c of cases) {
+      const before = await balances();
+      const r = await post("submit_order", {
+        symbol: "BTC/USDT",
+        side: "buy",
+        type: "market",
+        amount: 0.001,
+        client_order_id: c.id,
+        ...c.body,
+      });
+      expect(r.status, c.id).toBe(c.status);
+      if (c.path !== undefined) {
+        const issues = (r.body.error as { data: { issues: { path: string }[] } }).data.issues;
+        expect(
+          issues.map((i) => i.path),
+          c.id,
+        ).toContain(c.path);
+      }
+      expect(
+        (await eventsOf(c.id)).map((e) => e.type),
+        c.id,
+      ).toEqual(c.events);
+      expect(await balances(), c.id).toEqual(before);
+      // The same call again: the same answer, nothing more stored.
+      const again = await post("submit_order", {
+        symbol: "BTC/USDT",
+        side: "buy",
+        type: "market",
+        amount: 0.001,
+        client_order_id: c.id,
+        ...c.body,
+      });
+      expect(again.status, c.id).toBe(c.status);
+      expect(
+        (await eventsOf(c.id)).map((e) => e.type),
+        c.id,
+      ).toEqual(c.events);
+    }
+  });
+
   it("survives a restart: same orders, fills, positions and wallet; resubmission executes nothing; ids never repeat; risk agrees", async () => {
     expect((await market("dur-2", "buy", 0.002)).status).toBe(200);
     expect((await market("dur-3", "sell", 0.001)).status).toBe(200);

@@ -9,7 +9,7 @@ import {
   type WorkingOrder,
 } from "../../core/execution/fill-model.ts";
 import { randomBytes } from "node:crypto";
-import { cashDelta } from "../../core/portfolio/accounting.ts";
+import { applyCash } from "../../core/portfolio/accounting.ts";
 import { LatencyWindow } from "./latency.ts";
 import {
   type Balance,
@@ -299,7 +299,7 @@ export class PaperVenue implements Venue {
   /** Moves the wallet by one fill: the shared accounting's cash change in quote, the amount in base. */
   private credit(fill: Fill, base: string, quote: string, sign: number): void {
     this.balances.set(base, (this.balances.get(base) ?? 0) + sign * fill.amount);
-    this.balances.set(quote, (this.balances.get(quote) ?? 0) + cashDelta(fill));
+    this.balances.set(quote, applyCash(this.balances.get(quote) ?? 0, fill));
   }
 
   /**

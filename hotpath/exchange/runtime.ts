@@ -1,4 +1,5 @@
 import type { Config } from "../../core/config.ts";
+import { type Clock, systemClock } from "../../core/ports/clock.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import { CcxtVenue, type CcxtVenueOptions } from "./ccxt-venue.ts";
 import { MarketStreams } from "./market-streams.ts";
@@ -30,6 +31,8 @@ export interface ExchangeRuntimeOptions {
   /** Reconcile backoff base in ms (tests shorten it). */
   reconcileDelayMs?: number;
   streamBackoffMs?: number;
+  /** The one clock of paper trading: the paper venue and its feed (default the wall clock). */
+  clock?: Clock;
   /** How long a submit waits for its events to be stored before answering 503 (default 5 000 ms). */
   durableTimeoutMs?: number;
 }
@@ -83,7 +86,9 @@ export class ExchangeRuntime {
 
   constructor(readonly o: ExchangeRuntimeOptions) {
     const { config } = o;
+    const clock = o.clock ?? systemClock;
     this.paper = new PaperVenue({
+      now: () => clock.now(),
       symbols: config.PAPER_SYMBOLS,
       balances: config.PAPER_BALANCES,
       slippageBps: config.PAPER_SLIPPAGE_BPS,
@@ -141,6 +146,7 @@ export class ExchangeRuntime {
         symbols: config.PAPER_SYMBOLS,
         seed: config.PAPER_SEED,
         tickMs: config.PAPER_TICK_MS,
+        clock,
         paused: () => !o.publisher.available,
       },
     );
