@@ -36,7 +36,7 @@ export async function startSystemProcess(env: NodeJS.ProcessEnv, offset: number)
   return sys;
 }
 
-export async function waitReady(sys: SystemProcess, offset: number, timeoutMs = 60_000): Promise<void> {
+export async function waitReady(sys: SystemProcess, offset: number, timeoutMs = 150_000): Promise<void> {
   for (const agent of ["exchange", "risk"]) {
     await eventually(
       async () => (await fetch(`http://127.0.0.1:${portOf(agent, offset)}/ready`)).status === 200,
@@ -80,7 +80,7 @@ export async function streamOrders(o: {
 }): Promise<StreamResult> {
   const acknowledged = new Set<string>();
   let refusals = 0;
-  const deadline = Date.now() + (o.deadlineMs ?? 90_000);
+  const deadline = Date.now() + (o.deadlineMs ?? 240_000);
   const running: Promise<void>[] = [];
   for (let i = 0; i < o.n; i++) {
     const fault = o.faults?.[i];
