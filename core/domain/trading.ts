@@ -23,6 +23,14 @@ const UnifiedSymbol = z
 /** A strategy instance's id: one subject/key-safe token. */
 export const StrategyId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digits, '_' or '-'");
 
+/**
+ * An account name: it becomes a subject token and a KV key part (positions, risk snapshots), so it is
+ * one token of letters, digits, '_' or '-'.
+ */
+export const AccountId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digits, '_' or '-' (an account is a subject and key token)");
+
 export const Fee = z.object({ currency: z.string().min(1), cost: z.number().nonnegative() });
 export type Fee = z.infer<typeof Fee>;
 
@@ -46,7 +54,7 @@ const OrderTerms = z.object({
 /** An order request as a strategy, a person or the router asks for it. */
 export const OrderRequest = OrderTerms.extend({
   clientOrderId: z.string().min(1).max(36),
-  account: z.string().min(1).default("default"),
+  account: AccountId.default("default"),
 }).superRefine((o, ctx) => {
   if ((o.type === "limit" || o.type === "stop_limit") && o.price === undefined) {
     ctx.addIssue({ code: "custom", path: ["price"], message: `a ${o.type} order needs a price` });
@@ -98,7 +106,12 @@ export const Position = z.object({
   symbol: UnifiedSymbol,
   amount: z.number(),
   averagePrice: z.number().nonnegative(),
+  /** Realised PnL after fees, quote currency (core/portfolio/accounting.ts). */
   realizedPnl: z.number(),
+  /** Fees paid on the position's fills, quote currency. */
+  fees: z.number().nonnegative().optional(),
+  /** Unrealised PnL at the latest mark, when one is known (queries only, not events). */
+  unrealizedPnl: z.number().optional(),
   timestamp: TimestampMs,
 });
 export type Position = z.infer<typeof Position>;

@@ -47,7 +47,7 @@ describe("RiskBook", () => {
     expect(s.positions["BTC/USDT"]?.amount).toBeCloseTo(0.099 - 0.3, 12);
   });
 
-  it("position.changed sets the venue's amount to the exchange's figure", () => {
+  it("position.changed seeds a position without fills and never overrides one built from fills", () => {
     const book = new RiskBook({ initialEquity: 10_000 });
     book.applyFill(fill({}));
     const p = {
@@ -59,9 +59,14 @@ describe("RiskBook", () => {
       realizedPnl: 0,
       timestamp: 2,
     };
-    expect(book.applyPosition(p)).toBe(true);
     expect(book.applyPosition(p)).toBe(false);
-    expect(book.snapshot("default", defaultLimits, none, 1).positions["BTC/USDT"]?.amount).toBe(0.25);
+    expect(book.snapshot("default", defaultLimits, none, 1).positions["BTC/USDT"]?.amount).toBe(0.1);
+    expect(book.applyPosition({ ...p, venue: "binance" })).toBe(true);
+    expect(book.applyPosition({ ...p, venue: "binance" })).toBe(false);
+    expect(book.snapshot("default", defaultLimits, none, 1).positions["BTC/USDT"]?.amount).toBeCloseTo(
+      0.35,
+      12,
+    );
   });
 
   it("keeps the newest mark when prices arrive out of order", () => {

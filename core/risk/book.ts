@@ -1,13 +1,14 @@
 import type { Fill, Position } from "../domain/trading.ts";
+import { PositionLedger } from "../portfolio/accounting.ts";
 import type { Estimates } from "./estimator.ts";
 import type { RiskLimits, RiskSnapshot } from "./snapshot.ts";
 
 /**
  * The risk service's view of every account: cash, positions per venue and symbol, latest marks, peak
- * equity. Fills move cash and amounts (a fill id is applied once, so redelivery changes nothing);
- * `position.changed` sets a venue's amount to the exchange's figure. Equity = cash + Σ amount·mark,
- * which holds for spot and for linear contracts alike. A fee in the quote currency comes out of cash,
- * a fee in the base currency out of the position; fees in a third currency are not valued.
+ * equity. Cash and positions come from fills through core/portfolio/accounting.ts, the accounting the
+ * exchange uses too (a fill id is applied once, so redelivery changes nothing). Equity = cash +
+ * Σ amount·mark, which holds for spot and for linear contracts alike. A fee in the quote currency comes
+ * out of cash, a fee in the base currency out of the position; fees in a third currency are not valued.
  */
 export interface BookOptions {
   /** Cash every account starts with, quote currency. */
@@ -17,36 +18,29 @@ export interface BookOptions {
 }
 
 interface Account {
-  cash: number;
-  /** `${venue} ${symbol}` → amount */
-  amounts: Map<string, { venue: string; symbol: string; amount: number }>;
   peak: number;
 }
 
-function quoteOf(symbol: string): { base: string; quote: string } {
-  const [pair = symbol] = symbol.split(":");
-  const [base = pair, quote = ""] = pair.split("/");
-  return { base, quote };
-}
-
 export class RiskBook {
+  /** Cash and positions: the one fee-aware accounting the exchange uses too. */
+  readonly ledger: PositionLedger;
   private readonly accountsById = new Map<string, Account>();
   private readonly marks = new Map<string, number>();
   private readonly markTimes = new Map<string, number>();
-  private readonly seenFills = new Set<string>();
-  private readonly fillOrder: string[] = [];
-  private readonly fillMemory: number;
 
   constructor(private readonly options: BookOptions) {
     if (!(options.initialEquity >= 0))
       throw new RangeError(`initial equity must be non-negative, got ${options.initialEquity}`);
-    this.fillMemory = options.fillMemory ?? 100_000;
+    this.ledger = new PositionLedger({
+      initialCash: options.initialEquity,
+      ...(options.fillMemory !== undefined ? { fillMemory: options.fillMemory } : {}),
+    });
   }
 
   private account(id: string): Account {
     let a = this.accountsById.get(id);
     if (a === undefined) {
-      a = { cash: this.options.initialEquity, amounts: new Map(), peak: this.options.initialEquity };
+      a = { peak: this.options.initialEquity };
       this.accountsById.set(id, a);
     }
     return a;
@@ -58,38 +52,23 @@ export class RiskBook {
 
   /** Applies a fill once; returns false for a fill id already applied. */
   applyFill(fill: Fill): boolean {
-    if (this.seenFills.has(fill.id)) return false;
-    this.seenFills.add(fill.id);
-    this.fillOrder.push(fill.id);
-    if (this.fillOrder.length > this.fillMemory) {
-      const old = this.fillOrder.shift();
-      if (old !== undefined) this.seenFills.delete(old);
-    }
-    const a = this.account(fill.account);
-    const key = `${fill.venue} ${fill.symbol}`;
-    const held = a.amounts.get(key) ?? { venue: fill.venue, symbol: fill.symbol, amount: 0 };
-    const sign = fill.side === "buy" ? 1 : -1;
-    held.amount += sign * fill.amount;
-    a.cash -= sign * fill.amount * fill.price;
-    const { base, quote } = quoteOf(fill.symbol);
-    if (fill.fee.currency === quote) a.cash -= fill.fee.cost;
-    else if (fill.fee.currency === base) held.amount -= fill.fee.cost;
-    a.amounts.set(key, held);
+    if (this.ledger.apply(fill) === undefined) return false;
     if (!this.marks.has(fill.symbol)) this.marks.set(fill.symbol, fill.price);
-    this.touch(a);
+    this.touch(fill.account);
     return true;
   }
 
-  /** Sets a venue's position to the exchange's figure; returns true when it changed. */
+  /**
+   * A `position.changed` event: the book computes positions from fills itself (the same accounting
+   * as the exchange), so the event only seeds a position it has no fills for (fills aged out of
+   * EVENTS). Returns true when it changed the book.
+   */
   applyPosition(position: Position): boolean {
-    const a = this.account(position.account);
-    const key = `${position.venue} ${position.symbol}`;
-    const held = a.amounts.get(key);
-    if (held !== undefined && held.amount === position.amount) return false;
-    a.amounts.set(key, { venue: position.venue, symbol: position.symbol, amount: position.amount });
+    this.account(position.account);
+    if (!this.ledger.seed(position)) return false;
     if (!this.marks.has(position.symbol) && position.averagePrice > 0)
       this.marks.set(position.symbol, position.averagePrice);
-    this.touch(a);
+    this.touch(position.account);
     return true;
   }
 
@@ -105,7 +84,7 @@ export class RiskBook {
     }
     if (this.marks.get(symbol) === price) return false;
     this.marks.set(symbol, price);
-    for (const a of this.accountsById.values()) this.touch(a);
+    for (const a of this.accountsById.keys()) this.touch(a);
     return true;
   }
 
@@ -113,17 +92,21 @@ export class RiskBook {
     return this.marks.get(symbol);
   }
 
+  /** Cash of an account, quote currency. */
+  cash(accountId: string): number {
+    return this.ledger.cashOf(accountId);
+  }
+
   equity(accountId: string): number {
-    const a = this.accountsById.get(accountId);
-    if (a === undefined) return this.options.initialEquity;
-    let equity = a.cash;
-    for (const held of a.amounts.values()) equity += held.amount * (this.marks.get(held.symbol) ?? 0);
+    let equity = this.ledger.cashOf(accountId);
+    for (const p of this.ledger.list({ account: accountId }))
+      equity += p.amount * (this.marks.get(p.symbol) ?? 0);
     return equity;
   }
 
-  private touch(a: Account): void {
-    let equity = a.cash;
-    for (const held of a.amounts.values()) equity += held.amount * (this.marks.get(held.symbol) ?? 0);
+  private touch(accountId: string): void {
+    const a = this.account(accountId);
+    const equity = this.equity(accountId);
     if (equity > a.peak) a.peak = equity;
   }
 
@@ -131,14 +114,12 @@ export class RiskBook {
   snapshot(accountId: string, limits: RiskLimits, estimates: Estimates, now: number): RiskSnapshot {
     const a = this.accountsById.get(accountId);
     const positions: RiskSnapshot["positions"] = {};
-    if (a !== undefined) {
-      const bySymbol = new Map<string, number>();
-      for (const held of a.amounts.values())
-        bySymbol.set(held.symbol, (bySymbol.get(held.symbol) ?? 0) + held.amount);
-      for (const [symbol, amount] of bySymbol) {
-        const mark = this.marks.get(symbol);
-        if (amount !== 0 && mark !== undefined) positions[symbol] = { amount, mark };
-      }
+    const bySymbol = new Map<string, number>();
+    for (const held of this.ledger.list({ account: accountId }))
+      bySymbol.set(held.symbol, (bySymbol.get(held.symbol) ?? 0) + held.amount);
+    for (const [symbol, amount] of bySymbol) {
+      const mark = this.marks.get(symbol);
+      if (amount !== 0 && mark !== undefined) positions[symbol] = { amount, mark };
     }
     const equity = this.equity(accountId);
     return {

@@ -111,6 +111,7 @@ const positiveOr = (x: number | undefined, fallback?: number) =>
 
 export class CcxtVenue implements Venue {
   readonly kind = "ccxt" as const;
+  readonly capabilities = { remoteState: true, polled: true, fillsInAnswers: false } as const;
   readonly name: string;
   readonly exchange: Exchange;
   private readonly bucket: TokenBucket;

@@ -3,8 +3,10 @@ import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { type PreTradeResult, preTradeCheck } from "../../core/risk/pretrade.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import { rejected, ToolError } from "../../core/tools/errors.ts";
+import { accountView, PriceCache } from "./account-view.ts";
+import { marketIssues, termsConflict } from "./order-checks.ts";
 import { PositionBook } from "./positions.ts";
-import type { Publisher } from "./publisher.ts";
+import { NotDurable, type Publisher } from "./publisher.ts";
 import type { RiskSource, SnapshotSource } from "./risk-source.ts";
 import {
   type Balance,
@@ -20,20 +22,23 @@ import {
 /**
  * The order manager: the one place orders go through.
  *
- * submit: idempotent by (venue, clientOrderId) — a repeat returns the first answer; validated against
- * the venue's market (symbol, step, tick, minimums) before anything is sent; checked by the in-process
- * pre-trade check against the current risk snapshot; published `order.submitted`; placed. A placement
- * that fails on the network is reconciled by querying the venue for the client order id BEFORE any
- * retry: found → tracked as is (never placed twice); confirmed absent → placed again (once); venue
- * unreachable → the order stays tracked as `submitted` and the venue is marked down, so the resync
- * finds it.
+ * submit: refused while the event bus cannot store events (fail closed); idempotent by (venue,
+ * clientOrderId) — a repeat with the same terms returns the order, a repeat with other terms is refused
+ * naming the field; validated against the venue's market (symbol, step, tick, minimums) before anything
+ * is sent (order-checks.ts); checked by the in-process pre-trade check against the current risk
+ * snapshot; published `order.submitted` (stored before the venue sees the order when the venue keeps
+ * state itself); placed; answered only once every event of the order is stored in JetStream. A
+ * placement that fails on the network is reconciled by querying the venue for the client order id
+ * BEFORE any retry: found → tracked as is (never placed twice); confirmed absent → placed again (once);
+ * venue unreachable → the order stays tracked as `submitted` and the venue is marked down, so the
+ * resync finds it.
  *
  * Every state change of an order (status, filled) is published once; every fill once (by venue trade
  * id), each followed by the position it changes. Venues that push (paper) feed `ingest` directly;
  * polled venues (ccxt) are polled by `poll`. After an outage (`markDown`), `resync` reloads open
  * orders, adopts orders the venue has that we do not track, fetches the fills of every order whose
  * filled amount moved, reloads balances, and only then marks the venue up again; until then submits
- * to it are refused.
+ * to it are refused. `restore` rebuilds the records from the event history at start.
  */
 export type VenueState = "initializing" | "up" | "down" | "resyncing";
 
@@ -45,6 +50,13 @@ export interface OmsOptions {
   /** Attempts to reach the venue when reconciling a submit (default 4, backoff from 100 ms). */
   reconcileAttempts?: number;
   reconcileDelayMs?: number;
+  /** How long a submit waits for its events to be stored before answering 503 (default 5 000 ms). */
+  durableTimeoutMs?: number;
+  /**
+   * An open order the venue no longer knows is marked canceled once it is older than this (default
+   * 5 days, as freqtrade); younger ones are left open and looked up again at the next resync.
+   */
+  staleOrderMs?: number;
 }
 
 export interface SubmitResult {
@@ -71,12 +83,8 @@ interface Tracked {
   placing?: boolean;
 }
 
-const TERMINAL = new Set(["filled", "canceled", "rejected", "expired"]);
-const STABLE = new Set(["USDT", "USDC", "USD", "BUSD", "FDUSD", "DAI", "TUSD"]);
-const isMultiple = (value: number, step: number) => {
-  const units = value / step;
-  return Math.abs(units - Math.round(units)) <= 1e-8 * Math.max(1, Math.abs(units));
-};
+export const TERMINAL: ReadonlySet<string> = new Set(["filled", "canceled", "rejected", "expired"]);
+export const STALE_ORDER_MS = 5 * 24 * 3_600_000;
 
 export class OrderManager {
   private readonly records = new Map<string, Tracked>();
@@ -86,12 +94,12 @@ export class OrderManager {
   private readonly states = new Map<string, VenueState>();
   private readonly lastErrors = new Map<string, { message: string; at: number }>();
   private readonly balances = new Map<string, Record<string, Balance>>();
-  private readonly prices = new Map<string, number>();
+  private readonly prices = new PriceCache();
   private readonly resyncs = new Map<string, Promise<void>>();
 
   constructor(private readonly o: OmsOptions) {
     for (const [name, venue] of o.venues) {
-      this.states.set(name, venue.kind === "paper" ? "up" : "initializing");
+      this.states.set(name, venue.capabilities.polled ? "initializing" : "up");
       venue.onUpdate?.((update) => {
         const rec = this.byVenueId.get(`${name}|${update.order.id}`);
         if (rec !== undefined) this.ingest(rec, update);
@@ -119,16 +127,69 @@ export class OrderManager {
 
   /** Latest price of a symbol, from any venue (tickers, books, the paper feed). */
   setPrice(venue: string, symbol: string, price: number): void {
-    const key = `${venue}|${symbol}`;
-    if (this.prices.get(key) !== price) {
-      this.prices.set(key, price);
-      this.prices.set(`*|${symbol}`, price);
-      this.o.risk.invalidate();
-    }
+    if (this.prices.set(venue, symbol, price)) this.o.risk.invalidate();
   }
 
   price(venue: string, symbol: string): number | undefined {
-    return this.prices.get(`${venue}|${symbol}`) ?? this.prices.get(`*|${symbol}`);
+    return this.prices.get(venue, symbol);
+  }
+
+  // ── recovery ────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Rebuilds the records from the event history (latest state of each order, every fill) before any
+   * venue comes up: idempotency by client order id, fills and positions survive restarts.
+   */
+  restore(orders: Iterable<Order>, fills: Iterable<Fill>): void {
+    for (const o of orders) {
+      const rec: Tracked = {
+        request: requestOf(o),
+        order: o,
+        known: o.status !== "submitted" || o.id !== o.clientOrderId,
+        fills: [],
+        fillIds: new Set(),
+        filledByFills: 0,
+        lastPublished: `${o.status}:${o.filled}`,
+      };
+      this.records.set(`${o.venue}|${o.clientOrderId}`, rec);
+      if (rec.known) this.byVenueId.set(`${o.venue}|${o.id}`, rec);
+    }
+    for (const f of fills) {
+      const rec = this.records.get(`${f.venue}|${f.clientOrderId}`);
+      if (rec !== undefined && !rec.fillIds.has(f.id)) {
+        rec.fillIds.add(f.id);
+        rec.fills.push(f);
+        rec.filledByFills += f.amount;
+      }
+      this.positions.apply(f);
+    }
+    this.o.risk.invalidate();
+  }
+
+  /**
+   * Orders of a venue without remote state (paper) whose placement was never stored: the process
+   * stopped between `order.submitted` and the venue's answer, so the venue never had them.
+   */
+  settleUnplaced(venueName: string): number {
+    let n = 0;
+    for (const rec of this.records.values()) {
+      if (rec.order.venue !== venueName || rec.known || TERMINAL.has(rec.order.status)) continue;
+      this.setOrder(rec, {
+        ...rec.order,
+        status: "rejected",
+        reason: "the order never reached the venue (the exchange stopped before placing it)",
+        updatedAt: Date.now(),
+      });
+      n++;
+    }
+    return n;
+  }
+
+  /** Orders and fills held, for the recovery figures. */
+  counts(): { orders: number; fills: number } {
+    let fills = 0;
+    for (const r of this.records.values()) fills += r.fills.length;
+    return { orders: this.records.size, fills };
   }
 
   // ── submit ──────────────────────────────────────────────────────────────────────────────────────
@@ -136,76 +197,74 @@ export class OrderManager {
   /** `correlationId` (the tool call's) is carried by every event of the order. */
   submit(request: OrderRequest, correlationId?: string): Promise<SubmitResult> {
     const key = `${request.venue}|${request.clientOrderId}`;
+    const rec = this.records.get(key);
+    if (rec !== undefined) {
+      const conflicts = termsConflict(rec.request, request);
+      if (conflicts.length > 0) {
+        return Promise.reject(
+          new ToolError(RpcCode.InvalidParams, conflicts.map((c) => c.message).join("; "), {
+            issues: conflicts,
+            order: rec.order,
+          }),
+        );
+      }
+    }
     const existing = this.submissions.get(key);
     if (existing !== undefined) return existing;
-    const rec = this.records.get(key);
     if (rec !== undefined) return this.replay(rec);
+    if (!this.o.publisher.available) {
+      return Promise.reject(
+        new ToolError(
+          RpcCode.AgentUnavailable,
+          "the event bus (NATS JetStream) is unavailable: orders are refused until their events can be stored",
+          { bus: "down" },
+        ),
+      );
+    }
     const pending = this.doSubmit(key, request, correlationId);
     this.submissions.set(key, pending);
-    // Refusals before anything was recorded (venue down, bad market fit) and unknown outcomes are not
-    // final: a retry with the same client order id is evaluated afresh (or replayed from the record).
-    pending.catch(() => {
-      const rec = this.records.get(key);
-      if (rec === undefined || (!rec.known && !TERMINAL.has(rec.order.status))) this.submissions.delete(key);
-    });
+    const forget = () => {
+      if (this.submissions.get(key) === pending) this.submissions.delete(key);
+    };
+    pending.then(forget, forget);
     return pending;
   }
 
-  /** A repeat of a submit whose first answer was "unknown" (or an adopted order): its state now. */
+  /** A repeat of a submit: the order's state now (a rejection is repeated as a rejection). */
   private async replay(rec: Tracked): Promise<SubmitResult> {
     if (!rec.known && !TERMINAL.has(rec.order.status)) {
       throw new ToolError(
         RpcCode.AgentUnavailable,
         `order ${rec.request.clientOrderId} is being reconciled with ${rec.order.venue}`,
-        {
-          order: rec.order,
-        },
+        { order: rec.order },
       );
+    }
+    await this.durable(rec);
+    if (rec.order.status === "rejected") {
+      throw rejected(rec.order.reason ?? "the order was rejected", { order: rec.order });
     }
     const { snapshot, source } = this.o.risk.snapshot(rec.request.account);
     const pretrade = { ...preTradeCheck(rec.request, snapshot), source };
     return { order: rec.order, fills: [...rec.fills], pretrade };
   }
 
+  /** Waits until every event queued so far (this order's included) is stored; 503 otherwise. */
+  private async durable(rec: Tracked): Promise<void> {
+    try {
+      await this.o.publisher.durable(this.o.durableTimeoutMs);
+    } catch (err) {
+      if (!(err instanceof NotDurable)) throw err;
+      throw new ToolError(
+        RpcCode.AgentUnavailable,
+        `the event bus (NATS JetStream) has not stored the events of order ${rec.request.clientOrderId} yet; they are kept and retried — ask again with the same client_order_id for its outcome`,
+        { bus: "down", order: rec.order },
+      );
+    }
+  }
+
   /** The market checks a venue would reject an order for; empty when the order fits. */
   validate(request: OrderRequest, market: VenueMarket | undefined): { path: string; message: string }[] {
-    if (market === undefined) {
-      return [{ path: "symbol", message: `unknown symbol ${request.symbol} on venue ${request.venue}` }];
-    }
-    const issues: { path: string; message: string }[] = [];
-    if (market.stepSize !== undefined && !isMultiple(request.amount, market.stepSize)) {
-      issues.push({
-        path: "amount",
-        message: `amount ${request.amount} is not a multiple of the step size ${market.stepSize}`,
-      });
-    }
-    if (market.minAmount !== undefined && request.amount < market.minAmount) {
-      issues.push({
-        path: "amount",
-        message: `amount ${request.amount} is below the minimum ${market.minAmount}`,
-      });
-    }
-    for (const field of ["price", "stopPrice"] as const) {
-      const value = request[field];
-      if (value !== undefined && market.tickSize !== undefined && !isMultiple(value, market.tickSize)) {
-        issues.push({
-          path: field,
-          message: `${field} ${value} is not a multiple of the tick size ${market.tickSize}`,
-        });
-      }
-    }
-    const reference = request.price ?? request.stopPrice ?? this.price(request.venue, request.symbol);
-    if (
-      market.minNotional !== undefined &&
-      reference !== undefined &&
-      request.amount * reference < market.minNotional
-    ) {
-      issues.push({
-        path: "amount",
-        message: `notional ${(request.amount * reference).toFixed(8)} is below the minimum ${market.minNotional}`,
-      });
-    }
-    return issues;
+    return marketIssues(request, market, this.price(request.venue, request.symbol));
   }
 
   private async doSubmit(key: string, request: OrderRequest, correlationId?: string): Promise<SubmitResult> {
@@ -228,9 +287,7 @@ export class OrderManager {
       throw new ToolError(
         RpcCode.InvalidParams,
         `order refused before sending: ${issues.map((i) => i.message).join("; ")}`,
-        {
-          issues,
-        },
+        { issues },
       );
     }
 
@@ -279,9 +336,12 @@ export class OrderManager {
     if (!check.approved) {
       const reason = `pre-trade check failed: ${check.reasons.map((r) => r.message).join("; ")}`;
       this.setOrder(rec, { ...order, status: "rejected", reason });
+      await this.durable(rec);
       throw rejected(reason, { reasons: check.reasons, order: rec.order, source });
     }
     this.setOrder(rec, order);
+    // A venue that keeps orders itself must never hold an order the history does not know of.
+    if (venue.capabilities.remoteState) await this.durable(rec);
 
     let answer: VenueOrder | undefined;
     rec.placing = true;
@@ -293,6 +353,7 @@ export class OrderManager {
         const reason =
           err instanceof VenueRateLimited ? `rate limited by ${venue.name}: ${err.message}` : err.message;
         this.setOrder(rec, { ...rec.order, status: "rejected", reason, updatedAt: Date.now() });
+        await this.durable(rec);
         throw rejected(`${venue.name} rejected the order: ${reason}`, { order: rec.order });
       }
       if (err instanceof UnknownOutcome) {
@@ -317,6 +378,7 @@ export class OrderManager {
       });
     }
     await this.ingestWithFills(venue, rec, answer);
+    await this.durable(rec);
     return { order: rec.order, fills: [...rec.fills], pretrade };
   }
 
@@ -402,7 +464,7 @@ export class OrderManager {
       update.order.filled -
       rec.filledByFills -
       fills.reduce((s, f) => s + (rec.fillIds.has(f.id) ? 0 : f.amount), 0);
-    if (missing > 1e-12 && venue.kind !== "paper") {
+    if (missing > 1e-12 && !venue.capabilities.fillsInAnswers) {
       fills = await venue.fetchOrderFills(
         update.order.id,
         rec.order.symbol,
@@ -485,33 +547,13 @@ export class OrderManager {
 
   /** Equity (quote value of every balance this manager has seen) and positions of an account. */
   accountView(account: string) {
-    let equity = 0;
-    const all = new Map(this.balances);
-    for (const [name, venue] of this.o.venues) {
-      const now = venue.balancesNow?.();
-      if (now !== undefined) all.set(name, now);
-    }
-    for (const [venueName, balances] of all) {
-      for (const [ccy, b] of Object.entries(balances)) {
-        if (STABLE.has(ccy)) equity += b.total;
-        else {
-          const p = this.price(venueName, `${ccy}/USDT`);
-          if (p !== undefined) equity += b.total * p;
-        }
-      }
-    }
-    const positions: Record<string, { amount: number; mark: number }> = {};
-    const marks: Record<string, number> = {};
-    for (const p of this.positions.list({ account })) {
-      const mark = this.price(p.venue, p.symbol) ?? p.averagePrice;
-      if (p.amount === 0 || !(mark > 0)) continue;
-      const prev = positions[p.symbol];
-      positions[p.symbol] = { amount: (prev?.amount ?? 0) + p.amount, mark };
-    }
-    for (const [key, price] of this.prices) {
-      if (key.startsWith("*|")) marks[key.slice(2)] = price;
-    }
-    return { equity, positions, marks };
+    return accountView({
+      account,
+      venues: this.o.venues,
+      fetched: this.balances,
+      prices: this.prices,
+      positions: this.positions,
+    });
   }
 
   // ── polling, outages, resync ────────────────────────────────────────────────────────────────────
@@ -618,6 +660,14 @@ export class OrderManager {
         const seen =
           openIds.get(rec.order.id) ?? (await venue.fetchOrder({ id: rec.order.id }, rec.order.symbol));
         if (seen !== undefined) await this.ingestWithFills(venue, rec, seen);
+        else if (Date.now() - rec.order.createdAt > (this.o.staleOrderMs ?? STALE_ORDER_MS)) {
+          this.setOrder(rec, {
+            ...rec.order,
+            status: "canceled",
+            reason: `${venueName} no longer knows the order and it is older than ${Math.round((this.o.staleOrderMs ?? STALE_ORDER_MS) / 3_600_000)} h`,
+            updatedAt: Date.now(),
+          });
+        }
       }
       for (const v of open) {
         if (this.byVenueId.has(`${venueName}|${v.order.id}`)) continue;
@@ -667,6 +717,22 @@ export class OrderManager {
 
 class UnknownOutcome extends Error {
   override name = "UnknownOutcome";
+}
+
+/** The request an order stands for (terms a reused client order id must repeat). */
+function requestOf(o: Order): OrderRequest {
+  return {
+    clientOrderId: o.clientOrderId,
+    account: o.account,
+    venue: o.venue,
+    symbol: o.symbol,
+    side: o.side,
+    type: o.type,
+    amount: o.amount,
+    ...(o.price !== undefined ? { price: o.price } : {}),
+    ...(o.stopPrice !== undefined ? { stopPrice: o.stopPrice } : {}),
+    ...(o.strategyId !== undefined ? { strategyId: o.strategyId } : {}),
+  };
 }
 
 /** The strategy attribution an order request carries onto its order and fills (nothing for manual orders). */

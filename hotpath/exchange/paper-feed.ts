@@ -5,6 +5,7 @@ import {
   type MarketSimulator,
   tickerFromCandle,
 } from "../../core/market/simulator.ts";
+import { type Clock, systemClock } from "../../core/ports/clock.ts";
 import type { PaperVenue } from "./paper-venue.ts";
 import type { Publisher } from "./publisher.ts";
 
@@ -23,13 +24,17 @@ export interface PaperFeedOptions {
   /** Start price per symbol; default 50 000 for BTC, 3 000 for ETH, 100 otherwise. */
   startPrices?: Record<string, number>;
   start?: number;
+  /** The clock the simulated market starts from (the venue's clock; default the wall clock). */
+  clock?: Clock;
+  /** While true, ticks draw nothing (the bus is down: no bar, so no resting fill, is lost). */
+  paused?: () => boolean;
 }
 
 const defaultStart = (symbol: string) =>
   symbol.startsWith("BTC/") ? 50_000 : symbol.startsWith("ETH/") ? 3_000 : 100;
 
 export class PaperFeed {
-  private readonly sims: MarketSimulator[];
+  private sims: MarketSimulator[];
   private timer: NodeJS.Timeout | undefined;
   bars = 0;
 
@@ -39,7 +44,7 @@ export class PaperFeed {
     private readonly onPrice: (symbol: string, price: number) => void,
     private readonly options: PaperFeedOptions,
   ) {
-    const start = options.start ?? Date.now();
+    const start = options.start ?? (options.clock ?? systemClock).now();
     this.sims = options.symbols.map((symbol) =>
       createMarketSimulator({
         venue: venue.name,
@@ -52,8 +57,29 @@ export class PaperFeed {
     );
   }
 
+  /**
+   * Continues the market from the last bar of a previous run (its close becomes the next open) instead
+   * of the seed's first price; symbols without a last bar keep their fresh simulator.
+   */
+  resume(last: ReadonlyMap<string, Candle>, now = (this.options.clock ?? systemClock).now()): void {
+    this.sims = this.options.symbols.map((symbol, i) => {
+      const bar = last.get(symbol);
+      if (bar === undefined) return this.sims[i] as MarketSimulator;
+      const start = Math.max(now - (now % timeframeMs["1m"]), bar.ts + timeframeMs["1m"]);
+      return createMarketSimulator({
+        venue: this.venue.name,
+        symbol,
+        timeframe: "1m",
+        start,
+        seed: `${this.options.seed}:${symbol}:${bar.ts}`,
+        startPrice: bar.close,
+      });
+    });
+  }
+
   /** One bar for every symbol; returns the candles. */
   tick(): Candle[] {
+    if (this.options.paused?.() === true) return [];
     const candles: Candle[] = [];
     for (const sim of this.sims) {
       const { candle } = sim.next();

@@ -8,6 +8,8 @@ import {
   fillAgainstCandle,
   type WorkingOrder,
 } from "../../core/execution/fill-model.ts";
+import { randomBytes } from "node:crypto";
+import { applyCash } from "../../core/portfolio/accounting.ts";
 import { LatencyWindow } from "./latency.ts";
 import {
   type Balance,
@@ -31,7 +33,10 @@ import {
  *   fills at its price when the bar reaches it, a stop triggers when the bar trades through it.
  * - Balances: buys need free quote (amount × limit, stop or best ask, plus the taker fee), sells need
  *   free base; resting orders lock what they may spend. Fees are charged in the quote currency.
- * Ids are deterministic: orders `paper-<n>`, fills `paper:<orderId>:<n>`.
+ * Ids never repeat: orders `paper-<epoch>-<n>` (epoch: the process's start time in base 36 plus 4
+ * random hex digits), fills `paper:<orderId>:<n>`.
+ * State survives restarts through `restore`, from the orders and fills of the event history: the wallet
+ * is the configured balances plus every fill (core/portfolio/accounting.ts), open orders rest again.
  */
 export interface PaperVenueOptions {
   name?: string;
@@ -41,7 +46,13 @@ export interface PaperVenueOptions {
   slippageBps?: number;
   tickSize?: number;
   stepSize?: number;
+  /** The one clock of paper trading (orders, fills, positions); default the wall clock. */
   now?: () => number;
+  /**
+   * The id epoch of this process (default: the start time in base 36 and 4 random hex digits), so order
+   * ids `paper-<epoch>-<n>` never repeat across restarts, replicas or a wiped data dir.
+   */
+  idEpoch?: string;
 }
 
 interface PaperOrder {
@@ -56,6 +67,7 @@ const OPEN = new Set(["accepted", "partially_filled", "submitted"]);
 
 export class PaperVenue implements Venue {
   readonly kind = "paper" as const;
+  readonly capabilities = { remoteState: false, polled: false, fillsInAnswers: true } as const;
   readonly name: string;
   private readonly books = new Map<string, OrderBook>();
   private readonly lastPrice = new Map<string, number>();
@@ -72,12 +84,14 @@ export class PaperVenue implements Venue {
   private readonly latency = new LatencyWindow(256);
   private seq = 0;
   private requests = 0;
+  readonly idEpoch: string;
 
   constructor(readonly options: PaperVenueOptions) {
     this.name = options.name ?? "paper";
     this.fees = options.fees ?? DEFAULT_FEES;
     this.slippageBps = options.slippageBps ?? 0;
     this.now = options.now ?? Date.now;
+    this.idEpoch = options.idEpoch ?? `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
     for (const [ccy, amount] of Object.entries(options.balances)) this.balances.set(ccy, amount);
   }
 
@@ -120,7 +134,8 @@ export class PaperVenue implements Venue {
       if (po.order.symbol !== candle.symbol) continue;
       const result = fillAgainstCandle(po.working, candle, this.modelOptions());
       const before = po.fills.length;
-      this.update(po, () => this.apply(po, result, candle.ts));
+      // One clock: a resting order fills at the time the bar is seen, like an arriving one.
+      this.update(po, () => this.apply(po, result, this.now()));
       if (po.fills.length > before) this.emit(po, po.fills.slice(before));
     }
   }
@@ -198,7 +213,7 @@ export class PaperVenue implements Venue {
     if (known !== undefined) throw new VenueRejected(`duplicate client order id ${r.clientOrderId}`);
     this.checkFunds(r);
     const t = this.now();
-    const id = `paper-${++this.seq}`;
+    const id = `${this.name}-${this.idEpoch}-${++this.seq}`;
     const order: Order = {
       id,
       clientOrderId: r.clientOrderId,
@@ -267,8 +282,7 @@ export class PaperVenue implements Venue {
       po.fills.push(fill);
       po.notional += f.amount * f.price;
       po.feeCost += f.fee.cost;
-      this.balances.set(base, (this.balances.get(base) ?? 0) + sign * f.amount);
-      this.balances.set(quote, (this.balances.get(quote) ?? 0) - sign * f.amount * f.price - f.fee.cost);
+      this.credit(fill, base, quote, sign);
     }
     const filled = po.order.amount - result.remaining;
     po.order = {
@@ -280,6 +294,49 @@ export class PaperVenue implements Venue {
       fee: { currency: quote, cost: po.feeCost },
       updatedAt: t,
     };
+  }
+
+  /** Moves the wallet by one fill: the shared accounting's cash change in quote, the amount in base. */
+  private credit(fill: Fill, base: string, quote: string, sign: number): void {
+    this.balances.set(base, (this.balances.get(base) ?? 0) + sign * fill.amount);
+    this.balances.set(quote, applyCash(this.balances.get(quote) ?? 0, fill));
+  }
+
+  /**
+   * Rebuilds the venue from the event history: every order of this venue (latest state) and its fills.
+   * The wallet is the configured balances plus the fills; open orders rest again with what is left.
+   */
+  restore(orders: Iterable<Order>, fills: Iterable<Fill>): void {
+    const byOrder = new Map<string, Fill[]>();
+    for (const f of fills) {
+      if (f.venue !== this.name) continue;
+      const list = byOrder.get(f.orderId) ?? [];
+      list.push(f);
+      byOrder.set(f.orderId, list);
+      this.credit(f, baseCurrency(f.symbol), quoteCurrency(f.symbol), f.side === "buy" ? 1 : -1);
+    }
+    for (const order of orders) {
+      if (order.venue !== this.name || order.id === order.clientOrderId) continue;
+      const own = byOrder.get(order.id) ?? [];
+      const po: PaperOrder = {
+        order,
+        working: {
+          symbol: order.symbol,
+          side: order.side,
+          type: order.type,
+          amount: order.remaining,
+          ...(order.price !== undefined ? { price: order.price } : {}),
+          ...(order.stopPrice !== undefined ? { stopPrice: order.stopPrice } : {}),
+          ...(order.type === "stop_limit" && order.filled > 0 ? { triggered: true } : {}),
+        },
+        fills: own,
+        notional: own.reduce((a, f) => a + f.amount * f.price, 0),
+        feeCost: own.reduce((a, f) => a + f.fee.cost, 0),
+      };
+      this.orders.set(order.id, po);
+      this.byClientId.set(order.clientOrderId, order.id);
+      this.update(po, () => undefined);
+    }
   }
 
   private find(ref: VenueOrderRef): PaperOrder | undefined {

@@ -1,55 +1,29 @@
 import type { Fill, Position } from "../../core/domain/trading.ts";
+import { PositionLedger } from "../../core/portfolio/accounting.ts";
 
 /**
- * Net positions per (account, venue, symbol) from fills, with average-cost accounting: adding to a
- * position moves the average price; reducing realises (price − average) × amount on the reduced part;
- * crossing through zero realises the whole old position and opens the rest at the fill price. Fees are
- * not part of the position (they are on the fills).
+ * The exchange's net positions per (account, venue, symbol), computed by the shared fee-aware
+ * accounting of core/portfolio/accounting.ts (the risk service's book uses the same module): average
+ * cost, realised PnL after fees, fees paid; unrealised PnL at marks when listed with `marked`.
  */
 export class PositionBook {
-  private readonly positions = new Map<string, Position>();
+  readonly ledger: PositionLedger;
 
-  static key(account: string, venue: string, symbol: string): string {
-    return `${account}|${venue}|${symbol}`;
+  constructor(initialCash = 0) {
+    this.ledger = new PositionLedger({ initialCash });
   }
 
+  static key(account: string, venue: string, symbol: string): string {
+    return PositionLedger.key(account, venue, symbol);
+  }
+
+  /** Applies a fill (once per fill id) and returns the position it leaves. */
   apply(fill: Fill): Position {
-    const key = PositionBook.key(fill.account, fill.venue, fill.symbol);
-    const old = this.positions.get(key);
-    const amount0 = old?.amount ?? 0;
-    const avg0 = old?.averagePrice ?? 0;
-    let realized = old?.realizedPnl ?? 0;
-    const delta = fill.side === "buy" ? fill.amount : -fill.amount;
-    const amount1 = amount0 + delta;
-    let avg1: number;
-    if (amount0 === 0 || Math.sign(amount0) === Math.sign(delta)) {
-      avg1 = (Math.abs(amount0) * avg0 + Math.abs(delta) * fill.price) / Math.abs(amount1);
-    } else {
-      const closed = Math.min(Math.abs(delta), Math.abs(amount0));
-      realized += closed * (fill.price - avg0) * Math.sign(amount0);
-      if (Math.abs(amount1) < 1e-12) avg1 = 0;
-      else if (Math.sign(amount1) === Math.sign(amount0)) avg1 = avg0;
-      else avg1 = fill.price;
-    }
-    const position: Position = {
-      account: fill.account,
-      venue: fill.venue,
-      symbol: fill.symbol,
-      amount: Math.abs(amount1) < 1e-12 ? 0 : amount1,
-      averagePrice: Math.abs(amount1) < 1e-12 ? 0 : avg1,
-      realizedPnl: realized,
-      timestamp: fill.timestamp,
-    };
-    this.positions.set(key, position);
-    return position;
+    const applied = this.ledger.apply(fill);
+    return applied ?? (this.ledger.get(fill.account, fill.venue, fill.symbol) as Position);
   }
 
   list(filter: { account?: string; venue?: string; symbol?: string } = {}): Position[] {
-    return [...this.positions.values()].filter(
-      (p) =>
-        (filter.account === undefined || p.account === filter.account) &&
-        (filter.venue === undefined || p.venue === filter.venue) &&
-        (filter.symbol === undefined || p.symbol === filter.symbol),
-    );
+    return this.ledger.list(filter);
   }
 }

@@ -7,20 +7,26 @@ import { kvBuckets, type MarketKind, positionKeys, subjects } from "../../core/s
 import type { Logger } from "../../core/telemetry/log.ts";
 
 /**
- * Publishes the exchange's events to JetStream, each exactly once: every event carries a deterministic
- * id (below) used as its Nats-Msg-Id, so a republish inside the stream's duplicate window is dropped by
- * the server, and ids already published by this process are skipped before they reach the wire.
+ * Publishes the exchange's events to JetStream. Every event carries a deterministic id (below) used as
+ * its Nats-Msg-Id, so a republish inside the stream's duplicate window is stored once, and ids already
+ * queued by this process are skipped before they reach the wire.
  *
  *   order     order:<venue>:<orderId>:<status>:<filled>   (pre-trade rejections: order:<venue>:<clientOrderId>:rejected:0)
  *   fill      fill:<fill id>                               (fill ids come from the venue's trade id)
  *   position  position:<venue>:<account>:<symbol>:<fill id>
  *   market    market:<venue>:<kind>:<symbol>:<timestamp or trade id>
  *
- * A position is also written to the positions KV bucket (`positionKeys.of(account, venue, symbol)`)
- * once its event is stored, so the bucket always holds the latest published position.
+ * Two lanes:
+ * - **trade events** (orders, fills, positions) are durable: an ordered queue, published in windows of
+ *   up to `window` events at once (pipelined on the one connection, so the stream stores them in queue
+ *   order) and retried in order with backoff until JetStream acks each one. `durable()` resolves once
+ *   every trade event queued so far is acked: the order manager answers a client only then. This is
+ *   the group commit: the acks of concurrent orders' events are awaited together.
+ * - **market data and notices** are best effort: published without waiting, dropped while the bus is
+ *   down (a stale market is refreshed by the next bar; nothing is acknowledged on it).
  *
- * Publishing never blocks the order path: events go into an ordered queue drained in the background,
- * retried with backoff on failure (the ids make retries safe). `flush()` waits for the queue.
+ * A position is also written to the positions KV bucket (`positionKeys.of(account, venue, symbol)`)
+ * after its event is stored. No method throws: a key that cannot be built is logged and skipped.
  */
 export interface Publisher {
   /** `correlationId`: the flow the order belongs to (the submitting tool call's); default the event id. */
@@ -36,13 +42,32 @@ export interface Publisher {
   ): void;
   /** An agent-scoped event (`events.exchange.<kind>`), e.g. stream.down. */
   notice(kind: string, type: string, data: unknown, id: string): void;
-  flush(): Promise<void>;
+  /**
+   * Resolves once every trade event queued so far is stored in JetStream; rejects with
+   * {@link NotDurable} after `timeoutMs` (the events stay queued and keep being retried).
+   */
+  durable(timeoutMs?: number): Promise<void>;
+  /** True when the bus is connected and the last attempt to store a trade event succeeded. */
+  readonly available: boolean;
+  /** Waits for the trade queue to drain (shutdown), at most `timeoutMs`. */
+  flush(timeoutMs?: number): Promise<void>;
+  /** Trade events queued and not yet acked. */
   readonly pending: number;
   readonly published: number;
   readonly failures: number;
+  /** Market events dropped while the bus was down. */
+  readonly dropped: number;
+  /** EVENTS stream sequence of the last acked trade event (0 before any). */
+  readonly lastSeq: number;
+}
+
+/** The bus did not store an order's events in time; the events stay queued. */
+export class NotDurable extends Error {
+  override name = "NotDurable";
 }
 
 interface Item {
+  seq: number;
   id: string;
   type: string;
   subject: string;
@@ -52,15 +77,33 @@ interface Item {
   positionKey?: string;
 }
 
-const SOURCE = "exchange";
-const MAX_REMEMBERED = 100_000;
+export interface PublisherOptions {
+  /** Trade events in flight at once (default 256). */
+  window?: number;
+  /** Default timeout of `durable()` in ms (default 5 000). */
+  durableTimeoutMs?: number;
+}
 
-export function busPublisher(bus: Bus, logger: Logger): Publisher {
+const SOURCE = "exchange";
+const MAX_REMEMBERED = 200_000;
+const MAX_MARKET_IN_FLIGHT = 5_000;
+
+export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions = {}): Publisher {
+  const window = options.window ?? 256;
+  const defaultTimeout = options.durableTimeoutMs ?? 5_000;
   const queue: Item[] = [];
   const seen = new Set<string>();
+  const waiters: { seq: number; resolve: () => void }[] = [];
+  let enqueued = 0;
+  let acked = 0;
+  let lastSeq = 0;
+  let scheduled = false;
   let draining: Promise<void> | undefined;
+  let healthy = true;
   let published = 0;
   let failures = 0;
+  let dropped = 0;
+  let marketInFlight = 0;
 
   const remember = (id: string) => {
     seen.add(id);
@@ -70,94 +113,215 @@ export function busPublisher(bus: Bus, logger: Logger): Publisher {
     }
   };
 
-  const enqueue = (item: Item) => {
-    if (seen.has(item.id)) return;
-    remember(item.id);
-    queue.push(item);
-    draining ??= drain().finally(() => {
-      draining = undefined;
+  const wake = () => {
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      const w = waiters[i] as (typeof waiters)[number];
+      if (w.seq <= acked) {
+        waiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  };
+
+  const schedule = () => {
+    if (scheduled || draining !== undefined) return;
+    scheduled = true;
+    // After the current macrotask: every event the order path queues synchronously joins one window.
+    setImmediate(() => {
+      scheduled = false;
+      draining ??= drain().finally(() => {
+        draining = undefined;
+        if (queue.length > 0) schedule();
+      });
     });
   };
+
+  const enqueue = (item: Omit<Item, "seq">) => {
+    if (seen.has(item.id)) return;
+    remember(item.id);
+    queue.push({ ...item, seq: ++enqueued });
+    schedule();
+  };
+
+  const eventOf = (item: Omit<Item, "seq">) =>
+    makeEvent({
+      id: item.id,
+      type: item.type,
+      source: SOURCE,
+      subject: item.subject,
+      data: item.data,
+      ...(item.correlationId !== undefined ? { correlationid: item.correlationId } : {}),
+    });
 
   async function drain(): Promise<void> {
     let attempt = 0;
     while (queue.length > 0) {
-      const item = queue[0] as Item;
-      try {
-        const event = makeEvent({
-          id: item.id,
-          type: item.type,
-          source: SOURCE,
-          subject: item.subject,
-          data: item.data,
-          ...(item.correlationId !== undefined ? { correlationid: item.correlationId } : {}),
-        });
-        await bus.publishEvent(event, { msgID: item.id });
-        if (item.positionKey !== undefined) {
-          const kv = await bus.kv(kvBuckets.positions);
-          await kv.put(item.positionKey, JSON.stringify(item.data));
-        }
-        queue.shift();
-        published += 1;
-        attempt = 0;
-      } catch (err) {
+      if (bus.nc.isClosed()) {
+        logger.error({ pending: queue.length }, "bus closed with trade events not stored");
+        return;
+      }
+      const batch = queue.slice(0, window);
+      const results = await Promise.allSettled(
+        batch.map((item) => bus.publishEvent(eventOf(item), { msgID: item.id })),
+      );
+      let k = 0;
+      while (k < results.length && (results[k] as PromiseSettledResult<unknown>).status === "fulfilled") {
+        const r = results[k] as PromiseFulfilledResult<{ seq: number }>;
+        if (r.value.seq > lastSeq) lastSeq = r.value.seq;
+        k++;
+      }
+      const done = queue.splice(0, k);
+      if (done.length > 0) {
+        acked = (done[done.length - 1] as Item).seq;
+        published += done.length;
+        writePositions(done);
+        wake();
+      }
+      if (k < batch.length) {
+        // Retry from the first failure, in order; later events of the window that were stored are
+        // dropped by the stream's duplicate window when they are sent again.
         failures += 1;
         attempt += 1;
-        if (!bus.connected && bus.nc.isClosed()) {
-          logger.error({ err, pending: queue.length }, "bus closed; dropping unpublished exchange events");
-          queue.length = 0;
-          return;
-        }
-        const delay = Math.min(5_000, 50 * 2 ** attempt);
-        logger.warn({ err, id: item.id, attempt, delay }, "publish failed; retrying");
+        healthy = false;
+        const err = (results[k] as PromiseRejectedResult).reason;
+        const delay = Math.min(2_000, 50 * 2 ** Math.min(attempt, 6));
+        logger.warn(
+          { err, id: batch[k]?.id, attempt, delay, pending: queue.length },
+          "publish failed; retrying",
+        );
         await new Promise((r) => setTimeout(r, delay));
+      } else {
+        attempt = 0;
+        healthy = true;
       }
     }
   }
 
+  function writePositions(items: Item[]): void {
+    const puts = items.filter((i) => i.positionKey !== undefined);
+    if (puts.length === 0) return;
+    void (async () => {
+      try {
+        const kv = await bus.kv(kvBuckets.positions);
+        await Promise.all(puts.map((i) => kv.put(i.positionKey as string, JSON.stringify(i.data))));
+      } catch (err) {
+        logger.warn({ err }, "positions KV not updated (the events are stored)");
+      }
+    })();
+  }
+
+  const best = (item: Omit<Item, "seq">) => {
+    if (seen.has(item.id)) return;
+    if (!bus.connected || marketInFlight >= MAX_MARKET_IN_FLIGHT) {
+      dropped += 1;
+      return;
+    }
+    remember(item.id);
+    marketInFlight += 1;
+    bus
+      .publishEvent(eventOf(item), { msgID: item.id })
+      .catch(() => {
+        dropped += 1;
+      })
+      .finally(() => {
+        marketInFlight -= 1;
+      });
+  };
+
+  const safely = (what: string, build: () => void) => {
+    try {
+      build();
+    } catch (err) {
+      logger.error({ err, what }, "event not built");
+    }
+  };
+
   return {
     order(order, correlationId) {
-      const id = `order:${order.venue}:${order.id}:${order.status}:${order.filled}`;
-      enqueue({
-        id,
-        type: tradeEventType.order(order.status),
-        subject: subjects.trade.order(order.status),
-        data: order,
-        ...(correlationId !== undefined ? { correlationId } : {}),
-      });
+      safely("order", () =>
+        enqueue({
+          id: `order:${order.venue}:${order.id}:${order.status}:${order.filled}`,
+          type: tradeEventType.order(order.status),
+          subject: subjects.trade.order(order.status),
+          data: order,
+          ...(correlationId !== undefined ? { correlationId } : {}),
+        }),
+      );
     },
     fill(fill, correlationId) {
-      enqueue({
-        id: `fill:${fill.id}`,
-        type: tradeEventType.fill,
-        subject: subjects.trade.fill,
-        data: fill,
-        ...(correlationId !== undefined ? { correlationId } : {}),
-      });
+      safely("fill", () =>
+        enqueue({
+          id: `fill:${fill.id}`,
+          type: tradeEventType.fill,
+          subject: subjects.trade.fill,
+          data: fill,
+          ...(correlationId !== undefined ? { correlationId } : {}),
+        }),
+      );
     },
     position(position, fillId, correlationId) {
-      enqueue({
-        ...(correlationId !== undefined ? { correlationId } : {}),
-        id: `position:${position.venue}:${position.account}:${position.symbol}:${fillId}`,
-        type: tradeEventType.position,
-        subject: subjects.trade.position,
-        data: position,
-        positionKey: positionKeys.of(position.account, position.venue, position.symbol),
-      });
+      let positionKey: string | undefined;
+      try {
+        positionKey = positionKeys.of(position.account, position.venue, position.symbol);
+      } catch (err) {
+        logger.error({ err, account: position.account }, "position not keyable; KV entry skipped");
+      }
+      safely("position", () =>
+        enqueue({
+          ...(correlationId !== undefined ? { correlationId } : {}),
+          id: `position:${position.venue}:${position.account}:${position.symbol}:${fillId}`,
+          type: tradeEventType.position,
+          subject: subjects.trade.position,
+          data: position,
+          ...(positionKey !== undefined ? { positionKey } : {}),
+        }),
+      );
     },
     market(venue, kind, symbol, data, key) {
-      enqueue({
-        id: `market:${venue}:${kind}:${symbol}:${key}`,
-        type: marketEventType[kind],
-        subject: subjects.market.of(venue, kind, symbol),
-        data,
-      });
+      safely("market", () =>
+        best({
+          id: `market:${venue}:${kind}:${symbol}:${key}`,
+          type: marketEventType[kind],
+          subject: subjects.market.of(venue, kind, symbol),
+          data,
+        }),
+      );
     },
     notice(kind, type, data, id) {
-      enqueue({ id, type, subject: subjects.events.of(SOURCE, kind), data });
+      safely("notice", () => best({ id, type, subject: subjects.events.of(SOURCE, kind), data }));
     },
-    async flush() {
-      while (draining !== undefined) await draining;
+    durable(timeoutMs = defaultTimeout) {
+      const target = enqueued;
+      if (acked >= target) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          const i = waiters.indexOf(waiter);
+          if (i >= 0) waiters.splice(i, 1);
+          reject(new NotDurable(`the event bus did not store the events within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const waiter = {
+          seq: target,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        };
+        waiters.push(waiter);
+      });
+    },
+    get available() {
+      return bus.connected && healthy;
+    },
+    async flush(timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (
+        (queue.length > 0 || draining !== undefined || scheduled || marketInFlight > 0) &&
+        Date.now() < deadline
+      ) {
+        if (draining !== undefined) await Promise.race([draining, new Promise((r) => setTimeout(r, 50))]);
+        else await new Promise((r) => setTimeout(r, 5));
+      }
+      if (queue.length > 0) logger.error({ pending: queue.length }, "trade events not stored at shutdown");
     },
     get pending() {
       return queue.length;
@@ -167,6 +331,12 @@ export function busPublisher(bus: Bus, logger: Logger): Publisher {
     },
     get failures() {
       return failures;
+    },
+    get dropped() {
+      return dropped;
+    },
+    get lastSeq() {
+      return lastSeq;
     },
   };
 }

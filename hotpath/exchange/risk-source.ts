@@ -34,6 +34,7 @@ export class RiskSource {
   private readonly configLimits: RiskLimits;
   private stopWatch: (() => void) | undefined;
   watching = false;
+  private stopped = false;
 
   constructor(
     config: Pick<Config, "MAX_POSITION_SIZE" | "MAX_PORTFOLIO_RISK" | "MAX_CORRELATION" | "MAX_LEVERAGE">,
@@ -96,8 +97,25 @@ export class RiskSource {
     else this.logger.warn({ key, issues: parsed.error.issues }, "ignoring malformed risk snapshot in KV");
   }
 
-  /** Watches the risk bucket until `stop()`. Resolves once the watch is open (or failed). */
+  /**
+   * Watches the risk bucket until `stop()`; after a reconnect of the bus (a restarted nats-server
+   * loses the watch's consumer) the watch is opened again. Resolves once the watch is open (or failed).
+   */
   async watch(bus: Bus): Promise<void> {
+    await this.openWatch(bus);
+    void (async () => {
+      for await (const s of bus.nc.status()) {
+        if (s.type !== "reconnect" || this.stopped) continue;
+        for (let attempt = 0; attempt < 40 && !this.stopped; attempt++) {
+          this.stopWatch?.();
+          if (await this.openWatch(bus)) break;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+    })().catch(() => undefined);
+  }
+
+  private async openWatch(bus: Bus): Promise<boolean> {
     try {
       const kv = await bus.kv(kvBuckets.risk);
       const iter = await kv.watch({ key: ">" });
@@ -116,15 +134,18 @@ export class RiskSource {
         }
         this.watching = false;
       })();
+      return true;
     } catch (err) {
       this.logger.warn(
         { err },
         "risk bucket unavailable; pre-trade checks use local snapshots and config limits",
       );
+      return false;
     }
   }
 
   stop(): void {
+    this.stopped = true;
     this.stopWatch?.();
   }
 }

@@ -1,4 +1,5 @@
 import type { Config } from "../../core/config.ts";
+import { type Clock, systemClock } from "../../core/ports/clock.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import { CcxtVenue, type CcxtVenueOptions } from "./ccxt-venue.ts";
 import { MarketStreams } from "./market-streams.ts";
@@ -6,6 +7,8 @@ import { OrderManager } from "./oms.ts";
 import { PaperFeed } from "./paper-feed.ts";
 import { PaperVenue } from "./paper-venue.ts";
 import type { Publisher } from "./publisher.ts";
+import type { TradeHistory } from "./recovery.ts";
+import type { Candle } from "../../core/domain/market.ts";
 import { RiskSource } from "./risk-source.ts";
 import type { Venue } from "./venue.ts";
 
@@ -28,6 +31,10 @@ export interface ExchangeRuntimeOptions {
   /** Reconcile backoff base in ms (tests shorten it). */
   reconcileDelayMs?: number;
   streamBackoffMs?: number;
+  /** The one clock of paper trading: the paper venue and its feed (default the wall clock). */
+  clock?: Clock;
+  /** How long a submit waits for its events to be stored before answering 503 (default 5 000 ms). */
+  durableTimeoutMs?: number;
 }
 
 export interface VenueConfig {
@@ -79,7 +86,9 @@ export class ExchangeRuntime {
 
   constructor(readonly o: ExchangeRuntimeOptions) {
     const { config } = o;
+    const clock = o.clock ?? systemClock;
     this.paper = new PaperVenue({
+      now: () => clock.now(),
       symbols: config.PAPER_SYMBOLS,
       balances: config.PAPER_BALANCES,
       slippageBps: config.PAPER_SLIPPAGE_BPS,
@@ -109,6 +118,7 @@ export class ExchangeRuntime {
       risk: this.risk,
       logger: o.logger,
       ...(o.reconcileDelayMs !== undefined ? { reconcileDelayMs: o.reconcileDelayMs } : {}),
+      ...(o.durableTimeoutMs !== undefined ? { durableTimeoutMs: o.durableTimeoutMs } : {}),
     });
     const onPrice = (venue: string, symbol: string, price: number) => {
       this.oms.setPrice(venue, symbol, price);
@@ -136,6 +146,8 @@ export class ExchangeRuntime {
         symbols: config.PAPER_SYMBOLS,
         seed: config.PAPER_SEED,
         tickMs: config.PAPER_TICK_MS,
+        clock,
+        paused: () => !o.publisher.available,
       },
     );
   }
@@ -154,8 +166,29 @@ export class ExchangeRuntime {
     this.venueConfig.set(venue.name, { trading: venue.hasCredentials, mode });
   }
 
+  /** Venues whose orders are polled and which resync after outages (ccxt). */
+  polledVenues(): Venue[] {
+    return [...this.venues.values()].filter((v) => v.capabilities.polled);
+  }
+
+  /** The ccxt venues (streams, status). */
   ccxtVenues(): CcxtVenue[] {
     return [...this.venues.values()].filter((v): v is CcxtVenue => v instanceof CcxtVenue);
+  }
+
+  /**
+   * Rebuilds the state of the previous runs before anything starts: orders (idempotency), fills,
+   * positions and the paper wallet from the trade history; orders a venue without remote state never
+   * received are settled as rejected; the paper market continues from its last bars. Venues with
+   * remote state (ccxt) are then reconciled by their first resync (client order ids, fills, balances).
+   */
+  recover(history: TradeHistory, bars: ReadonlyMap<string, Candle>): void {
+    this.oms.restore(history.orders, history.fills);
+    this.paper.restore(history.orders, history.fills);
+    for (const venue of this.venues.values()) {
+      if (!venue.capabilities.remoteState) this.oms.settleUnplaced(venue.name);
+    }
+    this.feed.resume(bars);
   }
 
   /** Seeds the paper market, starts the feed, and brings ccxt venues up (in the background). */
@@ -163,7 +196,7 @@ export class ExchangeRuntime {
     await this.oms.fetchBalances(this.paper.name);
     if (this.o.feedTimer === false) this.feed.tick();
     else this.feed.start();
-    for (const venue of this.ccxtVenues()) {
+    for (const venue of this.polledVenues()) {
       try {
         await this.bringUp(venue);
       } catch (err) {
@@ -173,7 +206,7 @@ export class ExchangeRuntime {
     this.schedulePoll();
   }
 
-  private async bringUp(venue: CcxtVenue): Promise<void> {
+  private async bringUp(venue: Venue): Promise<void> {
     if (this.venueConfig.get(venue.name)?.trading === true) await this.oms.resync(venue.name);
     else await this.oms.initPublic(venue.name);
   }
@@ -184,7 +217,7 @@ export class ExchangeRuntime {
   private schedulePoll(): void {
     if (this.stopped) return;
     this.pollTimer = setTimeout(async () => {
-      for (const venue of this.ccxtVenues()) {
+      for (const venue of this.polledVenues()) {
         try {
           if (this.oms.state(venue.name) !== "up") {
             const r = this.retry.get(venue.name) ?? { failures: 0, next: 0 };

@@ -4,6 +4,7 @@ import { createToolRegistry } from "../../core/tools/registry.ts";
 import { startService } from "../kit/service.ts";
 import type { RunningService, ServeOptions, ServiceDeps } from "../kit/types.ts";
 import { busPublisher } from "./publisher.ts";
+import { lastBars, readTradeHistory } from "./recovery.ts";
 import { ExchangeRuntime, type ExchangeRuntimeOptions } from "./runtime.ts";
 import { exchangeTools } from "./tools.ts";
 
@@ -13,7 +14,13 @@ const agent = findAgent("exchange") as ServiceAgent;
 export type ExchangeOptions = Partial<
   Pick<
     ExchangeRuntimeOptions,
-    "venues" | "feedTimer" | "streamsMode" | "reconcileDelayMs" | "streamBackoffMs" | "env"
+    | "venues"
+    | "feedTimer"
+    | "streamsMode"
+    | "reconcileDelayMs"
+    | "streamBackoffMs"
+    | "env"
+    | "durableTimeoutMs"
   >
 > & { onRuntime?: (rt: ExchangeRuntime) => void };
 
@@ -43,16 +50,29 @@ export async function startExchange(
     ...(exchange.reconcileDelayMs !== undefined ? { reconcileDelayMs: exchange.reconcileDelayMs } : {}),
     ...(exchange.streamBackoffMs !== undefined ? { streamBackoffMs: exchange.streamBackoffMs } : {}),
     ...(exchange.env !== undefined ? { env: exchange.env } : {}),
+    ...(exchange.durableTimeoutMs !== undefined ? { durableTimeoutMs: exchange.durableTimeoutMs } : {}),
   });
   exchange.onRuntime?.(rt);
   await rt.risk.watch(deps.bus);
   try {
+    // Recovery before anything is served: the previous runs' orders, fills, positions, wallet, bars.
+    const history = await readTradeHistory(deps.bus, logger);
+    rt.recover(history, await lastBars(deps.bus, rt.paper.name, rt.paper.symbols()));
+    logger.info(
+      {
+        messages: history.messages,
+        orders: history.orders.length,
+        fills: history.fills.length,
+        ms: Math.round(history.ms),
+      },
+      "exchange state recovered from EVENTS",
+    );
     await rt.start();
     return await startService(
       {
         agent,
         registry: createToolRegistry(agent.name, exchangeTools(rt)),
-        ready: () => rt.oms.state(rt.defaultVenue) === "up",
+        ready: () => rt.oms.state(rt.defaultVenue) === "up" && publisher.available,
         metrics: (registry) => {
           new Gauge({
             name: "bot4_exchange_venue_up",

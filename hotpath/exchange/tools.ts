@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { OrderBook, Ticker } from "../../core/domain/market.ts";
 import {
+  AccountId,
   Fill,
   Order,
   OrderRequest,
@@ -148,7 +149,7 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
         "Submit an order: idempotent by client_order_id, checked in process against the risk snapshot, routed to the venue (default: paper). Order events are published for every state change.",
       input: z.object({
         venue: Venue.optional(),
-        account: z.string().min(1).default("default"),
+        account: AccountId.default("default"),
         symbol: SymbolArg,
         side: Side,
         type: OrderType.default("market"),
@@ -214,7 +215,7 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
       input: z.object({
         venue: Venue.optional(),
         symbol: SymbolArg.optional(),
-        account: z.string().min(1).optional(),
+        account: AccountId.optional(),
         status: z.enum(["open", "closed", "all"]).default("all"),
         limit: z.number().int().positive().max(1000).default(100),
       }),
@@ -246,7 +247,7 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
       name: "get_positions",
       description: "Net positions built from the fills this service has seen (average cost, realised PnL).",
       input: z.object({
-        account: z.string().min(1).optional(),
+        account: AccountId.optional(),
         venue: Venue.optional(),
         symbol: SymbolArg.optional(),
       }),
@@ -308,7 +309,7 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
           .string()
           .regex(/^[A-Za-z0-9._:-]{1,32}$/, "1–32 characters (legs append -<n>)")
           .optional(),
-        account: z.string().min(1).default("default"),
+        account: AccountId.default("default"),
       }),
       output: z.object({
         side: Side,

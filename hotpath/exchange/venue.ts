@@ -67,9 +67,27 @@ export interface VenueOrderRef {
 /** Pushed by venues that learn of changes themselves (paper); polled venues never call it. */
 export type VenueListener = (update: VenueOrder) => void;
 
+/**
+ * What a venue can do, declared by the adapter; the order manager and the runtime branch on these,
+ * never on the adapter's class.
+ */
+export interface VenueCapabilities {
+  /**
+   * The venue keeps orders and fills itself (a real exchange): an order's `order.submitted` is stored
+   * before the venue sees it, and after a restart the venue is reconciled by client order id. False:
+   * the venue's state lives in this process and is rebuilt from the event history (paper).
+   */
+  readonly remoteState: boolean;
+  /** Order changes must be polled (and the venue resynced after outages); else they are pushed. */
+  readonly polled: boolean;
+  /** Every answer carries all of the order's fills, so `fetchOrderFills` is never needed. */
+  readonly fillsInAnswers: boolean;
+}
+
 export interface Venue {
   readonly name: string;
   readonly kind: "paper" | "ccxt";
+  readonly capabilities: VenueCapabilities;
   /** False for a venue configured without API keys (public data only); absent means true. */
   readonly canTrade?: boolean;
   /** Loads markets; must succeed before orders are accepted. */

@@ -41,6 +41,8 @@ export interface RiskRuntimeOptions {
   snapshotIntervalMs?: number;
   /** Bar returns kept per symbol. Default 500. */
   window?: number;
+  /** The environment the limit variables are read from to know which ones it names (default process.env). */
+  env?: Record<string, string | undefined>;
 }
 
 export interface RiskStats {
@@ -55,6 +57,16 @@ export interface RiskStats {
 
 export const BREACH_EVENT = "risk.breach";
 
+interface Follow {
+  stream: string;
+  filter: string;
+  handle: (m: JsMsg) => void;
+  gatesReadiness: boolean;
+  /** Stream sequence of the last message handled (0: none yet). */
+  lastSeq: number;
+  close?: () => Promise<void>;
+}
+
 export class RiskRuntime implements RiskControl {
   readonly stats: RiskStats = {
     fills: 0,
@@ -65,7 +77,7 @@ export class RiskRuntime implements RiskControl {
     snapshotsWritten: 0,
     breachesPublished: 0,
   };
-  private readonly book: RiskBook;
+  private readonly riskBook: RiskBook;
   private readonly windows: ReturnWindows;
   private readonly timeframe: Timeframe;
   private current: RiskLimits;
@@ -84,7 +96,7 @@ export class RiskRuntime implements RiskControl {
     private readonly kv: KV,
     limits: RiskLimits,
   ) {
-    this.book = new RiskBook({ initialEquity: initialEquity(options.config) });
+    this.riskBook = new RiskBook({ initialEquity: initialEquity(options.config) });
     this.timeframe = options.timeframe ?? "1m";
     this.windows = new ReturnWindows(timeframeMs[this.timeframe], options.window ?? 500);
     this.current = limits;
@@ -92,8 +104,9 @@ export class RiskRuntime implements RiskControl {
 
   static async start(options: RiskRuntimeOptions): Promise<RiskRuntime> {
     const kv = await options.bus.kv(kvBuckets.risk);
-    const limits = await loadLimits(kv, options.config, options.logger);
-    const runtime = new RiskRuntime(options, kv, limits);
+    const loaded = await loadLimits(kv, options.config, options.env ?? process.env, options.logger);
+    const runtime = new RiskRuntime(options, kv, loaded.limits);
+    if (loaded.change !== undefined) await runtime.auditStartChange(loaded.change);
     await runtime.watchLimits();
     await runtime.follow(streams.EVENTS.name, subjects.trade.all, (m) => runtime.onTrade(m), true);
     await runtime.follow(
@@ -129,10 +142,14 @@ export class RiskRuntime implements RiskControl {
         this.estimates = this.windows.estimates();
         this.estimatesStale = false;
       }
-      s = this.book.snapshot(account, this.current, this.estimates, Date.now());
+      s = this.riskBook.snapshot(account, this.current, this.estimates, Date.now());
       this.cache.set(account, s);
     }
     return s;
+  }
+
+  book(account: string): { cash: number; positions: Position[] } {
+    return { cash: this.riskBook.cash(account), positions: this.riskBook.ledger.list({ account }) };
   }
 
   async changeLimits(
@@ -181,69 +198,145 @@ export class RiskRuntime implements RiskControl {
     throw rejected("limits are being changed concurrently; try again");
   }
 
+  /** Records on EVENTS (→ AUDIT through compliance) a change of limits the environment made at start. */
+  private async auditStartChange(change: StartChange): Promise<void> {
+    const event = makeEvent({
+      type: tradeEventType.limits,
+      source: this.options.source,
+      subject: subjects.trade.control("limits"),
+      id: `limits-${change.revision}`,
+      data: {
+        previous: change.previous,
+        limits: change.limits,
+        changed: change.changed,
+        reason: change.reason,
+        revision: change.revision,
+        transport: "environment",
+      },
+    });
+    try {
+      await this.publishWithRetry(event);
+    } catch (err) {
+      this.options.logger.error({ err, ...change }, "limits change at start not recorded on EVENTS");
+    }
+  }
+
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
+    this.stopped = true;
     for (const stop of this.stoppers.splice(0)) await stop();
+    await this.stopLimitsWatch?.();
     await this.flushing;
   }
 
   // ── inputs ────────────────────────────────────────────────────────────────────────────────────
 
+  private readonly follows: Follow[] = [];
+  private stopLimitsWatch: (() => Promise<void> | void) | undefined;
+  private stopped = false;
+
   private async follow(stream: string, filter: string, handle: (m: JsMsg) => void, gatesReadiness: boolean) {
-    const { bus, logger } = this.options;
+    const { bus } = this.options;
     if (gatesReadiness) {
       const info = await bus.jsm.streams.info(stream, { subjects_filter: filter });
       const held = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
       if (held === 0) this.caughtUp = true;
     }
-    const consumer = await bus.js.consumers.get(stream, {
-      filter_subjects: filter,
-      deliver_policy: DeliverPolicy.All,
+    const f: Follow = { stream, filter, handle, gatesReadiness, lastSeq: 0 };
+    this.follows.push(f);
+    await this.open(f);
+    if (this.follows.length === 1) {
+      this.stoppers.push(() => Promise.all(this.follows.map((x) => x.close?.())).then(() => undefined));
+      this.reopenOnReconnect();
+    }
+  }
+
+  /** Opens (or reopens after `lastSeq`) one ordered consumer and runs its loop. */
+  private async open(f: Follow): Promise<void> {
+    const { bus, logger } = this.options;
+    const consumer = await bus.js.consumers.get(f.stream, {
+      filter_subjects: f.filter,
+      ...(f.lastSeq === 0
+        ? { deliver_policy: DeliverPolicy.All }
+        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: f.lastSeq + 1 }),
     });
     const messages = await consumer.consume();
-    this.stoppers.push(() => messages.close().then(() => undefined));
+    f.close = () => messages.close().then(() => undefined);
     void (async () => {
       for await (const m of messages) {
+        f.lastSeq = m.seq;
         try {
-          handle(m);
+          f.handle(m);
         } catch (err) {
           this.stats.malformed++;
           logger.warn({ err, subject: m.subject, seq: m.seq }, "malformed message skipped");
         }
-        if (gatesReadiness && !this.caughtUp && m.info.pending === 0) {
+        if (f.gatesReadiness && !this.caughtUp && m.info.pending === 0) {
           this.caughtUp = true;
           logger.info({ fills: this.stats.fills, positions: this.stats.positions }, "risk state replayed");
         }
       }
-    })().catch((err: unknown) => logger.error({ err, stream, filter }, "consumer stopped"));
+    })().catch((err: unknown) =>
+      logger.error({ err, stream: f.stream, filter: f.filter }, "consumer stopped"),
+    );
+  }
+
+  /**
+   * After the bus reconnects (a restarted nats-server loses ordered consumers, and JetStream may not
+   * answer yet when the client's own reset runs), every consumer is reopened after the last message it
+   * handled, and the limits watch too; fills are applied once by id, so an overlap changes nothing.
+   */
+  private reopenOnReconnect(): void {
+    const { bus, logger } = this.options;
+    void (async () => {
+      for await (const s of bus.nc.status()) {
+        if (s.type !== "reconnect" || this.stopped) continue;
+        for (let attempt = 0; attempt < 40 && !this.stopped; attempt++) {
+          try {
+            await bus.jsm.streams.info(streams.EVENTS.name);
+            for (const f of this.follows) {
+              await f.close?.().catch(() => undefined);
+              await this.open(f);
+            }
+            await this.stopLimitsWatch?.();
+            await this.watchLimits();
+            logger.info({ consumers: this.follows.length }, "risk consumers reopened after a reconnect");
+            break;
+          } catch (err) {
+            logger.debug({ err, attempt }, "JetStream not ready after the reconnect; retrying");
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        }
+      }
+    })().catch(() => undefined);
   }
 
   private onTrade(m: JsMsg): void {
     const envelope = EventEnvelope.parse(m.json());
     if (envelope.type === tradeEventType.fill) {
       const fill = Fill.parse(envelope.data);
-      if (this.book.applyFill(fill)) {
+      if (this.riskBook.applyFill(fill)) {
         this.stats.fills++;
         this.touch(fill.account);
       }
     } else if (envelope.type === tradeEventType.position) {
       const position = Position.parse(envelope.data);
       this.stats.positions++;
-      if (this.book.applyPosition(position)) this.touch(position.account);
+      if (this.riskBook.applyPosition(position)) this.touch(position.account);
     }
   }
 
   private onTicker(m: JsMsg): void {
     const ticker = Ticker.parse(EventEnvelope.parse(m.json()).data);
     this.stats.prices++;
-    if (this.book.applyPrice(ticker.symbol, ticker.last, ticker.timestamp)) this.touchAll();
+    if (this.riskBook.applyPrice(ticker.symbol, ticker.last, ticker.timestamp)) this.touchAll();
   }
 
   private onCandle(m: JsMsg): void {
     const candle = Candle.parse(EventEnvelope.parse(m.json()).data);
     this.stats.candles++;
     const closeTime = candle.ts + timeframeMs[candle.timeframe];
-    if (this.book.applyPrice(candle.symbol, candle.close, closeTime)) this.touchAll();
+    if (this.riskBook.applyPrice(candle.symbol, candle.close, closeTime)) this.touchAll();
     if (
       candle.timeframe === this.timeframe &&
       this.windows.addClose(candle.symbol, candle.ts, candle.close)
@@ -255,7 +348,7 @@ export class RiskRuntime implements RiskControl {
 
   private async watchLimits(): Promise<void> {
     const watcher = await this.kv.watch({ key: riskKeys.limits });
-    this.stoppers.push(() => watcher.stop());
+    this.stopLimitsWatch = () => watcher.stop();
     void (async () => {
       for await (const entry of watcher) {
         if (entry.operation !== "PUT") continue;
@@ -280,7 +373,7 @@ export class RiskRuntime implements RiskControl {
   }
 
   private touchAll(): void {
-    for (const a of this.book.accounts()) this.dirty.add(a);
+    for (const a of this.riskBook.accounts()) this.dirty.add(a);
     this.dirty.add("default");
     this.cache.clear();
   }
@@ -296,8 +389,16 @@ export class RiskRuntime implements RiskControl {
     this.flushing = (async () => {
       for (const account of accounts) {
         const snapshot = this.snapshot(account);
+        let key: string;
         try {
-          await this.kv.put(riskKeys.snapshot(account), JSON.stringify(snapshot));
+          key = riskKeys.snapshot(account);
+        } catch (err) {
+          // Not a key token (an account from before accounts were validated): never retried.
+          this.options.logger.error({ err, account }, "risk snapshot of an unkeyable account not written");
+          continue;
+        }
+        try {
+          await this.kv.put(key, JSON.stringify(snapshot));
           this.stats.snapshotsWritten++;
           await this.publishBreaches(account, riskMetrics(snapshot).breaches, snapshot.updatedAt);
         } catch (err) {
@@ -364,21 +465,94 @@ function parseLimits(raw: unknown, fallback: RiskLimits): RiskLimits {
   return parsed.success ? parsed.data : fallback;
 }
 
-/** The limits in KV, or the configured ones (stored, so every replica and the exchange agree). */
-async function loadLimits(kv: KV, config: Config, logger: Logger): Promise<RiskLimits> {
+/** The limit variables and the limit each one sets. */
+const LIMIT_VARIABLES = [
+  ["MAX_POSITION_SIZE", "maxPositionSize"],
+  ["MAX_PORTFOLIO_RISK", "maxPortfolioRisk"],
+  ["MAX_CORRELATION", "maxCorrelation"],
+  ["MAX_LEVERAGE", "maxLeverage"],
+] as const;
+
+interface StartChange {
+  previous: RiskLimits | null;
+  limits: RiskLimits;
+  changed: string[];
+  reason: string;
+  revision: number;
+}
+
+/**
+ * The limits in force at start, by one rule: a limit variable the environment names at start replaces
+ * the stored value (the change is logged and recorded, with the previous value); limits the environment
+ * does not name keep their stored value, so a `set_limits` change lasts until the environment names
+ * that variable again. With nothing stored, the configured limits (environment or defaults) are stored.
+ */
+export function limitsAtStart(
+  stored: RiskLimits | undefined,
+  config: Config,
+  env: Record<string, string | undefined>,
+): { limits: RiskLimits; changed: (keyof RiskLimits)[]; named: string[] } {
   const configured = limitsFromConfig(config);
-  const entry = await kv.get(riskKeys.limits);
-  if (entry !== null && entry.operation === "PUT") {
-    const parsed = RiskLimits.safeParse(jsonOf(entry));
-    if (parsed.success) return parsed.data;
-    logger.error({ issues: parsed.error.issues }, "limits in KV are invalid; using the configured ones");
+  if (stored === undefined) {
+    return { limits: configured, changed: Object.keys(configured) as (keyof RiskLimits)[], named: [] };
   }
-  try {
-    await kv.create(riskKeys.limits, JSON.stringify(configured));
-  } catch {
-    // Another replica stored them first: use theirs.
-    const again = await kv.get(riskKeys.limits);
-    if (again !== null) return parseLimits(jsonOf(again), configured);
+  const named = LIMIT_VARIABLES.filter(([name]) => env[name] !== undefined && env[name] !== "");
+  const limits: RiskLimits = { ...stored };
+  const changed: (keyof RiskLimits)[] = [];
+  for (const [, field] of named) {
+    if (limits[field] !== configured[field]) {
+      limits[field] = configured[field];
+      changed.push(field);
+    }
   }
-  return configured;
+  return { limits, changed, named: named.map(([name]) => `${name}=${env[name]}`) };
+}
+
+/** The limits at start (see {@link limitsAtStart}), stored with compare-and-set. */
+async function loadLimits(
+  kv: KV,
+  config: Config,
+  env: Record<string, string | undefined>,
+  logger: Logger,
+): Promise<{ limits: RiskLimits; change?: StartChange }> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const entry = await kv.get(riskKeys.limits);
+    let stored: RiskLimits | undefined;
+    if (entry !== null && entry.operation === "PUT") {
+      const parsed = RiskLimits.safeParse(jsonOf(entry));
+      if (parsed.success) stored = parsed.data;
+      else
+        logger.error({ issues: parsed.error.issues }, "limits in KV are invalid; using the configured ones");
+    }
+    const next = limitsAtStart(stored, config, env);
+    if (stored !== undefined && next.changed.length === 0) return { limits: stored };
+    try {
+      const revision =
+        entry === null
+          ? await kv.create(riskKeys.limits, JSON.stringify(next.limits))
+          : await kv.update(riskKeys.limits, JSON.stringify(next.limits), entry.revision);
+      const reason =
+        stored === undefined
+          ? "no stored limits: the configured ones (environment or defaults) are stored"
+          : `the environment names ${next.named.join(", ")} at start, which replaces the stored value`;
+      const change: StartChange = {
+        previous: stored ?? null,
+        limits: next.limits,
+        changed: next.changed,
+        reason,
+        revision,
+      };
+      logger.warn(
+        { previous: stored ?? null, limits: next.limits, changed: next.changed, reason },
+        "risk limits set at start",
+      );
+      return { limits: next.limits, change };
+    } catch (err) {
+      logger.debug({ err, attempt }, "limits changed concurrently at start; reading them again");
+    }
+  }
+  const again = await kv.get(riskKeys.limits);
+  return {
+    limits: again === null ? limitsFromConfig(config) : parseLimits(jsonOf(again), limitsFromConfig(config)),
+  };
 }

@@ -9,7 +9,9 @@ import { riskTools } from "./tools.ts";
 const agent = findAgent("risk") as ServiceAgent;
 
 /** Test and bench hooks; the launcher passes none. */
-export type RiskOptions = Partial<Pick<RiskRuntimeOptions, "timeframe" | "snapshotIntervalMs" | "window">> & {
+export type RiskOptions = Partial<
+  Pick<RiskRuntimeOptions, "timeframe" | "snapshotIntervalMs" | "window" | "env">
+> & {
   onRuntime?: (rt: RiskRuntime) => void;
 };
 
@@ -37,6 +39,7 @@ export async function startRisk(
     ...(risk.timeframe !== undefined ? { timeframe: risk.timeframe } : {}),
     ...(risk.snapshotIntervalMs !== undefined ? { snapshotIntervalMs: risk.snapshotIntervalMs } : {}),
     ...(risk.window !== undefined ? { window: risk.window } : {}),
+    ...(risk.env !== undefined ? { env: risk.env } : {}),
   });
   risk.onRuntime?.(rt);
   try {

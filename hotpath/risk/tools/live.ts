@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Position } from "../../../core/domain/trading.ts";
 import { riskMetrics } from "../../../core/risk/metrics.ts";
 import { PreTradeReason, preTradeCheck } from "../../../core/risk/pretrade.ts";
 import type { LimitsPatch, RiskLimits } from "../../../core/risk/snapshot.ts";
@@ -66,9 +67,14 @@ export function liveTools(control: RiskControl): Tool[] {
         z.object({ check: z.string(), value: z.number(), limit: z.number(), message: z.string() }),
       ),
       updated_at: z.number(),
+      book: z
+        .object({ cash: z.number(), positions: z.array(Position) })
+        .optional()
+        .describe("cash (quote) and per-venue positions: average price, realised PnL after fees, fees"),
     }),
     handler: ({ account }) => {
       const m = riskMetrics(control.snapshot(account));
+      const book = control.book?.(account);
       return {
         account: m.account,
         equity: m.equity,
@@ -104,6 +110,7 @@ export function liveTools(control: RiskControl): Tool[] {
         },
         breaches: m.breaches,
         updated_at: m.updatedAt,
+        ...(book !== undefined ? { book } : {}),
       };
     },
   });

@@ -6,6 +6,7 @@ import type { LimitsPatch, RiskLimits, RiskSnapshot } from "../../../core/risk/s
 import { RiskInputError } from "../../../core/risk/var.ts";
 import { ToolError } from "../../../core/tools/errors.ts";
 import type { ToolContext } from "../../../core/tools/tool.ts";
+import type { Position } from "../../../core/domain/trading.ts";
 
 // What the risk tools share: the service's control surface, input schemas and error mapping.
 
@@ -13,6 +14,8 @@ import type { ToolContext } from "../../../core/tools/tool.ts";
 export interface RiskControl {
   limits(): RiskLimits;
   snapshot(account: string): RiskSnapshot;
+  /** Cash and per-venue positions of the book (core/portfolio/accounting.ts), when the service has one. */
+  book?(account: string): { cash: number; positions: Position[] };
   /** Applies a change of limits, stores it and audits it; resolves once the audit event is stored. */
   changeLimits(
     patch: LimitsPatch,

@@ -1,0 +1,190 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { DeliverPolicy } from "@nats-io/jetstream";
+import type { Bus } from "../../core/bus/bus.ts";
+import { manifest } from "../../core/agents/manifest.ts";
+import type { EventEnvelope } from "../../core/protocol/envelope.ts";
+import { streams, subjects } from "../../core/subjects.ts";
+import { eventually } from "../nats.ts";
+
+/**
+ * The fault suite's harness: the system started the way `npm start` starts it (`infra/local/start.ts`
+ * in its own process, on an external nats-server so the test can kill either), a client streaming
+ * orders over HTTP that retries a refused or unanswered order with the same client order id (as a
+ * careful client does), and the tally of what EVENTS holds.
+ */
+export interface SystemProcess {
+  child: ChildProcess;
+  output: () => string;
+}
+
+export const portOf = (name: string, offset: number) =>
+  (manifest.find((a) => a.name === name) as { port: number }).port + offset;
+
+export async function startSystemProcess(env: NodeJS.ProcessEnv, offset: number): Promise<SystemProcess> {
+  let output = "";
+  const child = spawn(process.execPath, ["--import", "tsx", "infra/local/start.ts"], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const keep = (d: Buffer) => {
+    output = (output + d.toString()).slice(-20_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const sys = { child, output: () => output };
+  await waitReady(sys, offset);
+  return sys;
+}
+
+export async function waitReady(sys: SystemProcess, offset: number, timeoutMs = 150_000): Promise<void> {
+  for (const agent of ["exchange", "risk"]) {
+    await eventually(
+      async () => (await fetch(`http://127.0.0.1:${portOf(agent, offset)}/ready`)).status === 200,
+      timeoutMs,
+      `${agent} /ready`,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n--- system output ---\n${sys.output().slice(-4_000)}`);
+    });
+  }
+}
+
+export function kill9(sys: SystemProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (sys.child.exitCode !== null) return resolve();
+    sys.child.once("exit", () => resolve());
+    sys.child.kill("SIGKILL");
+  });
+}
+
+export interface StreamResult {
+  sent: number;
+  acknowledged: Set<string>;
+  refusals: number;
+}
+
+/**
+ * Sends `n` market orders (buy and sell alternating) one after another; an order that is refused with
+ * 503, times out or meets a closed port is sent again with the same client order id until it is
+ * answered 200 (one that the venue confirmed it never received is placed under a new id, `<id>-r`).
+ * `faults[i]` runs (not awaited) just before order i.
+ */
+export async function streamOrders(o: {
+  url: () => string;
+  prefix: string;
+  n: number;
+  venue?: string;
+  account?: string;
+  amount?: number;
+  faults?: Record<number, () => Promise<void>>;
+  deadlineMs?: number;
+}): Promise<StreamResult> {
+  const acknowledged = new Set<string>();
+  let refusals = 0;
+  const deadline = Date.now() + (o.deadlineMs ?? 240_000);
+  const running: Promise<void>[] = [];
+  for (let i = 0; i < o.n; i++) {
+    const fault = o.faults?.[i];
+    if (fault !== undefined) running.push(fault());
+    let id = `${o.prefix}-${i}`;
+    const body = () =>
+      JSON.stringify({
+        symbol: "BTC/USDT",
+        side: i % 2 === 0 ? "buy" : "sell",
+        type: "market",
+        amount: o.amount ?? 0.001,
+        client_order_id: id,
+        ...(o.venue !== undefined ? { venue: o.venue } : {}),
+        ...(o.account !== undefined ? { account: o.account } : {}),
+      });
+    for (;;) {
+      if (Date.now() > deadline) throw new Error(`order ${id} not acknowledged before the deadline`);
+      try {
+        const res = await fetch(`${o.url()}/tools/submit_order`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: body(),
+          signal: AbortSignal.timeout(15_000),
+        });
+        const text = await res.text();
+        if (res.status === 200) {
+          acknowledged.add(id);
+          break;
+        }
+        // An order whose outcome was unknown and that the venue confirmed it never received is final
+        // (rejected): the client places it again under a new client order id.
+        if (res.status === 422 && text.includes("never reached the venue")) {
+          id = `${id}-r`;
+          refusals++;
+          continue;
+        }
+        if (res.status !== 503 && res.status !== 504) throw new Error(`order ${id}: ${res.status} ${text}`);
+      } catch (err) {
+        if (err instanceof Error && err.message.startsWith(`order ${id}:`)) throw err;
+      }
+      refusals++;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+  await Promise.all(running);
+  return { sent: o.n, acknowledged, refusals };
+}
+
+/** Every trade event EVENTS holds, in order (an ordered consumer). */
+export async function tradeEvents(bus: Bus): Promise<EventEnvelope[]> {
+  const info = await bus.jsm.streams.info(streams.EVENTS.name, { subjects_filter: subjects.trade.all });
+  const held = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
+  if (held === 0) return [];
+  const consumer = await bus.js.consumers.get(streams.EVENTS.name, {
+    filter_subjects: subjects.trade.all,
+    deliver_policy: DeliverPolicy.All,
+  });
+  const out: EventEnvelope[] = [];
+  const iter = await consumer.consume({ max_messages: 4_096 });
+  for await (const m of iter) {
+    out.push(m.json<EventEnvelope>());
+    if (m.info.pending === 0) break;
+  }
+  await iter.close();
+  return out;
+}
+
+export interface Tally {
+  acknowledged: number;
+  persisted: number;
+  lost: number;
+  doubled: number;
+}
+
+/**
+ * Per scenario: an acknowledged order is persisted when EVENTS holds its `order.filled` and its fill;
+ * lost otherwise. An order is doubled when EVENTS holds more than one venue order id or more than its
+ * amount in fills for one client order id.
+ */
+export function tally(events: EventEnvelope[], prefix: string, acknowledged: Set<string>): Tally {
+  const filled = new Set<string>();
+  const venueIds = new Map<string, Set<string>>();
+  const fillAmount = new Map<string, number>();
+  const amountOf = new Map<string, number>();
+  for (const e of events) {
+    const d = e.data as { clientOrderId?: string; id?: string; amount?: number; status?: string };
+    const cid = d.clientOrderId;
+    if (cid === undefined || !cid.startsWith(`${prefix}-`)) continue;
+    if (e.type === "fill.executed") fillAmount.set(cid, (fillAmount.get(cid) ?? 0) + (d.amount ?? 0));
+    else if (e.type.startsWith("order.")) {
+      amountOf.set(cid, d.amount ?? 0);
+      if (e.type === "order.filled") filled.add(cid);
+      if (d.id !== undefined && d.id !== cid) {
+        const ids = venueIds.get(cid) ?? new Set();
+        ids.add(d.id);
+        venueIds.set(cid, ids);
+      }
+    }
+  }
+  let persisted = 0;
+  for (const id of acknowledged) if (filled.has(id) && (fillAmount.get(id) ?? 0) > 0) persisted++;
+  let doubled = 0;
+  for (const [cid, amount] of fillAmount) {
+    if ((venueIds.get(cid)?.size ?? 0) > 1 || amount > (amountOf.get(cid) ?? 0) * (1 + 1e-9)) doubled++;
+  }
+  return { acknowledged: acknowledged.size, persisted, lost: acknowledged.size - persisted, doubled };
+}
