@@ -66,6 +66,15 @@ export const manifest = [
     description: "ccxt venues and the paper venue, orders, market streams, smart routing, rate limits",
   },
   {
+    name: "strategy",
+    alias: "strategyengine",
+    title: "StrategyEngine",
+    kind: "service",
+    port: 8084,
+    consumes: [subjects.market.allOfKind("candle"), subjects.events.signals, subjects.trade.all],
+    description: "Live strategy instances on the shared kernel: decisions, protections, Kelly sizing, orders",
+  },
+  {
     name: "architect",
     alias: "architect",
     title: "Architect",
