@@ -69,9 +69,15 @@ describe("one kernel: backtest host ↔ live strategy agent driving the exchange
       candles.push(Candle.parse(data(m.data)));
     },
   });
-  bus.nc.subscribe(subjects.trade.fill, { callback: (_e, m) => fills.push(Fill.parse(data(m.data))) });
+  bus.nc.subscribe(subjects.trade.fill, {
+    callback: (_e, m) => {
+      fills.push(Fill.parse(data(m.data)));
+    },
+  });
   bus.nc.subscribe(subjects.trade.order("submitted"), {
-    callback: (_e, m) => orders.push(Order.parse(data(m.data))),
+    callback: (_e, m) => {
+      orders.push(Order.parse(data(m.data)));
+    },
   });
   await bus.nc.flush();
 
