@@ -52,6 +52,9 @@ export class StrategyHost {
   private readonly submitting = new Set<string>();
   private readonly inflight = new Set<Promise<void>>();
   private saving = new Map<string, Promise<void>>();
+  /** Candles seen (any instance's or none), and the newest one's open time. */
+  candles = 0;
+  lastCandleTs = -1;
 
   constructor(readonly o: HostOptions) {}
 
@@ -155,6 +158,8 @@ export class StrategyHost {
 
   /** A closed candle from MARKET; `replay` candles (stored before the host or instance started) only warm up. */
   onCandle(c: Candle, storedAt?: number, liveFrom = 0): void {
+    this.candles++;
+    if (c.ts > this.lastCandleTs) this.lastCandleTs = c.ts;
     const set = this.routes.get(`${c.venue}|${c.symbol}`);
     if (set === undefined) return;
     for (const inst of set) {
