@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ensureTopology } from "../core/bus/topology.ts";
 import { callTool } from "../core/bus/tool-transport.ts";
 import { loadConfig } from "../core/config.ts";
-import { Candle, type Signal, marketEventType } from "../core/domain/market.ts";
+import { type Candle, type Signal, marketEventType } from "../core/domain/market.ts";
 import { Fill, tradeEventType } from "../core/domain/trading.ts";
 import { EventEnvelope, makeEvent } from "../core/protocol/envelope.ts";
 import { streams, subjects } from "../core/subjects.ts";

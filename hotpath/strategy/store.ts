@@ -51,31 +51,3 @@ export class KvInstanceStore implements InstanceStore {
     return out;
   }
 }
-
-/** The summary the coordinator's /status shows per stored strategy (read straight from KV). */
-export interface StrategySummary {
-  id: string;
-  status: string;
-  positions: { symbol: string; amount: number }[];
-  unprotected: boolean;
-}
-
-export async function readStrategySummaries(kv: KV): Promise<StrategySummary[]> {
-  const out: StrategySummary[] = [];
-  const keys = await kv.keys(strategyKeys.all);
-  for await (const key of keys) {
-    const entry = await kv.get(key);
-    if (entry === null || entry.operation !== "PUT") continue;
-    const raw = entry.json<StoredInstance>();
-    const positions = Object.entries(raw.books ?? {})
-      .filter(([, b]) => Math.abs(b.pos) > 1e-12)
-      .map(([symbol, b]) => ({ symbol, amount: b.pos }));
-    out.push({
-      id: key,
-      status: raw.status,
-      positions,
-      unprotected: raw.status !== "running" && positions.length > 0,
-    });
-  }
-  return out;
-}
