@@ -33,6 +33,8 @@ export interface StrategyServiceOptions {
   /** Exchange call timeout (ms, default 5 000). */
   orderTimeoutMs?: number;
   onHost?: (host: StrategyHost) => void;
+  /** Every order answer (the bench measures tick → order with it). */
+  onOrderResult?: (strategyId: string, clientOrderId: string, result: SubmitResult | Error) => void;
 }
 
 /** The exchange over NATS: submit_order (with strategy_id, so its pre-trade check applies) and get_order. */
@@ -121,6 +123,7 @@ export async function startStrategy(
     store,
     maxNotional: riskCap(config),
     onOrder: (inst, cmd, result) => {
+      so.onOrderResult?.(inst.config.id, cmd.clientOrderId, result);
       const outcome = result instanceof Error ? "error" : result.order.status;
       metrics?.orders.inc({ strategy: inst.config.id, outcome });
       logger.info(
