@@ -136,6 +136,11 @@ export const Config = z.object({
   LAMBDA_FUNCTION_PREFIX: z.string().default(""),
   /** Port of the local Lambda host (`npm run functions:host`). */
   LAMBDA_HOST_PORT: z.coerce.number({ message: "must be a number" }).int().min(0).max(65_535).default(9001),
+  /**
+   * The paper strategy the strategy agent creates on its first start: `default` (an MA crossover 3/8 on
+   * BTC/USDT with 1 500 USDT, hotpath/strategy/config.ts), `off`, or a strategy config as JSON.
+   */
+  STRATEGY_DEFAULT: z.string().min(1).default("default"),
   /** Comma-separated unified symbols nobody may trade (e.g. `LUNA/USDT,FTT/USDT`). */
   COMPLIANCE_RESTRICTED_SYMBOLS: z
     .string()

@@ -9,7 +9,8 @@
  *   events.trade.order.<state>             EVENTS    the order lifecycle, emitted by exchange
  *   events.trade.fill                      EVENTS    fills, emitted by exchange
  *   events.trade.position                  EVENTS    position changes, emitted by exchange
- *   events.trade.control.<kind>            EVENTS    limit changes and the kill switch, emitted by risk
+ *   events.trade.control.<kind>            EVENTS    limit changes and the kill switch, emitted by risk;
+ *                                                    strategy changes (`control.strategy`), emitted by strategy
  *       └─ compliance and risk consume events.trade.> : everything that governs trading activity
  *   events.signal.<symbol>                 EVENTS    model signals, emitted by inference
  *   events.<agent>.<kind>                  EVENTS    everything else an agent emits (risk.breach, …)
@@ -65,7 +66,7 @@ export const subjects = {
     order: (state: OrderState) => `events.trade.order.${state}`,
     fill: "events.trade.fill",
     position: "events.trade.position",
-    control: (kind: "limits" | "kill_switch") => `events.trade.control.${kind}`,
+    control: (kind: "limits" | "kill_switch" | "strategy") => `events.trade.control.${kind}`,
   },
   events: {
     all: "events.>",
@@ -255,6 +256,13 @@ export const kvBuckets = {
     history: 10,
     ttl: 0,
   },
+  /** Strategy instances of the strategy agent: config, status and kernel book (one key per instance, CAS-updated). */
+  strategies: {
+    bucket: "bot4_strategies",
+    description: "Strategy instances: config, status and book",
+    history: 5,
+    ttl: 0,
+  },
   /** State an event-triggered function carries across batches (one key per function, CAS-updated). */
   functionState: {
     bucket: "bot4_function_state",
@@ -308,6 +316,15 @@ export const positionKeys = {
     assertToken(account, "account");
     return `${account}.>`;
   },
+} as const;
+
+/** Keys of {@link kvBuckets.strategies}: one per strategy instance id (`StrategyId`, a subject-safe token). */
+export const strategyKeys = {
+  of: (id: string) => {
+    assertToken(id, "strategy id");
+    return id;
+  },
+  all: ">",
 } as const;
 
 /**

@@ -30,6 +30,7 @@ describe("npm start (embedded default)", () => {
       LOG_LEVEL: "info",
     };
     delete env.NATS_URL;
+    const launchedAt = Date.now();
     child = spawn(process.execPath, ["--import", "tsx", "infra/local/start.ts"], {
       env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -109,14 +110,47 @@ describe("npm start (embedded default)", () => {
     };
     const up = system.agents.filter((a) => a.health === "up").map((a) => a.name);
     expect(up).toEqual(
-      expect.arrayContaining(["coordinator", "risk", "inference", "exchange", "compliance", "backtesting"]),
+      expect.arrayContaining([
+        "coordinator",
+        "risk",
+        "inference",
+        "exchange",
+        "strategy",
+        "compliance",
+        "backtesting",
+      ]),
     );
     expect(output).toContain("started an embedded nats-server");
+
+    // npm start trades by itself: the default paper strategy's first order fills within 2 minutes of start.
+    const strategy = await eventually(
+      async () => {
+        const res = (await (
+          await fetch(`${coordinator}/rpc`, {
+            method: "POST",
+            body: JSON.stringify({
+              jsonrpc: "2.0",
+              id: 3,
+              method: "tool.execute",
+              params: { agent: "strategy", tool: "get_strategy", args: { id: "default-paper" } },
+            }),
+          })
+        ).json()) as { result?: { status: string; orders: number; fills: number } };
+        return res.result !== undefined && res.result.fills > 0 ? res.result : undefined;
+      },
+      Math.max(1_000, launchedAt + 120_000 - Date.now()),
+      "the default strategy's first order and fill",
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n--- launcher output ---\n${output.slice(-4000)}`);
+    });
+    expect(strategy).toMatchObject({ status: "running" });
+    expect(strategy.orders).toBeGreaterThan(0);
+    expect(output).toMatch(/"strategy":"default-paper"[^\n]*"outcome":"filled"[^\n]*"msg":"strategy order"/);
 
     const exited = new Promise<number | null>((resolve) => child?.once("exit", (code) => resolve(code)));
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
-  }, 90_000);
+  }, 180_000);
 
   it("refuses to start on a bad variable, naming it and the rule", async () => {
     const proc = spawn(process.execPath, ["--import", "tsx", "infra/local/start.ts"], {

@@ -111,6 +111,15 @@ export const manifest = [
     },
   },
   {
+    name: "strategy",
+    alias: "strategyengine",
+    title: "StrategyEngine",
+    kind: "service",
+    port: 8084,
+    consumes: [subjects.market.allOfKind("candle"), subjects.events.signals, subjects.trade.all],
+    description: "Live strategy instances on the shared kernel: decisions, protections, Kelly sizing, orders",
+  },
+  {
     name: "architect",
     alias: "architect",
     title: "Architect",

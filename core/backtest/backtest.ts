@@ -4,6 +4,7 @@ import { timeframeMs } from "../domain/market.ts";
 import { fromCcxtOhlcv, parseBinanceKlinesCsv, parseOhlcvCsv } from "../market/loaders.ts";
 import { simulateCandles } from "../market/simulator.ts";
 import { type DataReport, MarketDataError, validateCandles } from "../market/validate.ts";
+import { toProtections } from "../strategy/kernel-spec.ts";
 import { createStrategy, type StrategyDeps } from "../strategy/spec.ts";
 import { runEngine } from "./engine.ts";
 import { BacktestMetrics, computeMetrics } from "./metrics.ts";
@@ -131,6 +132,7 @@ export function runBacktest(
     execution: spec.execution,
     sizing: { fraction: sizingFraction(spec.sizing) },
     startIndex: spec.startIndex,
+    protections: toProtections(spec.protections),
     ...(deps.onProgress !== undefined ? { onProgress: deps.onProgress } : {}),
   });
   const metrics = computeMetrics({

@@ -9,7 +9,16 @@ import {
   type WorkingOrder,
 } from "../execution/fill-model.ts";
 import { type BookOptions, bookFromCandle } from "../market/simulator.ts";
-import { desiredPosition, orderToward, type Sizing } from "../strategy/orders.ts";
+import {
+  type ClosedTrade,
+  closeTrade,
+  type Decision,
+  type KernelSizing,
+  type PlaceOrder,
+  type Protections,
+  StrategyKernel,
+} from "../strategy/kernel.ts";
+import type { Sizing } from "../strategy/orders.ts";
 import type { Strategy } from "../strategy/strategy.ts";
 
 /**
@@ -43,6 +52,16 @@ export interface EngineOptions {
   onProgress?: (done: number, total: number) => void;
   /** Bars between progress calls (default: a tenth of the run). */
   progressEvery?: number;
+  /** The kernel's protections (triple barrier, cooldown, drawdown lock); none by default. */
+  protections?: Protections;
+  /** Kelly sizing from the strategy's own rolling statistics; default: `sizing.fraction` fixed. */
+  kernelSizing?: KernelSizing;
+  /** Largest |position| notional (the risk limit). */
+  maxNotional?: number;
+  regimes?: readonly string[];
+  /** The strategy id client order ids are derived from (default `backtest`). */
+  strategyId?: string;
+  onDecision?: (decision: Decision) => void;
 }
 
 export interface BacktestFill {
@@ -56,27 +75,11 @@ export interface BacktestFill {
   price: number;
   fee: number;
   liquidity: "maker" | "taker";
+  /** The kernel's client order id of the order (the id the live host sends to the exchange). */
+  clientOrderId: string;
 }
 
-export interface Trade {
-  direction: "long" | "short";
-  entryBar: number;
-  exitBar: number;
-  entryTs: number;
-  exitTs: number;
-  /** Volume-weighted entry and exit prices. */
-  entryPrice: number;
-  exitPrice: number;
-  /** Largest absolute size reached, base units. */
-  amount: number;
-  /** Entry and exit fees, quote. */
-  fees: number;
-  /** Net of fees, quote. */
-  pnl: number;
-  /** pnl / (entryPrice × amount). */
-  return: number;
-}
-
+export type Trade = ClosedTrade;
 export interface EngineRun {
   startIndex: number;
   /** Equity at the close of bars startIndex…n−1. */
@@ -96,48 +99,6 @@ export interface EngineRun {
   orders: number;
 }
 
-interface OpenTrade {
-  dir: 1 | -1;
-  qty: number;
-  maxQty: number;
-  avgEntry: number;
-  entryBar: number;
-  entryTs: number;
-  entryFees: number;
-  realized: number;
-  exitNotional: number;
-  exitQty: number;
-  exitFees: number;
-}
-
-const DUST = 1e-12;
-
-function closeTrade(t: OpenTrade, exitBar: number, exitTs: number, markPrice?: number): Trade {
-  let realized = t.realized;
-  let exitNotional = t.exitNotional;
-  let exitQty = t.exitQty;
-  if (markPrice !== undefined && t.qty > 0) {
-    realized += t.dir * (markPrice - t.avgEntry) * t.qty;
-    exitNotional += markPrice * t.qty;
-    exitQty += t.qty;
-  }
-  const fees = t.entryFees + t.exitFees;
-  const pnl = realized - fees;
-  return {
-    direction: t.dir === 1 ? "long" : "short",
-    entryBar: t.entryBar,
-    exitBar,
-    entryTs: t.entryTs,
-    exitTs,
-    entryPrice: t.avgEntry,
-    exitPrice: exitQty > 0 ? exitNotional / exitQty : t.avgEntry,
-    amount: t.maxQty,
-    fees,
-    pnl,
-    return: pnl / (t.avgEntry * t.maxQty),
-  };
-}
-
 export function runEngine(candles: readonly Candle[], strategy: Strategy, options: EngineOptions): EngineRun {
   const n = candles.length;
   const start = Math.min(Math.max(0, options.startIndex ?? 0), n);
@@ -150,121 +111,82 @@ export function runEngine(candles: readonly Candle[], strategy: Strategy, option
   const progressEvery = Math.max(1, options.progressEvery ?? Math.ceil(n / 10));
   const onProgress = options.onProgress;
   const barMs = n > 0 ? timeframeMs[(candles[0] as Candle).timeframe] : 0;
-
-  let cash = options.initialCash;
+  const symbol = n > 0 ? (candles[0] as Candle).symbol : "";
+  const kernel = new StrategyKernel(
+    strategy,
+    {
+      strategyId: options.strategyId ?? "backtest",
+      symbol,
+      capital: options.initialCash,
+      sizing: options.kernelSizing ?? { kind: "fixed", fraction: options.sizing.fraction },
+      amountStep: options.sizing.amountStep,
+      maxNotional: options.maxNotional,
+      protections: options.protections,
+      startIndex: start,
+      regimes: options.regimes,
+    },
+    {
+      onTrade: (t) => {
+        trades.push(t);
+      },
+      ...(options.onDecision !== undefined ? { onDecision: options.onDecision } : {}),
+    },
+  );
+  const book = kernel.book;
   const dustNotional = options.initialCash * 1e-9;
-  let pos = 0;
-  let target = 0;
-  let desired = 0;
-  let working = false;
-  let orderSeq = 0;
   let exposureBars = 0;
   let tradedNotional = 0;
   let totalFees = 0;
-  let open: OpenTrade | undefined;
   /** The order decided on the previous bar, waiting for the next bar's open (next_open). */
-  let pending: WorkingOrder | undefined;
+  let pending: PlaceOrder | undefined;
 
-  const applyFills = (outcome: FillOutcome, side: Side, bar: number, ts: number) => {
-    const sign = side === "buy" ? 1 : -1;
+  const applyFills = (outcome: FillOutcome, cmd: PlaceOrder, bar: number, ts: number) => {
     for (const f of outcome.fills) {
       const fee = f.fee.cost;
       fills.push({
-        order: orderSeq,
+        order: book.orderSeq,
         bar,
         ts,
-        side,
+        side: cmd.side,
         amount: f.amount,
         price: f.price,
         fee,
         liquidity: f.liquidity,
+        clientOrderId: cmd.clientOrderId,
       });
-      cash = cash - sign * f.amount * f.price - fee; // the paper venue's bookkeeping, operation for operation
       tradedNotional += f.amount * f.price;
       totalFees += fee;
-      let left = f.amount;
-      let leftFee = fee;
-      if (open !== undefined && open.dir !== sign) {
-        const closeQty = Math.min(left, open.qty);
-        const closeFee = (fee * closeQty) / f.amount;
-        open.realized += open.dir * (f.price - open.avgEntry) * closeQty;
-        open.exitNotional += f.price * closeQty;
-        open.exitQty += closeQty;
-        open.exitFees += closeFee;
-        open.qty -= closeQty;
-        left -= closeQty;
-        leftFee -= closeFee;
-        if (open.qty <= open.maxQty * DUST) {
-          trades.push(closeTrade(open, bar, ts));
-          open = undefined;
-        }
-      }
-      if (left > f.amount * DUST) {
-        if (open === undefined) {
-          open = {
-            dir: sign as 1 | -1,
-            qty: 0,
-            maxQty: 0,
-            avgEntry: 0,
-            entryBar: bar,
-            entryTs: ts,
-            entryFees: 0,
-            realized: 0,
-            exitNotional: 0,
-            exitQty: 0,
-            exitFees: 0,
-          };
-        }
-        open.avgEntry = (open.avgEntry * open.qty + f.price * left) / (open.qty + left);
-        open.qty += left;
-        if (open.qty > open.maxQty) open.maxQty = open.qty;
-        open.entryFees += leftFee;
-      }
-      pos += sign * f.amount;
+      kernel.onFill({ side: cmd.side, amount: f.amount, price: f.price, fee, timestamp: ts }, bar);
     }
-    // Done when the position is within float dust of the target; the position itself is never rounded
-    // (the venue's balance is not either), so both sides keep computing from the same numbers.
-    if (Math.abs(pos - desired) <= Math.max(Math.abs(pos), Math.abs(desired)) * 1e-9) working = false;
+    kernel.onOrderDone(cmd.clientOrderId, outcome.remaining > 0 ? "expired" : "filled");
   };
 
   for (let i = 0; i < n; i++) {
     const c = candles[i] as Candle;
     if (pending !== undefined) {
-      const outcome = fillAgainstCandle(pending, c, fillOptions);
-      applyFills(outcome, pending.side, i, c.ts);
+      const order: WorkingOrder = {
+        symbol: c.symbol,
+        side: pending.side,
+        type: "market",
+        amount: pending.amount,
+      };
+      applyFills(fillAgainstCandle(order, c, fillOptions), pending, i, c.ts);
       pending = undefined;
     }
-    const t = strategy.onBar(c, i);
+    const commands = kernel.onCandle(c, barMs);
+    for (const cmd of commands) {
+      if (nextOpen) {
+        pending = cmd;
+      } else {
+        const order: WorkingOrder = { symbol: c.symbol, side: cmd.side, type: "market", amount: cmd.amount };
+        const ob = bookFromCandle(c, options.book);
+        applyFills(fillAgainstBook(order, ob, bookFill), cmd, i, c.ts + barMs);
+      }
+    }
     if (i >= start) {
-      if ((t !== undefined && t !== target) || (i === start && (t ?? target) !== 0)) {
-        target = t ?? target;
-        desired = desiredPosition(target, cash + pos * c.close, c.close, options.sizing);
-        working = true;
-        orderSeq++;
-      }
-      if (working) {
-        const intent = orderToward(pos, desired, options.sizing.amountStep);
-        if (intent === undefined) {
-          working = false;
-        } else {
-          const order: WorkingOrder = {
-            symbol: c.symbol,
-            side: intent.side,
-            type: "market",
-            amount: intent.amount,
-          };
-          if (nextOpen) {
-            pending = order;
-          } else {
-            const book = bookFromCandle(c, options.book);
-            applyFills(fillAgainstBook(order, book, bookFill), intent.side, i, c.ts + barMs);
-          }
-        }
-      }
-      equity[i - start] = cash + pos * c.close;
+      const pos = book.pos;
+      equity[i - start] = book.cash + pos * c.close;
       if (Math.abs(pos * c.close) > dustNotional) exposureBars++;
-    } else if (t !== undefined) {
-      target = t;
     }
     if (onProgress !== undefined && (i + 1) % progressEvery === 0) onProgress(i + 1, n);
   }
@@ -278,11 +200,11 @@ export function runEngine(candles: readonly Candle[], strategy: Strategy, option
     exposureBars,
     tradedNotional,
     totalFees,
-    finalCash: cash,
-    finalPosition: pos,
-    orders: orderSeq,
+    finalCash: book.cash,
+    finalPosition: book.pos,
+    orders: book.orderSeq,
   };
-  if (open !== undefined && last !== undefined)
-    run.openTrade = closeTrade(open, n - 1, last.ts + barMs, last.close);
+  if (book.open !== undefined && last !== undefined)
+    run.openTrade = closeTrade(book.open, n - 1, last.ts + barMs, last.close);
   return run;
 }

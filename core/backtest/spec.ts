@@ -3,6 +3,7 @@ import { Candle, Timeframe } from "../domain/market.ts";
 import { DEFAULT_FEES } from "../execution/fees.ts";
 import { kelly } from "../risk/kelly.ts";
 import { SimulatorParams } from "../market/simulator.ts";
+import { ProtectionsSpec } from "../strategy/kernel-spec.ts";
 import { StrategySpec } from "../strategy/spec.ts";
 
 /**
@@ -77,6 +78,8 @@ export const EngineSettings = z.object({
   /** Gaps in the data are refused, or reported in the result and traded through. */
   gaps: z.enum(["refuse", "report"]).default("report"),
   riskFreeRate: z.number().min(-1).max(1).default(0),
+  /** The kernel's protections (stop loss, take profit, trailing stop, time limit, cooldown, drawdown lock). */
+  protections: ProtectionsSpec.default({}),
 });
 export type EngineSettings = z.infer<typeof EngineSettings>;
 

@@ -3,6 +3,7 @@ import type { Candle } from "../domain/market.ts";
 import { timeframeMs } from "../domain/market.ts";
 import { SimulatorParams } from "../market/simulator.ts";
 import { createStrategy, type StrategyDeps, StrategySpec } from "../strategy/spec.ts";
+import { toProtections } from "../strategy/kernel-spec.ts";
 import { runEngine } from "./engine.ts";
 import { type BacktestMetrics, computeMetrics } from "./metrics.ts";
 import { checkData } from "./backtest.ts";
@@ -106,6 +107,7 @@ export function evaluate(
     execution: settings.execution,
     sizing: { fraction: sizingFraction(settings.sizing) },
     startIndex,
+    protections: toProtections(settings.protections),
   });
   return computeMetrics({
     initialEquity: settings.initialCash,

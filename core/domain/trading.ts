@@ -123,4 +123,6 @@ export const tradeEventType = {
   position: "position.changed",
   limits: "limits.changed",
   killSwitch: "kill_switch.changed",
+  /** A strategy instance was created, started, stopped, paused, resumed or updated (recorded on AUDIT). */
+  strategy: "strategy.changed",
 } as const;

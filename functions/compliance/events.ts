@@ -12,7 +12,11 @@ export type ComplianceEvent =
   | (EventEnvelope<unknown> & { kind: "other" });
 
 const orderTypes = new Set<string>(OrderState.map((s) => tradeEventType.order(s)));
-const controlTypes = new Set<string>([tradeEventType.limits, tradeEventType.killSwitch]);
+const controlTypes = new Set<string>([
+  tradeEventType.limits,
+  tradeEventType.killSwitch,
+  tradeEventType.strategy,
+]);
 
 /**
  * The input schema: an envelope whose `data` must match the schema its `type` names (Order for

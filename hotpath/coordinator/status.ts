@@ -2,6 +2,7 @@ import { z } from "zod";
 import { type Agent, manifest } from "../../core/agents/manifest.ts";
 import { type LiveInstance, readInstances } from "../../core/bus/agent-registry.ts";
 import { type Bus, isNotFound } from "../../core/bus/bus.ts";
+import { readStrategySummaries, StrategySummary } from "../../core/bus/strategy-summary.ts";
 import { consumerName, streamOf } from "../../core/subjects.ts";
 
 export const InstanceStatus = z.object({
@@ -54,6 +55,18 @@ export const SystemStatus = z.object({
   /** Whether the agent registry (KV) could be read; when not, every agent shows `down`. */
   registry: z.object({ ok: z.boolean(), error: z.string().optional() }),
   agents: z.array(AgentStatus),
+  /**
+   * The strategy agent's instances (KV `bot4_strategies`); `unprotected` lists positions left by a
+   * stopped or paused strategy, which no stop loss or take profit guards.
+   */
+  strategies: z
+    .object({
+      ok: z.boolean(),
+      error: z.string().optional(),
+      instances: z.array(StrategySummary),
+      unprotected: z.array(StrategySummary),
+    })
+    .optional(),
 });
 export type SystemStatus = z.infer<typeof SystemStatus>;
 
@@ -152,5 +165,23 @@ export async function systemStatus(bus: Bus, timeoutMs = 1_000): Promise<SystemS
       return { ...status, consumers };
     }),
   );
-  return { time: now, bus: { connected: bus.connected, server: bus.nc.getServer() }, registry, agents };
+  let strategies: SystemStatus["strategies"];
+  try {
+    const instances = await withTimeout(readStrategySummaries(bus), timeoutMs);
+    strategies = { ok: true, instances, unprotected: instances.filter((s) => s.unprotected) };
+  } catch (err) {
+    strategies = {
+      ok: false,
+      error: `strategies unreadable: ${err instanceof Error ? err.message : String(err)}`,
+      instances: [],
+      unprotected: [],
+    };
+  }
+  return {
+    time: now,
+    bus: { connected: bus.connected, server: bus.nc.getServer() },
+    registry,
+    agents,
+    strategies,
+  };
 }

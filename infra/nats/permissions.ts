@@ -55,6 +55,12 @@ export const ownership = {
     ],
     kv: [kvBuckets.positions.bucket],
   },
+  strategy: {
+    ...none,
+    // Every order goes through the exchange's submit_order (its pre-trade check), as a tool call.
+    publishes: [subjects.trade.control("strategy"), subjects.tools.of("exchange")],
+    kv: [kvBuckets.strategies.bucket],
+  },
   architect: none,
   quality: none,
   compliance: { ...none, publishes: [subjects.audit.all] },

@@ -71,7 +71,8 @@ export interface PlanOptions {
   readonly serviceSizing: ServiceSizing;
   /**
    * Per-service overrides. The exchange is a singleton: it owns the venue sessions, the order book
-   * of its client order ids and the market streams, which two replicas would duplicate.
+   * of its client order ids and the market streams, which two replicas would duplicate. So is the
+   * strategy agent: every replica would run every instance (its KV record is compare-and-set).
    */
   readonly serviceOverrides: Partial<Record<ServiceName, Partial<ServiceSizing>>>;
   /** Services reachable from the internet through a load balancer (the rest stay inside the VPC). */
@@ -89,7 +90,11 @@ export const defaultPlanOptions = {
   functionOverrides: { backtesting: { memoryMb: 2048, timeoutSeconds: 300 } },
   functionInstall: { backtesting: ["ccxt", "onnxruntime-node"] },
   serviceSizing: { cpu: "0.5 vCPU", memoryGb: 1, min: 1, max: 4 },
-  serviceOverrides: { exchange: { min: 1, max: 1 }, inference: { cpu: "1 vCPU", memoryGb: 2 } },
+  serviceOverrides: {
+    exchange: { min: 1, max: 1 },
+    inference: { cpu: "1 vCPU", memoryGb: 2 },
+    strategy: { min: 1, max: 1 },
+  },
   publicServices: ["coordinator"],
   exchangeKeysTo: ["exchange"],
   triggerReplicas: { min: 1, max: 2 },

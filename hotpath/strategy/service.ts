@@ -1,0 +1,304 @@
+import { DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
+import { z } from "zod";
+import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
+import type { Bus } from "../../core/bus/bus.ts";
+import { callTool } from "../../core/bus/tool-transport.ts";
+import type { Config } from "../../core/config.ts";
+import { Candle, Signal } from "../../core/domain/market.ts";
+import { Fill, Order, tradeEventType } from "../../core/domain/trading.ts";
+import { EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
+import { streams, subjects } from "../../core/subjects.ts";
+import type { Logger } from "../../core/telemetry/log.ts";
+import { ToolError } from "../../core/tools/errors.ts";
+import { createToolRegistry } from "../../core/tools/registry.ts";
+import { startService } from "../kit/service.ts";
+import type { RunningService, ServeOptions, ServiceDeps } from "../kit/types.ts";
+import { DEFAULT_STRATEGY, StrategyConfig } from "./config.ts";
+import { readHistory } from "./history.ts";
+import { type OrderPort, StrategyHost, type SubmitResult } from "./host.ts";
+import { strategyMetrics, type StrategyMetrics } from "./metrics.ts";
+import { KvInstanceStore } from "./store.ts";
+import { strategyTools } from "./tools.ts";
+
+const agent = findAgent("strategy") as ServiceAgent;
+const SubmitAnswer = z.object({ order: Order, fills: z.array(Fill) });
+
+/** Test and bench hooks; the launcher passes none. */
+export interface StrategyServiceOptions {
+  /** Overrides STRATEGY_DEFAULT. */
+  defaultStrategy?: string;
+  /** ms between saves of changed instances (default 2 000) and timer ticks (default 1 000). */
+  saveEveryMs?: number;
+  timerEveryMs?: number;
+  /** Exchange call timeout (ms, default 5 000). */
+  orderTimeoutMs?: number;
+  onHost?: (host: StrategyHost) => void;
+  /** Every order answer (the bench measures tick → order with it). */
+  onOrderResult?: (strategyId: string, clientOrderId: string, result: SubmitResult | Error) => void;
+}
+
+/** The exchange over NATS: submit_order (with strategy_id, so its pre-trade check applies) and get_order. */
+export function exchangeOrderPort(bus: Bus, timeout = 5_000): OrderPort {
+  return {
+    async submit(cmd, where): Promise<SubmitResult> {
+      const answer = await callTool(
+        bus,
+        "exchange",
+        "submit_order",
+        {
+          venue: where.venue,
+          account: where.account,
+          symbol: cmd.symbol,
+          side: cmd.side,
+          type: cmd.type,
+          amount: cmd.amount,
+          client_order_id: cmd.clientOrderId,
+          strategy_id: cmd.strategyId,
+        },
+        { timeout },
+      );
+      return SubmitAnswer.parse(answer);
+    },
+    async lookup(venue, clientOrderId) {
+      try {
+        return SubmitAnswer.parse(
+          await callTool(
+            bus,
+            "exchange",
+            "get_order",
+            { venue, client_order_id: clientOrderId },
+            { timeout },
+          ),
+        );
+      } catch (err) {
+        if (err instanceof ToolError && err.code === -32003) return undefined;
+        throw err;
+      }
+    },
+  };
+}
+
+/** The largest position notional the risk limits allow one account: MAX_POSITION_SIZE × its equity. */
+export function riskCap(config: Config): number {
+  const equity = config.RISK_INITIAL_EQUITY ?? config.PAPER_BALANCES.USDT ?? config.COMPLIANCE_ACCOUNT_EQUITY;
+  return config.MAX_POSITION_SIZE * equity;
+}
+
+function defaultConfig(spec: string): StrategyConfig | undefined {
+  if (spec === "off") return undefined;
+  const raw: unknown = spec === "default" ? DEFAULT_STRATEGY : JSON.parse(spec);
+  const parsed = StrategyConfig.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(
+      `STRATEGY_DEFAULT is not a strategy config: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * The StrategyEngine service (`strategy`, :8084): hosts strategy instances on the shared kernel
+ * (core/strategy/kernel.ts), fed closed candles from MARKET, signals and its own fills and orders from
+ * EVENTS; every order goes to the exchange's submit_order over NATS. Instances and their books live in
+ * KV (`bot4_strategies`) and resume after a restart.
+ */
+export function start(deps: ServiceDeps, options?: ServeOptions): Promise<RunningService> {
+  return startStrategy(deps, options);
+}
+
+export async function startStrategy(
+  deps: ServiceDeps,
+  options: ServeOptions = {},
+  so: StrategyServiceOptions = {},
+): Promise<RunningService> {
+  const { bus, config } = deps;
+  const logger = deps.logger.child({ agent: agent.name });
+  const liveFrom = Date.now();
+  const store = await KvInstanceStore.open(bus, logger);
+  let metrics: StrategyMetrics | undefined;
+  const host = new StrategyHost({
+    orders: exchangeOrderPort(bus, so.orderTimeoutMs),
+    clock: Date.now,
+    logger,
+    store,
+    maxNotional: riskCap(config),
+    onOrder: (inst, cmd, result) => {
+      so.onOrderResult?.(inst.config.id, cmd.clientOrderId, result);
+      const outcome = result instanceof Error ? "error" : result.order.status;
+      metrics?.orders.inc({ strategy: inst.config.id, outcome });
+      logger.info(
+        {
+          strategy: inst.config.id,
+          symbol: cmd.symbol,
+          side: cmd.side,
+          amount: cmd.amount,
+          reason: cmd.reason,
+          clientOrderId: cmd.clientOrderId,
+          outcome,
+          ...(result instanceof Error ? { error: result.message } : { fills: result.fills.length }),
+        },
+        "strategy order",
+      );
+    },
+    onFill: (inst) => {
+      metrics?.fills.inc({ strategy: inst.config.id });
+    },
+  });
+  so.onHost?.(host);
+
+  // Restore, then the default paper strategy when there is none of that id.
+  for (const inst of await store.load()) host.add(inst);
+  const restored = host.list();
+  const fallback = defaultConfig(so.defaultStrategy ?? config.STRATEGY_DEFAULT);
+  if (fallback !== undefined && !host.instances.has(fallback.id)) {
+    await host.create(fallback);
+    logger.info(
+      { strategy: fallback.id, kind: fallback.strategy.kind },
+      "created the default paper strategy",
+    );
+  }
+  for (const inst of restored) {
+    logger.info(
+      {
+        strategy: inst.config.id,
+        status: inst.status,
+        positions: inst.positions(),
+        unprotected: inst.unprotected,
+      },
+      inst.unprotected
+        ? "strategy restored: its position is UNPROTECTED (stopped or paused)"
+        : "strategy restored",
+    );
+  }
+
+  const stoppers: (() => Promise<void>)[] = [];
+  const follow = async (
+    stream: string,
+    filter: string,
+    policy: { deliver_policy: DeliverPolicy; opt_start_time?: string },
+    handle: (m: JsMsg) => void,
+  ) => {
+    const consumer = await bus.js.consumers.get(stream, { filter_subjects: filter, ...policy });
+    const messages = await consumer.consume();
+    const done = (async () => {
+      for await (const m of messages) {
+        try {
+          handle(m);
+        } catch (err) {
+          logger.warn({ err, subject: m.subject, seq: m.seq }, "malformed message skipped");
+        }
+      }
+    })().catch((err: unknown) => logger.error({ err, stream, filter }, "consumer stopped"));
+    stoppers.push(async () => {
+      await messages.close();
+      await done;
+    });
+  };
+  const data = (m: JsMsg) => EventEnvelope.parse(m.json());
+  // Fills and orders first (from the oldest save, so what happened while down is applied, deduplicated).
+  const oldest = Math.min(liveFrom, ...restored.map((i) => i.updatedAt));
+  await follow(
+    streams.EVENTS.name,
+    subjects.trade.all,
+    restored.length > 0
+      ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(oldest - 60_000).toISOString() }
+      : { deliver_policy: DeliverPolicy.New },
+    (m) => {
+      const e = data(m);
+      if (e.type === tradeEventType.fill) host.onFill(Fill.parse(e.data));
+      else if (e.type.startsWith("order.")) host.onOrder(Order.parse(e.data));
+    },
+  );
+  await follow(streams.EVENTS.name, subjects.events.signals, { deliver_policy: DeliverPolicy.New }, (m) =>
+    host.onSignal(Signal.parse(data(m).data)),
+  );
+  await follow(
+    streams.MARKET.name,
+    subjects.market.allOfKind("candle"),
+    { deliver_policy: DeliverPolicy.All },
+    (m) => {
+      const started = performance.now();
+      host.onCandle(Candle.parse(data(m).data), m.info.timestampNanos / 1e6, liveFrom);
+      metrics?.decisionSeconds.observe((performance.now() - started) / 1000);
+    },
+  );
+  void host.reconcile().catch((err: unknown) => logger.warn({ err }, "reconcile failed"));
+
+  const saver = setInterval(() => {
+    void host.persistAll().catch((err: unknown) => logger.warn({ err }, "strategy save failed"));
+  }, so.saveEveryMs ?? 2_000);
+  saver.unref();
+  const timer = setInterval(() => host.onTimer(), so.timerEveryMs ?? 1_000);
+  timer.unref();
+
+  const announce = async (
+    action: string,
+    inst: ReturnType<StrategyHost["get"]>,
+    ctx: { correlationId: string; requestId: string; transport: string },
+    extra: Record<string, unknown> = {},
+  ) => {
+    await bus.publishEvent(
+      makeEvent({
+        type: tradeEventType.strategy,
+        source: agent.name,
+        subject: subjects.trade.control("strategy"),
+        id: `strategy-${inst.config.id}-${action}-${inst.revision}`,
+        correlationid: ctx.correlationId,
+        causationid: ctx.requestId,
+        data: {
+          action,
+          id: inst.config.id,
+          status: inst.status,
+          config: inst.config,
+          revision: inst.revision,
+          transport: ctx.transport,
+          ...extra,
+        },
+      }),
+    );
+  };
+
+  try {
+    return await startService(
+      {
+        agent,
+        registry: createToolRegistry(
+          agent.name,
+          strategyTools({
+            host,
+            announce,
+            candles: (a) =>
+              readHistory(bus, streams.MARKET.name, subjects.market.of(a.venue, "candle", a.symbol), Candle, {
+                limit: a.limit,
+                ...(a.since !== undefined ? { since: a.since } : {}),
+              }).then((cs) => cs.filter((c) => c.timeframe === a.timeframe)),
+            signals: (a) =>
+              readHistory(bus, streams.EVENTS.name, subjects.events.signal(a.symbol), Signal, {
+                limit: a.limit,
+                since: a.since ?? Date.now() - 3_600_000,
+              }),
+          }),
+        ),
+        metrics: (registry) => {
+          metrics = strategyMetrics(registry, host);
+        },
+        onStop: async () => {
+          clearInterval(saver);
+          clearInterval(timer);
+          for (const stop of stoppers.splice(0)) await stop();
+          await host.settle();
+          await host.persistAll();
+        },
+      },
+      deps,
+      options,
+    );
+  } catch (err) {
+    clearInterval(saver);
+    clearInterval(timer);
+    for (const stop of stoppers.splice(0)) await stop();
+    throw err;
+  }
+}
+
+export type { Logger };
