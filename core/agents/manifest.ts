@@ -113,6 +113,14 @@ export const manifest = [
     consumes: [subjects.commands.forFunction("integration")],
     description: "Cross-agent integration validation",
   },
+  {
+    name: "ledger",
+    alias: "tradeledger",
+    title: "TradeLedger",
+    kind: "function",
+    consumes: [subjects.trade.all],
+    description: "Every order, fill and trade in SQL: trades, profit, performance, period PnL, equity",
+  },
 ] as const satisfies readonly Agent[];
 
 export type AgentName = (typeof manifest)[number]["name"];

@@ -4,7 +4,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
+import { findAgent, manifest, type ServiceAgent } from "../../core/agents/manifest.ts";
 import { callTool } from "../../core/bus/tool-transport.ts";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
@@ -193,7 +193,7 @@ describe("the coordinator", () => {
     expect(byName.get("risk")?.tools.map((t) => t.name)).toContain("calculate_kelly");
     expect(byName.get("coordinator")?.tools.map((t) => t.name)).toEqual(["agent_status"]);
     expect(byName.get("exchange")).toMatchObject({ available: false, tools: [] });
-    expect(body.agents).toHaveLength(10);
+    expect(body.agents).toHaveLength(manifest.length);
     const metrics = await (await fetch(`${coordinator.url}/metrics`)).text();
     expect(metrics).toMatch(/bot4_agent_instances\{target="risk"[^}]*\} 1/);
     expect(metrics).toMatch(/bot4_agent_instances\{target="exchange"[^}]*\} 0/);
