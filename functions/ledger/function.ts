@@ -2,7 +2,7 @@ import type { Config } from "../../core/config.ts";
 import { defineFunction, type FunctionDefinition } from "../../core/functions/contract.ts";
 import type { LedgerStore } from "../../core/ledger/store.ts";
 import { type LedgerInbound, LedgerInput, toLedgerEvent } from "./events.ts";
-import { sharedLedgerStore } from "./sql/open.ts";
+import { closeSharedLedgerStores, sharedLedgerStore } from "./sql/open.ts";
 import { ledgerTools } from "./tools.ts";
 
 /**
@@ -14,8 +14,10 @@ import { ledgerTools } from "./tools.ts";
  */
 export function createLedgerFunction(
   store: (config: Config) => Promise<LedgerStore>,
+  close?: () => Promise<void>,
 ): FunctionDefinition<LedgerInbound, undefined> {
   return defineFunction<LedgerInbound>({
+    ...(close !== undefined ? { close } : {}),
     name: "ledger",
     input: LedgerInput,
     tools: (deps) => ledgerTools({ config: deps.config, store: () => store(deps.config), bus: deps.bus }),
@@ -28,4 +30,4 @@ export function createLedgerFunction(
   });
 }
 
-export const definition = createLedgerFunction(sharedLedgerStore);
+export const definition = createLedgerFunction(sharedLedgerStore, closeSharedLedgerStores);
