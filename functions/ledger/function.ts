@@ -20,7 +20,13 @@ export function createLedgerFunction(
     ...(close !== undefined ? { close } : {}),
     name: "ledger",
     input: LedgerInput,
-    tools: (deps) => ledgerTools({ config: deps.config, store: () => store(deps.config), bus: deps.bus }),
+    tools(deps) {
+      // Opening starts now, in the background: a first PGlite open creates the database (seconds).
+      store(deps.config).catch((err: unknown) =>
+        deps.logger.error({ err }, "the ledger's store failed to open"),
+      );
+      return ledgerTools({ config: deps.config, store: () => store(deps.config), bus: deps.bus });
+    },
     async handle(batch, ctx) {
       const s = await store(ctx.config);
       const result = await s.apply(batch.map((m) => toLedgerEvent(m.event, m.seq)));

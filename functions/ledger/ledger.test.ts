@@ -136,10 +136,10 @@ describe.each(targets)("the ledger function on %s", (_name, target) => {
     );
     await eventually(
       async () => (await store.lastSeq()) >= 25 || undefined,
-      20_000,
+      60_000,
       "the ledger to catch up",
     );
-  }, 90_000);
+  }, 180_000); // a first PGlite open creates the database: seconds, a minute on a loaded machine
 
   afterAll(async () => {
     await trigger?.stop();

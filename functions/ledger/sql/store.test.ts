@@ -36,7 +36,7 @@ describe.each(adapters)("the ledger store on %s", (_name, open) => {
   beforeAll(async () => {
     client = await open();
     store = await SqlLedgerStore.open(client, { ownsClient: false });
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await client?.close();
