@@ -214,7 +214,7 @@ describe.each(targets)("the ledger function on %s", (_name, target) => {
     };
     // 1000 + 46.9484984984985, then + 35.90453, then − 71.99547
     expect(curve.points.map((x) => x.equity)).toHaveLength(3);
-    expect(curve.points[0]?.equity).toBeCloseTo(1046.9484984984985, 8);
+    expect(curve.points[0]?.equity).toBeCloseTo(1046.948498498, 8);
     expect(curve.points[2]?.equity).toBeCloseTo(928.00453, 8);
   });
 
