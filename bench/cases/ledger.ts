@@ -1,0 +1,146 @@
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { LedgerEvent } from "../../core/ledger/model.ts";
+import { fill, fillEvent, resetSeq } from "../../core/ledger/testing.ts";
+import { openPglite, openPostgres, type SqlClient } from "../../functions/ledger/sql/client.ts";
+import { SqlLedgerStore } from "../../functions/ledger/sql/store.ts";
+import { type BenchCase, type BenchResult, Recorder } from "../harness.ts";
+
+/**
+ * The trade ledger on PGlite and on PostgreSQL (POSTGRES_TEST_URL or 127.0.0.1:5432, a database of
+ * its own, dropped afterwards):
+ * - projection throughput: fills through `apply` (the inbox, the positions they touch, multi-row
+ *   upserts, one transaction per batch) at the trigger's batch size and at 1 000;
+ * - `get_trades` of 1 000 rows out of 1 000 000 (bulk-loaded with generate_series): p50 of the
+ *   newest page, of one strategy, and of one symbol's closed trades.
+ */
+const SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "ADA/USDT"];
+const PRICES = [40_000, 3_000, 100, 0.5, 0.4];
+
+/** Round trips on 5 symbols × 4 strategies: buy, buy, sell, sell (fees in base on buys, quote on sells). */
+function fills(n: number): LedgerEvent[] {
+  resetSeq();
+  const out: LedgerEvent[] = [];
+  for (let i = 0; i < n; i++) {
+    const k = i % 20;
+    const round = Math.floor(i / 20);
+    const s = k % 5;
+    const price = (PRICES[s] ?? 1) * (1 + 0.01 * Math.sin(round / 7));
+    const buy = round % 4 < 2;
+    const amount = 1;
+    out.push(
+      fillEvent(
+        fill(`b${i}`, {
+          symbol: SYMBOLS[s] ?? "BTC/USDT",
+          side: buy ? "buy" : "sell",
+          amount: buy ? amount : amount * 0.999,
+          price,
+          fee: buy ? [amount * 0.001, (SYMBOLS[s] ?? "BTC/USDT").split("/")[0] ?? "BTC"] : [price * amount * 0.001, "USDT"],
+          strategyId: `s${Math.floor(k / 5)}`,
+          timestamp: 1_700_000_000_000 + i * 1000,
+        }),
+      ),
+    );
+  }
+  return out;
+}
+
+async function projection(store: SqlLedgerStore, events: readonly LedgerEvent[], batch: number) {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < events.length; i += batch) await store.apply(events.slice(i, i + batch));
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return Math.round(events.length / seconds);
+}
+
+/** 1 000 000 trades, server side: 20 strategies, 5 symbols, 95 % closed, one a second. */
+async function loadTrades(client: SqlClient, rows: number): Promise<void> {
+  await client.query(
+    `INSERT INTO ledger.trades
+     SELECT 't' || g, 'default', 'paper', (ARRAY['BTC/USDT','ETH/USDT','SOL/USDT','XRP/USDT','ADA/USDT'])[1 + g % 5],
+       's' || (g % 20), CASE WHEN g % 3 = 0 THEN 'short' ELSE 'long' END,
+       CASE WHEN g % 20 = 7 THEN 'open' ELSE 'closed' END,
+       1600000000000 + g * 1000, CASE WHEN g % 20 = 7 THEN NULL ELSE 1600000000000 + g * 1000 + 60000 END,
+       1, 100, 1, 101, 0, 0, 0.1, 0.001, 0.1, 0.8, 2, 'f' || g, 'f' || g || 'x', 1600000000000 + g * 1000
+     FROM generate_series(1, $1::int) g`,
+    [rows],
+  );
+  await client.exec("ANALYZE ledger.trades");
+}
+
+async function pageLatency(store: SqlLedgerStore, filter: Parameters<SqlLedgerStore["trades"]>[0], n: number) {
+  const rec = new Recorder();
+  for (let i = 0; i < 5; i++) await store.trades(filter, { limit: 1000 });
+  for (let i = 0; i < n; i++) {
+    const page = await rec.time(() => store.trades(filter, { limit: 1000 }));
+    if (page.trades.length !== 1000) throw new Error(`expected 1000 trades, got ${page.trades.length}`);
+  }
+  return rec.stats();
+}
+
+const ledgerCase: BenchCase = {
+  name: "ledger",
+  order: 35,
+  async run({ scale, log }) {
+    const results: BenchResult[] = [];
+    const adminUrl = process.env.POSTGRES_TEST_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+    const dbName = `bot4_bench_ledger_${randomUUID().slice(0, 8)}`;
+    const dir = mkdtempSync(join(tmpdir(), "bot4-bench-ledger-"));
+    const { default: postgres } = await import("postgres");
+    const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`CREATE DATABASE "${dbName}"`);
+    const pgUrl = new URL(adminUrl);
+    pgUrl.pathname = `/${dbName}`;
+    const events = fills(Math.round(50_000 * scale));
+    const trades = 1_000_000;
+    try {
+      for (const [name, open] of [
+        ["pglite", () => openPglite(join(dir, "ledger"))],
+        ["postgres", () => openPostgres(pgUrl.toString())],
+      ] as const) {
+        const t0 = Date.now();
+        const client = await open();
+        try {
+          log(`${name}: opened in ${Date.now() - t0} ms`);
+          for (const batch of [256, 1000]) {
+            const store = await SqlLedgerStore.open(client, { schema: `bench_${batch}`, ownsClient: false });
+            const perSecond = await projection(store, events, batch);
+            const d = await store.digests();
+            results.push({
+              case: `ledger: projection into ${name}, batches of ${batch}`,
+              unit: "fills/s",
+              throughput: perSecond,
+              notes: { fills: events.length, trades: d.trades?.rows ?? 0, target: 20_000 },
+            });
+          }
+          const store = await SqlLedgerStore.open(client, { ownsClient: false });
+          const t1 = Date.now();
+          await loadTrades(client, trades);
+          log(`${name}: ${trades} trades loaded in ${Date.now() - t1} ms`);
+          for (const [label, filter] of [
+            ["newest", {}],
+            ["one strategy", { strategy: "s3" }],
+            ["one symbol, closed", { symbol: "ETH/USDT", status: "closed" as const }],
+          ] as const) {
+            results.push({
+              case: `ledger: get_trades 1000 of 1M on ${name}, ${label}`,
+              unit: "pages",
+              latency: await pageLatency(store, filter, 50),
+              notes: { target_p50_ms: 5 },
+            });
+          }
+        } finally {
+          await client.close();
+        }
+      }
+    } finally {
+      await admin.unsafe(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
+      await admin.end({ timeout: 5 });
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return results;
+  },
+};
+
+export default ledgerCase;
