@@ -2,7 +2,6 @@ import type {
   FillRow,
   LedgerEvent,
   MarkRow,
-  PositionKey,
   PositionRow,
   PositionState,
   TradeRow,
@@ -85,10 +84,10 @@ function set(t: Table): string {
     .join(", ");
 }
 
-/** One multi-row statement: the rows travel as one JSON parameter through jsonb_to_recordset. */
-function insertSql(s: string, t: Table, returning = ""): string {
+/** One multi-row statement: the rows travel as one JSON parameter (`$<param>`) through json_to_recordset. */
+function insertSql(s: string, t: Table, returning = "", param = 1): string {
   const list = names(t).join(", ");
-  return `INSERT INTO ${s}.${t} (${list}) SELECT ${list} FROM jsonb_to_recordset($1::text::jsonb) AS x(${columns[t].cols})
+  return `INSERT INTO ${s}.${t} (${list}) SELECT ${list} FROM json_to_recordset($${param}::text::json) AS x(${columns[t].cols})
     ON CONFLICT (${columns[t].key.join(", ")}) ${onConflict[t](s)} ${returning}`;
 }
 
@@ -163,7 +162,12 @@ export class SqlLedgerStore implements LedgerStore {
     });
   }
 
-  /** The body of {@link apply}, inside a transaction the caller holds. */
+  /**
+   * The body of {@link apply}, inside a transaction the caller holds: one statement records the
+   * inbox and reads what the projection needs (the new event ids, the fills already stored, the
+   * touched positions and their open trades), one statement writes every table (data-modifying
+   * CTEs), so a batch costs three round trips whatever its size.
+   */
   async applyIn(
     tx: SqlClient,
     events: readonly LedgerEvent[],
@@ -171,67 +175,51 @@ export class SqlLedgerStore implements LedgerStore {
     const s = this.s;
     const unique = new Map<string, LedgerEvent>();
     for (const e of events) if (!unique.has(e.id)) unique.set(e.id, e);
-    const inbox = [...unique.values()].map((e) => ({ id: e.id, seq: e.seq, type: e.type, time: e.time }));
-    const inserted = await tx.query<{ id: string }>(insertSql(s, "events", "RETURNING id"), [
-      JSON.stringify(inbox),
-    ]);
-    const fresh = new Set(inserted.map((r) => r.id));
-    const batch = [...unique.values()].filter((e) => fresh.has(e.id));
-    if (batch.length === 0) return { applied: 0, duplicates: events.length };
-    const fillIds = batch.flatMap((e) => (e.kind === "fill" ? [e.data.id] : []));
-    const known = new Set<string>();
-    const positions = new Map<string, PositionState>();
-    if (fillIds.length > 0) {
-      for (const r of await tx.query<{ id: string }>(
-        `SELECT id FROM ${s}.fills WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb))`,
-        [JSON.stringify(fillIds)],
-      )) {
-        known.add(r.id);
-      }
-      for (const [k, state] of await this.loadPositions(tx, touchedKeys(batch))) positions.set(k, state);
-    }
-    const w = projectBatch(batch, positions, known);
-    const write = async (t: Table, rows: readonly object[]) => {
-      if (rows.length > 0) await tx.query(insertSql(s, t), [JSON.stringify(rows)]);
-    };
-    await write("orders", w.orders);
-    await write("fills", w.fills);
-    await write("trades", w.trades);
-    await write("positions", w.positions);
-    await write("marks", w.marks);
-    return { applied: batch.length, duplicates: events.length - batch.length };
-  }
-
-  private async loadPositions(
-    tx: SqlClient,
-    keys: readonly PositionKey[],
-  ): Promise<Map<string, PositionState>> {
-    const out = new Map<string, PositionState>();
-    if (keys.length === 0) return out;
-    const rows = await tx.query<PositionRow>(
-      `SELECT p.* FROM ${this.s}.positions p
-       JOIN jsonb_to_recordset($1::text::jsonb) AS k(account text, venue text, symbol text, strategy_id text)
-       USING (account, venue, symbol, strategy_id)`,
-      [JSON.stringify(keys)],
+    const all = [...unique.values()];
+    const inbox = all.map((e) => ({ id: e.id, seq: e.seq, type: e.type, time: e.time }));
+    const fillIds = all.flatMap((e) => (e.kind === "fill" ? [e.data.id] : []));
+    const [read] = await tx.query<{
+      fresh: string[] | null;
+      known: string[] | null;
+      positions: PositionRow[] | null;
+      open: TradeRow[] | null;
+    }>(
+      `WITH ins AS (${insertSql(s, "events", "RETURNING id")}),
+         keys AS (SELECT * FROM json_to_recordset($2::text::json) AS k(account text, venue text, symbol text, strategy_id text)),
+         pos AS (SELECT p.* FROM ${s}.positions p JOIN keys USING (account, venue, symbol, strategy_id))
+       SELECT (SELECT json_agg(id) FROM ins) AS fresh,
+         (SELECT json_agg(id) FROM ${s}.fills WHERE id IN (SELECT json_array_elements_text($3::text::json))) AS known,
+         (SELECT json_agg(pos) FROM pos) AS positions,
+         (SELECT json_agg(t) FROM ${s}.trades t WHERE t.id IN (SELECT open_trade_id FROM pos)) AS open`,
+      [JSON.stringify(inbox), JSON.stringify(touchedKeys(all)), JSON.stringify(fillIds)],
     );
-    const openIds = rows.flatMap((p) => (p.open_trade_id === null ? [] : [p.open_trade_id]));
-    const open = new Map<string, TradeRow>();
-    if (openIds.length > 0) {
-      for (const t of await tx.query<TradeRow>(
-        `SELECT ${TRADE_COLS} FROM ${this.s}.trades WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb))`,
-        [JSON.stringify(openIds)],
-      )) {
-        open.set(t.id, t);
-      }
-    }
-    for (const p of rows) {
-      const position = { ...p };
-      out.set(positionKey(p), {
-        position,
+    const fresh = new Set(read?.fresh ?? []);
+    const batch = all.filter((e) => fresh.has(e.id));
+    if (batch.length === 0) return { applied: 0, duplicates: events.length };
+    const open = new Map((read?.open ?? []).map((t) => [t.id, t]));
+    const positions = new Map<string, PositionState>();
+    for (const p of read?.positions ?? []) {
+      positions.set(positionKey(p), {
+        position: { ...p },
         open: p.open_trade_id === null ? undefined : open.get(p.open_trade_id),
       });
     }
-    return out;
+    const w = projectBatch(batch, positions, new Set(read?.known ?? []));
+    const parts: string[] = [];
+    const params: string[] = [];
+    for (const [t, rows] of [
+      ["orders", w.orders],
+      ["fills", w.fills],
+      ["trades", w.trades],
+      ["positions", w.positions],
+      ["marks", w.marks],
+    ] as const) {
+      if (rows.length === 0) continue;
+      params.push(JSON.stringify(rows));
+      parts.push(`w_${t} AS (${insertSql(s, t, "", params.length)})`);
+    }
+    if (parts.length > 0) await tx.query(`WITH ${parts.join(",\n")} SELECT 1`, params);
+    return { applied: batch.length, duplicates: events.length - batch.length };
   }
 
   async trades(f: TradeFilter, page: { limit: number; cursor?: string | undefined }): Promise<TradePage> {
@@ -248,14 +236,27 @@ export class SqlLedgerStore implements LedgerStore {
     }
     const w = where(f, params, "opened_at", extra);
     params.push(page.limit + 1);
-    const rows = await this.client.query<TradeRow>(
+    const rows = await this.jsonRows<TradeRow>(
       `SELECT ${TRADE_COLS} FROM ${this.s}.trades ${w} ORDER BY opened_at DESC, id DESC LIMIT $${params.length}`,
+      "x.opened_at DESC, x.id DESC",
       params,
     );
     const more = rows.length > page.limit;
     const trades = more ? rows.slice(0, page.limit) : rows;
     const last = trades[trades.length - 1];
     return { trades, next_cursor: more && last !== undefined ? encodeCursor(last) : null };
+  }
+
+  /**
+   * Rows as one JSON text built by the database (`json_agg`), parsed once here: for pages of a
+   * thousand rows this is several times cheaper than the drivers' per-field conversion.
+   */
+  private async jsonRows<T>(inner: string, order: string, params: readonly unknown[]): Promise<T[]> {
+    const [r] = await this.client.query<{ j: string }>(
+      `SELECT coalesce(json_agg(x ORDER BY ${order}), '[]')::text AS j FROM (${inner}) x`,
+      params,
+    );
+    return JSON.parse(r?.j ?? "[]") as T[];
   }
 
   async trade(id: string): Promise<{ trade: TradeRow; fills: FillRow[] } | undefined> {
