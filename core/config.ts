@@ -167,6 +167,11 @@ export const Config = z.object({
   COMPLIANCE_MAX_CANCEL_RATIO: fraction(0.9),
   /** Largest relative distance of a limit price from the last trade price (0.05 = 5%). */
   COMPLIANCE_PRICE_BAND: fraction(0.05),
+  /** The trade ledger's PostgreSQL (`postgres://user@host:5432/db`); unset: PGlite under BOT4_DATA_DIR. */
+  POSTGRES_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, "must be a postgres:// or postgresql:// URL")
+    .optional(),
 });
 export type Config = z.infer<typeof Config>;
 

@@ -63,10 +63,14 @@ export async function startLocalFunctions(
   const failed: string[] = [];
   const heartbeats: Heartbeat[] = [];
   const instanceId = randomUUID().slice(0, 8);
+  const definitions: AnyFunctionDefinition[] = [];
   const stopAll = async () => {
     await Promise.all(heartbeats.map((h) => h.stop()));
     for (const s of subscriptions) s.unsubscribe();
     await Promise.all(triggers.map((t) => t.stop()));
+    await Promise.all(
+      definitions.map((d) => d.close?.().catch((err: unknown) => logger.warn({ err }, "close failed"))),
+    );
   };
   try {
     const selected =
@@ -90,6 +94,7 @@ export async function startLocalFunctions(
         );
         continue;
       }
+      definitions.push(def);
       const fnLogger = logger.child({ function: agent.name });
       const registry = functionRegistry(
         def,

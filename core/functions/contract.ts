@@ -121,6 +121,8 @@ export interface FunctionDefinition<In = EventEnvelope, S = undefined> {
    * batch (nak with backoff, dead letter after max deliveries).
    */
   handle(batch: readonly InboundEvent<In>[], ctx: FunctionContext<S>): Effects<S> | Promise<Effects<S>>;
+  /** Releases what the function holds open (the ledger's database); called once its trigger stopped. */
+  close?(): Promise<void>;
 }
 
 /** Any function, as the trigger and the hosts hold them. */

@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readInstances } from "../../core/bus/agent-registry.ts";
 import type { Bus } from "../../core/bus/bus.ts";
@@ -27,6 +30,8 @@ const config = testConfig({
   COMPLIANCE_MAX_ORDER_TO_TRADE: "3",
   COMPLIANCE_MAX_CANCEL_RATIO: "0.5",
   TRIGGER_MAX_WAIT_MS: "0",
+  // Every function of the manifest runs here, the ledger too: its embedded database goes to a temp dir.
+  BOT4_DATA_DIR: mkdtempSync(join(tmpdir(), "bot4-compliance-")),
 });
 
 const T0 = Date.parse("2026-01-05T10:00:00Z");

@@ -3,6 +3,7 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { pino } from "pino";
 import { z } from "zod";
 import { ToolError } from "../../core/tools/errors.ts";
+import { LedgerUsageError, ledgerCommand, profitCommand, tradesCommand } from "./cli-ledger.ts";
 import type { AgentTools, ToolDirectory } from "./directory.ts";
 import { CoordinatorClient, CoordinatorUnreachableError } from "./http-directory.ts";
 import { createMcpServer } from "./mcp.ts";
@@ -15,12 +16,16 @@ usage:
   bot4 tools [agent]                         list tools (all agents, or one)
   bot4 status                                agents, instances, versions, heartbeats, consumer lag
   bot4 mcp                                   MCP server over stdio, proxying the coordinator
+  bot4 trades [filters] [--status open|closed] [--limit n] [--cursor c]   trades from the ledger
+  bot4 profit [filters]                      realised/unrealised PnL, fees, win rate per strategy and symbol
+  bot4 ledger rebuild                        replay EVENTS into a fresh ledger database (identical tables)
 
 options:
   --url <url>        coordinator base URL (env BOT4_URL, default http://127.0.0.1:3000)
   --key <key>        API key (env BOT4_API_KEY), when the coordinator has BOT4_API_KEYS
   --timeout <ms>     per request (env BOT4_CLI_TIMEOUT_MS, default 30000)
-  --json             print raw JSON (tools, status)
+  --json             print raw JSON (tools, status, trades, profit, ledger)
+  filters            --strategy <id> --symbol <BTC/USDT> --account <a> --venue <v> --from/--to <ms|ISO>
   -h, --help
 
 exit status: 0 ok, 1 the call failed or the coordinator is unreachable, 2 usage error`;
@@ -61,6 +66,15 @@ export async function runCli(
         key: { type: "string" },
         timeout: { type: "string" },
         json: { type: "boolean", default: false },
+        strategy: { type: "string" },
+        symbol: { type: "string" },
+        account: { type: "string" },
+        venue: { type: "string" },
+        status: { type: "string" },
+        limit: { type: "string" },
+        from: { type: "string" },
+        to: { type: "string" },
+        cursor: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -93,11 +107,21 @@ export async function runCli(
         return await status(client, values.json, io);
       case "mcp":
         return await mcp(client);
+      case "trades":
+        return await tradesCommand(client, values, values.json, io);
+      case "profit":
+        return await profitCommand(client, values, values.json, io);
+      case "ledger":
+        return await ledgerCommand(client, rest, values.json, io);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (err) {
-    if (err instanceof UsageError || (err instanceof TypeError && "code" in err)) {
+    if (
+      err instanceof UsageError ||
+      err instanceof LedgerUsageError ||
+      (err instanceof TypeError && "code" in err)
+    ) {
       io.err(`bot4: ${err.message}\n\n${USAGE}`);
       return 2;
     }

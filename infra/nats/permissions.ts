@@ -67,6 +67,7 @@ export const ownership = {
   backtesting: { ...none, objects: [objectStores.results.bucket] },
   infra: none,
   integration: none,
+  ledger: none,
 } as const satisfies Record<AgentName, Ownership>;
 
 /** JetStream API operations only the admin user may call: they create, change or destroy storage. */

@@ -1,0 +1,39 @@
+import type { Config } from "../../core/config.ts";
+import { defineFunction, type FunctionDefinition } from "../../core/functions/contract.ts";
+import type { LedgerStore } from "../../core/ledger/store.ts";
+import { type LedgerInbound, LedgerInput, toLedgerEvent } from "./events.ts";
+import { closeSharedLedgerStores, sharedLedgerStore } from "./sql/open.ts";
+import { ledgerTools } from "./tools.ts";
+
+/**
+ * TradeLedger: consumes everything on events.trade.> and projects orders, fills, positions and
+ * trades into SQL. It is a sink: its only effect is the projection, applied through the LedgerStore
+ * port in one transaction per batch (idempotent by event id), so it returns no events and keeps no
+ * trigger state — the database is its state. The trigger acks the batch only after `handle`
+ * resolved, that is after the commit (docs/ledger.md).
+ */
+export function createLedgerFunction(
+  store: (config: Config) => Promise<LedgerStore>,
+  close?: () => Promise<void>,
+): FunctionDefinition<LedgerInbound, undefined> {
+  return defineFunction<LedgerInbound>({
+    ...(close !== undefined ? { close } : {}),
+    name: "ledger",
+    input: LedgerInput,
+    tools(deps) {
+      // Opening starts now, in the background: a first PGlite open creates the database (seconds).
+      store(deps.config).catch((err: unknown) =>
+        deps.logger.error({ err }, "the ledger's store failed to open"),
+      );
+      return ledgerTools({ config: deps.config, store: () => store(deps.config), bus: deps.bus });
+    },
+    async handle(batch, ctx) {
+      const s = await store(ctx.config);
+      const result = await s.apply(batch.map((m) => toLedgerEvent(m.event, m.seq)));
+      ctx.logger.debug({ ...result, messages: batch.length }, "ledger batch committed");
+      return {};
+    },
+  });
+}
+
+export const definition = createLedgerFunction(sharedLedgerStore, closeSharedLedgerStores);
