@@ -89,8 +89,11 @@ describe("strategy agent tools", async () => {
     const stop = await rpcError(call("create_strategy", { ...base, protections: { stopLoss: 2 } }));
     expect(stop.code).toBe(-32602);
     expect(JSON.stringify(stop.data)).toContain("protections.stopLoss");
-    const unknownParam = await rpcError(call("create_strategy", { ...base, params: { fast: "3" } }));
-    expect(unknownParam.code).toBe(-32602);
+    const wrongType = await rpcError(call("create_strategy", { ...base, params: { fast: "3" } }));
+    expect(wrongType.code).toBe(-32602);
+    const typo = await rpcError(call("create_strategy", { ...base, params: { fats: 3 } }));
+    expect(typo.code).toBe(-32602);
+    expect(typo.message).toMatch(/params\.fats: not a parameter of ma_crossover/);
     expect(((await call("list_strategies", {})) as { strategies: unknown[] }).strategies).toEqual([]);
   });
 

@@ -51,7 +51,14 @@ beforeAll(async () => {
   svc = await startExchange(
     { config, bus, logger: quietLogger() },
     { port: 0, instanceId: "exchange-ccxt" },
-    { venues: [venue], feedTimer: false, streamsMode: "poll", reconcileDelayMs: 20, streamBackoffMs: 20 },
+    {
+      venues: [venue],
+      feedTimer: false,
+      streamsMode: "poll",
+      reconcileDelayMs: 20,
+      streamBackoffMs: 20,
+      durableTimeoutMs: 30_000,
+    },
   );
 });
 afterAll(async () => {

@@ -53,6 +53,23 @@ function parseOr<S extends z.ZodType>(
   );
 }
 
+/** The params of a kind, parsed; a key the kind does not know is refused (a typo must not pass silently). */
+function parseParams(kind: string, params: Record<string, unknown>, base: Record<string, unknown> = {}) {
+  const strategy = parseOr(StrategySpec, { ...base, ...params, kind }, "params", "invalid strategy params");
+  const unknown = Object.keys(params).filter((k) => !(k in strategy) || k === "kind");
+  if (unknown.length > 0) {
+    throw invalid(
+      `invalid strategy params: ${unknown.map((k) => `params.${k}: not a parameter of ${kind}`).join("; ")}`,
+      unknown.map((k) => ({
+        path: `params.${k}`,
+        message: `not a parameter of ${kind}`,
+        code: "unrecognized_keys",
+      })),
+    );
+  }
+  return strategy;
+}
+
 const Params = z.record(z.string(), z.unknown()).default({});
 const Id = z.object({ id: StrategyId });
 
@@ -208,12 +225,7 @@ export function strategyTools(d: StrategyToolDeps): Tool[] {
             { path: "id", message: "exists", code: "duplicate" },
           ]);
         }
-        const strategy = parseOr(
-          StrategySpec,
-          { ...a.params, kind: a.kind },
-          "params",
-          "invalid strategy params",
-        );
+        const strategy = parseParams(a.kind, a.params);
         const config = parseOr(
           StrategyConfig,
           {
@@ -271,10 +283,7 @@ export function strategyTools(d: StrategyToolDeps): Tool[] {
         const inst = find(a.id);
         const previous = inst.config;
         const { kind, ...oldParams } = previous.strategy;
-        const strategy =
-          a.params === undefined
-            ? previous.strategy
-            : parseOr(StrategySpec, { ...oldParams, ...a.params, kind }, "params", "invalid strategy params");
+        const strategy = a.params === undefined ? previous.strategy : parseParams(kind, a.params, oldParams);
         const next = { ...previous, strategy };
         if (a.capital !== undefined) next.capital = a.capital;
         if (a.sizing !== undefined) next.sizing = a.sizing;
