@@ -107,6 +107,11 @@ export class OrderManager {
     }
   }
 
+  /** Now on the venue's time base (paper: the market clock), which its order states are stamped with. */
+  private timeOf(venueName: string): number {
+    return this.o.venues.get(venueName)?.time?.() ?? Date.now();
+  }
+
   venue(name: string): Venue {
     const venue = this.o.venues.get(name);
     if (venue === undefined) {
@@ -178,7 +183,7 @@ export class OrderManager {
         ...rec.order,
         status: "rejected",
         reason: "the order never reached the venue (the exchange stopped before placing it)",
-        updatedAt: Date.now(),
+        updatedAt: this.timeOf(venueName),
       });
       n++;
     }
@@ -302,7 +307,7 @@ export class OrderManager {
       snapshot,
     );
     const pretrade = { ...check, source };
-    const now = Date.now();
+    const now = this.timeOf(venue.name);
     const order: Order = {
       id: request.clientOrderId,
       clientOrderId: request.clientOrderId,
@@ -352,7 +357,7 @@ export class OrderManager {
       if (err instanceof VenueRejected || err instanceof VenueRateLimited) {
         const reason =
           err instanceof VenueRateLimited ? `rate limited by ${venue.name}: ${err.message}` : err.message;
-        this.setOrder(rec, { ...rec.order, status: "rejected", reason, updatedAt: Date.now() });
+        this.setOrder(rec, { ...rec.order, status: "rejected", reason, updatedAt: this.timeOf(venue.name) });
         await this.durable(rec);
         throw rejected(`${venue.name} rejected the order: ${reason}`, { order: rec.order });
       }
@@ -621,7 +626,7 @@ export class OrderManager {
         ...rec.order,
         status: "rejected",
         reason: "the order never reached the venue",
-        updatedAt: Date.now(),
+        updatedAt: this.timeOf(rec.order.venue),
       });
       return;
     }

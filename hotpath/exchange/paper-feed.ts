@@ -5,7 +5,7 @@ import {
   type MarketSimulator,
   tickerFromCandle,
 } from "../../core/market/simulator.ts";
-import { type Clock, systemClock } from "../../core/ports/clock.ts";
+import { type Clock, MarketClock, systemClock } from "../../core/ports/clock.ts";
 import type { PaperVenue } from "./paper-venue.ts";
 import type { Publisher } from "./publisher.ts";
 
@@ -15,7 +15,9 @@ import type { Publisher } from "./publisher.ts";
  * the venue's resting orders against the bar (candle fill model), installs the book built around the
  * bar's close (arriving orders fill against it), then publishes the candle, the ticker and the book to
  * the MARKET stream. Simulated time starts at the current minute and advances one bar per tick, so a
- * 1-second tick runs the market 60× faster than the wall clock.
+ * 1-second tick runs the market 60× faster than the wall clock. With a `MarketClock` the feed moves
+ * that clock to each bar's close before anything trades on the bar: paper orders, fills and positions
+ * then carry the market's time, the one time base of a paper run.
  */
 export interface PaperFeedOptions {
   symbols: readonly string[];
@@ -81,8 +83,10 @@ export class PaperFeed {
   tick(): Candle[] {
     if (this.options.paused?.() === true) return [];
     const candles: Candle[] = [];
+    const clock = this.options.clock;
     for (const sim of this.sims) {
       const { candle } = sim.next();
+      if (clock instanceof MarketClock) clock.advance(candle.ts + timeframeMs["1m"]);
       this.venue.onCandle(candle);
       const book = bookFromCandle(candle);
       this.venue.onBook(book);

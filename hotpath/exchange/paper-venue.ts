@@ -81,6 +81,10 @@ export class PaperVenue implements Venue {
   private readonly fees: FeeSchedule;
   private readonly slippageBps: number;
   private readonly now: () => number;
+
+  time(): number {
+    return this.now();
+  }
   private readonly latency = new LatencyWindow(256);
   private seq = 0;
   private requests = 0;

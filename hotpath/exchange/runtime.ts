@@ -1,5 +1,6 @@
 import type { Config } from "../../core/config.ts";
-import { type Clock, systemClock } from "../../core/ports/clock.ts";
+import { timeframeMs } from "../../core/domain/market.ts";
+import { type Clock, MarketClock } from "../../core/ports/clock.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import { CcxtVenue, type CcxtVenueOptions } from "./ccxt-venue.ts";
 import { MarketStreams } from "./market-streams.ts";
@@ -86,7 +87,7 @@ export class ExchangeRuntime {
 
   constructor(readonly o: ExchangeRuntimeOptions) {
     const { config } = o;
-    const clock = o.clock ?? systemClock;
+    const clock = o.clock ?? new MarketClock(timeframeMs["1m"], config.PAPER_TICK_MS);
     this.paper = new PaperVenue({
       now: () => clock.now(),
       symbols: config.PAPER_SYMBOLS,

@@ -90,6 +90,8 @@ export interface Venue {
   readonly capabilities: VenueCapabilities;
   /** False for a venue configured without API keys (public data only); absent means true. */
   readonly canTrade?: boolean;
+  /** The venue's time, which its orders and fills are stamped with (paper: the market clock); absent: the wall clock. */
+  time?(): number;
   /** Loads markets; must succeed before orders are accepted. */
   init(): Promise<void>;
   market(symbol: string): VenueMarket | undefined;
