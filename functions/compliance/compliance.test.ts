@@ -1,7 +1,5 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { functionAgents } from "../../core/agents/manifest.ts";
 import { readInstances } from "../../core/bus/agent-registry.ts";
 import type { Bus } from "../../core/bus/bus.ts";
 import { callTool } from "../../core/bus/tool-transport.ts";
@@ -30,8 +28,6 @@ const config = testConfig({
   COMPLIANCE_MAX_ORDER_TO_TRADE: "3",
   COMPLIANCE_MAX_CANCEL_RATIO: "0.5",
   TRIGGER_MAX_WAIT_MS: "0",
-  // Every function of the manifest runs here, the ledger too: its embedded database goes to a temp dir.
-  BOT4_DATA_DIR: mkdtempSync(join(tmpdir(), "bot4-compliance-")),
 });
 
 const T0 = Date.parse("2026-01-05T10:00:00Z");
@@ -111,7 +107,11 @@ beforeAll(async () => {
   const nats = await privateNats();
   bus = await testBus(nats.url);
   await ensureTopology(bus);
-  functions = await startLocalFunctions({ config, bus, logger: quietLogger("functions") });
+  // Every function but the ledger (its embedded database's first open would only load this file).
+  functions = await startLocalFunctions(
+    { config, bus, logger: quietLogger("functions") },
+    { only: functionAgents.map((f) => f.name).filter((n) => n !== "ledger") },
+  );
 
   // 1. A fill establishes the last trade price (40 000) and a small position: clean.
   await publishFill(

@@ -15,6 +15,7 @@ import { BATCH_KIND, BatchResult } from "../../core/functions/run.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { streamOf, subjects } from "../../core/subjects.ts";
 import { privateNats, testBus } from "../../test/nats.ts";
+import { testDatabase } from "../../test/postgres.ts";
 import { deploymentPlan } from "../../stacks/plan/deployment.ts";
 import { repoRoot } from "../generate.ts";
 import { bundleFunctions, crc32, nativePackageFiles, zip } from "./bundle.ts";
@@ -106,6 +107,8 @@ describe("LocalStack bundles, served by the project's local Lambda host and invo
       LAMBDA_HOST_PORT: "0",
       LAMBDA_FUNCTION_PREFIX: prefix,
       NATS_URL: nats.url,
+      // The ledger's Lambda projects into PostgreSQL (a database of its own, dropped after the file).
+      POSTGRES_URL: await testDatabase("bot4_lambda_host"),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

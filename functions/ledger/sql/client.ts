@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import { Worker } from "node:worker_threads";
 
 /**
  * The little the ledger's SQL needs from a database driver: parameterised queries (`$1`…), a script,
@@ -18,49 +19,117 @@ export interface SqlClient {
 const INT8 = 20;
 const toNumber = (v: string) => Number(v);
 
-interface PgliteLike {
-  query<T>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
-  exec(text: string): Promise<unknown>;
+interface WorkerReply {
+  id?: number;
+  ready?: boolean;
+  rows?: unknown[];
+  error?: { message: string; code?: string };
 }
 
-function pgliteClient(
-  db: PgliteLike,
-  transaction: SqlClient["transaction"],
-  close: () => Promise<void>,
-): SqlClient {
-  return {
-    kind: "pglite",
-    async query<T>(text: string, params: readonly unknown[] = []) {
-      return (await db.query<T>(text, [...params])).rows;
-    },
-    async exec(text: string) {
-      await db.exec(text);
-    },
-    transaction,
-    close,
-  };
+/** An error from the database, with its SQLSTATE when there is one. */
+export class SqlError extends Error {
+  override name = "SqlError";
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
 }
 
-/** PGlite with its data in `dir` (created if missing). Open it once per process. */
+/**
+ * PGlite with its data in `dir` (created if missing), run in a worker thread
+ * (`pglite-worker.mjs`): creating the database takes seconds of synchronous WASM that would otherwise
+ * stall this process's event loop. PGlite has one connection, so every call here is serialised and a
+ * transaction (BEGIN … COMMIT) holds it until it ends. Open it once per process and data directory.
+ */
 export async function openPglite(dir: string): Promise<SqlClient> {
   mkdirSync(dir, { recursive: true });
-  const { PGlite } = await import("@electric-sql/pglite");
-  const db = await PGlite.create(dir, { parsers: { [INT8]: toNumber } });
-  const root: SqlClient = pgliteClient(
-    db,
-    (fn) =>
-      db.transaction((tx) =>
-        fn(
-          pgliteClient(
-            tx,
-            () => Promise.reject(new Error("nested transactions are not supported")),
-            async () => {},
-          ),
-        ),
-      ),
-    () => db.close(),
-  );
-  return root;
+  const worker = new Worker(new URL("./pglite-worker.mjs", import.meta.url), { workerData: { dir } });
+  worker.unref();
+  let next = 0;
+  const pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
+  let failed: Error | undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.on("message", (m: WorkerReply) => {
+      if (m.ready !== undefined) {
+        if (m.ready) resolve();
+        else reject(new SqlError(`PGlite could not open ${dir}: ${m.error?.message ?? "unknown error"}`));
+        return;
+      }
+      const p = m.id === undefined ? undefined : pending.get(m.id);
+      if (p === undefined || m.id === undefined) return;
+      pending.delete(m.id);
+      if (m.error !== undefined) p.reject(new SqlError(m.error.message, m.error.code));
+      else p.resolve(m);
+    });
+    const fail = (err: Error) => {
+      failed = err;
+      reject(err);
+      for (const p of pending.values()) p.reject(err);
+      pending.clear();
+    };
+    worker.on("error", fail);
+    worker.on("exit", (code) => fail(new SqlError(`the PGlite worker exited (code ${code})`)));
+  });
+  const send = (msg: { op: string; text?: string; params?: readonly unknown[] }) =>
+    new Promise<WorkerReply>((resolve, reject) => {
+      if (failed !== undefined) {
+        reject(failed);
+        return;
+      }
+      const id = ++next;
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ ...msg, id });
+    });
+  let chain: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = chain.then(fn, fn);
+    chain = run.catch(() => undefined);
+    return run;
+  };
+  const raw = {
+    query: async <T>(text: string, params: readonly unknown[] = []) =>
+      ((await send({ op: "query", text, params: [...params] })).rows ?? []) as T[],
+    exec: async (text: string) => {
+      await send({ op: "exec", text });
+    },
+  };
+  const inTx: SqlClient = {
+    kind: "pglite",
+    query: raw.query,
+    exec: raw.exec,
+    transaction: () => Promise.reject(new Error("nested transactions are not supported")),
+    close: async () => {},
+  };
+  try {
+    await ready;
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  }
+  return {
+    kind: "pglite",
+    query: (text, params) => exclusive(() => raw.query(text, params)),
+    exec: (text) => exclusive(() => raw.exec(text)),
+    transaction: (fn) =>
+      exclusive(async () => {
+        await raw.exec("BEGIN");
+        try {
+          const out = await fn(inTx);
+          await raw.exec("COMMIT");
+          return out;
+        } catch (err) {
+          await raw.exec("ROLLBACK").catch(() => undefined);
+          throw err;
+        }
+      }),
+    close: () =>
+      exclusive(async () => {
+        if (failed === undefined) await send({ op: "close" }).catch(() => undefined);
+        await worker.terminate();
+      }),
+  };
 }
 
 /** PostgreSQL at `url` (postgres://…), a small pool. */

@@ -54,9 +54,19 @@ export function sharedLedgerStore(
   return store;
 }
 
-/** Closes and forgets every shared store (tests, shutdown). */
-export async function closeSharedLedgerStores(): Promise<void> {
+/**
+ * Closes and forgets every shared store (tests, shutdown). A store still opening (a first PGlite
+ * open takes seconds) is not waited for beyond `waitMs`: its worker thread does not keep the process.
+ */
+export async function closeSharedLedgerStores(waitMs = 3_000): Promise<void> {
   const all = [...shared.values()];
   shared.clear();
-  await Promise.all(all.map(async (s) => (await s.catch(() => undefined))?.close()));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(all.map(async (s) => (await s.catch(() => undefined))?.close())),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+    }),
+  ]);
+  clearTimeout(timer);
 }
