@@ -16,6 +16,7 @@ import { defineTool, type Tool } from "../../core/tools/tool.ts";
 import { type RouteLeg, planRoute, type VenueBook } from "./router.ts";
 import type { ExchangeRuntime } from "./runtime.ts";
 import { VenueRejected } from "./venue.ts";
+import { Amount, Price } from "../../core/domain/bounds.ts";
 
 /**
  * The exchange's tools. Inputs are snake_case; orders, fills, positions, tickers and books come back
@@ -26,16 +27,16 @@ const SymbolArg = z
   .string()
   .regex(/^[A-Z0-9]+\/[A-Z0-9]+(:[A-Z0-9]+)?$/, "a unified symbol such as BTC/USDT");
 const ClientOrderId = z.string().regex(/^[A-Za-z0-9._:-]{1,36}$/, "1–36 characters of A–Z a–z 0–9 . _ : -");
-const OrderRef = z
-  .object({
-    venue: Venue.optional(),
-    order_id: z.string().min(1).optional(),
-    client_order_id: ClientOrderId.optional(),
-  })
-  .refine((r) => r.order_id !== undefined || r.client_order_id !== undefined, {
-    message: "give order_id or client_order_id",
-    path: ["order_id"],
-  });
+const OrderRefFields = z.object({
+  venue: Venue.optional(),
+  order_id: z.string().min(1).optional(),
+  client_order_id: ClientOrderId.optional(),
+});
+const hasRef = (r: z.infer<typeof OrderRefFields>) => r.order_id !== undefined || r.client_order_id !== undefined;
+const refMessage = () => ({ message: "give order_id or client_order_id", path: ["order_id"] });
+const OrderRef = OrderRefFields.refine(hasRef, refMessage());
+/** cancel_order changes state: an unknown (mistyped) field is refused, never ignored. */
+const StrictOrderRef = OrderRefFields.strict().refine(hasRef, refMessage());
 const StreamKindArg = z.enum(["ticker", "book", "trade"]);
 const StreamStatus = z.object({
   venue: z.string(),
@@ -152,12 +153,13 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
         symbol: SymbolArg,
         side: Side,
         type: OrderType.default("market"),
-        amount: z.number().positive().finite(),
-        price: z.number().positive().finite().optional(),
-        stop_price: z.number().positive().finite().optional(),
+        amount: Amount,
+        price: Price.optional(),
+        stop_price: Price.optional(),
         client_order_id: ClientOrderId.optional(),
         strategy_id: StrategyId.optional().describe("the strategy instance placing the order (attribution)"),
-      }),
+      })
+        .strict(),
       output: OrderWithFills.extend({ pretrade: Pretrade }),
       handler: async (a, ctx) => {
         const parsed = OrderRequest.safeParse({
@@ -180,7 +182,7 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
       name: "cancel_order",
       description:
         "Cancel an open order by order_id or client_order_id (cancels jump the venue's rate-limit queue).",
-      input: OrderRef,
+      input: StrictOrderRef,
       output: z.object({ order: Order }),
       handler: async (a) => {
         const ref = {
@@ -301,7 +303,7 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
       input: z.object({
         symbol: SymbolArg,
         side: Side,
-        amount: z.number().positive().finite(),
+        amount: Amount,
         venues: z.array(Venue).min(1).optional(),
         execute: z.boolean().default(false),
         client_order_id: z
@@ -309,7 +311,8 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
           .regex(/^[A-Za-z0-9._:-]{1,32}$/, "1–32 characters (legs append -<n>)")
           .optional(),
         account: z.string().min(1).default("default"),
-      }),
+      })
+        .strict(),
       output: z.object({
         side: Side,
         amount: z.number(),
@@ -389,7 +392,8 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
         venue: Venue.optional(),
         symbol: SymbolArg,
         kinds: z.array(StreamKindArg).min(1).default(["ticker", "book"]),
-      }),
+      })
+        .strict(),
       output: z.object({ streams: z.array(StreamStatus) }),
       handler: (a) => {
         const venue = rt.oms.venue(venueOf(a.venue));
@@ -406,7 +410,8 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
         venue: Venue.optional(),
         symbol: SymbolArg,
         kinds: z.array(StreamKindArg).min(1).default(["ticker", "book", "trade"]),
-      }),
+      })
+        .strict(),
       output: z.object({ streams: z.array(StreamStatus) }),
       handler: (a) => ({ streams: rt.streams.unsubscribe(venueOf(a.venue), a.symbol, a.kinds) }),
     }),

@@ -196,7 +196,8 @@ export function inferenceTools({ engine, store }: ToolDeps): Tool[] {
       epochs: z.number().int().min(1).max(200).optional(),
       seed: z.union([z.number().int(), z.string().min(1)]).optional(),
       deploy: z.boolean().default(false),
-    }),
+    })
+      .strict(),
     output: ModelSummary,
     handler: async (args) => {
       const { bars, label, seed } = barsOf(args.source);
@@ -228,7 +229,7 @@ export function inferenceTools({ engine, store }: ToolDeps): Tool[] {
     name: "deploy_model",
     description:
       "Promotes a stored model version: its artifact must verify against the registry's sha256; every running instance hot-swaps to it",
-    input: z.object({ version: ModelVersion }),
+    input: z.object({ version: ModelVersion }).strict(),
     output: z.object({ deployed: z.string(), previous: z.string().optional(), deployed_at: z.string() }),
     handler: async ({ version }) => {
       try {
