@@ -158,7 +158,7 @@ export const manifest = [
     kind: "function",
     consumes: [subjects.commands.forFunction("infra")],
     description: "Infrastructure checks and operations",
-    tools: {},
+    tools: { get_alerts: "read", health_report: "read" },
   },
   {
     name: "integration",
@@ -167,7 +167,7 @@ export const manifest = [
     kind: "function",
     consumes: [subjects.commands.forFunction("integration")],
     description: "Cross-agent integration validation",
-    tools: {},
+    tools: { validate_contracts: "write", validation_report: "read" },
   },
 ] as const satisfies readonly Agent[];
 

@@ -23,10 +23,7 @@ export const bounds = {
 } as const;
 
 const ranged = (b: { min: number; max: number }, what: string) =>
-  z
-    .number()
-    .min(b.min, `${what} must be at least ${b.min}`)
-    .max(b.max, `${what} must be at most ${b.max}`);
+  z.number().min(b.min, `${what} must be at least ${b.min}`).max(b.max, `${what} must be at most ${b.max}`);
 
 export const Amount = ranged(bounds.amount, "an amount");
 export const Price = ranged(bounds.price, "a price");

@@ -13,7 +13,9 @@ export const MAX_JSON_DEPTH = 64;
  * when the value is within the limit. Iterative, so it never recurses itself.
  */
 export function tooDeep(value: unknown, max = MAX_JSON_DEPTH): (string | number)[] | undefined {
-  const stack: { v: unknown; depth: number; path: (string | number)[] }[] = [{ v: value, depth: 0, path: [] }];
+  const stack: { v: unknown; depth: number; path: (string | number)[] }[] = [
+    { v: value, depth: 0, path: [] },
+  ];
   while (stack.length > 0) {
     const { v, depth, path } = stack.pop() as { v: unknown; depth: number; path: (string | number)[] };
     if (typeof v !== "object" || v === null) continue;
@@ -21,7 +23,8 @@ export function tooDeep(value: unknown, max = MAX_JSON_DEPTH): (string | number)
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) stack.push({ v: v[i], depth: depth + 1, path: [...path, i] });
     } else {
-      for (const [k, child] of Object.entries(v)) stack.push({ v: child, depth: depth + 1, path: [...path, k] });
+      for (const [k, child] of Object.entries(v))
+        stack.push({ v: child, depth: depth + 1, path: [...path, k] });
     }
   }
   return undefined;

@@ -105,13 +105,22 @@ export function judge(
     if (outcome.code === RpcCode.Rejected || outcome.code === RpcCode.MethodNotFound) return [];
     // A rule JSON Schema cannot express (from ≤ to, high ≥ low, tick sizes) refuses a schema-valid
     // input: its issues are refinements or the handler's own, never a structural zod issue.
-    if (outcome.code === RpcCode.InvalidParams && outcome.issues.every((i) => !STRUCTURAL.has(i.code ?? ""))) {
+    if (
+      outcome.code === RpcCode.InvalidParams &&
+      outcome.issues.every((i) => !STRUCTURAL.has(i.code ?? ""))
+    ) {
       return [];
     }
-    return fail("valid_input_accepted", `error ${outcome.code}: ${outcome.message} ${JSON.stringify(outcome.issues).slice(0, 300)}`);
+    return fail(
+      "valid_input_accepted",
+      `error ${outcome.code}: ${outcome.message} ${JSON.stringify(outcome.issues).slice(0, 300)}`,
+    );
   }
   if (outcome.kind === "result") {
-    return fail("invalid_input_refused", `accepted an input its schema refuses (${verdict.fields.join(", ")})`);
+    return fail(
+      "invalid_input_refused",
+      `accepted an input its schema refuses (${verdict.fields.join(", ")})`,
+    );
   }
   if (!names(outcome.issues, outcome.message, verdict.fields)) {
     return fail(
@@ -122,7 +131,11 @@ export function judge(
   return [];
 }
 
-function conforms(output: JsonSchema, value: unknown, fail: (c: CheckName, d: string) => Failure[]): Failure[] {
+function conforms(
+  output: JsonSchema,
+  value: unknown,
+  fail: (c: CheckName, d: string) => Failure[],
+): Failure[] {
   const parsed = zodOf(output).safeParse(value);
   if (parsed.success) return [];
   const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`);
@@ -161,7 +174,9 @@ function sameShape(a: unknown, b: unknown): boolean {
 export function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) =>
     x !== null && typeof x === "object" && !Array.isArray(x)
-      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      ? Object.fromEntries(
+          Object.entries(x as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        )
       : x,
   );
 }
@@ -179,9 +194,11 @@ export function agreement(
 ): string | undefined {
   const deterministic = again.every((x) => canonical(strip(first)) === canonical(strip(x)));
   for (const o of others) {
-    if (o.kind !== first.kind) return `${first.transport} answered ${describe(first)} but ${o.transport} ${describe(o)}`;
+    if (o.kind !== first.kind)
+      return `${first.transport} answered ${describe(first)} but ${o.transport} ${describe(o)}`;
     if (o.kind === "error" && first.kind === "error") {
-      if (o.code !== first.code) return `${first.transport} error ${first.code} but ${o.transport} error ${o.code}`;
+      if (o.code !== first.code)
+        return `${first.transport} error ${first.code} but ${o.transport} error ${o.code}`;
       continue;
     }
     if (o.kind === "result" && first.kind === "result") {

@@ -57,7 +57,15 @@ const STRING_POOL = [
 /** Values no schema-sized number means: the issue's 1e-320, ±1e308, and their neighbours. */
 export const EXTREME_NUMBERS = [1e-320, 1e308, -1e308, -1, 0, 0.5, 1e-9, 2 ** 53] as const;
 /** Strings that break naive handling: unicode, control characters, emoji, SQL/regex/metacharacters. */
-export const NASTY_STRINGS = ["ünïcødé-✓-🚀", "\u0000\u001f", "", " ", "../../etc/passwd", "a".repeat(5000), ".*>"];
+export const NASTY_STRINGS = [
+  "ünïcødé-✓-🚀",
+  "\u0000\u001f",
+  "",
+  " ",
+  "../../etc/passwd",
+  "a".repeat(5000),
+  ".*>",
+];
 
 const isObj = (v: unknown): v is JsonSchema => typeof v === "object" && v !== null && !Array.isArray(v);
 const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
@@ -145,9 +153,13 @@ function validString(s: JsonSchema, random: () => number): string {
   const min = num(s.minLength) ?? 0;
   const max = num(s.maxLength) ?? Math.max(min, 16);
   const fits = (x: string) =>
-    x.length >= min && x.length <= max && (typeof s.pattern !== "string" || new RegExp(s.pattern, "u").test(x));
-  if (s.format === "date-time") return new Date(Date.UTC(2026, 0, 1 + Math.floor(random() * 28))).toISOString();
-  const pool = typeof s.pattern === "string" ? STRING_POOL : [...STRING_POOL.slice(6), ...STRING_POOL.slice(0, 6)];
+    x.length >= min &&
+    x.length <= max &&
+    (typeof s.pattern !== "string" || new RegExp(s.pattern, "u").test(x));
+  if (s.format === "date-time")
+    return new Date(Date.UTC(2026, 0, 1 + Math.floor(random() * 28))).toISOString();
+  const pool =
+    typeof s.pattern === "string" ? STRING_POOL : [...STRING_POOL.slice(6), ...STRING_POOL.slice(0, 6)];
   const hit = pool.find(fits);
   if (hit !== undefined) return hit;
   const plain = "a".repeat(Math.max(1, min));
@@ -155,8 +167,16 @@ function validString(s: JsonSchema, random: () => number): string {
 }
 
 function validNumber(s: JsonSchema, random: () => number, integer: boolean): number {
-  const lo = num(s.minimum) ?? (num(s.exclusiveMinimum) !== undefined ? (num(s.exclusiveMinimum) as number) + (integer ? 1 : 1e-6) : undefined);
-  const hi = num(s.maximum) ?? (num(s.exclusiveMaximum) !== undefined ? (num(s.exclusiveMaximum) as number) - (integer ? 1 : 1e-6) : undefined);
+  const lo =
+    num(s.minimum) ??
+    (num(s.exclusiveMinimum) !== undefined
+      ? (num(s.exclusiveMinimum) as number) + (integer ? 1 : 1e-6)
+      : undefined);
+  const hi =
+    num(s.maximum) ??
+    (num(s.exclusiveMaximum) !== undefined
+      ? (num(s.exclusiveMaximum) as number) - (integer ? 1 : 1e-6)
+      : undefined);
   // Small, ordinary values: heavy tools stay cheap with valid inputs near their lower bound.
   const from = lo ?? (hi !== undefined ? Math.min(0, hi) - 1 : 0);
   const to = hi ?? from + 10;
@@ -188,7 +208,7 @@ function fieldMutations(s: JsonSchema): unknown[] {
   } else if (t === "array") {
     out.push([], "x", {}, [null]);
   } else if (t === "object") {
-    out.push([], "x", null, { "ünknown": 1 });
+    out.push([], "x", null, { ünknown: 1 });
   } else if (t === "boolean") {
     out.push("true", 1, null);
   } else {
@@ -262,7 +282,12 @@ export function generateCases(schema: JsonSchema, options: GenerateOptions): Gen
   }
   const typo = camelTypo(Object.keys(props));
   const extras: GeneratedCase[] = [
-    { label: "unknown-field", json: JSON.stringify({ ...full, "__unknown_field": 1 }), field: "__unknown_field", kind: "unknown" },
+    {
+      label: "unknown-field",
+      json: JSON.stringify({ ...full, __unknown_field: 1 }),
+      field: "__unknown_field",
+      kind: "unknown",
+    },
     ...(typo === undefined
       ? []
       : [
@@ -273,7 +298,12 @@ export function generateCases(schema: JsonSchema, options: GenerateOptions): Gen
             kind: "unknown" as const,
           },
         ]),
-    { label: "args=deep", json: jsonWithDeep({ "ünïcødé": DEEP }, options.deepDepth ?? 1000), field: "ünïcødé", kind: "deep" },
+    {
+      label: "args=deep",
+      json: jsonWithDeep({ ünïcødé: DEEP }, options.deepDepth ?? 1000),
+      field: "ünïcødé",
+      kind: "deep",
+    },
     { label: "args=array", json: "[]", kind: "args" },
     { label: "args=string", json: '"ünïcødé"', kind: "args" },
   ];
@@ -293,6 +323,9 @@ function camelTypo(keys: readonly string[]): { wrong: string; right: string } | 
 }
 
 function short(v: unknown): string {
-  const s = typeof v === "string" ? JSON.stringify(v.length > 12 ? `${v.slice(0, 12)}…(${v.length})` : v) : JSON.stringify(v);
+  const s =
+    typeof v === "string"
+      ? JSON.stringify(v.length > 12 ? `${v.slice(0, 12)}…(${v.length})` : v)
+      : JSON.stringify(v);
   return s ?? String(v);
 }

@@ -59,7 +59,12 @@ function fromRpc(transport: Transport, body: unknown, status?: number): Outcome 
       ...(status !== undefined ? { status } : {}),
     };
   }
-  return { kind: "broken", transport, message: `not a JSON-RPC response: ${preview(body)}`, ...(status !== undefined ? { status } : {}) };
+  return {
+    kind: "broken",
+    transport,
+    message: `not a JSON-RPC response: ${preview(body)}`,
+    ...(status !== undefined ? { status } : {}),
+  };
 }
 
 const preview = (v: unknown) => {
@@ -112,32 +117,48 @@ export async function callOver(
   const { agent, tool } = target;
   switch (transport) {
     case "http": {
-      if (target.url === undefined) return { kind: "broken", transport, message: "the agent has no HTTP URL" };
+      if (target.url === undefined)
+        return { kind: "broken", transport, message: "the agent has no HTTP URL" };
       const r = await post(`${target.url}/tools/${tool}`, json, e);
       if ("error" in r) return { kind: "broken", transport, message: r.error };
       if (r.status === 200) return { kind: "result", transport, value: r.body };
       const outcome = fromRpc(transport, r.body, r.status);
-      if (outcome.kind === "error" && r.status >= 500) return { kind: "broken", transport, message: `HTTP ${r.status}: ${outcome.message}`, status: r.status };
-      return outcome.kind === "broken" ? { ...outcome, message: `HTTP ${r.status}: ${outcome.message}` } : outcome;
+      if (outcome.kind === "error" && r.status >= 500)
+        return {
+          kind: "broken",
+          transport,
+          message: `HTTP ${r.status}: ${outcome.message}`,
+          status: r.status,
+        };
+      return outcome.kind === "broken"
+        ? { ...outcome, message: `HTTP ${r.status}: ${outcome.message}` }
+        : outcome;
     }
     case "rpc": {
-      if (e.coordinatorUrl === undefined) return { kind: "broken", transport, message: "no coordinator is running" };
+      if (e.coordinatorUrl === undefined)
+        return { kind: "broken", transport, message: "no coordinator is running" };
       const r = await post(`${e.coordinatorUrl}/rpc`, rpcPayload(agent, tool, json), e);
       if ("error" in r) return { kind: "broken", transport, message: r.error };
       return fromRpc(transport, r.body, r.status);
     }
     case "nats": {
       try {
-        const text = await forwardRpc(e.bus, agent, rpcPayload(agent, tool, json), { timeout: e.timeoutMs, tool });
+        const text = await forwardRpc(e.bus, agent, rpcPayload(agent, tool, json), {
+          timeout: e.timeoutMs,
+          tool,
+        });
         return fromRpc(transport, JSON.parse(text));
       } catch (err) {
         return { kind: "broken", transport, message: err instanceof Error ? err.message : String(err) };
       }
     }
     case "mcp": {
-      if (e.coordinatorUrl === undefined) return { kind: "broken", transport, message: "no coordinator is running" };
+      if (e.coordinatorUrl === undefined)
+        return { kind: "broken", transport, message: "no coordinator is running" };
       const body = `{"jsonrpc":"2.0","id":${++ids},"method":"tools/call","params":{"name":${JSON.stringify(`${agent}__${tool}`)},"arguments":${json}}}`;
-      const r = await post(`${e.coordinatorUrl}/mcp`, body, e, { accept: "application/json, text/event-stream" });
+      const r = await post(`${e.coordinatorUrl}/mcp`, body, e, {
+        accept: "application/json, text/event-stream",
+      });
       if ("error" in r) return { kind: "broken", transport, message: r.error };
       return fromMcp(r.body, r.status);
     }
@@ -149,12 +170,16 @@ function fromMcp(body: unknown, status: number): Outcome {
   const transport = "mcp" as const;
   if (isRecord(body) && isRecord(body.error)) return fromRpc(transport, body, status);
   const result = isRecord(body) ? body.result : undefined;
-  if (!isRecord(result)) return { kind: "broken", transport, message: `HTTP ${status}: ${preview(body)}`, status };
+  if (!isRecord(result))
+    return { kind: "broken", transport, message: `HTTP ${status}: ${preview(body)}`, status };
   const content = Array.isArray(result.content) ? result.content : [];
-  const text = content.find((c): c is { type: "text"; text: string } => isRecord(c) && typeof c.text === "string")?.text ?? "";
+  const text =
+    content.find((c): c is { type: "text"; text: string } => isRecord(c) && typeof c.text === "string")
+      ?.text ?? "";
   if (result.isError === true) {
     const m = /^error (-?\d+): ([^\n]*)(?:\n([\s\S]*))?$/.exec(text);
-    if (m === null) return { kind: "broken", transport, message: `isError without a code: ${text.slice(0, 200)}` };
+    if (m === null)
+      return { kind: "broken", transport, message: `isError without a code: ${text.slice(0, 200)}` };
     let data: unknown;
     try {
       data = m[3] === undefined ? undefined : JSON.parse(m[3]);

@@ -21,9 +21,19 @@ export const VALIDATION_PINS = { account: VALIDATION_ACCOUNT, venue: "paper", ex
 
 export const ValidateOptions = z
   .object({
-    agent: z.string().min(1).max(64).regex(/^[a-z0-9]+$/, "an agent name or seed alias").optional(),
+    agent: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[a-z0-9]+$/, "an agent name or seed alias")
+      .optional(),
     inputs_per_tool: z.number().int().min(5).max(500).default(50),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(1),
     /** Tools validated at once (each tool's cases run in order). */
     concurrency: z.number().int().min(1).max(16).default(4),
     timeout_ms: z.number().int().min(100).max(60_000).default(10_000),
@@ -62,7 +72,12 @@ export const ValidationReport = z.object({
   inputsPerTool: z.number().int(),
   agents: z.array(z.object({ agent: z.string(), version: z.string(), tools: z.number().int() })),
   tools: z.array(ToolReport),
-  totals: z.object({ agents: z.number().int(), tools: z.number().int(), inputs: z.number().int(), failures: z.number().int() }),
+  totals: z.object({
+    agents: z.number().int(),
+    tools: z.number().int(),
+    inputs: z.number().int(),
+    failures: z.number().int(),
+  }),
   /** At most 200, the first found per tool first. */
   failures: z.array(Failure_),
   passed: z.boolean(),
@@ -204,7 +219,13 @@ async function validateTool(
     try {
       verdict = classify(t.input, c);
     } catch (err) {
-      failures.push({ agent: t.agent, tool: t.tool, check: "invalid_input_refused", label: c.label, detail: `the input schema cannot be read: ${String(err)}` });
+      failures.push({
+        agent: t.agent,
+        tool: t.tool,
+        check: "invalid_input_refused",
+        label: c.label,
+        detail: `the input schema cannot be read: ${String(err)}`,
+      });
       break;
     }
     // Safety: a state-changing tool with no account to pin only ever gets inputs it must refuse.
@@ -218,8 +239,16 @@ async function validateTool(
     const usable = c.kind === "args" ? transports.filter((x) => x !== "mcp") : transports;
     const transport = usable[sent++ % usable.length] as Transport;
     const outcome = await callOver(transport, endpoints, t, c.json);
-    failures.push(...judge(verdict, outcome, t.output, { agent: t.agent, tool: t.tool, label: c.label, input: cut(c.json) }));
-    if (reference === undefined && verdict.valid && outcome.kind === "result" && !changesState) reference = { json: c.json };
+    failures.push(
+      ...judge(verdict, outcome, t.output, {
+        agent: t.agent,
+        tool: t.tool,
+        label: c.label,
+        input: cut(c.json),
+      }),
+    );
+    if (reference === undefined && verdict.valid && outcome.kind === "result" && !changesState)
+      reference = { json: c.json };
   }
   // The same answer over every transport, for read tools, on the first accepted valid input.
   if (reference !== undefined) {
@@ -232,7 +261,14 @@ async function validateTool(
     sent += 3 + others.length;
     const differs = agreement(a, [b, c], others);
     if (differs !== undefined) {
-      failures.push({ agent: t.agent, tool: t.tool, check: "transports_agree", label: "valid", input: cut(reference.json), detail: differs });
+      failures.push({
+        agent: t.agent,
+        tool: t.tool,
+        check: "transports_agree",
+        label: "valid",
+        input: cut(reference.json),
+        detail: differs,
+      });
     }
   }
   return {

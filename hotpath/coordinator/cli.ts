@@ -7,6 +7,7 @@ import type { AgentTools, ToolDirectory } from "./directory.ts";
 import { CoordinatorClient, CoordinatorUnreachableError } from "./http-directory.ts";
 import { createMcpServer } from "./mcp.ts";
 import { SystemStatus } from "./status.ts";
+import { validateCommand } from "./validate-cli.ts";
 
 const USAGE = `bot4 — talk to the Bot4 coordinator
 
@@ -15,12 +16,13 @@ usage:
   bot4 tools [agent]                         list tools (all agents, or one)
   bot4 status                                agents, instances, versions, heartbeats, consumer lag
   bot4 mcp                                   MCP server over stdio, proxying the coordinator
+  bot4 validate [--agent <name>]             check every tool's contract (IntegrationValidator); exit 1 on a failure
 
 options:
   --url <url>        coordinator base URL (env BOT4_URL, default http://127.0.0.1:3000)
   --key <key>        API key (env BOT4_API_KEY), when the coordinator has BOT4_API_KEYS
   --timeout <ms>     per request (env BOT4_CLI_TIMEOUT_MS, default 30000)
-  --json             print raw JSON (tools, status)
+  --json             print raw JSON (tools, status, validate)
   -h, --help
 
 exit status: 0 ok, 1 the call failed or the coordinator is unreachable, 2 usage error`;
@@ -61,6 +63,7 @@ export async function runCli(
         key: { type: "string" },
         timeout: { type: "string" },
         json: { type: "boolean", default: false },
+        agent: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -93,6 +96,8 @@ export async function runCli(
         return await status(client, values.json, io);
       case "mcp":
         return await mcp(client);
+      case "validate":
+        return await validateCommand(client, { agent: values.agent, json: values.json }, io);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
