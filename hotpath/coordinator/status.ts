@@ -2,6 +2,7 @@ import { z } from "zod";
 import { type Agent, manifest } from "../../core/agents/manifest.ts";
 import { type LiveInstance, readInstances } from "../../core/bus/agent-registry.ts";
 import { type Bus, isNotFound } from "../../core/bus/bus.ts";
+import { callTool } from "../../core/bus/tool-transport.ts";
 import { consumerName, streamOf } from "../../core/subjects.ts";
 
 export const InstanceStatus = z.object({
@@ -54,6 +55,19 @@ export const SystemStatus = z.object({
   /** Whether the agent registry (KV) could be read; when not, every agent shows `down`. */
   registry: z.object({ ok: z.boolean(), error: z.string().optional() }),
   agents: z.array(AgentStatus),
+  /** Firing alerts from the InfraEngineer (`infra.get_alerts`); null while it does not answer. */
+  alerts: z
+    .array(
+      z.object({
+        alert: z.string(),
+        severity: z.string(),
+        summary: z.string(),
+        labels: z.record(z.string(), z.string()),
+        firedAt: z.number().nullable(),
+      }),
+    )
+    .nullable()
+    .optional(),
 });
 export type SystemStatus = z.infer<typeof SystemStatus>;
 
@@ -138,6 +152,7 @@ export async function systemStatus(bus: Bus, timeoutMs = 1_000): Promise<SystemS
       error: `agent registry unreadable: ${err instanceof Error ? err.message : String(err)}`,
     };
   }
+  const alerts = firingAlerts(bus, timeoutMs);
   const agents = await Promise.all(
     (manifest as readonly Agent[]).map(async (agent): Promise<AgentStatus> => {
       const status = agentStatus(
@@ -152,5 +167,24 @@ export async function systemStatus(bus: Bus, timeoutMs = 1_000): Promise<SystemS
       return { ...status, consumers };
     }),
   );
-  return { time: now, bus: { connected: bus.connected, server: bus.nc.getServer() }, registry, agents };
+  return {
+    time: now,
+    bus: { connected: bus.connected, server: bus.nc.getServer() },
+    registry,
+    agents,
+    alerts: await alerts,
+  };
+}
+
+const FiringAlerts = z.object({ alerts: z.array(SystemStatus.shape.alerts.unwrap().unwrap().element) });
+
+/** The InfraEngineer's firing alerts, or null when it is not running or does not answer in time. */
+async function firingAlerts(bus: Bus, timeoutMs: number): Promise<SystemStatus["alerts"]> {
+  try {
+    const answer = await callTool(bus, "infra", "get_alerts", {}, { timeout: timeoutMs });
+    const parsed = FiringAlerts.safeParse(answer);
+    return parsed.success ? parsed.data.alerts : null;
+  } catch {
+    return null;
+  }
 }
