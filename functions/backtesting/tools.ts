@@ -140,7 +140,10 @@ export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly To
       // The real work counts the windows (stepBars moves them): combos runs per window, plus one.
       const bars = barsOf(args.data);
       const windowBars = args.inSampleBars + args.outOfSampleBars;
-      const windows = Math.max(1, Math.floor((bars - windowBars) / (args.stepBars ?? args.outOfSampleBars)) + 1);
+      const windows = Math.max(
+        1,
+        Math.floor((bars - windowBars) / (args.stepBars ?? args.outOfSampleBars)) + 1,
+      );
       checkSize(Math.max(bars * combos, windows * (combos + 1) * windowBars) / 10, "the grid × windows");
       if (windows > MAX_SYNC_WINDOWS || windows * (combos + 1) > MAX_SYNC_RUNS) {
         throw rejected(

@@ -35,7 +35,10 @@ function bounded<T>(work: Promise<T>, ms: number): Promise<T> {
 async function scrape(url: string, options: CollectOptions): Promise<Sample[]> {
   const headers: Record<string, string> = {};
   if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
-  const res = await fetch(`${url}/metrics`, { headers, signal: AbortSignal.timeout(options.timeoutMs ?? 2_000) });
+  const res = await fetch(`${url}/metrics`, {
+    headers,
+    signal: AbortSignal.timeout(options.timeoutMs ?? 2_000),
+  });
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
   return parsePrometheusText(await res.text()).filter((s) => KEPT.has(s.name));
 }
@@ -49,7 +52,12 @@ export async function collect(bus: Bus, options: CollectOptions = {}): Promise<R
       .filter((i) => i.url !== undefined)
       .map(async (i) => {
         try {
-          return { agent: i.agent, instanceId: i.instanceId, ok: true, samples: await scrape(i.url as string, options) };
+          return {
+            agent: i.agent,
+            instanceId: i.instanceId,
+            ok: true,
+            samples: await scrape(i.url as string, options),
+          };
         } catch (err) {
           return {
             agent: i.agent,

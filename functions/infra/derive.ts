@@ -13,23 +13,59 @@ import type { Sample } from "./promtext.ts";
 
 /** Every derived series: name, labels, help. The Prometheus exporter and the dashboard come from this. */
 export const SERIES = {
-  bot4_infra_agent_up: { labels: ["agent"], help: "Live instances of an agent in the registry (agents seen since the InfraEngineer started)" },
-  bot4_infra_heartbeat_age_seconds: { labels: ["agent"], help: "Seconds since the freshest heartbeat of an agent" },
+  bot4_infra_agent_up: {
+    labels: ["agent"],
+    help: "Live instances of an agent in the registry (agents seen since the InfraEngineer started)",
+  },
+  bot4_infra_heartbeat_age_seconds: {
+    labels: ["agent"],
+    help: "Seconds since the freshest heartbeat of an agent",
+  },
   bot4_infra_scrape_ok: { labels: ["agent"], help: "1 when every instance's /metrics answered this cycle" },
-  bot4_infra_tool_error_ratio: { labels: ["agent"], help: "Share of tool calls failing (internal error, timeout, unavailable) since the last cycle" },
-  bot4_infra_tool_p99_seconds: { labels: ["agent"], help: "Tool-call latency p99 since the last cycle (from the histogram buckets)" },
-  bot4_infra_tool_p99_slo_ratio: { labels: ["agent"], help: "Tool-call p99 divided by the agent's latency SLO" },
-  bot4_infra_event_loop_lag_p99_seconds: { labels: ["agent"], help: "Event-loop lag p99 of the agent's process" },
+  bot4_infra_tool_error_ratio: {
+    labels: ["agent"],
+    help: "Share of tool calls failing (internal error, timeout, unavailable) since the last cycle",
+  },
+  bot4_infra_tool_p99_seconds: {
+    labels: ["agent"],
+    help: "Tool-call latency p99 since the last cycle (from the histogram buckets)",
+  },
+  bot4_infra_tool_p99_slo_ratio: {
+    labels: ["agent"],
+    help: "Tool-call p99 divided by the agent's latency SLO",
+  },
+  bot4_infra_event_loop_lag_p99_seconds: {
+    labels: ["agent"],
+    help: "Event-loop lag p99 of the agent's process",
+  },
   bot4_infra_rss_bytes: { labels: ["agent"], help: "Resident memory of the agent's process" },
   bot4_infra_stream_messages: { labels: ["stream"], help: "Messages stored in a JetStream stream" },
   bot4_infra_stream_bytes: { labels: ["stream"], help: "Bytes stored in a JetStream stream" },
-  bot4_infra_consumer_pending: { labels: ["stream", "consumer"], help: "Messages not yet delivered to a consumer (num_pending)" },
-  bot4_infra_consumer_ack_pending: { labels: ["stream", "consumer"], help: "Delivered, not yet acknowledged (num_ack_pending)" },
-  bot4_infra_consumer_redelivered: { labels: ["stream", "consumer"], help: "Messages redelivered at least once (num_redelivered)" },
-  bot4_infra_consumer_lag: { labels: ["stream", "consumer"], help: "Unprocessed messages of a consumer: pending + ack pending" },
-  bot4_infra_consumer_lag_growth: { labels: ["stream", "consumer"], help: "Lag now minus its lowest value over the last lag window" },
+  bot4_infra_consumer_pending: {
+    labels: ["stream", "consumer"],
+    help: "Messages not yet delivered to a consumer (num_pending)",
+  },
+  bot4_infra_consumer_ack_pending: {
+    labels: ["stream", "consumer"],
+    help: "Delivered, not yet acknowledged (num_ack_pending)",
+  },
+  bot4_infra_consumer_redelivered: {
+    labels: ["stream", "consumer"],
+    help: "Messages redelivered at least once (num_redelivered)",
+  },
+  bot4_infra_consumer_lag: {
+    labels: ["stream", "consumer"],
+    help: "Unprocessed messages of a consumer: pending + ack pending",
+  },
+  bot4_infra_consumer_lag_growth: {
+    labels: ["stream", "consumer"],
+    help: "Lag now minus its lowest value over the last lag window",
+  },
   bot4_infra_dlq_messages: { labels: [], help: "Dead letters on the DLQ stream" },
-  bot4_infra_jetstream_storage_ratio: { labels: [], help: "JetStream file storage used / its limit (when a limit is known)" },
+  bot4_infra_jetstream_storage_ratio: {
+    labels: [],
+    help: "JetStream file storage used / its limit (when a limit is known)",
+  },
   bot4_infra_jetstream_storage_bytes: { labels: [], help: "JetStream file storage used" },
   bot4_infra_nats_slow_consumers: { labels: [], help: "nats-server slow consumers (monitoring endpoint)" },
 } as const satisfies Record<string, { labels: readonly string[]; help: string }>;
@@ -71,16 +107,32 @@ export const RawObservation = z.object({
       instanceId: z.string(),
       ok: z.boolean(),
       error: z.string().optional(),
-      samples: z.array(z.object({ name: z.string(), labels: z.record(z.string(), z.string()), value: z.number() })),
+      samples: z.array(
+        z.object({ name: z.string(), labels: z.record(z.string(), z.string()), value: z.number() }),
+      ),
     }),
   ),
-  streams: z.array(z.object({ name: z.string(), messages: z.number(), bytes: z.number(), consumers: z.number() })),
+  streams: z.array(
+    z.object({ name: z.string(), messages: z.number(), bytes: z.number(), consumers: z.number() }),
+  ),
   consumers: z.array(
-    z.object({ stream: z.string(), name: z.string(), pending: z.number(), ackPending: z.number(), redelivered: z.number() }),
+    z.object({
+      stream: z.string(),
+      name: z.string(),
+      pending: z.number(),
+      ackPending: z.number(),
+      redelivered: z.number(),
+    }),
   ),
   storage: z.object({ used: z.number(), limit: z.number().nullable() }).nullable(),
   nats: z
-    .object({ slowConsumers: z.number(), connections: z.number(), memBytes: z.number(), cpu: z.number(), version: z.string() })
+    .object({
+      slowConsumers: z.number(),
+      connections: z.number(),
+      memBytes: z.number(),
+      cpu: z.number(),
+      version: z.string(),
+    })
     .nullable(),
 });
 export type RawObservation = z.infer<typeof RawObservation>;
@@ -113,9 +165,17 @@ export const AgentHealth = z.object({
 export type AgentHealth = z.infer<typeof AgentHealth>;
 
 export const JetStreamSummary = z.object({
-  streams: z.array(z.object({ name: z.string(), messages: z.number(), bytes: z.number(), consumers: z.number() })),
+  streams: z.array(
+    z.object({ name: z.string(), messages: z.number(), bytes: z.number(), consumers: z.number() }),
+  ),
   consumers: z.array(
-    z.object({ stream: z.string(), name: z.string(), pending: z.number(), ackPending: z.number(), redelivered: z.number() }),
+    z.object({
+      stream: z.string(),
+      name: z.string(),
+      pending: z.number(),
+      ackPending: z.number(),
+      redelivered: z.number(),
+    }),
   ),
   dlqMessages: z.number(),
   storage: z.object({ used: z.number(), limit: z.number().nullable() }).nullable(),

@@ -22,11 +22,19 @@ export const alertSubject = subjects.events.of("infra", "alert");
 export const Tick = z.object({
   at: z.number().int(),
   intervalMs: z.number().int().positive(),
-  samples: z.array(z.object({ name: z.string(), labels: z.record(z.string(), z.string()), value: z.number() })),
+  samples: z.array(
+    z.object({ name: z.string(), labels: z.record(z.string(), z.string()), value: z.number() }),
+  ),
   agents: z.array(AgentHealth),
   jetstream: JetStreamSummary,
   nats: z
-    .object({ slowConsumers: z.number(), connections: z.number(), memBytes: z.number(), cpu: z.number(), version: z.string() })
+    .object({
+      slowConsumers: z.number(),
+      connections: z.number(),
+      memBytes: z.number(),
+      cpu: z.number(),
+      version: z.string(),
+    })
     .nullable(),
 });
 export type Tick = z.infer<typeof Tick>;

@@ -66,7 +66,8 @@ export function parsePrometheusText(text: string): Sample[] {
       rest = line.slice(space + 1).trim();
     }
     const value = parseValue(rest.split(/\s+/)[0] ?? "");
-    if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name) || (Number.isNaN(value) && rest.split(/\s+/)[0] !== "NaN")) continue;
+    if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name) || (Number.isNaN(value) && rest.split(/\s+/)[0] !== "NaN"))
+      continue;
     samples.push({ name, labels, value });
   }
   return samples;
@@ -75,7 +76,8 @@ export function parsePrometheusText(text: string): Sample[] {
 /** Renders samples back to the text format (the recorded-metrics fixtures and the bench use it). */
 export function renderPrometheusText(samples: readonly Sample[]): string {
   const esc = (v: string) => v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
-  const num = (v: number) => (v === Number.POSITIVE_INFINITY ? "+Inf" : v === Number.NEGATIVE_INFINITY ? "-Inf" : String(v));
+  const num = (v: number) =>
+    v === Number.POSITIVE_INFINITY ? "+Inf" : v === Number.NEGATIVE_INFINITY ? "-Inf" : String(v);
   return `${samples
     .map((s) => {
       const ls = Object.entries(s.labels).map(([k, v]) => `${k}="${esc(v)}"`);

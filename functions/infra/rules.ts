@@ -34,7 +34,8 @@ export const defaultRules: readonly AlertRule[] = [
     labels: { severity: "critical" },
     annotations: {
       summary: "agent {{ $labels.agent }} has no live instance in the registry",
-      runbook: "bot4 status; check the agent's process or container logs and restart it (npm start / docker compose up -d)",
+      runbook:
+        "bot4 status; check the agent's process or container logs and restart it (npm start / docker compose up -d)",
     },
   },
   {
@@ -44,8 +45,10 @@ export const defaultRules: readonly AlertRule[] = [
     keep_firing_for: "15s",
     labels: { severity: "warning" },
     annotations: {
-      summary: "consumer {{ $labels.consumer }} on {{ $labels.stream }} is falling behind ({{ $value }} more unprocessed than its low of the last 30 s)",
-      runbook: "bot4 status shows the lag; a function that stopped acking or is failing: check its logs, DLQ and trigger /metrics",
+      summary:
+        "consumer {{ $labels.consumer }} on {{ $labels.stream }} is falling behind ({{ $value }} more unprocessed than its low of the last 30 s)",
+      runbook:
+        "bot4 status shows the lag; a function that stopped acking or is failing: check its logs, DLQ and trigger /metrics",
     },
   },
   {
@@ -55,7 +58,8 @@ export const defaultRules: readonly AlertRule[] = [
     keep_firing_for: "1m",
     labels: { severity: "warning" },
     annotations: {
-      summary: "consumer {{ $labels.consumer }} on {{ $labels.stream }} has {{ $value }} messages unprocessed",
+      summary:
+        "consumer {{ $labels.consumer }} on {{ $labels.stream }} has {{ $value }} messages unprocessed",
       runbook: "scale the function's trigger (more shards) or find what slows its handler",
     },
   },
@@ -67,7 +71,8 @@ export const defaultRules: readonly AlertRule[] = [
     labels: { severity: "warning" },
     annotations: {
       summary: "{{ $value }} dead letters on the DLQ stream",
-      runbook: "read them (nats stream view DLQ), fix the cause, replay what matters, then purge DLQ as the operator",
+      runbook:
+        "read them (nats stream view DLQ), fix the cause, replay what matters, then purge DLQ as the operator",
     },
   },
   {
@@ -77,8 +82,10 @@ export const defaultRules: readonly AlertRule[] = [
     keep_firing_for: "2m",
     labels: { severity: "warning" },
     annotations: {
-      summary: "{{ $labels.agent }}: {{ $value }} of tool calls fail with internal errors, timeouts or unavailability",
-      runbook: "the agent's logs (tool call failed) name the tool; bot4 validate --agent <name> reproduces contract failures",
+      summary:
+        "{{ $labels.agent }}: {{ $value }} of tool calls fail with internal errors, timeouts or unavailability",
+      runbook:
+        "the agent's logs (tool call failed) name the tool; bot4 validate --agent <name> reproduces contract failures",
     },
   },
   {
@@ -89,7 +96,8 @@ export const defaultRules: readonly AlertRule[] = [
     labels: { severity: "warning" },
     annotations: {
       summary: "{{ $labels.agent }}: tool-call p99 is {{ $value }}× its SLO",
-      runbook: "bot4_tool_call_seconds by tool on the agent's /metrics shows which tool; check CPU and event-loop lag",
+      runbook:
+        "bot4_tool_call_seconds by tool on the agent's /metrics shows which tool; check CPU and event-loop lag",
     },
   },
   {
@@ -100,7 +108,8 @@ export const defaultRules: readonly AlertRule[] = [
     labels: { severity: "warning" },
     annotations: {
       summary: "{{ $labels.agent }}: event-loop lag p99 {{ $value }} s",
-      runbook: "a CPU-heavy call is blocking the process: profile (node --cpu-prof) or move the work to the worker pool",
+      runbook:
+        "a CPU-heavy call is blocking the process: profile (node --cpu-prof) or move the work to the worker pool",
     },
   },
   {
@@ -144,7 +153,9 @@ export interface Expression {
 
 /** Parses `name{a="x"} > 1` (the one form the rules use). */
 export function parseExpr(expr: string): Expression {
-  const m = /^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?\s*(==|!=|>=|<=|>|<)\s*(-?[0-9.e+-]+)\s*$/.exec(expr);
+  const m = /^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?\s*(==|!=|>=|<=|>|<)\s*(-?[0-9.e+-]+)\s*$/.exec(
+    expr,
+  );
   if (m === null) throw new Error(`unsupported expression: ${expr}`);
   const matchers: Record<string, string> = {};
   for (const pair of (m[2] ?? "").replace(/^\{|\}$/g, "").split(",")) {

@@ -14,7 +14,10 @@ export const tickSubject = subjects.commands.of("infra", "tick");
 export function exportSeries(registry: Registry): (samples: readonly Sample[]) => void {
   const gauges = new Map<string, Gauge<string>>();
   for (const [name, spec] of Object.entries(SERIES)) {
-    gauges.set(name, new Gauge({ name, help: spec.help, labelNames: [...spec.labels], registers: [registry] }));
+    gauges.set(
+      name,
+      new Gauge({ name, help: spec.help, labelNames: [...spec.labels], registers: [registry] }),
+    );
   }
   return (samples) => {
     for (const g of gauges.values()) g.reset();
@@ -53,7 +56,14 @@ export function cycleOf(
           source: "infra",
           subject: tickSubject,
           time: new Date(raw.at),
-          data: { at: raw.at, intervalMs: options.intervalMs, samples: d.samples, agents: d.agents, jetstream: d.jetstream, nats: raw.nats },
+          data: {
+            at: raw.at,
+            intervalMs: options.intervalMs,
+            samples: d.samples,
+            agents: d.agents,
+            jetstream: d.jetstream,
+            nats: raw.nats,
+          },
         }),
       );
       const ms = performance.now() - started;

@@ -14,7 +14,10 @@ const AgentReport = AgentHealth.extend({
 });
 
 /** The agent's state from its instances and the alerts firing for it. */
-export function agentState(a: z.infer<typeof AgentHealth>, firing: readonly string[]): z.infer<typeof AgentReport>["state"] {
+export function agentState(
+  a: z.infer<typeof AgentHealth>,
+  firing: readonly string[],
+): z.infer<typeof AgentReport>["state"] {
   if (a.instances === 0) return a.seen ? "down" : "absent";
   return firing.length > 0 ? "degraded" : "up";
 }
@@ -84,7 +87,14 @@ export function infraTools(deps: FunctionToolDeps<InfraState>): readonly Tool[] 
               ? "degraded"
               : "ok";
       const at = s.health?.at ?? null;
-      return { at, stale: stale(at ?? undefined), status, agents, jetstream: s.health?.jetstream ?? null, firing: firing.length };
+      return {
+        at,
+        stale: stale(at ?? undefined),
+        status,
+        agents,
+        jetstream: s.health?.jetstream ?? null,
+        firing: firing.length,
+      };
     },
   });
 

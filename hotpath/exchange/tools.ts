@@ -32,7 +32,8 @@ const OrderRefFields = z.object({
   order_id: z.string().min(1).optional(),
   client_order_id: ClientOrderId.optional(),
 });
-const hasRef = (r: z.infer<typeof OrderRefFields>) => r.order_id !== undefined || r.client_order_id !== undefined;
+const hasRef = (r: z.infer<typeof OrderRefFields>) =>
+  r.order_id !== undefined || r.client_order_id !== undefined;
 const refMessage = () => ({ message: "give order_id or client_order_id", path: ["order_id"] });
 const OrderRef = OrderRefFields.refine(hasRef, refMessage());
 /** cancel_order changes state: an unknown (mistyped) field is refused, never ignored. */
@@ -147,18 +148,21 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
       name: "submit_order",
       description:
         "Submit an order: idempotent by client_order_id, checked in process against the risk snapshot, routed to the venue (default: paper). Order events are published for every state change.",
-      input: z.object({
-        venue: Venue.optional(),
-        account: z.string().min(1).default("default"),
-        symbol: SymbolArg,
-        side: Side,
-        type: OrderType.default("market"),
-        amount: Amount,
-        price: Price.optional(),
-        stop_price: Price.optional(),
-        client_order_id: ClientOrderId.optional(),
-        strategy_id: StrategyId.optional().describe("the strategy instance placing the order (attribution)"),
-      })
+      input: z
+        .object({
+          venue: Venue.optional(),
+          account: z.string().min(1).default("default"),
+          symbol: SymbolArg,
+          side: Side,
+          type: OrderType.default("market"),
+          amount: Amount,
+          price: Price.optional(),
+          stop_price: Price.optional(),
+          client_order_id: ClientOrderId.optional(),
+          strategy_id: StrategyId.optional().describe(
+            "the strategy instance placing the order (attribution)",
+          ),
+        })
         .strict(),
       output: OrderWithFills.extend({ pretrade: Pretrade }),
       handler: async (a, ctx) => {
@@ -300,18 +304,19 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
       name: "route_order",
       description:
         "Smart order routing: split an amount across venues' books by all-in price after taker fees. Plans only unless execute=true, which submits one limit order per leg at the leg's worst level price.",
-      input: z.object({
-        symbol: SymbolArg,
-        side: Side,
-        amount: Amount,
-        venues: z.array(Venue).min(1).optional(),
-        execute: z.boolean().default(false),
-        client_order_id: z
-          .string()
-          .regex(/^[A-Za-z0-9._:-]{1,32}$/, "1–32 characters (legs append -<n>)")
-          .optional(),
-        account: z.string().min(1).default("default"),
-      })
+      input: z
+        .object({
+          symbol: SymbolArg,
+          side: Side,
+          amount: Amount,
+          venues: z.array(Venue).min(1).optional(),
+          execute: z.boolean().default(false),
+          client_order_id: z
+            .string()
+            .regex(/^[A-Za-z0-9._:-]{1,32}$/, "1–32 characters (legs append -<n>)")
+            .optional(),
+          account: z.string().min(1).default("default"),
+        })
         .strict(),
       output: z.object({
         side: Side,
@@ -388,11 +393,12 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
       name: "subscribe_market",
       description:
         "Stream tickers, books and/or trades of a symbol to the MARKET stream (ccxt.pro websockets where available, REST polling otherwise; reconnect with backoff up to MAX_RECONNECT_ATTEMPTS, then a stream.down event).",
-      input: z.object({
-        venue: Venue.optional(),
-        symbol: SymbolArg,
-        kinds: z.array(StreamKindArg).min(1).default(["ticker", "book"]),
-      })
+      input: z
+        .object({
+          venue: Venue.optional(),
+          symbol: SymbolArg,
+          kinds: z.array(StreamKindArg).min(1).default(["ticker", "book"]),
+        })
         .strict(),
       output: z.object({ streams: z.array(StreamStatus) }),
       handler: (a) => {
@@ -406,11 +412,12 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
     defineTool({
       name: "unsubscribe_market",
       description: "Stop market streams of a symbol.",
-      input: z.object({
-        venue: Venue.optional(),
-        symbol: SymbolArg,
-        kinds: z.array(StreamKindArg).min(1).default(["ticker", "book", "trade"]),
-      })
+      input: z
+        .object({
+          venue: Venue.optional(),
+          symbol: SymbolArg,
+          kinds: z.array(StreamKindArg).min(1).default(["ticker", "book", "trade"]),
+        })
         .strict(),
       output: z.object({ streams: z.array(StreamStatus) }),
       handler: (a) => ({ streams: rt.streams.unsubscribe(venueOf(a.venue), a.symbol, a.kinds) }),

@@ -29,8 +29,7 @@ export function sizingTools(config: Pick<Config, "KELLY_FRACTION">, control: Ris
         .max(1)
         .optional()
         .describe("fraction of full Kelly to use; default KELLY_FRACTION"),
-      equity: Money.optional()
-        .describe("account equity, to express the size in money"),
+      equity: Money.optional().describe("account equity, to express the size in money"),
     }),
     output: z.object({
       kelly_fraction: z.number().describe("full Kelly fraction f*"),
