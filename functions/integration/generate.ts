@@ -267,13 +267,15 @@ export function generateCases(schema: JsonSchema, options: GenerateOptions): Gen
       field: k,
       kind: "deep",
     });
+    // Shuffle each field's list (seeded) so the cut at `max` keeps a spread of kinds; a missing
+    // required field and the issue's extremes (1e-320, ±1e308) stay first, so every field gets them
+    // before anything else.
+    let keep = typeOf(deref(p, schema)) === "number" || typeOf(deref(p, schema)) === "integer" ? 3 : 0;
     if (required.includes(k)) {
       const { [k]: _gone, ...rest } = full;
-      list.push({ label: `missing:${k}`, json: JSON.stringify(rest), field: k, kind: "field" });
+      list.unshift({ label: `missing:${k}`, json: JSON.stringify(rest), field: k, kind: "field" });
+      keep++;
     }
-    // Shuffle each field's list (seeded) so the cut at `max` keeps a spread of kinds; the issue's
-    // extremes (1e-320, ±1e308) stay first, so every numeric field gets them before anything else.
-    const keep = typeOf(deref(p, schema)) === "number" || typeOf(deref(p, schema)) === "integer" ? 3 : 0;
     for (let i = list.length - 1; i > keep; i--) {
       const j = keep + Math.floor(random() * (i + 1 - keep));
       [list[i], list[j]] = [list[j] as GeneratedCase, list[i] as GeneratedCase];
