@@ -172,6 +172,14 @@ export const Config = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\/\S+$/, "must be a postgres:// or postgresql:// URL")
     .optional(),
+  /** Milliseconds between the InfraEngineer's scrape-and-evaluate cycles (its tick commands). */
+  INFRA_INTERVAL_MS: count(5_000),
+  /** nats-server's monitoring endpoint (`-m` port), e.g. http://127.0.0.1:8222; unset: JetStream account info only. */
+  INFRA_NATS_MONITOR_URL: z.string().url({ message: "must be a URL" }).optional(),
+  /** Run the IntegrationValidator on an agent when a new version of it registers. */
+  VALIDATE_ON_REGISTER: flag(true),
+  /** Generated inputs per tool in one validation run. */
+  VALIDATE_INPUTS_PER_TOOL: count(50),
 });
 export type Config = z.infer<typeof Config>;
 

@@ -6,7 +6,7 @@ import { type Heartbeat, startHeartbeat } from "../core/bus/agent-registry.ts";
 import type { Bus } from "../core/bus/bus.ts";
 import { serveToolsOverNats } from "../core/bus/tool-transport.ts";
 import type { Config } from "../core/config.ts";
-import type { AnyFunctionDefinition } from "../core/functions/contract.ts";
+import type { AnyFunctionDefinition, RunningBackground } from "../core/functions/contract.ts";
 import { functionRegistry, functionToolDeps } from "../core/functions/tools-app.ts";
 import type { Logger } from "../core/telemetry/log.ts";
 import { createMetricsRegistry, type Registry } from "../core/telemetry/metrics.ts";
@@ -62,9 +62,11 @@ export async function startLocalFunctions(
   const notImplemented: string[] = [];
   const failed: string[] = [];
   const heartbeats: Heartbeat[] = [];
+  const backgrounds: RunningBackground[] = [];
   const instanceId = randomUUID().slice(0, 8);
   const definitions: AnyFunctionDefinition[] = [];
   const stopAll = async () => {
+    await Promise.all(backgrounds.map((b) => b.stop()));
     await Promise.all(heartbeats.map((h) => h.stop()));
     for (const s of subscriptions) s.unsubscribe();
     await Promise.all(triggers.map((t) => t.stop()));
@@ -96,10 +98,8 @@ export async function startLocalFunctions(
       }
       definitions.push(def);
       const fnLogger = logger.child({ function: agent.name });
-      const registry = functionRegistry(
-        def,
-        functionToolDeps(def, { config, logger: fnLogger, bus: async () => bus }),
-      );
+      const toolDeps = functionToolDeps(def, { config, logger: fnLogger, bus: async () => bus });
+      const registry = functionRegistry(def, toolDeps);
       subscriptions.push(serveToolsOverNats(bus, def.name, localDispatch([registry])));
       triggers.push(await startTrigger(def, { bus, config, logger: fnLogger }, { invoker, metrics: tm }));
       // Registered like a service instance (kind "function"), so the coordinator lists its tools.
@@ -119,6 +119,7 @@ export async function startLocalFunctions(
           fnLogger,
         ),
       );
+      if (def.background !== undefined) backgrounds.push(await def.background({ ...toolDeps, metrics }));
       running.push(def.name);
     }
   } catch (err) {

@@ -1,7 +1,8 @@
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { COMPOSE_PATH, renderCompose } from "./compose/render.ts";
+import { monitoringFiles } from "./monitoring/render.ts";
 import { natsUsers } from "./nats/permissions.ts";
 import { NATS_CONFIG_PATH, renderNatsConfig } from "./nats/render.ts";
 
@@ -22,6 +23,7 @@ export function generatedFiles(): GeneratedFile[] {
   return [
     { path: NATS_CONFIG_PATH, content: renderNatsConfig(natsUsers()) },
     { path: COMPOSE_PATH, content: renderCompose() },
+    ...monitoringFiles(),
   ];
 }
 
@@ -45,6 +47,7 @@ function main(argv: readonly string[]): number {
     return stale.length === 0 ? 0 : 1;
   }
   for (const f of generatedFiles()) {
+    mkdirSync(dirname(join(repoRoot, f.path)), { recursive: true });
     writeFileSync(join(repoRoot, f.path), f.content);
     console.log(`wrote ${f.path}`);
   }

@@ -180,7 +180,7 @@ export const manifest = [
     kind: "function",
     consumes: [subjects.commands.forFunction("infra")],
     description: "Infrastructure checks and operations",
-    tools: {},
+    tools: { get_alerts: "read", health_report: "read" },
   },
   {
     name: "integration",
@@ -189,7 +189,7 @@ export const manifest = [
     kind: "function",
     consumes: [subjects.commands.forFunction("integration")],
     description: "Cross-agent integration validation",
-    tools: {},
+    tools: { validate_contracts: "write", validation_report: "read" },
   },
   {
     name: "ledger",

@@ -5,6 +5,7 @@ import { kelly } from "../risk/kelly.ts";
 import { SimulatorParams } from "../market/simulator.ts";
 import { ProtectionsSpec } from "../strategy/kernel-spec.ts";
 import { StrategySpec } from "../strategy/spec.ts";
+import { Money } from "../domain/bounds.ts";
 
 /**
  * A backtest as data — what a `cmd.backtesting.run` command, the `run_backtest` tool and the walk-forward
@@ -65,7 +66,7 @@ export function sizingFraction(spec: SizingSpec): number {
 
 /** How orders are sized, filled and charged; shared by backtests and walk-forward runs. */
 export const EngineSettings = z.object({
-  initialCash: z.number().positive().default(10_000),
+  initialCash: Money.default(10_000),
   fees: z
     .object({ maker: z.number().min(0).max(0.1), taker: z.number().min(0).max(0.1) })
     .default({ ...DEFAULT_FEES }),

@@ -4,6 +4,7 @@ import { RpcCode, RpcResponse, TOOL_EXECUTE } from "../protocol/jsonrpc.ts";
 import { headers, queueGroup, subjects } from "../subjects.ts";
 import { ToolError } from "../tools/errors.ts";
 import { type Dispatch, canonicalAgent, executeRpc } from "../tools/execute.ts";
+import { assertDepth } from "../tools/json-depth.ts";
 import type { Bus } from "./bus.ts";
 
 const decoder = new TextDecoder();
@@ -30,7 +31,24 @@ export function serveToolsOverNats(
       ...(requestId !== undefined ? { requestId } : {}),
       ...(correlationId !== undefined ? { correlationId } : {}),
     });
-    msg.respond(response === undefined ? "" : JSON.stringify(response));
+    const reply = response === undefined ? "" : JSON.stringify(response);
+    // A reply above the server's max_payload is dropped by NATS and the caller would only time out.
+    const max = bus.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
+    if (response !== undefined && !Array.isArray(response) && Buffer.byteLength(reply) > max) {
+      const id = response.id;
+      msg.respond(
+        JSON.stringify({
+          jsonrpc: "2.0",
+          id,
+          error: {
+            code: RpcCode.Rejected,
+            message: `the answer (${Buffer.byteLength(reply)} bytes) exceeds the bus's ${max}-byte message limit; narrow the request`,
+          },
+        }),
+      );
+    } else {
+      msg.respond(reply);
+    }
     if (observe !== undefined && response !== undefined && !Array.isArray(response)) {
       observe(toolOf(text), "error" in response ? "error" : "ok", (performance.now() - started) / 1000);
     }
@@ -62,6 +80,8 @@ export async function callTool(
   options: CallOptions = {},
 ): Promise<unknown> {
   const name = canonicalAgent(agent);
+  // Refused here, before JSON.stringify recurses through it (a deep body overflowed its stack).
+  assertDepth(args, `${name}.${tool}`);
   const timeout = options.timeout ?? 5_000;
   const requestId = options.requestId ?? randomUUID();
   // The JSON-RPC id is the request id; headers are only needed when the correlation id differs.

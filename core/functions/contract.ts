@@ -4,6 +4,7 @@ import type { Bus } from "../bus/bus.ts";
 import type { Config } from "../config.ts";
 import type { EventEnvelope } from "../protocol/envelope.ts";
 import type { Logger } from "../telemetry/log.ts";
+import type { Registry } from "../telemetry/metrics.ts";
 import type { Tool } from "../tools/tool.ts";
 
 /**
@@ -104,6 +105,17 @@ export interface FunctionToolDeps<S> {
   bus(): Promise<Bus>;
 }
 
+/** What a function's background work is given: its tool deps and the host's Prometheus registry. */
+export interface FunctionBackgroundDeps<S> extends FunctionToolDeps<S> {
+  /** Served on the host's `/metrics` (the trigger's port locally). */
+  readonly metrics: Registry;
+}
+
+/** Background work the host keeps running beside the trigger; stopped before the trigger. */
+export interface RunningBackground {
+  stop(): Promise<void>;
+}
+
 export interface FunctionDefinition<In = EventEnvelope, S = undefined> {
   /** The manifest name; the subjects it consumes come from the manifest (see {@link consumedSubjects}). */
   readonly name: FunctionName;
@@ -116,6 +128,14 @@ export interface FunctionDefinition<In = EventEnvelope, S = undefined> {
   readonly state?: StateSpec<S>;
   /** The function's tools (snake_case, served over NATS locally and over HTTP in its Lambda). */
   tools(deps: FunctionToolDeps<S>): readonly Tool[];
+  /**
+   * Optional work the host runs beside the trigger (timers, watchers). It may do I/O, like tools, and
+   * turns what it sees into commands on the function's own subject (`cmd.<name>.<command>`), so every
+   * decision still goes through the pure handler with deterministic output ids. The InfraEngineer's
+   * scrape timer and the IntegrationValidator's registry watcher are this. A Lambda deployment runs
+   * it in the trigger shard (or replaces it with an EventBridge schedule publishing the same command).
+   */
+  background?(deps: FunctionBackgroundDeps<S>): Promise<RunningBackground>;
   /**
    * The pure handler: no I/O, deterministic for a given batch and state. Throwing fails the whole
    * batch (nak with backoff, dead letter after max deliveries).

@@ -1,5 +1,6 @@
 import { findAgent } from "../agents/manifest.ts";
 import { invalidParams, unknownTool } from "./errors.ts";
+import { assertDepth } from "./json-depth.ts";
 import { describeTool, type Tool, type ToolContext, type ToolDescriptor } from "./tool.ts";
 
 /** One agent's tools, validated on the way in and on the way out. */
@@ -29,6 +30,7 @@ export function createToolRegistry(agent: string, tools: readonly Tool[]): ToolR
     async call(name, args, ctx) {
       const tool = byName.get(name);
       if (tool === undefined) throw unknownTool(agent, name);
+      assertDepth(args, `${agent}.${name}`);
       const input = tool.input.safeParse(args ?? {});
       if (!input.success) throw invalidParams(`invalid arguments for ${agent}.${name}`, input.error);
       const result = await tool.handler(input.data, ctx);

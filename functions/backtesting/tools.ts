@@ -21,6 +21,10 @@ import {
 
 /** Largest run the synchronous tools accept, in bars (bigger runs go through the COMMANDS stream). */
 export const MAX_SYNC_BARS = 600_000;
+/** Most backtest runs (windows × (combinations + 1)) one synchronous walk-forward makes. */
+export const MAX_SYNC_RUNS = 5_000;
+/** Most windows one synchronous walk-forward reports (each ~1.1 kB: the answer must fit a NATS message). */
+export const MAX_SYNC_WINDOWS = 500;
 
 const RunBacktestInput = BacktestRequest.extend({
   /** Most trades and fills returned (the rest are counted). */
@@ -133,7 +137,19 @@ export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly To
     output: WalkForwardOutput,
     handler: async (args) => {
       const combos = Object.values(args.grid).reduce((n, v) => n * v.length, 1);
-      checkSize((barsOf(args.data) * combos) / 10, "the grid × data");
+      // The real work counts the windows (stepBars moves them): combos runs per window, plus one.
+      const bars = barsOf(args.data);
+      const windowBars = args.inSampleBars + args.outOfSampleBars;
+      const windows = Math.max(
+        1,
+        Math.floor((bars - windowBars) / (args.stepBars ?? args.outOfSampleBars)) + 1,
+      );
+      checkSize(Math.max(bars * combos, windows * (combos + 1) * windowBars) / 10, "the grid × windows");
+      if (windows > MAX_SYNC_WINDOWS || windows * (combos + 1) > MAX_SYNC_RUNS) {
+        throw rejected(
+          `${windows} windows × ${combos + 1} runs exceed a synchronous run (at most ${MAX_SYNC_WINDOWS} windows and ${MAX_SYNC_RUNS} runs): raise stepBars or send a backtest command`,
+        );
+      }
       return refusing(() => executeWalkForward(args, { fetchExchange }));
     },
   });
@@ -142,7 +158,7 @@ export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly To
     name: "submit_backtest",
     description:
       "Queues a backtest of any size on the COMMANDS stream; the backtesting function publishes progress and backtest.completed events and stores the full result (get it with get_backtest_result).",
-    input: BacktestCommand,
+    input: BacktestCommand.strict(),
     output: z.object({ runId: z.string(), subject: z.string(), resultObject: z.string() }),
     handler: async (args) => {
       const runId = args.runId ?? randomUUID();
@@ -163,7 +179,7 @@ export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly To
   const getBacktestResult = defineTool({
     name: "get_backtest_result",
     description: "The stored summary of a backtest run submitted as a command (by runId), or not found.",
-    input: z.object({ runId: z.string().min(1).max(80) }),
+    input: z.object({ runId: BacktestCommand.shape.runId.unwrap() }),
     output: z.object({ runId: z.string(), found: z.boolean(), summary: BacktestSummary.optional() }),
     handler: async ({ runId }) => {
       const store = await (await deps.bus()).objectStore(objectStores.results);

@@ -5,6 +5,7 @@ import { defineTool, type Tool } from "../../core/tools/tool.ts";
 import { readAudit } from "./audit-reader.ts";
 import { auditKind, ControlRecord } from "./records.ts";
 import { checkOrder, type ComplianceState, Decision, Rule, thresholdsOf, Violation } from "./rules.ts";
+import { Amount, Price } from "../../core/domain/bounds.ts";
 
 /** A time as integer UTC ms or an ISO 8601 string. */
 const Time = z.union([
@@ -67,8 +68,8 @@ const CheckOrderInput = z.object({
   symbol: UnifiedSymbol,
   side: Side,
   type: z.enum(["market", "limit", "stop", "stop_limit"]).default("limit"),
-  amount: z.number().positive(),
-  price: z.number().positive().optional(),
+  amount: Amount,
+  price: Price.optional(),
 });
 
 const CheckOrderOutput = z.object({

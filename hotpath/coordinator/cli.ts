@@ -8,6 +8,7 @@ import type { AgentTools, ToolDirectory } from "./directory.ts";
 import { CoordinatorClient, CoordinatorUnreachableError } from "./http-directory.ts";
 import { createMcpServer } from "./mcp.ts";
 import { SystemStatus } from "./status.ts";
+import { validateCommand } from "./validate-cli.ts";
 
 const USAGE = `bot4 — talk to the Bot4 coordinator
 
@@ -19,6 +20,7 @@ usage:
   bot4 trades [filters] [--status open|closed] [--limit n] [--cursor c]   trades from the ledger
   bot4 profit [filters]                      realised/unrealised PnL, fees, win rate per strategy and symbol
   bot4 ledger rebuild                        replay EVENTS into a fresh ledger database (identical tables)
+  bot4 validate [--agent <name>]             check every tool's contract (IntegrationValidator); exit 1 on a failure
 
 options:
   --url <url>        coordinator base URL (env BOT4_URL, default http://127.0.0.1:3000)
@@ -26,6 +28,7 @@ options:
   --timeout <ms>     per request (env BOT4_CLI_TIMEOUT_MS, default 30000)
   --json             print raw JSON (tools, status, trades, profit, ledger)
   filters            --strategy <id> --symbol <BTC/USDT> --account <a> --venue <v> --from/--to <ms|ISO>
+  --json             print raw JSON (tools, status, validate)
   -h, --help
 
 exit status: 0 ok, 1 the call failed or the coordinator is unreachable, 2 usage error`;
@@ -75,6 +78,7 @@ export async function runCli(
         from: { type: "string" },
         to: { type: "string" },
         cursor: { type: "string" },
+        agent: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -113,6 +117,8 @@ export async function runCli(
         return await profitCommand(client, values, values.json, io);
       case "ledger":
         return await ledgerCommand(client, rest, values.json, io);
+      case "validate":
+        return await validateCommand(client, { agent: values.agent, json: values.json }, io);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

@@ -3,6 +3,7 @@ import { type Agent, manifest } from "../../core/agents/manifest.ts";
 import { type LiveInstance, readInstances } from "../../core/bus/agent-registry.ts";
 import { type Bus, isNotFound } from "../../core/bus/bus.ts";
 import { readStrategySummaries, StrategySummary } from "../../core/bus/strategy-summary.ts";
+import { callTool } from "../../core/bus/tool-transport.ts";
 import { consumerName, streamOf } from "../../core/subjects.ts";
 
 export const InstanceStatus = z.object({
@@ -66,6 +67,19 @@ export const SystemStatus = z.object({
       instances: z.array(StrategySummary),
       unprotected: z.array(StrategySummary),
     })
+    .optional(),
+  /** Firing alerts from the InfraEngineer (`infra.get_alerts`); null while it does not answer. */
+  alerts: z
+    .array(
+      z.object({
+        alert: z.string(),
+        severity: z.string(),
+        summary: z.string(),
+        labels: z.record(z.string(), z.string()),
+        firedAt: z.number().nullable(),
+      }),
+    )
+    .nullable()
     .optional(),
 });
 export type SystemStatus = z.infer<typeof SystemStatus>;
@@ -151,6 +165,7 @@ export async function systemStatus(bus: Bus, timeoutMs = 1_000): Promise<SystemS
       error: `agent registry unreadable: ${err instanceof Error ? err.message : String(err)}`,
     };
   }
+  const alerts = firingAlerts(bus, timeoutMs);
   const agents = await Promise.all(
     (manifest as readonly Agent[]).map(async (agent): Promise<AgentStatus> => {
       const status = agentStatus(
@@ -183,5 +198,19 @@ export async function systemStatus(bus: Bus, timeoutMs = 1_000): Promise<SystemS
     registry,
     agents,
     strategies,
+    alerts: await alerts,
   };
+}
+
+const FiringAlerts = z.object({ alerts: z.array(SystemStatus.shape.alerts.unwrap().unwrap().element) });
+
+/** The InfraEngineer's firing alerts, or null when it is not running or does not answer in time. */
+async function firingAlerts(bus: Bus, timeoutMs: number): Promise<SystemStatus["alerts"]> {
+  try {
+    const answer = await callTool(bus, "infra", "get_alerts", {}, { timeout: timeoutMs });
+    const parsed = FiringAlerts.safeParse(answer);
+    return parsed.success ? parsed.data.alerts : null;
+  } catch {
+    return null;
+  }
 }

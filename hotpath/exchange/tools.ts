@@ -17,6 +17,7 @@ import { defineTool, type Tool } from "../../core/tools/tool.ts";
 import { type RouteLeg, planRoute, type VenueBook } from "./router.ts";
 import type { ExchangeRuntime } from "./runtime.ts";
 import { VenueRejected } from "./venue.ts";
+import { Amount, Price } from "../../core/domain/bounds.ts";
 
 /**
  * The exchange's tools. Inputs are snake_case; orders, fills, positions, tickers and books come back
@@ -27,16 +28,17 @@ const SymbolArg = z
   .string()
   .regex(/^[A-Z0-9]+\/[A-Z0-9]+(:[A-Z0-9]+)?$/, "a unified symbol such as BTC/USDT");
 const ClientOrderId = z.string().regex(/^[A-Za-z0-9._:-]{1,36}$/, "1–36 characters of A–Z a–z 0–9 . _ : -");
-const OrderRef = z
-  .object({
-    venue: Venue.optional(),
-    order_id: z.string().min(1).optional(),
-    client_order_id: ClientOrderId.optional(),
-  })
-  .refine((r) => r.order_id !== undefined || r.client_order_id !== undefined, {
-    message: "give order_id or client_order_id",
-    path: ["order_id"],
-  });
+const OrderRefFields = z.object({
+  venue: Venue.optional(),
+  order_id: z.string().min(1).optional(),
+  client_order_id: ClientOrderId.optional(),
+});
+const hasRef = (r: z.infer<typeof OrderRefFields>) =>
+  r.order_id !== undefined || r.client_order_id !== undefined;
+const refMessage = () => ({ message: "give order_id or client_order_id", path: ["order_id"] });
+const OrderRef = OrderRefFields.refine(hasRef, refMessage());
+/** cancel_order changes state: an unknown (mistyped) field is refused, never ignored. */
+const StrictOrderRef = OrderRefFields.strict().refine(hasRef, refMessage());
 const StreamKindArg = z.enum(["ticker", "book", "trade"]);
 const StreamStatus = z.object({
   venue: z.string(),
@@ -147,18 +149,22 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
       name: "submit_order",
       description:
         "Submit an order: idempotent by client_order_id, checked in process against the risk snapshot, routed to the venue (default: paper). Order events are published for every state change.",
-      input: z.object({
-        venue: Venue.optional(),
-        account: AccountId.default("default"),
-        symbol: SymbolArg,
-        side: Side,
-        type: OrderType.default("market"),
-        amount: z.number().positive().finite(),
-        price: z.number().positive().finite().optional(),
-        stop_price: z.number().positive().finite().optional(),
-        client_order_id: ClientOrderId.optional(),
-        strategy_id: StrategyId.optional().describe("the strategy instance placing the order (attribution)"),
-      }),
+      input: z
+        .object({
+          venue: Venue.optional(),
+          account: AccountId.default("default"),
+          symbol: SymbolArg,
+          side: Side,
+          type: OrderType.default("market"),
+          amount: Amount,
+          price: Price.optional(),
+          stop_price: Price.optional(),
+          client_order_id: ClientOrderId.optional(),
+          strategy_id: StrategyId.optional().describe(
+            "the strategy instance placing the order (attribution)",
+          ),
+        })
+        .strict(),
       output: OrderWithFills.extend({ pretrade: Pretrade }),
       handler: async (a, ctx) => {
         const parsed = OrderRequest.safeParse({
@@ -181,7 +187,7 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
       name: "cancel_order",
       description:
         "Cancel an open order by order_id or client_order_id (cancels jump the venue's rate-limit queue).",
-      input: OrderRef,
+      input: StrictOrderRef,
       output: z.object({ order: Order }),
       handler: async (a) => {
         const ref = {
@@ -299,18 +305,20 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
       name: "route_order",
       description:
         "Smart order routing: split an amount across venues' books by all-in price after taker fees. Plans only unless execute=true, which submits one limit order per leg at the leg's worst level price.",
-      input: z.object({
-        symbol: SymbolArg,
-        side: Side,
-        amount: z.number().positive().finite(),
-        venues: z.array(Venue).min(1).optional(),
-        execute: z.boolean().default(false),
-        client_order_id: z
-          .string()
-          .regex(/^[A-Za-z0-9._:-]{1,32}$/, "1–32 characters (legs append -<n>)")
-          .optional(),
-        account: AccountId.default("default"),
-      }),
+      input: z
+        .object({
+          symbol: SymbolArg,
+          side: Side,
+          amount: Amount,
+          venues: z.array(Venue).min(1).optional(),
+          execute: z.boolean().default(false),
+          client_order_id: z
+            .string()
+            .regex(/^[A-Za-z0-9._:-]{1,32}$/, "1–32 characters (legs append -<n>)")
+            .optional(),
+          account: AccountId.default("default"),
+        })
+        .strict(),
       output: z.object({
         side: Side,
         amount: z.number(),
@@ -386,11 +394,13 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
       name: "subscribe_market",
       description:
         "Stream tickers, books and/or trades of a symbol to the MARKET stream (ccxt.pro websockets where available, REST polling otherwise; reconnect with backoff up to MAX_RECONNECT_ATTEMPTS, then a stream.down event).",
-      input: z.object({
-        venue: Venue.optional(),
-        symbol: SymbolArg,
-        kinds: z.array(StreamKindArg).min(1).default(["ticker", "book"]),
-      }),
+      input: z
+        .object({
+          venue: Venue.optional(),
+          symbol: SymbolArg,
+          kinds: z.array(StreamKindArg).min(1).default(["ticker", "book"]),
+        })
+        .strict(),
       output: z.object({ streams: z.array(StreamStatus) }),
       handler: (a) => {
         const venue = rt.oms.venue(venueOf(a.venue));
@@ -403,11 +413,13 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
     defineTool({
       name: "unsubscribe_market",
       description: "Stop market streams of a symbol.",
-      input: z.object({
-        venue: Venue.optional(),
-        symbol: SymbolArg,
-        kinds: z.array(StreamKindArg).min(1).default(["ticker", "book", "trade"]),
-      }),
+      input: z
+        .object({
+          venue: Venue.optional(),
+          symbol: SymbolArg,
+          kinds: z.array(StreamKindArg).min(1).default(["ticker", "book", "trade"]),
+        })
+        .strict(),
       output: z.object({ streams: z.array(StreamStatus) }),
       handler: (a) => ({ streams: rt.streams.unsubscribe(venueOf(a.venue), a.symbol, a.kinds) }),
     }),

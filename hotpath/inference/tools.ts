@@ -187,16 +187,18 @@ export function inferenceTools({ engine, store }: ToolDeps): Tool[] {
     name: "train_model",
     description:
       "Trains a logistic regression or a small MLP on next-bar direction with a time-ordered split, exports ONNX (checked against the TypeScript model), and stores it in the registry; deploy: true also deploys it",
-    input: z.object({
-      kind: z.enum(["logistic", "mlp"]).default("logistic"),
-      source: TrainingSource.default({ type: "simulator", bars: 5_000, seed: 1, symbol: "BTC/USDT" }),
-      horizon: z.number().int().min(1).max(100).default(1),
-      validation_fraction: z.number().min(0.05).max(0.5).default(0.25),
-      hidden: z.number().int().min(1).max(128).optional(),
-      epochs: z.number().int().min(1).max(200).optional(),
-      seed: z.union([z.number().int(), z.string().min(1)]).optional(),
-      deploy: z.boolean().default(false),
-    }),
+    input: z
+      .object({
+        kind: z.enum(["logistic", "mlp"]).default("logistic"),
+        source: TrainingSource.default({ type: "simulator", bars: 5_000, seed: 1, symbol: "BTC/USDT" }),
+        horizon: z.number().int().min(1).max(100).default(1),
+        validation_fraction: z.number().min(0.05).max(0.5).default(0.25),
+        hidden: z.number().int().min(1).max(128).optional(),
+        epochs: z.number().int().min(1).max(200).optional(),
+        seed: z.union([z.number().int(), z.string().min(1)]).optional(),
+        deploy: z.boolean().default(false),
+      })
+      .strict(),
     output: ModelSummary,
     handler: async (args) => {
       const { bars, label, seed } = barsOf(args.source);
@@ -228,7 +230,7 @@ export function inferenceTools({ engine, store }: ToolDeps): Tool[] {
     name: "deploy_model",
     description:
       "Promotes a stored model version: its artifact must verify against the registry's sha256; every running instance hot-swaps to it",
-    input: z.object({ version: ModelVersion }),
+    input: z.object({ version: ModelVersion }).strict(),
     output: z.object({ deployed: z.string(), previous: z.string().optional(), deployed_at: z.string() }),
     handler: async ({ version }) => {
       try {

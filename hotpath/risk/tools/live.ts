@@ -5,6 +5,7 @@ import { PreTradeReason, preTradeCheck } from "../../../core/risk/pretrade.ts";
 import type { LimitsPatch, RiskLimits } from "../../../core/risk/snapshot.ts";
 import { defineTool, type Tool } from "../../../core/tools/tool.ts";
 import { LimitsOut, limitsOut, type RiskControl, snakeOf } from "./shared.ts";
+import { Amount, FractionLimit, Leverage, Price } from "../../../core/domain/bounds.ts";
 
 /** risk_metrics, pre_trade_check, set_limits and kill_switch: the tools over the live state. */
 export function liveTools(control: RiskControl): Tool[] {
@@ -123,8 +124,8 @@ export function liveTools(control: RiskControl): Tool[] {
       account: z.string().min(1).default("default"),
       symbol: z.string().min(1),
       side: z.enum(["buy", "sell"]),
-      amount: z.number().positive().finite().describe("base amount"),
-      price: z.number().positive().finite().optional().describe("limit price; used when there is no mark"),
+      amount: Amount.describe("base amount"),
+      price: Price.optional().describe("limit price; used when there is no mark"),
     }),
     output: z.object({
       approved: z.boolean(),
@@ -160,13 +161,13 @@ export function liveTools(control: RiskControl): Tool[] {
       "Changes risk limits at run time (any of them; the rest stay); stored in KV for every replica and the exchange, and recorded as a limits.changed audit event",
     input: z
       .object({
-        max_position_size: z.number().gt(0).max(1).optional(),
-        max_portfolio_risk: z.number().gt(0).max(1).optional(),
-        max_correlation: z.number().gt(0).max(1).optional(),
-        max_leverage: z.number().positive().finite().optional(),
+        max_position_size: FractionLimit.optional(),
+        max_portfolio_risk: FractionLimit.optional(),
+        max_correlation: FractionLimit.optional(),
+        max_leverage: Leverage.optional(),
         risk_confidence: z.number().gt(0.5).lt(1).optional(),
-        risk_horizon_days: z.number().positive().max(365).optional(),
-        fallback_volatility: z.number().positive().max(1).optional(),
+        risk_horizon_days: z.number().min(0.001).max(365).optional(),
+        fallback_volatility: FractionLimit.optional(),
         reason: z.string().max(500).optional(),
       })
       .strict()
@@ -196,10 +197,12 @@ export function liveTools(control: RiskControl): Tool[] {
     name: "kill_switch",
     description:
       "Turns the kill switch on (every order is rejected) or off; stored in KV and recorded as a kill_switch.changed audit event",
-    input: z.object({
-      enabled: z.boolean().describe("true stops all trading"),
-      reason: z.string().max(500).optional(),
-    }),
+    input: z
+      .object({
+        enabled: z.boolean().describe("true stops all trading"),
+        reason: z.string().max(500).optional(),
+      })
+      .strict(),
     output: changeOut.extend({ kill_switch: z.boolean() }),
     handler: async (a, ctx) => {
       const r = await control.changeLimits({ killSwitch: a.enabled }, "kill_switch", a.reason, ctx);

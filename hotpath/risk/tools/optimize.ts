@@ -5,6 +5,7 @@ import { Objectives, optimizePortfolio } from "../../../core/risk/optimize.ts";
 import { ToolError } from "../../../core/tools/errors.ts";
 import { defineTool, type Tool } from "../../../core/tools/tool.ts";
 import { asMatrix, Bound, bounds, domain, Rows, SquareMatrix } from "./shared.ts";
+import { Rate } from "../../../core/domain/bounds.ts";
 
 /** optimize_portfolio: weights with bounds, naming the binding ones. */
 export function optimizeTools(): Tool[] {
@@ -24,7 +25,7 @@ export function optimizeTools(): Tool[] {
         long_only: z.boolean().default(true).describe("default bounds [0, 1]; false: [−1, 1]"),
         min_weight: Bound.optional().describe("lower bound: one for all assets, or one per asset"),
         max_weight: Bound.optional().describe("upper bound: one for all assets, or one per asset"),
-        risk_free_rate: z.number().finite().default(0).describe("per period, like the returns"),
+        risk_free_rate: Rate.default(0).describe("per period, like the returns"),
         risk_budget: z
           .array(z.number().positive())
           .optional()

@@ -6,6 +6,7 @@ import { normalVar, type VarMethod, VarMethods, valueAtRisk } from "../../../cor
 import { ToolError } from "../../../core/tools/errors.ts";
 import { defineTool, type Tool } from "../../../core/tools/tool.ts";
 import { asMatrix, Confidence, domain, Rows, SquareMatrix, Series, seeded } from "./shared.ts";
+import { Money } from "../../../core/domain/bounds.ts";
 
 /** calculate_var and monte_carlo: stateless, seeded where random. */
 export function simulationTools(): Tool[] {
@@ -142,7 +143,7 @@ export function simulationTools(): Tool[] {
           .array(z.number().finite())
           .optional()
           .describe("share of the initial value in each asset (default equal)"),
-        initial_value: z.number().positive().finite().default(1),
+        initial_value: Money.default(1),
         steps: z.number().int().min(1).max(10_000).default(20),
         paths: z.number().int().min(1).max(1_000_000).default(10_000),
         block_length: z

@@ -3,6 +3,7 @@ import type { Config } from "../../../core/config.ts";
 import { kelly } from "../../../core/risk/kelly.ts";
 import { defineTool, type Tool } from "../../../core/tools/tool.ts";
 import { domain, type RiskControl } from "./shared.ts";
+import { bounds, Money } from "../../../core/domain/bounds.ts";
 
 /** calculate_kelly: sizing capped by the MAX_POSITION_SIZE in force. */
 export function sizingTools(config: Pick<Config, "KELLY_FRACTION">, control: RiskControl): Tool[] {
@@ -14,13 +15,13 @@ export function sizingTools(config: Pick<Config, "KELLY_FRACTION">, control: Ris
       win_probability: z.number().min(0).max(1).describe("probability of the winning outcome"),
       win_return: z
         .number()
-        .positive()
-        .finite()
+        .min(bounds.betReturn.min)
+        .max(bounds.betReturn.max)
         .describe("return of a win as a fraction of the stake (1.0 = +100 %)"),
       loss_return: z
         .number()
-        .negative()
-        .finite()
+        .min(-bounds.betReturn.max)
+        .max(-bounds.betReturn.min)
         .describe("return of a loss as a fraction of the stake (−1.0 = −100 %)"),
       kelly_fraction: z
         .number()
@@ -28,12 +29,7 @@ export function sizingTools(config: Pick<Config, "KELLY_FRACTION">, control: Ris
         .max(1)
         .optional()
         .describe("fraction of full Kelly to use; default KELLY_FRACTION"),
-      equity: z
-        .number()
-        .positive()
-        .finite()
-        .optional()
-        .describe("account equity, to express the size in money"),
+      equity: Money.optional().describe("account equity, to express the size in money"),
     }),
     output: z.object({
       kelly_fraction: z.number().describe("full Kelly fraction f*"),

@@ -1,0 +1,96 @@
+import { z } from "zod";
+import { defineFunction, type Effects, type OutputEvent } from "../../core/functions/contract.ts";
+import { EventEnvelope } from "../../core/protocol/envelope.ts";
+import { subjects } from "../../core/subjects.ts";
+import { AgentHealth, JetStreamSummary } from "./derive.ts";
+import { type AlertRule, AlertState, defaultRules, step } from "./rules.ts";
+import { startSchedule } from "./schedule.ts";
+import { infraTools } from "./tools.ts";
+
+/**
+ * InfraEngineer. A timer in the function host (schedule.ts, the function's background work) scrapes
+ * the system every INFRA_INTERVAL_MS and publishes what it derived as a `cmd.infra.tick` command
+ * (message id `infra-tick-<slot>`, so replicas publish one tick per interval). The pure handler
+ * evaluates the alert rules on each tick's series and publishes `alert.firing` / `alert.resolved` on
+ * `events.infra.alert` — once each per alert — and keeps the alerts and the latest health in its state,
+ * which the tools `get_alerts` and `health_report` read.
+ */
+
+export const tickType = "infra.tick";
+export const alertSubject = subjects.events.of("infra", "alert");
+
+export const Tick = z.object({
+  at: z.number().int(),
+  intervalMs: z.number().int().positive(),
+  samples: z.array(
+    z.object({ name: z.string(), labels: z.record(z.string(), z.string()), value: z.number() }),
+  ),
+  agents: z.array(AgentHealth),
+  jetstream: JetStreamSummary,
+  nats: z
+    .object({
+      slowConsumers: z.number(),
+      connections: z.number(),
+      memBytes: z.number(),
+      cpu: z.number(),
+      version: z.string(),
+    })
+    .nullable(),
+});
+export type Tick = z.infer<typeof Tick>;
+
+export const TickEnvelope = EventEnvelope.extend({ data: Tick });
+export type TickEnvelope = z.infer<typeof TickEnvelope>;
+
+export const ResolvedAlert = AlertState.extend({ resolvedAt: z.number() });
+
+export const InfraState = z.object({
+  /** Pending and firing alerts by id. */
+  alerts: z.record(z.string(), AlertState),
+  /** The last 50 resolved alerts, newest last. */
+  resolved: z.array(ResolvedAlert),
+  /** The latest tick's health (without its series). */
+  health: Tick.omit({ samples: true }).nullable(),
+  /** Event time of the last tick applied: an older tick (a late redelivery) changes nothing. */
+  lastAt: z.number(),
+});
+export type InfraState = z.infer<typeof InfraState>;
+
+export const initialInfraState = (): InfraState => ({ alerts: {}, resolved: [], health: null, lastAt: 0 });
+
+/** The handler over a rule set (the shipped defaults, or a test's). */
+export function handleTicks(
+  rules: readonly AlertRule[],
+  batch: readonly { seq: number; event: TickEnvelope }[],
+  previous: InfraState,
+): Effects<InfraState> {
+  let state = previous;
+  const events: OutputEvent[] = [];
+  for (const m of batch) {
+    const tick = m.event.data;
+    if (tick.at <= state.lastAt) continue;
+    const { alerts, transitions } = step(rules, state.alerts, tick.samples, tick.at);
+    const resolved = [...state.resolved];
+    for (const t of transitions) {
+      const data = t.kind === "resolved" ? { ...t.alert, state: "resolved", resolvedAt: t.at } : t.alert;
+      events.push({ cause: m.seq, subject: alertSubject, type: `alert.${t.kind}`, data });
+      if (t.kind === "resolved") resolved.push({ ...t.alert, resolvedAt: t.at });
+    }
+    const { samples: _series, ...health } = tick;
+    state = { alerts, resolved: resolved.slice(-50), health, lastAt: tick.at };
+  }
+  return { events, state };
+}
+
+export function infraDefinition(rules: readonly AlertRule[] = defaultRules) {
+  return defineFunction<TickEnvelope, InfraState>({
+    name: "infra",
+    input: TickEnvelope,
+    state: { schema: InfraState, initial: initialInfraState },
+    tools: (deps) => infraTools(deps),
+    background: (deps) => startSchedule(deps),
+    handle: (batch, ctx) => handleTicks(rules, batch, ctx.state),
+  });
+}
+
+export const definition = infraDefinition();

@@ -1,0 +1,197 @@
+import type { Bus } from "../../core/bus/bus.ts";
+import { forwardRpc } from "../../core/bus/tool-transport.ts";
+
+/**
+ * The four ways a tool is reached — the agent's own HTTP (`POST /tools/:tool`), JSON-RPC through the
+ * coordinator (`POST /rpc`), NATS request/reply (`tools.<agent>`) and MCP through the coordinator
+ * (`POST /mcp`, `tools/call`) — each reduced to one {@link Outcome}. Arguments travel as JSON text
+ * built by the generator, so a deeply nested case is never serialised (or recursed) here.
+ */
+
+export type Transport = "http" | "rpc" | "nats" | "mcp";
+export const TRANSPORTS: readonly Transport[] = ["http", "rpc", "nats", "mcp"];
+
+export interface Issue {
+  path: string;
+  message: string;
+  code?: string;
+}
+
+export type Outcome =
+  | { kind: "result"; transport: Transport; value: unknown }
+  /** A refusal or an error the tool (or its transport) answered with: a JSON-RPC code and its issues. */
+  | { kind: "error"; transport: Transport; code: number; message: string; issues: Issue[]; status?: number }
+  /** No protocol answer at all: a connection failure, a timeout of our own, a body that is not JSON. */
+  | { kind: "broken"; transport: Transport; message: string; status?: number };
+
+export interface Endpoints {
+  bus: Bus;
+  /** The coordinator's base URL (JSON-RPC and MCP). */
+  coordinatorUrl: string | undefined;
+  /** Bearer key for HTTP, when the services have BOT4_API_KEYS. */
+  apiKey: string | undefined;
+  timeoutMs: number;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+function issuesOf(data: unknown): Issue[] {
+  const issues = isRecord(data) ? data.issues : undefined;
+  if (!Array.isArray(issues)) return [];
+  return issues.filter(isRecord).map((i) => ({
+    path: String(i.path ?? ""),
+    message: String(i.message ?? ""),
+    ...(typeof i.code === "string" ? { code: i.code } : {}),
+  }));
+}
+
+/** A JSON-RPC response object (or anything else) as an outcome. */
+function fromRpc(transport: Transport, body: unknown, status?: number): Outcome {
+  if (isRecord(body) && "result" in body) return { kind: "result", transport, value: body.result };
+  if (isRecord(body) && isRecord(body.error) && typeof body.error.code === "number") {
+    return {
+      kind: "error",
+      transport,
+      code: body.error.code,
+      message: String(body.error.message ?? ""),
+      issues: issuesOf(body.error.data),
+      ...(status !== undefined ? { status } : {}),
+    };
+  }
+  return {
+    kind: "broken",
+    transport,
+    message: `not a JSON-RPC response: ${preview(body)}`,
+    ...(status !== undefined ? { status } : {}),
+  };
+}
+
+const preview = (v: unknown) => {
+  const s = typeof v === "string" ? v : JSON.stringify(v);
+  return (s ?? String(v)).slice(0, 200);
+};
+
+async function post(
+  url: string,
+  body: string,
+  e: Endpoints,
+  extra: Record<string, string> = {},
+): Promise<{ status: number; body: unknown } | { error: string }> {
+  const headers: Record<string, string> = { "content-type": "application/json", ...extra };
+  if (e.apiKey !== undefined) headers.authorization = `Bearer ${e.apiKey}`;
+  for (let attempt = 0; ; attempt++) {
+    let res: Response;
+    try {
+      res = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(e.timeoutMs) });
+    } catch (err) {
+      return { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+    }
+    // The rate limiter is the service protecting itself, not the tool's answer: wait and retry.
+    if (res.status === 429 && attempt < 5) {
+      await res.arrayBuffer();
+      const wait = Math.min(2_000, 1000 * Number(res.headers.get("retry-after") ?? "0.2"));
+      await new Promise((r) => setTimeout(r, Math.max(50, wait)));
+      continue;
+    }
+    const text = await res.text();
+    try {
+      return { status: res.status, body: text.length === 0 ? undefined : JSON.parse(text) };
+    } catch {
+      return { status: res.status, body: text };
+    }
+  }
+}
+
+let ids = 0;
+const rpcPayload = (agent: string, tool: string, json: string) =>
+  `{"jsonrpc":"2.0","id":"validate-${++ids}","method":"tool.execute","params":{"agent":${JSON.stringify(agent)},"tool":${JSON.stringify(tool)},"args":${json}}}`;
+
+/** Calls one tool with `json` arguments over one transport. `url` is the agent's own base URL, if any. */
+export async function callOver(
+  transport: Transport,
+  e: Endpoints,
+  target: { agent: string; tool: string; url: string | undefined },
+  json: string,
+): Promise<Outcome> {
+  const { agent, tool } = target;
+  switch (transport) {
+    case "http": {
+      if (target.url === undefined)
+        return { kind: "broken", transport, message: "the agent has no HTTP URL" };
+      const r = await post(`${target.url}/tools/${tool}`, json, e);
+      if ("error" in r) return { kind: "broken", transport, message: r.error };
+      if (r.status === 200) return { kind: "result", transport, value: r.body };
+      const outcome = fromRpc(transport, r.body, r.status);
+      if (outcome.kind === "error" && r.status >= 500)
+        return {
+          kind: "broken",
+          transport,
+          message: `HTTP ${r.status}: ${outcome.message}`,
+          status: r.status,
+        };
+      return outcome.kind === "broken"
+        ? { ...outcome, message: `HTTP ${r.status}: ${outcome.message}` }
+        : outcome;
+    }
+    case "rpc": {
+      if (e.coordinatorUrl === undefined)
+        return { kind: "broken", transport, message: "no coordinator is running" };
+      const r = await post(`${e.coordinatorUrl}/rpc`, rpcPayload(agent, tool, json), e);
+      if ("error" in r) return { kind: "broken", transport, message: r.error };
+      return fromRpc(transport, r.body, r.status);
+    }
+    case "nats": {
+      try {
+        const text = await forwardRpc(e.bus, agent, rpcPayload(agent, tool, json), {
+          timeout: e.timeoutMs,
+          tool,
+        });
+        return fromRpc(transport, JSON.parse(text));
+      } catch (err) {
+        return { kind: "broken", transport, message: err instanceof Error ? err.message : String(err) };
+      }
+    }
+    case "mcp": {
+      if (e.coordinatorUrl === undefined)
+        return { kind: "broken", transport, message: "no coordinator is running" };
+      const body = `{"jsonrpc":"2.0","id":${++ids},"method":"tools/call","params":{"name":${JSON.stringify(`${agent}__${tool}`)},"arguments":${json}}}`;
+      const r = await post(`${e.coordinatorUrl}/mcp`, body, e, {
+        accept: "application/json, text/event-stream",
+      });
+      if ("error" in r) return { kind: "broken", transport, message: r.error };
+      return fromMcp(r.body, r.status);
+    }
+  }
+}
+
+/** An MCP `tools/call` answer: structured content or the JSON text; `isError` text is `error <code>: <message>\n<data>`. */
+function fromMcp(body: unknown, status: number): Outcome {
+  const transport = "mcp" as const;
+  if (isRecord(body) && isRecord(body.error)) return fromRpc(transport, body, status);
+  const result = isRecord(body) ? body.result : undefined;
+  if (!isRecord(result))
+    return { kind: "broken", transport, message: `HTTP ${status}: ${preview(body)}`, status };
+  const content = Array.isArray(result.content) ? result.content : [];
+  const text =
+    content.find((c): c is { type: "text"; text: string } => isRecord(c) && typeof c.text === "string")
+      ?.text ?? "";
+  if (result.isError === true) {
+    const m = /^error (-?\d+): ([^\n]*)(?:\n([\s\S]*))?$/.exec(text);
+    if (m === null)
+      return { kind: "broken", transport, message: `isError without a code: ${text.slice(0, 200)}` };
+    let data: unknown;
+    try {
+      data = m[3] === undefined ? undefined : JSON.parse(m[3]);
+    } catch {
+      data = undefined;
+    }
+    return { kind: "error", transport, code: Number(m[1]), message: m[2] ?? "", issues: issuesOf(data) };
+  }
+  if ("structuredContent" in result) return { kind: "result", transport, value: result.structuredContent };
+  try {
+    return { kind: "result", transport, value: JSON.parse(text) };
+  } catch {
+    return { kind: "broken", transport, message: `result text is not JSON: ${text.slice(0, 200)}` };
+  }
+}

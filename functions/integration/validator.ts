@@ -1,0 +1,288 @@
+import { z } from "zod";
+import { findAgent, type ToolNature, toolNature } from "../../core/agents/manifest.ts";
+import { type LiveInstance, readInstances } from "../../core/bus/agent-registry.ts";
+import type { Bus } from "../../core/bus/bus.ts";
+import { agreement, classify, type Failure, judge } from "./checks.ts";
+import { generateCases, type JsonSchema } from "./generate.ts";
+import { callOver, type Endpoints, type Outcome, TRANSPORTS, type Transport } from "./transports.ts";
+
+/**
+ * The IntegrationValidator's run: for every tool of every running agent (from the registry, so agents
+ * added later are validated with no change here), generate cases from its input schema, send each
+ * over one of the four transports in turn, and judge the answers (checks.ts). State-changing tools
+ * (`write` / `trade` in the manifest) are only ever called with the dedicated paper validation
+ * account (`account: "validation"`, `venue: "paper"`); a state-changing tool without an `account`
+ * field gets only inputs its own schema refuses, so nothing it does can change anything.
+ */
+
+/** The account every state-changing call of the validator is pinned to, on the paper venue. */
+export const VALIDATION_ACCOUNT = "validation";
+export const VALIDATION_PINS = { account: VALIDATION_ACCOUNT, venue: "paper", exchange: "paper" } as const;
+
+export const ValidateOptions = z
+  .object({
+    agent: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[a-z0-9]+$/, "an agent name or seed alias")
+      .optional(),
+    inputs_per_tool: z.number().int().min(5).max(500).default(50),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(1),
+    /** Tools validated at once (each tool's cases run in order). */
+    concurrency: z.number().int().min(1).max(16).default(4),
+    timeout_ms: z.number().int().min(100).max(60_000).default(10_000),
+  })
+  .strict();
+export type ValidateOptions = z.input<typeof ValidateOptions>;
+
+export const ToolReport = z.object({
+  agent: z.string(),
+  tool: z.string(),
+  nature: z.enum(["read", "write", "trade"]).nullable(),
+  inputs: z.number().int(),
+  valid: z.number().int(),
+  invalid: z.number().int(),
+  /** Valid cases withheld from a state-changing tool without an account field. */
+  withheld: z.number().int(),
+  failures: z.number().int(),
+  transports: z.array(z.string()),
+});
+
+export const Failure_ = z.object({
+  agent: z.string(),
+  tool: z.string(),
+  check: z.string(),
+  label: z.string(),
+  transport: z.string().optional(),
+  input: z.string().optional(),
+  detail: z.string(),
+});
+
+export const ValidationReport = z.object({
+  runId: z.string(),
+  startedAt: z.number().int(),
+  durationMs: z.number(),
+  seed: z.number().int(),
+  inputsPerTool: z.number().int(),
+  agents: z.array(z.object({ agent: z.string(), version: z.string(), tools: z.number().int() })),
+  tools: z.array(ToolReport),
+  totals: z.object({
+    agents: z.number().int(),
+    tools: z.number().int(),
+    inputs: z.number().int(),
+    failures: z.number().int(),
+  }),
+  /** At most 200, the first found per tool first. */
+  failures: z.array(Failure_),
+  passed: z.boolean(),
+});
+export type ValidationReport = z.infer<typeof ValidationReport>;
+
+const isObj = (v: unknown): v is JsonSchema => typeof v === "object" && v !== null && !Array.isArray(v);
+const cut = (s: string) => (s.length > 300 ? `${s.slice(0, 300)}…(${s.length} chars)` : s);
+
+/** The newest instance of each running agent (optionally one), with its tools. */
+function targets(instances: readonly LiveInstance[], agent: string | undefined): LiveInstance[] {
+  const wanted = agent === undefined ? undefined : (findAgent(agent)?.name ?? agent);
+  const newest = new Map<string, LiveInstance>();
+  for (const i of instances) {
+    if (wanted !== undefined && i.agent !== wanted) continue;
+    const seen = newest.get(i.agent);
+    if (seen === undefined || i.startedAt > seen.startedAt) newest.set(i.agent, i);
+  }
+  return [...newest.values()].sort((a, b) => a.agent.localeCompare(b.agent));
+}
+
+interface ToolTarget {
+  agent: string;
+  tool: string;
+  url: string | undefined;
+  input: JsonSchema;
+  output: JsonSchema;
+  nature: ToolNature | undefined;
+}
+
+/** Runs the validator over the running system and returns its report. */
+export async function validateContracts(
+  bus: Bus,
+  env: { apiKey?: string | undefined; runId: string },
+  raw: ValidateOptions = {},
+): Promise<ValidationReport> {
+  const options = ValidateOptions.parse(raw);
+  const startedAt = Date.now();
+  const started = performance.now();
+  const live = await readInstances(bus);
+  const chosen = targets(live, options.agent);
+  const coordinator = live.find((i) => i.agent === "coordinator" && i.url !== undefined);
+  const endpoints: Endpoints = {
+    bus,
+    coordinatorUrl: coordinator?.url,
+    apiKey: env.apiKey,
+    timeoutMs: options.timeout_ms,
+  };
+  const failures: Failure[] = [];
+  // The manifest's tool list is the contract of what each running agent registers.
+  for (const inst of chosen) {
+    const declared = Object.keys(findAgent(inst.agent)?.tools ?? {}).sort();
+    const served = inst.tools.map((t) => t.name).sort();
+    if (declared.join(",") !== served.join(",")) {
+      failures.push({
+        agent: inst.agent,
+        tool: "*",
+        check: "manifest_tools_match",
+        label: "registry",
+        detail: `registered [${served.join(", ")}] but the manifest lists [${declared.join(", ")}]`,
+      });
+    }
+  }
+  const work: ToolTarget[] = chosen.flatMap((inst) =>
+    inst.tools.map((t) => ({
+      agent: inst.agent,
+      tool: t.name,
+      url: inst.url,
+      input: t.inputSchema,
+      output: t.outputSchema,
+      nature: toolNature(inst.agent, t.name),
+    })),
+  );
+  const reports: z.infer<typeof ToolReport>[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < work.length) {
+      const target = work[next++] as ToolTarget;
+      const r = await validateTool(target, endpoints, options);
+      reports.push(r.report);
+      failures.push(...r.failures);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, work.length) }, worker));
+  reports.sort((a, b) => a.agent.localeCompare(b.agent) || a.tool.localeCompare(b.tool));
+  const inputs = reports.reduce((n, r) => n + r.inputs, 0);
+  return {
+    runId: env.runId,
+    startedAt,
+    durationMs: Math.round(performance.now() - started),
+    seed: options.seed,
+    inputsPerTool: options.inputs_per_tool,
+    agents: chosen.map((i) => ({ agent: i.agent, version: i.version, tools: i.tools.length })),
+    tools: reports,
+    totals: { agents: chosen.length, tools: reports.length, inputs, failures: failures.length },
+    failures: failures.slice(0, 200),
+    passed: failures.length === 0,
+  };
+}
+
+/** Seed per tool: the run's seed mixed with the tool's name, so adding a tool changes no other's cases. */
+function toolSeed(seed: number, name: string): number {
+  let h = seed ^ 0x9e3779b9;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+async function validateTool(
+  t: ToolTarget,
+  endpoints: Endpoints,
+  options: z.output<typeof ValidateOptions>,
+): Promise<{ report: z.infer<typeof ToolReport>; failures: Failure[] }> {
+  const failures: Failure[] = [];
+  const changesState = t.nature !== "read";
+  const props = isObj(t.input.properties) ? t.input.properties : {};
+  const hasAccount = "account" in props;
+  if (changesState && t.input.additionalProperties !== false) {
+    failures.push({
+      agent: t.agent,
+      tool: t.tool,
+      check: "unknown_fields_refused",
+      label: "schema",
+      detail: `a ${t.nature ?? "undeclared"} tool must refuse unknown fields (.strict()); its input schema allows them`,
+    });
+  }
+  const transports: Transport[] = TRANSPORTS.filter((x) => x !== "http" || t.url !== undefined);
+  const cases = generateCases(t.input, {
+    seed: toolSeed(options.seed, `${t.agent}.${t.tool}`),
+    max: options.inputs_per_tool,
+    ...(changesState ? { pinned: VALIDATION_PINS } : {}),
+  });
+  let valid = 0;
+  let invalid = 0;
+  let withheld = 0;
+  let sent = 0;
+  let reference: { json: string } | undefined;
+  for (const c of cases) {
+    let verdict: ReturnType<typeof classify>;
+    try {
+      verdict = classify(t.input, c);
+    } catch (err) {
+      failures.push({
+        agent: t.agent,
+        tool: t.tool,
+        check: "invalid_input_refused",
+        label: c.label,
+        detail: `the input schema cannot be read: ${String(err)}`,
+      });
+      break;
+    }
+    // Safety: a state-changing tool with no account to pin only ever gets inputs it must refuse.
+    if (verdict.valid && changesState && !hasAccount) {
+      withheld++;
+      continue;
+    }
+    if (verdict.valid) valid++;
+    else invalid++;
+    // MCP types `arguments` as an object: arguments that are not one go over the other transports.
+    const usable = c.kind === "args" ? transports.filter((x) => x !== "mcp") : transports;
+    const transport = usable[sent++ % usable.length] as Transport;
+    const outcome = await callOver(transport, endpoints, t, c.json);
+    failures.push(
+      ...judge(verdict, outcome, t.output, {
+        agent: t.agent,
+        tool: t.tool,
+        label: c.label,
+        input: cut(c.json),
+      }),
+    );
+    if (reference === undefined && verdict.valid && outcome.kind === "result" && !changesState)
+      reference = { json: c.json };
+  }
+  // The same answer over every transport, for read tools, on the first accepted valid input.
+  if (reference !== undefined) {
+    const [first, ...rest] = transports;
+    const a = await callOver(first as Transport, endpoints, t, reference.json);
+    const b = await callOver(first as Transport, endpoints, t, reference.json);
+    const others: Outcome[] = [];
+    for (const x of rest) others.push(await callOver(x, endpoints, t, reference.json));
+    const c = await callOver(first as Transport, endpoints, t, reference.json);
+    sent += 3 + others.length;
+    const differs = agreement(a, [b, c], others);
+    if (differs !== undefined) {
+      failures.push({
+        agent: t.agent,
+        tool: t.tool,
+        check: "transports_agree",
+        label: "valid",
+        input: cut(reference.json),
+        detail: differs,
+      });
+    }
+  }
+  return {
+    report: {
+      agent: t.agent,
+      tool: t.tool,
+      nature: t.nature ?? null,
+      inputs: sent,
+      valid,
+      invalid,
+      withheld,
+      failures: failures.length,
+      transports,
+    },
+    failures,
+  };
+}
