@@ -71,15 +71,15 @@ export const manifest = [
     title: "Architect",
     kind: "function",
     consumes: [subjects.commands.forFunction("architect")],
-    description: "AST duplication, layer rules, task decomposition, code quality",
+    description: "Duplication, layer rules, task decomposition, code quality",
   },
   {
     name: "quality",
     alias: "qualitygate",
     title: "QualityGate",
     kind: "function",
-    consumes: [subjects.commands.forFunction("quality")],
-    description: "Quality gate",
+    consumes: [subjects.commands.forFunction("quality"), subjects.events.of("architect", "completed")],
+    description: "Quality gate on new code, fed by the architect's analyses",
   },
   {
     name: "compliance",

@@ -3,6 +3,7 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { pino } from "pino";
 import { z } from "zod";
 import { ToolError } from "../../core/tools/errors.ts";
+import { ANALYSIS_USAGE } from "./cli-analysis-usage.ts";
 import type { AgentTools, ToolDirectory } from "./directory.ts";
 import { CoordinatorClient, CoordinatorUnreachableError } from "./http-directory.ts";
 import { createMcpServer } from "./mcp.ts";
@@ -15,6 +16,7 @@ usage:
   bot4 tools [agent]                         list tools (all agents, or one)
   bot4 status                                agents, instances, versions, heartbeats, consumer lag
   bot4 mcp                                   MCP server over stdio, proxying the coordinator
+${ANALYSIS_USAGE}
 
 options:
   --url <url>        coordinator base URL (env BOT4_URL, default http://127.0.0.1:3000)
@@ -52,6 +54,9 @@ export async function runCli(
   env: Record<string, string | undefined> = process.env,
   io: Io = stdio,
 ): Promise<number> {
+  // The analysis commands load the TypeScript compiler: only when asked for.
+  if (argv[0] === "analyze" || argv[0] === "gate")
+    return (await import("./cli-analysis.ts")).runAnalysisCli(argv, env, io);
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],

@@ -55,7 +55,7 @@ export const ownership = {
     ],
     kv: [kvBuckets.positions.bucket],
   },
-  architect: none,
+  architect: { ...none, objects: [objectStores.results.bucket] },
   quality: none,
   compliance: { ...none, publishes: [subjects.audit.all] },
   backtesting: { ...none, objects: [objectStores.results.bucket] },
