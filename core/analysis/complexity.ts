@@ -113,40 +113,185 @@ function calleeName(e: ts.Expression): string {
   return "call";
 }
 
-/** Cyclomatic complexity of one function's own body (nested functions excluded). */
-function cyclomaticOf(fn: FunctionNode): number {
-  let c = 1;
-  const visit = (n: ts.Node): void => {
-    if (n !== fn && isFunction(n)) return;
-    switch (n.kind) {
-      case K.IfStatement:
-      case K.ConditionalExpression:
-      case K.ForStatement:
-      case K.ForInStatement:
-      case K.ForOfStatement:
-      case K.WhileStatement:
-      case K.DoStatement:
-      case K.CatchClause:
-        c++;
-        break;
-      case K.CaseClause:
-        c++;
-        break;
-      case K.BinaryExpression: {
-        const op = (n as ts.BinaryExpression).operatorToken.kind;
-        if (isLogical(op) || isLogicalAssign(op)) c++;
-        break;
-      }
-      case K.Parameter:
-      case K.BindingElement:
-        if ((n as ts.ParameterDeclaration | ts.BindingElement).initializer !== undefined) c++;
-        break;
-    }
-    ts.forEachChild(n, visit);
-  };
-  visit(fn);
-  return c;
+/** One function met in the walk, with what its metrics are built from. */
+interface Frame {
+  readonly node: FunctionNode;
+  readonly name: string;
+  readonly parent: number;
+  /** Absolute nesting level of the function's body (the level its own structures count from). */
+  readonly base: number;
+  cyclomatic: number;
+  /** Cognitive: structural increments in the subtree, the sum of their levels, flat increments. */
+  structural: number;
+  levels: number;
+  flat: number;
+  /** Increments outside nested functions (SonarJS's "structural complexity of its own"). */
+  own: number;
+  children: number;
 }
+
+const cognitiveOf = (f: Frame) => f.structural + f.levels - f.structural * f.base + f.flat;
+
+/**
+ * One walk over the tree computes every function's metrics. A structure at absolute nesting level L
+ * adds 1 + (L − base) to each enclosing function (base = the level of that function's body), so a
+ * callback's increments count in its own value and, one level deeper, in its parent's.
+ */
+class Walker {
+  readonly frames: Frame[] = [];
+  private readonly stack: number[] = [];
+  private level = 0;
+
+  constructor(private readonly sf: ts.SourceFile) {}
+
+  private get current(): Frame | undefined {
+    const i = this.stack[this.stack.length - 1];
+    return i === undefined ? undefined : this.frames[i];
+  }
+
+  private structural(): void {
+    for (const i of this.stack) {
+      const f = this.frames[i] as Frame;
+      f.structural++;
+      f.levels += this.level;
+    }
+    this.mark();
+  }
+
+  private flat(by = 1): void {
+    for (const i of this.stack) (this.frames[i] as Frame).flat += by;
+    this.mark();
+  }
+
+  private mark(): void {
+    const f = this.current;
+    if (f !== undefined) f.own++;
+  }
+
+  private branch(): void {
+    const f = this.current;
+    if (f !== undefined) f.cyclomatic++;
+  }
+
+  private nested(n: ts.Node | undefined): void {
+    if (n === undefined) return;
+    this.level++;
+    this.visit(n);
+    this.level--;
+  }
+
+  private enter(fn: FunctionNode): void {
+    const parent = this.stack[this.stack.length - 1] ?? -1;
+    const prefix = parent === -1 ? "" : `${(this.frames[parent] as Frame).name}/`;
+    const base = parent === -1 ? this.level : this.level + 1;
+    this.frames.push({
+      node: fn,
+      name: prefix + nameOf(fn, this.sf),
+      parent,
+      base,
+      cyclomatic: 1,
+      structural: 0,
+      levels: 0,
+      flat: 0,
+      own: 0,
+      children: 0,
+    });
+    if (parent !== -1) (this.frames[parent] as Frame).children++;
+    this.stack.push(this.frames.length - 1);
+    const saved = this.level;
+    this.level = base;
+    ts.forEachChild(fn, (c) => this.visit(c));
+    this.level = saved;
+    this.stack.pop();
+  }
+
+  visit(n: ts.Node): void {
+    if (isFunction(n)) return this.enter(n);
+    const handler = handlers[n.kind];
+    if (handler !== undefined) return handler(this, n);
+    ts.forEachChild(n, (c) => this.visit(c));
+  }
+
+  onIf(s: ts.IfStatement, elseIf: boolean): void {
+    this.branch();
+    if (elseIf) this.flat();
+    else this.structural();
+    this.visit(s.expression);
+    this.nested(s.thenStatement);
+    const e = s.elseStatement;
+    if (e === undefined) return;
+    if (ts.isIfStatement(e)) return this.onIf(e, true);
+    this.flat();
+    this.nested(e);
+  }
+
+  onNesting(n: ts.Node, body: ts.Node | undefined): void {
+    this.branch();
+    this.structural();
+    ts.forEachChild(n, (c) => (c === body ? this.nested(c) : this.visit(c)));
+  }
+
+  onConditional(c: ts.ConditionalExpression): void {
+    this.branch();
+    this.structural();
+    this.visit(c.condition);
+    this.nested(c.whenTrue);
+    this.nested(c.whenFalse);
+  }
+
+  onSwitch(s: ts.SwitchStatement): void {
+    this.structural();
+    this.visit(s.expression);
+    this.nested(s.caseBlock);
+  }
+
+  onCase(c: ts.CaseClause): void {
+    this.branch();
+    ts.forEachChild(c, (x) => this.visit(x));
+  }
+
+  onCatch(c: ts.CatchClause): void {
+    this.branch();
+    this.structural();
+    this.nested(c.block);
+  }
+
+  onJump(j: ts.BreakOrContinueStatement): void {
+    if (j.label !== undefined) this.flat();
+  }
+
+  onBinary(b: ts.BinaryExpression): void {
+    const op = b.operatorToken.kind;
+    if (isLogical(op) || isLogicalAssign(op)) this.branch();
+    if (isLogical(op) && isChainRoot(b)) this.flat(logicalSequences(b));
+    ts.forEachChild(b, (c) => this.visit(c));
+  }
+
+  onDefault(d: ts.ParameterDeclaration | ts.BindingElement): void {
+    if (d.initializer !== undefined) this.branch();
+    ts.forEachChild(d, (c) => this.visit(c));
+  }
+}
+
+type Handler = (w: Walker, n: ts.Node) => void;
+const loop: Handler = (w, n) => w.onNesting(n, (n as ts.IterationStatement).statement);
+const handlers: Partial<Record<ts.SyntaxKind, Handler>> = {
+  [K.IfStatement]: (w, n) => w.onIf(n as ts.IfStatement, false),
+  [K.ConditionalExpression]: (w, n) => w.onConditional(n as ts.ConditionalExpression),
+  [K.SwitchStatement]: (w, n) => w.onSwitch(n as ts.SwitchStatement),
+  [K.CaseClause]: (w, n) => w.onCase(n as ts.CaseClause),
+  [K.ForStatement]: loop,
+  [K.ForInStatement]: loop,
+  [K.ForOfStatement]: loop,
+  [K.WhileStatement]: loop,
+  [K.DoStatement]: loop,
+  [K.CatchClause]: (w, n) => w.onCatch(n as ts.CatchClause),
+  [K.BreakStatement]: (w, n) => w.onJump(n as ts.BreakOrContinueStatement),
+  [K.ContinueStatement]: (w, n) => w.onJump(n as ts.BreakOrContinueStatement),
+  [K.BinaryExpression]: (w, n) => w.onBinary(n as ts.BinaryExpression),
+  [K.Parameter]: (w, n) => w.onDefault(n as ts.ParameterDeclaration),
+  [K.BindingElement]: (w, n) => w.onDefault(n as ts.BindingElement),
+};
 
 /** The operators of a chain of logical expressions, left to right, looking through parentheses. */
 function logicalOperators(n: ts.Expression, out: ts.SyntaxKind[]): void {
@@ -157,6 +302,15 @@ function logicalOperators(n: ts.Expression, out: ts.SyntaxKind[]): void {
     out.push(e.operatorToken.kind);
     logicalOperators(e.right, out);
   }
+}
+
+/** Sequences of like operators in a chain: `a && b && c` 1, `a && b || c` 2. */
+function logicalSequences(b: ts.BinaryExpression): number {
+  const ops: ts.SyntaxKind[] = [];
+  logicalOperators(b, ops);
+  let seq = 0;
+  for (let i = 0; i < ops.length; i++) if (i === 0 || ops[i] !== ops[i - 1]) seq++;
+  return seq;
 }
 
 function isLogicalBinary(n: ts.Node): n is ts.BinaryExpression {
@@ -170,148 +324,52 @@ function isChainRoot(n: ts.BinaryExpression): boolean {
   return !isLogicalBinary(p);
 }
 
-interface Cognitive {
-  /** Total, nested functions included. */
-  total: number;
-  /** Increments outside nested functions. */
-  own: number;
+/**
+ * SonarJS: a function is reported when no enclosing function is, and it has structural complexity of
+ * its own or nothing nested to report instead.
+ */
+function reportedFlags(frames: readonly Frame[]): boolean[] {
+  const reported: boolean[] = [];
+  frames.forEach((f, i) => {
+    // Parents come before their children in the walk.
+    const parentCovers =
+      f.parent !== -1 && (reported[f.parent] === true || coveredAbove(frames, reported, f.parent));
+    reported[i] = !parentCovers && (f.own > 0 || f.children === 0);
+  });
+  return reported;
 }
 
-/** Cognitive complexity of `fn`, nested functions included with one more level of nesting. */
-function cognitiveOf(fn: FunctionNode): Cognitive {
-  const r: Cognitive = { total: 0, own: 0 };
-  let depthInNested = 0;
-  const inc = (by: number) => {
-    r.total += by;
-    if (depthInNested === 0) r.own += by;
-  };
-  const visit = (n: ts.Node, nesting: number): void => {
-    if (n !== fn && isFunction(n)) {
-      depthInNested++;
-      ts.forEachChild(n, (c) => visit(c, nesting + 1));
-      depthInNested--;
-      return;
-    }
-    switch (n.kind) {
-      case K.IfStatement: {
-        const s = n as ts.IfStatement;
-        const elseIf = ts.isIfStatement(s.parent) && s.parent.elseStatement === s;
-        inc(elseIf ? 1 : 1 + nesting);
-        // An `else if` chain stays at the nesting of its first `if`.
-        const level = nesting;
-        visit(s.expression, level);
-        visit(s.thenStatement, level + 1);
-        if (s.elseStatement !== undefined) {
-          if (ts.isIfStatement(s.elseStatement)) visit(s.elseStatement, level);
-          else {
-            inc(1);
-            visit(s.elseStatement, level + 1);
-          }
-        }
-        return;
-      }
-      case K.ConditionalExpression: {
-        const c = n as ts.ConditionalExpression;
-        inc(1 + nesting);
-        visit(c.condition, nesting);
-        visit(c.whenTrue, nesting + 1);
-        visit(c.whenFalse, nesting + 1);
-        return;
-      }
-      case K.SwitchStatement: {
-        const s = n as ts.SwitchStatement;
-        inc(1 + nesting);
-        visit(s.expression, nesting);
-        visit(s.caseBlock, nesting + 1);
-        return;
-      }
-      case K.ForStatement:
-      case K.ForInStatement:
-      case K.ForOfStatement:
-      case K.WhileStatement:
-      case K.DoStatement: {
-        inc(1 + nesting);
-        const loop = n as ts.IterationStatement;
-        ts.forEachChild(n, (c) => visit(c, c === loop.statement ? nesting + 1 : nesting));
-        return;
-      }
-      case K.CatchClause: {
-        inc(1 + nesting);
-        ts.forEachChild(n, (c) => visit(c, nesting + 1));
-        return;
-      }
-      case K.BreakStatement:
-      case K.ContinueStatement:
-        if ((n as ts.BreakOrContinueStatement).label !== undefined) inc(1);
-        break;
-      case K.BinaryExpression: {
-        const b = n as ts.BinaryExpression;
-        if (isLogical(b.operatorToken.kind) && isChainRoot(b)) {
-          const ops: ts.SyntaxKind[] = [];
-          logicalOperators(b, ops);
-          let seq = 0;
-          for (let i = 0; i < ops.length; i++) if (i === 0 || ops[i] !== ops[i - 1]) seq++;
-          inc(seq);
-        }
-        break;
-      }
-    }
-    ts.forEachChild(n, (c) => visit(c, nesting));
-  };
-  visit(fn, 0);
-  return r;
+function coveredAbove(frames: readonly Frame[], reported: readonly boolean[], i: number): boolean {
+  for (let p = (frames[i] as Frame).parent; p !== -1; p = (frames[p] as Frame).parent)
+    if (reported[p]) return true;
+  return false;
 }
 
 /** Every function of one file with its metrics. */
 export function analyzeComplexity(file: string, text: string): FileComplexity {
   const kind = file.endsWith(".tsx") || file.endsWith(".jsx") ? ts.ScriptKind.TSX : ts.ScriptKind.TS;
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, kind);
-  const functions: FunctionComplexity[] = [];
-  const lineOf = (pos: number) => sf.getLineAndCharacterOfPosition(pos).line + 1;
-  // Functions in source order with their parent function's index (-1 at the top level).
-  const found: { node: FunctionNode; parent: number; name: string }[] = [];
-  const walk = (n: ts.Node, parent: number, prefix: string): void => {
-    if (isFunction(n)) {
-      const name = prefix === "" ? nameOf(n, sf) : `${prefix}/${nameOf(n, sf)}`;
-      found.push({ node: n, parent, name });
-      const me = found.length - 1;
-      ts.forEachChild(n, (c) => walk(c, me, name));
-      return;
-    }
-    ts.forEachChild(n, (c) => walk(c, parent, prefix));
-  };
-  walk(sf, -1, "");
-  const cognitive = found.map((f) => cognitiveOf(f.node));
-  // SonarJS: report a function whose enclosing reported chain has no structure of its own.
-  const reported = found.map(() => false);
-  const decide = (i: number, parentReported: boolean): void => {
-    const own = (cognitive[i] as Cognitive).own;
-    reported[i] = !parentReported && (own > 0 || !hasChildren(i));
-    found.forEach((g, j) => {
-      if (g.parent === i) decide(j, parentReported || reported[i] === true);
-    });
-  };
-  const hasChildren = (i: number) => found.some((g) => g.parent === i);
-  found.forEach((f, i) => {
-    if (f.parent === -1) decide(i, false);
-  });
+  const walker = new Walker(sf);
+  walker.visit(sf);
+  const reported = reportedFlags(walker.frames);
   const seen = new Map<string, number>();
-  found.forEach((f, i) => {
-    const start = lineOf(f.node.getStart(sf));
-    const end = lineOf(f.node.getEnd());
-    // Same name twice in a file (overloads, two anonymous callbacks on one line): numbered.
-    const count = seen.get(f.name) ?? 0;
-    seen.set(f.name, count + 1);
-    functions.push({
+  const lineOf = (pos: number) => sf.getLineAndCharacterOfPosition(pos).line + 1;
+  const functions = walker.frames.map((f, i): FunctionComplexity => {
+    const line = lineOf(f.node.getStart(sf));
+    const endLine = lineOf(f.node.getEnd());
+    // Same name twice in a file (overloads, two callbacks of one call): numbered.
+    const count = (seen.get(f.name) ?? 0) + 1;
+    seen.set(f.name, count);
+    return {
       file,
-      name: count === 0 ? f.name : `${f.name}#${count + 1}`,
-      line: start,
-      endLine: end,
-      lines: end - start + 1,
-      cyclomatic: cyclomaticOf(f.node),
-      cognitive: (cognitive[i] as Cognitive).total,
+      name: count === 1 ? f.name : `${f.name}#${count}`,
+      line,
+      endLine,
+      lines: endLine - line + 1,
+      cyclomatic: f.cyclomatic,
+      cognitive: cognitiveOf(f),
       reported: reported[i] === true,
-    });
+    };
   });
   return { file, lines: sf.getLineStarts().length - (text.endsWith("\n") ? 1 : 0), functions };
 }

@@ -113,12 +113,12 @@ function detect(
   const n = codes.length;
   let pow = 1; // BASE^(w-1)
   for (let i = 1; i < w; i++) pow = Math.imul(pow, BASE);
-  // Open addressing: 2^k slots ≥ 2n, key = hash, value = position + 1 (0 = empty).
+  // Open addressing, 2^k slots ≥ 1.5 n, key and value side by side (one cache line per probe):
+  // table[2s] = hash, table[2s+1] = position + 1 (0 = empty).
   let size = 1024;
-  while (size < 2 * n) size <<= 1;
-  const mask = size - 1;
-  const keys = new Int32Array(size);
-  const vals = new Int32Array(size);
+  while (size < 1.5 * n) size <<= 1;
+  const shift = 32 - Math.log2(size);
+  const table = new Int32Array(2 * size);
   const hashes = new Int32Array(n);
   const valid = new Uint8Array(n);
   for (let f = 0; f < c.files.length; f++) {
@@ -139,16 +139,17 @@ function detect(
   // previous one with the same hash, so every earlier copy of a window is a candidate partner.
   const prior = new Int32Array(n);
   const slotOf = (h: number): number => {
-    let s = Math.imul(h, 0x9e3779b1) & mask;
-    while (vals[s] !== 0 && keys[s] !== h) s = (s + 1) & mask;
+    // Fibonacci hashing: the product's high bits (its low bits depend only on the hash's low bits).
+    let s = (Math.imul(h, 0x9e3779b1) >>> shift) << 1;
+    while (table[s + 1] !== 0 && table[s] !== h) s = (s + 2) & (2 * size - 1);
     return s;
   };
   const insert = (i: number) => {
     const h = hashes[i] as number;
     const s = slotOf(h);
-    keys[s] = h;
-    prior[i] = vals[s] as number;
-    vals[s] = i + 1;
+    table[s] = h;
+    prior[i] = table[s + 1] as number;
+    table[s + 1] = i + 1;
   };
   const out: RawMatch[] = [];
   let p = 0;
@@ -160,7 +161,7 @@ function detect(
     const fp = c.fileOf[p] as number;
     const pEnd = c.offsets[fp + 1] as number;
     let longest = 0;
-    let q = (vals[slotOf(hashes[p] as number)] as number) - 1;
+    let q = (table[slotOf(hashes[p] as number) + 1] as number) - 1;
     for (let tries = 0; q >= 0 && tries < MAX_PARTNERS; tries++, q = (prior[q] as number) - 1) {
       const fq = c.fileOf[q] as number;
       const qEnd = fq === fp ? p : (c.offsets[fq + 1] as number);

@@ -182,6 +182,162 @@ export function snapshotOf(result: AnalysisResult, commit?: string): Snapshot {
 
 const pct = (a: number, b: number) => Math.round((10_000 * a) / b) / 100;
 
+/** What a condition sees: the new issues, every issue of `after`, and the new lines per file. */
+interface Scope {
+  readonly fresh: readonly GateIssue[];
+  readonly all: readonly GateIssue[];
+  readonly mode: NewCode["mode"];
+  readonly newLines: ReadonlyMap<string, ReadonlySet<number>>;
+  readonly totalNew: number;
+}
+
+/** The new lines per file: the diff's, or every line of the files whose hash changed. */
+function newLinesOf(
+  before: Snapshot | undefined,
+  after: Snapshot,
+  newCode: NewCode,
+): Map<string, ReadonlySet<number>> {
+  const out = new Map<string, ReadonlySet<number>>();
+  if (newCode.mode === "lines") {
+    for (const [f, set] of newCode.lines) if (after.files[f] !== undefined && set.size > 0) out.set(f, set);
+    return out;
+  }
+  for (const [f, info] of Object.entries(after.files)) {
+    if (before?.files[f]?.sha === info.sha) continue;
+    out.set(f, new Set(Array.from({ length: info.lines }, (_, i) => i + 1)));
+  }
+  return out;
+}
+
+/** The first new line a clone's fragments touch (as a failure), adding its new lines to `dup`. */
+function cloneOnNewCode(i: GateIssue, scope: Scope, dup: Map<string, Set<number>>): GateFailure | undefined {
+  let hit: GateFailure | undefined;
+  const frs = i.fragments ?? [];
+  frs.forEach((fr, k) => {
+    const nl = scope.newLines.get(fr.file);
+    if (nl === undefined) return;
+    const other = frs[1 - k] ?? fr;
+    const lines = dup.get(fr.file) ?? new Set<number>();
+    dup.set(fr.file, lines);
+    for (let l = fr.startLine; l <= fr.endLine; l++) if (nl.has(l)) lines.add(l);
+    if (hit === undefined && [...nl].some((l) => l >= fr.startLine && l <= fr.endLine)) {
+      hit = {
+        file: fr.file,
+        line: fr.startLine,
+        message: `${i.message} of ${other.file}:${other.startLine}-${other.endLine}`,
+      };
+    }
+  });
+  return hit;
+}
+
+function duplicationCondition(
+  cond: NonNullable<GateConditions["new_duplicated_lines_density"]>,
+  scope: Scope,
+): GateCondition {
+  // Lines mode counts every duplicated new line (SonarQube's definition); files mode only the lines
+  // of clones that are new, so an edit of a file with an accepted clone is not charged for it.
+  const counted = (scope.mode === "lines" ? scope.all : scope.fresh).filter((i) => i.kind === "duplicate");
+  const dup = new Map<string, Set<number>>();
+  const failures = counted.map((i) => cloneOnNewCode(i, scope, dup)).filter((f) => f !== undefined);
+  const dupLines = [...dup.values()].reduce((n, set) => n + set.size, 0);
+  const value = scope.totalNew === 0 ? 0 : pct(dupLines, scope.totalNew);
+  const evaluated = scope.totalNew >= cond.minNewLines;
+  const failed = evaluated && value > cond.max;
+  const under = evaluated ? "" : ` (fewer than ${cond.minNewLines} new lines)`;
+  return {
+    metric: "new_duplicated_lines_density",
+    status: statusOf(evaluated, failed),
+    value,
+    op: "<=",
+    threshold: cond.max,
+    detail: `${dupLines} duplicated of ${scope.totalNew} new lines${under}`,
+    failures: failed ? failures : [],
+  };
+}
+
+function statusOf(evaluated: boolean, failed: boolean): GateCondition["status"] {
+  if (!evaluated) return "not_evaluated";
+  return failed ? "error" : "ok";
+}
+
+type CountMetric = "new_layer_violations" | "new_cycles" | "new_complex_functions";
+const counted: Record<CountMetric, { kind: IssueKind; what: string }> = {
+  new_layer_violations: { kind: "layer", what: "layer violation(s)" },
+  new_cycles: { kind: "cycle", what: "import circle(s)" },
+  new_complex_functions: { kind: "complexity", what: "function(s) over the complexity thresholds" },
+};
+
+function countCondition(metric: CountMetric, max: number, scope: Scope): GateCondition {
+  const { kind, what } = counted[metric];
+  const list = scope.fresh.filter((i) => i.kind === kind);
+  const failed = list.length > max;
+  return {
+    metric,
+    status: failed ? "error" : "ok",
+    value: list.length,
+    op: "<=",
+    threshold: max,
+    detail: `${list.length} new ${what}`,
+    failures: failed ? list.map((i) => ({ file: i.file, line: i.line, message: i.message })) : [],
+  };
+}
+
+/** Uncovered runs of consecutive coverable lines, as failures. */
+function uncoveredRuns(file: string, lines: readonly number[]): GateFailure[] {
+  const out: GateFailure[] = [];
+  let start = -1;
+  let prev = -2;
+  for (const l of lines) {
+    if (l !== prev + 1 && start >= 0) {
+      out.push({ file, line: start, message: `lines ${start}-${prev} not covered` });
+      start = -1;
+    }
+    if (start < 0) start = l;
+    prev = l;
+  }
+  if (start >= 0) out.push({ file, line: start, message: `lines ${start}-${prev} not covered` });
+  return out;
+}
+
+function coverageCondition(min: number, scope: Scope, coverage: LineCoverage | undefined): GateCondition {
+  const base = { metric: "new_coverage" as const, op: ">=" as const, threshold: min };
+  if (coverage === undefined) {
+    return {
+      ...base,
+      status: "not_evaluated",
+      value: null,
+      detail: "no coverage report given",
+      failures: [],
+    };
+  }
+  let coverable = 0;
+  let covered = 0;
+  const uncovered: GateFailure[] = [];
+  for (const [file, lines] of [...scope.newLines].sort((a, b) => a[0].localeCompare(b[0]))) {
+    const cov = coverage.get(file);
+    if (cov === undefined) continue;
+    const mine = [...lines].filter((l) => cov.coverable.has(l)).sort((a, b) => a - b);
+    const missed = mine.filter((l) => !cov.covered.has(l));
+    coverable += mine.length;
+    covered += mine.length - missed.length;
+    uncovered.push(...uncoveredRuns(file, missed));
+  }
+  const value = coverable === 0 ? null : pct(covered, coverable);
+  const failed = value !== null && value < min;
+  const detail =
+    coverable === 0
+      ? "no coverable new lines in the report"
+      : `${covered} of ${coverable} coverable new lines covered`;
+  return {
+    ...base,
+    status: statusOf(value !== null, failed),
+    value,
+    detail,
+    failures: failed ? uncovered : [],
+  };
+}
+
 /** Evaluates the configured conditions on what `after` adds to `before` (undefined: everything is new). */
 export function evaluateGate(
   before: Snapshot | undefined,
@@ -195,157 +351,28 @@ export function evaluateGate(
     const o = old.get(i.fingerprint);
     return o === undefined || (i.kind === "complexity" && (i.value ?? 0) > (o.value ?? 0));
   };
-  const fresh = after.issues.filter(isNew);
-
-  // The new lines, per file.
-  const newLines = new Map<string, ReadonlySet<number>>();
-  if (newCode.mode === "lines") {
-    for (const [f, set] of newCode.lines)
-      if (after.files[f] !== undefined && set.size > 0) newLines.set(f, set);
-  } else {
-    for (const [f, info] of Object.entries(after.files)) {
-      if (before?.files[f]?.sha === info.sha) continue;
-      newLines.set(f, new Set(Array.from({ length: info.lines }, (_, i) => i + 1)));
-    }
-  }
-  let totalNew = 0;
-  for (const s of newLines.values()) totalNew += s.size;
-
-  const out: GateCondition[] = [];
-  const c = conditions;
-  if (c.new_duplicated_lines_density !== undefined) {
-    const cond = c.new_duplicated_lines_density;
-    // Lines mode counts every duplicated new line (SonarQube's definition); files mode only the
-    // lines of clones that are new, so an edit of a file with an accepted clone is not charged for it.
-    const counted = newCode.mode === "lines" ? after.issues : fresh;
-    const dup = new Map<string, Set<number>>();
-    const failures: GateFailure[] = [];
-    for (const i of counted) {
-      if (i.kind !== "duplicate") continue;
-      let hit: GateFailure | undefined;
-      const frs = i.fragments ?? [];
-      for (const [k, fr] of frs.entries()) {
-        const nl = newLines.get(fr.file);
-        if (nl === undefined) continue;
-        const other = frs[1 - k] ?? fr;
-        for (let l = fr.startLine; l <= fr.endLine; l++) {
-          if (!nl.has(l)) continue;
-          hit ??= {
-            file: fr.file,
-            line: fr.startLine,
-            message: `${i.message} of ${other.file}:${other.startLine}-${other.endLine}`,
-          };
-          let s = dup.get(fr.file);
-          if (s === undefined) {
-            s = new Set();
-            dup.set(fr.file, s);
-          }
-          s.add(l);
-        }
-      }
-      if (hit !== undefined) failures.push(hit);
-    }
-    let dupLines = 0;
-    for (const s of dup.values()) dupLines += s.size;
-    const value = totalNew === 0 ? 0 : pct(dupLines, totalNew);
-    const evaluated = totalNew >= cond.minNewLines;
-    const failed = evaluated && value > cond.max;
-    out.push({
-      metric: "new_duplicated_lines_density",
-      status: evaluated ? (failed ? "error" : "ok") : "not_evaluated",
-      value,
-      op: "<=",
-      threshold: cond.max,
-      detail: `${dupLines} duplicated of ${totalNew} new lines${evaluated ? "" : ` (fewer than ${cond.minNewLines} new lines)`}`,
-      failures: failed ? failures : [],
-    });
-  }
-  const countCondition = (
-    metric: "new_layer_violations" | "new_cycles" | "new_complex_functions",
-    kind: IssueKind,
-    what: string,
-  ) => {
-    const cond = c[metric];
-    if (cond === undefined) return;
-    const list = fresh.filter((i) => i.kind === kind);
-    const failed = list.length > cond.max;
-    out.push({
-      metric,
-      status: failed ? "error" : "ok",
-      value: list.length,
-      op: "<=",
-      threshold: cond.max,
-      detail: `${list.length} new ${what}`,
-      failures: failed ? list.map((i) => ({ file: i.file, line: i.line, message: i.message })) : [],
-    });
+  const newLines = newLinesOf(before, after, newCode);
+  const scope: Scope = {
+    fresh: after.issues.filter(isNew),
+    all: after.issues,
+    mode: newCode.mode,
+    newLines,
+    totalNew: [...newLines.values()].reduce((n, s) => n + s.size, 0),
   };
-  countCondition("new_layer_violations", "layer", "layer violation(s)");
-  countCondition("new_cycles", "cycle", "import circle(s)");
-  countCondition("new_complex_functions", "complexity", "function(s) over the complexity thresholds");
-
-  if (c.new_coverage !== undefined) {
-    const cond = c.new_coverage;
-    if (coverage === undefined) {
-      out.push({
-        metric: "new_coverage",
-        status: "not_evaluated",
-        value: null,
-        op: ">=",
-        threshold: cond.min,
-        detail: "no coverage report given",
-        failures: [],
-      });
-    } else {
-      let coverable = 0;
-      let covered = 0;
-      const uncovered: GateFailure[] = [];
-      for (const [file, lines] of [...newLines].sort((a, b) => a[0].localeCompare(b[0]))) {
-        const cov = coverage.get(file);
-        if (cov === undefined) continue;
-        let runStart = -1;
-        let prev = -2;
-        const flush = () => {
-          if (runStart >= 0)
-            uncovered.push({ file, line: runStart, message: `lines ${runStart}-${prev} not covered` });
-          runStart = -1;
-        };
-        for (const l of [...lines].sort((a, b) => a - b)) {
-          if (!cov.coverable.has(l)) continue;
-          coverable++;
-          if (cov.covered.has(l)) {
-            covered++;
-            flush();
-          } else {
-            if (runStart < 0 || l !== prev + 1) {
-              flush();
-              runStart = l;
-            }
-            prev = l;
-          }
-        }
-        flush();
-      }
-      const value = coverable === 0 ? null : pct(covered, coverable);
-      const failed = value !== null && value < cond.min;
-      out.push({
-        metric: "new_coverage",
-        status: value === null ? "not_evaluated" : failed ? "error" : "ok",
-        value,
-        op: ">=",
-        threshold: cond.min,
-        detail:
-          coverable === 0
-            ? "no coverable new lines in the report"
-            : `${covered} of ${coverable} coverable new lines covered`,
-        failures: failed ? uncovered : [],
-      });
-    }
+  const c = conditions;
+  const out: GateCondition[] = [];
+  if (c.new_duplicated_lines_density !== undefined)
+    out.push(duplicationCondition(c.new_duplicated_lines_density, scope));
+  for (const metric of Object.keys(counted) as CountMetric[]) {
+    const cond = c[metric];
+    if (cond !== undefined) out.push(countCondition(metric, cond.max, scope));
   }
+  if (c.new_coverage !== undefined) out.push(coverageCondition(c.new_coverage.min, scope, coverage));
   return {
     status: out.some((x) => x.status === "error") ? "failed" : "passed",
     conditions: out,
-    newCode: { mode: newCode.mode, files: newLines.size, lines: totalNew },
-    newIssues: fresh.length,
+    newCode: { mode: newCode.mode, files: newLines.size, lines: scope.totalNew },
+    newIssues: scope.fresh.length,
   };
 }
 
