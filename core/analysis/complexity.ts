@@ -180,7 +180,7 @@ class Walker {
     this.level--;
   }
 
-  private enter(fn: FunctionNode): void {
+  enter(fn: FunctionNode): void {
     const parent = this.stack[this.stack.length - 1] ?? -1;
     const prefix = parent === -1 ? "" : `${(this.frames[parent] as Frame).name}/`;
     const base = parent === -1 ? this.level : this.level + 1;
@@ -206,10 +206,9 @@ class Walker {
   }
 
   visit(n: ts.Node): void {
-    if (isFunction(n)) return this.enter(n);
-    const handler = handlers[n.kind];
-    if (handler !== undefined) return handler(this, n);
-    ts.forEachChild(n, (c) => this.visit(c));
+    const handler = isFunction(n) ? enterFunction : handlers[n.kind];
+    if (handler !== undefined) handler(this, n);
+    else ts.forEachChild(n, (c) => this.visit(c));
   }
 
   onIf(s: ts.IfStatement, elseIf: boolean): void {
@@ -220,7 +219,10 @@ class Walker {
     this.nested(s.thenStatement);
     const e = s.elseStatement;
     if (e === undefined) return;
-    if (ts.isIfStatement(e)) return this.onIf(e, true);
+    if (ts.isIfStatement(e)) {
+      this.onIf(e, true);
+      return;
+    }
     this.flat();
     this.nested(e);
   }
@@ -274,6 +276,7 @@ class Walker {
 }
 
 type Handler = (w: Walker, n: ts.Node) => void;
+const enterFunction: Handler = (w, n) => w.enter(n as FunctionNode);
 const loop: Handler = (w, n) => w.onNesting(n, (n as ts.IterationStatement).statement);
 const handlers: Partial<Record<ts.SyntaxKind, Handler>> = {
   [K.IfStatement]: (w, n) => w.onIf(n as ts.IfStatement, false),

@@ -72,132 +72,125 @@ function agentFolders(name: string): string[] {
 const PATH_WORD = /[A-Za-z0-9_.@-]+(?:\/[A-Za-z0-9_.@-]+)+\/?|[A-Za-z0-9_.-]+\.[cm]?[jt]sx?/g;
 const WORD = /[A-Za-z_$][A-Za-z0-9_$]*/g;
 
-export function decompose(
+/** Step 1: the seeds, each with the reason it is one; names found nowhere in `unknown`. */
+function seedsOf(
   graph: ImportGraph,
   exportsOf: ReadonlyMap<string, readonly string[]>,
   req: DecomposeRequest,
-): Decomposition {
+): { reasons: Map<string, string>; unknown: string[] } {
   const modules = new Set(graph.modules);
-  const seedReason = new Map<string, string>();
-  const unknown: string[] = [];
-  const seed = (m: string, reason: string) => {
-    if (!seedReason.has(m)) seedReason.set(m, reason);
+  const reasons = new Map<string, string>();
+  const seed = (ms: readonly string[], why: string): boolean => {
+    for (const m of ms) if (!reasons.has(m)) reasons.set(m, why);
+    return ms.length > 0;
   };
-  const byFile = (f: string, why: string): boolean => {
+  const byFile = (f: string) => {
     const path = f.replace(/^\.\//, "");
-    if (modules.has(path)) {
-      seed(path, why);
-      return true;
-    }
+    if (modules.has(path)) return [path];
     const prefix = path.endsWith("/") ? path : `${path}/`;
-    const under = graph.modules.filter((m) => m.startsWith(prefix));
-    for (const m of under) seed(m, why);
-    return under.length > 0;
+    return graph.modules.filter((m) => m.startsWith(prefix));
   };
-  const bySymbol = (s: string, why: string): boolean => {
-    let found = false;
-    for (const m of graph.modules) {
-      if ((exportsOf.get(m) ?? []).includes(s)) {
-        seed(m, why);
-        found = true;
-      }
-    }
-    return found;
+  const bySymbol = (name: string) => graph.modules.filter((m) => (exportsOf.get(m) ?? []).includes(name));
+  const byAgent = (a: string) => {
+    const folders = agentFolders(a);
+    return graph.modules.filter((m) => folders.some((f) => m.startsWith(f)));
   };
-  const byAgent = (a: string, why: string): boolean => {
-    let found = false;
-    for (const folder of agentFolders(a)) {
-      for (const m of graph.modules) {
-        if (m.startsWith(folder)) {
-          seed(m, why);
-          found = true;
-        }
-      }
-    }
-    return found;
-  };
-  for (const f of req.files ?? []) if (!byFile(f, `named in the request (file ${f})`)) unknown.push(f);
-  for (const s of req.symbols ?? []) if (!bySymbol(s, `exports ${s}, named in the request`)) unknown.push(s);
+  const unknown: string[] = [];
+  for (const f of req.files ?? []) if (!seed(byFile(f), `named in the request (file ${f})`)) unknown.push(f);
+  for (const x of req.symbols ?? [])
+    if (!seed(bySymbol(x), `exports ${x}, named in the request`)) unknown.push(x);
   for (const a of req.agents ?? [])
-    if (!byAgent(a, `belongs to agent ${a}, named in the request`)) unknown.push(a);
-  // The request text: paths, then agent names, then exported symbols.
-  for (const w of new Set(req.request.match(PATH_WORD) ?? [])) byFile(w, `the request mentions ${w}`);
+    if (!seed(byAgent(a), `belongs to agent ${a}, named in the request`)) unknown.push(a);
+  // The request text: paths, then agent names, then exported symbols (with a capital or `_`).
+  for (const w of new Set(req.request.match(PATH_WORD) ?? [])) seed(byFile(w), `the request mentions ${w}`);
   const exported = new Set([...exportsOf.values()].flat());
   for (const w of new Set(req.request.match(WORD) ?? [])) {
-    if (findAgent(w) !== undefined && w.length > 2) byAgent(w, `the request mentions agent ${w}`);
-    else if (exported.has(w) && w.length > 2 && /[A-Z_]/.test(w)) bySymbol(w, `the request mentions ${w}`);
+    if (w.length <= 2) continue;
+    if (findAgent(w) !== undefined) seed(byAgent(w), `the request mentions agent ${w}`);
+    else if (exported.has(w) && /[A-Z_]/.test(w)) seed(bySymbol(w), `the request mentions ${w}`);
   }
+  return { reasons, unknown };
+}
 
-  // Affected: seeds and their transitive importers; why = the first changed module imported.
-  const affected = new Map<string, string | undefined>(); // module → the module it was reached from
-  const queue = [...seedReason.keys()].sort();
+/** Step 2: the seeds and their transitive importers, each with the module it was reached from. */
+function affectedOf(graph: ImportGraph, seeds: readonly string[]): Map<string, string | undefined> {
+  const affected = new Map<string, string | undefined>();
+  const queue = [...seeds].sort();
   for (const m of queue) affected.set(m, undefined);
   for (let i = 0; i < queue.length; i++) {
     const m = queue[i] as string;
-    const importers = [...new Set((graph.in.get(m) ?? []).map((d) => d.from))].sort();
-    for (const imp of importers) {
-      if (!affected.has(imp)) {
-        affected.set(imp, m);
-        queue.push(imp);
-      }
+    for (const imp of [...new Set((graph.in.get(m) ?? []).map((d) => d.from))].sort()) {
+      if (affected.has(imp)) continue;
+      affected.set(imp, m);
+      queue.push(imp);
     }
   }
+  return affected;
+}
 
-  // Steps: components of the affected subgraph, ordered by Kahn with a deterministic choice.
-  const sub: ImportGraph = {
-    modules: [...affected.keys()].sort(),
-    dependencies: [],
-    out: new Map(
-      [...affected.keys()].map((m) => [m, (graph.out.get(m) ?? []).filter((d) => affected.has(d.to))]),
-    ),
-    in: new Map(),
-  };
+const rank: Record<TaskKind, number> = { change: 0, update: 1, test: 2 };
+
+/** Step 3: the components of the affected subgraph and what each waits for. */
+function stepsOf(graph: ImportGraph, affected: ReadonlyMap<string, string | undefined>) {
+  const out = new Map(
+    [...affected.keys()].map((m) => [m, (graph.out.get(m) ?? []).filter((d) => affected.has(d.to))]),
+  );
+  const sub: ImportGraph = { modules: [...affected.keys()].sort(), dependencies: [], out, in: new Map() };
   const comps = components(sub);
   const compOf = new Map<string, number>();
   comps.forEach((c, i) => {
     for (const m of c) compOf.set(m, i);
   });
-  const kindOf = (c: readonly string[]): TaskKind =>
-    c.some((m) => seedReason.has(m)) ? "change" : c.every(isTest) ? "test" : "update";
-  const rank: Record<TaskKind, number> = { change: 0, update: 1, test: 2 };
   const needs = comps.map((c, i) => {
-    const deps = new Set<number>();
-    for (const m of c) for (const d of sub.out.get(m) ?? []) deps.add(compOf.get(d.to) as number);
+    const deps = new Set(c.flatMap((m) => (out.get(m) ?? []).map((d) => compOf.get(d.to) as number)));
     deps.delete(i);
     return deps;
   });
+  return { comps, compOf, needs };
+}
+
+export function decompose(
+  graph: ImportGraph,
+  exportsOf: ReadonlyMap<string, readonly string[]>,
+  req: DecomposeRequest,
+): Decomposition {
+  const { reasons, unknown } = seedsOf(graph, exportsOf, req);
+  const affected = affectedOf(graph, [...reasons.keys()]);
+  const { comps, compOf, needs } = stepsOf(graph, affected);
+  const kindOf = (c: readonly string[]): TaskKind => {
+    if (c.some((m) => reasons.has(m))) return "change";
+    return c.every(isTest) ? "test" : "update";
+  };
   const done = new Map<number, number>(); // component → step
+  const isReady = (i: number) => !done.has(i) && [...(needs[i] as Set<number>)].every((d) => done.has(d));
+  const byChoice = (x: number, y: number) =>
+    rank[kindOf(comps[x] as string[])] - rank[kindOf(comps[y] as string[])] ||
+    ((comps[x] as string[])[0] as string).localeCompare((comps[y] as string[])[0] as string);
+  const reasonOf = (c: readonly string[], kind: TaskKind): string => {
+    if (kind === "change") return c.map((m) => reasons.get(m)).find((r) => r !== undefined) as string;
+    const from = affected.get(c[0] as string);
+    const step = from === undefined ? "?" : done.get(compOf.get(from) as number);
+    return `imports ${from} (step ${step})`;
+  };
   const tasks: Task[] = [];
-  const stepOf = (m: string) => done.get(compOf.get(m) as number);
-  while (done.size < comps.length) {
-    const ready = comps
-      .map((c, i) => ({ c, i }))
-      .filter(({ i }) => !done.has(i) && [...(needs[i] as Set<number>)].every((d) => done.has(d)))
-      .sort(
-        (x, y) => rank[kindOf(x.c)] - rank[kindOf(y.c)] || (x.c[0] as string).localeCompare(y.c[0] as string),
-      );
-    const next = ready[0];
-    if (next === undefined) break; // cannot happen: the component graph is acyclic
-    const { c, i } = next;
-    const step = tasks.length + 1;
-    done.set(i, step);
+  for (let next = comps.findIndex((_, i) => isReady(i)); next !== -1; ) {
+    const i = comps
+      .map((_, k) => k)
+      .filter(isReady)
+      .sort(byChoice)[0] as number;
+    const c = comps[i] as string[];
+    done.set(i, tasks.length + 1);
     const kind = kindOf(c);
-    const first = c[0] as string;
-    const from = affected.get(first);
-    let reason: string;
-    if (kind === "change") reason = c.map((m) => seedReason.get(m)).find((r) => r !== undefined) as string;
-    else reason = `imports ${from} (step ${from === undefined ? "?" : stepOf(from)})`;
-    if (c.length > 1) reason += `; ${c.length} modules import one another (one step)`;
-    const { owner, area } = ownerOf(first);
+    const circle = c.length > 1 ? `; ${c.length} modules import one another (one step)` : "";
     tasks.push({
-      step,
+      step: tasks.length + 1,
       kind,
       modules: c,
-      owner,
-      area,
-      reason,
+      ...ownerOf(c[0] as string),
+      reason: reasonOf(c, kind) + circle,
       dependsOn: [...(needs[i] as Set<number>)].map((d) => done.get(d) as number).sort((a, b) => a - b),
     });
+    next = comps.findIndex((_, k) => isReady(k));
   }
-  return { tasks, unknown, seeds: [...seedReason.keys()].sort() };
+  return { tasks, unknown, seeds: [...reasons.keys()].sort() };
 }

@@ -168,111 +168,110 @@ const plainTo = (to: z.infer<typeof ToCondition>) =>
   to.dependencyTypes === undefined &&
   to.dependencyTypesNot === undefined;
 
+interface Context {
+  readonly graph: ImportGraph;
+  readonly comps: readonly string[][];
+  readonly orphans: readonly string[];
+  readonly inCycle: (d: Dependency) => boolean;
+  readonly add: (v: Omit<LayerViolation, "fingerprint">) => void;
+}
+
+type Forbidden = RulesFile["forbidden"][number];
+
+function orphanRule(rule: Forbidden, cx: Context): void {
+  for (const m of cx.orphans) {
+    if (matchFrom({ ...rule.from, orphan: undefined }, m) === undefined) continue;
+    const message = `${m} is an orphan: nothing imports it and it imports nothing`;
+    cx.add({ rule: rule.name, severity: rule.severity, from: m, to: m, line: 1, message });
+  }
+}
+
+/** A circle is reported once per component, not once per edge. */
+function circleRule(rule: Forbidden, cx: Context): Cycle[] {
+  const out: Cycle[] = [];
+  for (const comp of cx.comps) {
+    if (!comp.some((m) => matchFrom(rule.from, m) !== undefined)) continue;
+    const modules = cycleThrough(cx.graph, comp);
+    const first = modules[0] as string;
+    const second = modules[1] ?? first;
+    const line = (cx.graph.out.get(first) ?? []).find((d) => d.to === second)?.line ?? 1;
+    const fingerprint = `cycle:${rule.name}:${comp.join(",")}`;
+    out.push({ rule: rule.name, severity: rule.severity, modules, component: comp, line, fingerprint });
+  }
+  return out;
+}
+
+function dependencyRule(rule: Forbidden, cx: Context): void {
+  for (const dep of cx.graph.dependencies) {
+    const groups = matchFrom(rule.from, dep.from);
+    if (groups === undefined || !matchTo(rule.to, dep, groups, cx.inCycle)) continue;
+    const message = `${dep.from} imports ${dep.to} (${rule.comment ?? `forbidden by ${rule.name}`})`;
+    cx.add({ rule: rule.name, severity: rule.severity, from: dep.from, to: dep.to, line: dep.line, message });
+  }
+}
+
+function allowedRules(rules: RulesFile, cx: Context): void {
+  if (rules.allowed.length === 0) return;
+  const permitted = (dep: Dependency) =>
+    rules.allowed.some((r) => {
+      const groups = matchFrom(r.from, dep.from);
+      return groups !== undefined && matchTo(r.to, dep, groups, cx.inCycle);
+    });
+  for (const dep of cx.graph.dependencies) {
+    if (!dep.types.includes("local") || permitted(dep)) continue;
+    const message = `${dep.from} imports ${dep.to}, which no allowed rule permits`;
+    cx.add({
+      rule: "not-in-allowed",
+      severity: rules.allowedSeverity,
+      from: dep.from,
+      to: dep.to,
+      line: dep.line,
+      message,
+    });
+  }
+}
+
+function requiredRules(rules: RulesFile, cx: Context): void {
+  const depsOf = new Map<string, Dependency[]>();
+  for (const d of cx.graph.dependencies) depsOf.set(d.from, [...(depsOf.get(d.from) ?? []), d]);
+  for (const rule of rules.required) {
+    for (const m of cx.graph.modules) {
+      if (matchFrom(rule.module, m) === undefined) continue;
+      if ((depsOf.get(m) ?? []).some((d) => matchTo(rule.to, d, [], cx.inCycle))) continue;
+      const target = rule.to.path ?? "(any)";
+      const message = `${m} must import a module matching ${target} (${rule.comment ?? rule.name})`;
+      cx.add({ rule: rule.name, severity: rule.severity, from: m, to: rule.to.path ?? "", line: 1, message });
+    }
+  }
+}
+
 /** Checks every rule on the graph. Results are sorted (rule, from, to, line), so runs compare equal. */
 export function checkRules(graph: ImportGraph, rules: RulesFile): LayerReport {
-  const comps = components(graph).filter(
-    (c) => c.length > 1 || (graph.out.get(c[0] as string) ?? []).some((d) => d.to === c[0]),
-  );
+  const selfLoop = (c: string[]) => (graph.out.get(c[0] as string) ?? []).some((d) => d.to === c[0]);
+  const comps = components(graph).filter((c) => c.length > 1 || selfLoop(c));
   const compOf = new Map<string, number>();
   comps.forEach((c, i) => {
     for (const m of c) compOf.set(m, i);
   });
-  const inCycle = (d: Dependency) =>
-    d.types.includes("local") && compOf.has(d.from) && compOf.get(d.from) === compOf.get(d.to);
-  const orphans = graph.modules.filter(
-    (m) => (graph.in.get(m) ?? []).length === 0 && !graph.dependencies.some((d) => d.from === m),
-  );
+  const importers = new Set(graph.dependencies.map((d) => d.from));
+  const orphans = graph.modules.filter((m) => (graph.in.get(m) ?? []).length === 0 && !importers.has(m));
   const violations: LayerViolation[] = [];
   const cycles: Cycle[] = [];
-  const add = (v: Omit<LayerViolation, "fingerprint">) =>
-    violations.push({ ...v, fingerprint: `layer:${v.rule}:${v.from}:${v.to}` });
-
+  const cx: Context = {
+    graph,
+    comps,
+    orphans,
+    inCycle: (d) =>
+      d.types.includes("local") && compOf.has(d.from) && compOf.get(d.from) === compOf.get(d.to),
+    add: (v) => violations.push({ ...v, fingerprint: `layer:${v.rule}:${v.from}:${v.to}` }),
+  };
   for (const rule of rules.forbidden) {
-    if (rule.from.orphan === true) {
-      for (const m of orphans) {
-        if (matchFrom({ ...rule.from, orphan: undefined }, m) === undefined) continue;
-        add({
-          rule: rule.name,
-          severity: rule.severity,
-          from: m,
-          to: m,
-          line: 1,
-          message: `${m} is an orphan: nothing imports it and it imports nothing`,
-        });
-      }
-      continue;
-    }
-    if (rule.to.circular === true && plainTo(rule.to)) {
-      // A circle is reported once per component, not once per edge.
-      for (const comp of comps) {
-        if (!comp.some((m) => matchFrom(rule.from, m) !== undefined)) continue;
-        const modules = cycleThrough(graph, comp);
-        const first = modules[0] as string;
-        const second = modules[1] ?? first;
-        const line = (graph.out.get(first) ?? []).find((d) => d.to === second)?.line ?? 1;
-        cycles.push({
-          rule: rule.name,
-          severity: rule.severity,
-          modules,
-          component: comp,
-          line,
-          fingerprint: `cycle:${rule.name}:${comp.join(",")}`,
-        });
-      }
-      continue;
-    }
-    for (const dep of graph.dependencies) {
-      const groups = matchFrom(rule.from, dep.from);
-      if (groups === undefined || !matchTo(rule.to, dep, groups, inCycle)) continue;
-      add({
-        rule: rule.name,
-        severity: rule.severity,
-        from: dep.from,
-        to: dep.to,
-        line: dep.line,
-        message: `${dep.from} imports ${dep.to} (${rule.comment ?? `forbidden by ${rule.name}`})`,
-      });
-    }
+    if (rule.from.orphan === true) orphanRule(rule, cx);
+    else if (rule.to.circular === true && plainTo(rule.to)) cycles.push(...circleRule(rule, cx));
+    else dependencyRule(rule, cx);
   }
-
-  if (rules.allowed.length > 0) {
-    for (const dep of graph.dependencies) {
-      if (!dep.types.includes("local")) continue;
-      const ok = rules.allowed.some((r) => {
-        const groups = matchFrom(r.from, dep.from);
-        return groups !== undefined && matchTo(r.to, dep, groups, inCycle);
-      });
-      if (!ok) {
-        add({
-          rule: "not-in-allowed",
-          severity: rules.allowedSeverity,
-          from: dep.from,
-          to: dep.to,
-          line: dep.line,
-          message: `${dep.from} imports ${dep.to}, which no allowed rule permits`,
-        });
-      }
-    }
-  }
-
-  for (const rule of rules.required) {
-    for (const m of graph.modules) {
-      if (matchFrom(rule.module, m) === undefined) continue;
-      const deps = graph.dependencies.filter((d) => d.from === m);
-      const ok = deps.some((d) => matchTo(rule.to, d, [], inCycle));
-      if (!ok) {
-        add({
-          rule: rule.name,
-          severity: rule.severity,
-          from: m,
-          to: rule.to.path ?? "",
-          line: 1,
-          message: `${m} must import a module matching ${rule.to.path ?? "(any)"} (${rule.comment ?? rule.name})`,
-        });
-      }
-    }
-  }
-
+  allowedRules(rules, cx);
+  requiredRules(rules, cx);
   violations.sort(
     (a, b) =>
       a.rule.localeCompare(b.rule) ||

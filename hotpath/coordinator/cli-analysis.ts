@@ -37,6 +37,115 @@ const PositiveInt = (name: string) =>
     .int(`${name} must be an integer`)
     .min(1);
 
+const OPTIONS = {
+  json: { type: "boolean", default: false },
+  remote: { type: "boolean", default: false },
+  local: { type: "boolean", default: false },
+  url: { type: "string" },
+  key: { type: "string" },
+  timeout: { type: "string" },
+  base: { type: "string" },
+  coverage: { type: "string" },
+  config: { type: "string" },
+  "update-baseline": { type: "boolean", default: false },
+  "min-tokens": { type: "string" },
+  "min-lines": { type: "string" },
+  parts: { type: "string" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+
+/** The coordinator client when the command goes to the running agents, else undefined (in process). */
+function remoteClient(
+  values: Values,
+  env: Record<string, string | undefined>,
+): CoordinatorClient | undefined {
+  const parsed = CliEnv.safeParse({
+    BOT4_URL: values.url ?? (env.BOT4_URL || undefined),
+    BOT4_API_KEY: values.key ?? (env.BOT4_API_KEY || undefined),
+    BOT4_CLI_TIMEOUT_MS: values.timeout ?? (env.BOT4_CLI_TIMEOUT_MS || undefined),
+  });
+  if (!parsed.success) {
+    throw new AnalysisUsageError(
+      parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join("; "),
+    );
+  }
+  const e = parsed.data;
+  if (values.local || (!values.remote && e.BOT4_URL === undefined)) return undefined;
+  return new CoordinatorClient({
+    url: e.BOT4_URL ?? "http://127.0.0.1:3000",
+    timeoutMs: e.BOT4_CLI_TIMEOUT_MS,
+    ...(e.BOT4_API_KEY !== undefined ? { apiKey: e.BOT4_API_KEY } : {}),
+  });
+}
+
+async function analyzeCommand(
+  target: string | undefined,
+  values: Values,
+  client: CoordinatorClient | undefined,
+  io: AnalysisIo,
+) {
+  if (target === undefined) throw new AnalysisUsageError("analyze needs a <path>");
+  const minTokens = values["min-tokens"];
+  const minLines = values["min-lines"];
+  const opts = {
+    ...(minTokens !== undefined ? { minTokens: parse(PositiveInt("--min-tokens"), minTokens) } : {}),
+    ...(minLines !== undefined ? { minLines: parse(PositiveInt("--min-lines"), minLines) } : {}),
+    ...(values.parts !== undefined
+      ? { parts: parse(z.array(AnalysisPart).min(1), values.parts.split(",")) }
+      : {}),
+  };
+  const report =
+    client === undefined
+      ? toJson(analyzePath({ path: target, ...opts }))
+      : await client.call("architect", "analyze_code", { path: resolve(target), ...opts, limit: 100_000 });
+  io.out(values.json ? JSON.stringify(report, null, 2) : formatAnalysis(report as AnalysisJson));
+  return 0;
+}
+
+async function gateCommand(
+  target: string | undefined,
+  values: Values,
+  client: CoordinatorClient | undefined,
+  io: AnalysisIo,
+) {
+  const path = target ?? ".";
+  if (values["update-baseline"]) {
+    const { file, issues } = writeBaseline(path, values.config);
+    io.out(`baseline written: ${file} (${issues} accepted issues)`);
+    return 0;
+  }
+  const args = {
+    ...(values.base !== undefined ? { base: values.base } : {}),
+    ...(values.coverage !== undefined ? { coverage: resolve(values.coverage) } : {}),
+    ...(values.config !== undefined ? { config: resolve(values.config) } : {}),
+  };
+  const report: GateJson =
+    client === undefined
+      ? gateJson(runGate({ path, ...args }))
+      : GateJsonSchema.parse(await client.call("quality", "evaluate_gate", { path: resolve(path), ...args }));
+  io.out(values.json ? JSON.stringify(report, null, 2) : formatGate(report));
+  return report.status === "passed" ? 0 : 1;
+}
+
+/** The exit status and message of a failure: 2 for usage and input errors, 1 for the rest. */
+function failure(err: unknown, io: AnalysisIo): number {
+  if (err instanceof AnalysisUsageError || (err instanceof TypeError && "code" in err)) {
+    io.err(`bot4: ${err.message}\n\nusage:\n${ANALYSIS_USAGE}`);
+    return 2;
+  }
+  if (err instanceof AnalysisInputError) {
+    io.err(`bot4: ${err.message}`);
+    return 2;
+  }
+  if (err instanceof ToolError) {
+    io.err(`bot4: error ${err.code}: ${err.message}`);
+    return err.code === RpcCode.InvalidParams ? 2 : 1;
+  }
+  io.err(`bot4: ${err instanceof Error ? err.message : String(err)}`);
+  return 1;
+}
+
 /** Runs `bot4 analyze …` or `bot4 gate …`; returns the exit status (0 ok, 1 failed gate/error, 2 usage). */
 export async function runAnalysisCli(
   argv: readonly string[],
@@ -44,99 +153,15 @@ export async function runAnalysisCli(
   io: AnalysisIo,
 ): Promise<number> {
   try {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        json: { type: "boolean", default: false },
-        remote: { type: "boolean", default: false },
-        local: { type: "boolean", default: false },
-        url: { type: "string" },
-        key: { type: "string" },
-        timeout: { type: "string" },
-        base: { type: "string" },
-        coverage: { type: "string" },
-        config: { type: "string" },
-        "update-baseline": { type: "boolean", default: false },
-        "min-tokens": { type: "string" },
-        "min-lines": { type: "string" },
-        parts: { type: "string" },
-      },
-    });
+    const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: OPTIONS });
     const [command, target, ...extra] = positionals;
     if (extra.length > 0) throw new AnalysisUsageError(`unexpected arguments: ${extra.join(" ")}`);
-    const parsedEnv = CliEnv.safeParse({
-      BOT4_URL: values.url ?? (env.BOT4_URL || undefined),
-      BOT4_API_KEY: values.key ?? (env.BOT4_API_KEY || undefined),
-      BOT4_CLI_TIMEOUT_MS: values.timeout ?? (env.BOT4_CLI_TIMEOUT_MS || undefined),
-    });
-    if (!parsedEnv.success) {
-      throw new AnalysisUsageError(
-        parsedEnv.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join("; "),
-      );
-    }
-    const remote = !values.local && (values.remote || parsedEnv.data.BOT4_URL !== undefined);
-    const client = () =>
-      new CoordinatorClient({
-        url: parsedEnv.data.BOT4_URL ?? "http://127.0.0.1:3000",
-        timeoutMs: parsedEnv.data.BOT4_CLI_TIMEOUT_MS,
-        ...(parsedEnv.data.BOT4_API_KEY !== undefined ? { apiKey: parsedEnv.data.BOT4_API_KEY } : {}),
-      });
-    if (command === "analyze") {
-      if (target === undefined) throw new AnalysisUsageError("analyze needs a <path>");
-      const opts = {
-        ...(values["min-tokens"] !== undefined
-          ? { minTokens: parse(PositiveInt("--min-tokens"), values["min-tokens"]) }
-          : {}),
-        ...(values["min-lines"] !== undefined
-          ? { minLines: parse(PositiveInt("--min-lines"), values["min-lines"]) }
-          : {}),
-        ...(values.parts !== undefined
-          ? { parts: parse(z.array(AnalysisPart).min(1), values.parts.split(",")) }
-          : {}),
-      };
-      const report = remote
-        ? await client().call("architect", "analyze_code", { path: resolve(target), ...opts, limit: 100_000 })
-        : toJson(analyzePath({ path: target, ...opts }));
-      io.out(values.json ? JSON.stringify(report, null, 2) : formatAnalysis(report as AnalysisJson));
-      return 0;
-    }
-    if (command === "gate") {
-      const path = target ?? ".";
-      if (values["update-baseline"]) {
-        const { file, issues } = writeBaseline(path, values.config);
-        io.out(`baseline written: ${file} (${issues} accepted issues)`);
-        return 0;
-      }
-      const args = {
-        ...(values.base !== undefined ? { base: values.base } : {}),
-        ...(values.coverage !== undefined ? { coverage: resolve(values.coverage) } : {}),
-        ...(values.config !== undefined ? { config: resolve(values.config) } : {}),
-      };
-      const report: GateJson = remote
-        ? GateJsonSchema.parse(
-            await client().call("quality", "evaluate_gate", { path: resolve(path), ...args }),
-          )
-        : gateJson(runGate({ path, ...args }));
-      io.out(values.json ? JSON.stringify(report, null, 2) : formatGate(report));
-      return report.status === "passed" ? 0 : 1;
-    }
+    const client = remoteClient(values, env);
+    if (command === "analyze") return await analyzeCommand(target, values, client, io);
+    if (command === "gate") return await gateCommand(target, values, client, io);
     throw new AnalysisUsageError(`unknown command "${command}"`);
   } catch (err) {
-    if (err instanceof AnalysisUsageError || (err instanceof TypeError && "code" in err)) {
-      io.err(`bot4: ${err.message}\n\nusage:\n${ANALYSIS_USAGE}`);
-      return 2;
-    }
-    if (err instanceof AnalysisInputError) {
-      io.err(`bot4: ${err.message}`);
-      return 2;
-    }
-    if (err instanceof ToolError) {
-      io.err(`bot4: error ${err.code}: ${err.message}`);
-      return err.code === RpcCode.InvalidParams ? 2 : 1;
-    }
-    io.err(`bot4: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
+    return failure(err, io);
   }
 }
 
