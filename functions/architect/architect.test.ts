@@ -7,12 +7,13 @@ import { callTool } from "../../core/bus/tool-transport.ts";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
-import { objectStores, streams } from "../../core/subjects.ts";
+import { objectStores, streams, subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { ToolError } from "../../core/tools/errors.ts";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";
 import { type LocalFunctions, startLocalFunctions } from "../local.ts";
-import { GateEvaluated, qualitySubject } from "../quality/command.ts";
+import { z } from "zod";
+import { GateResultSchema } from "../../core/analysis/schemas.ts";
 import { readStream, testConfig } from "../trigger/testing.ts";
 import { AnalysisCompleted, analysisObjectName, architectEventType, architectSubject } from "./command.ts";
 
@@ -52,6 +53,10 @@ const rules = {
     { name: "no-circular", to: { circular: true } },
   ],
 };
+
+// The quality gate's verdict, read as any consumer of the bus would (agents do not import one another).
+const GateEvaluated = GateResultSchema.extend({ runId: z.string(), root: z.string(), against: z.string() });
+const qualitySubject = { evaluated: subjects.events.of("quality", "gate") };
 
 let bus: Bus;
 let functions: LocalFunctions;
