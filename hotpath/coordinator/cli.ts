@@ -4,6 +4,7 @@ import { pino } from "pino";
 import { z } from "zod";
 import { ToolError } from "../../core/tools/errors.ts";
 import { LedgerUsageError, ledgerCommand, profitCommand, tradesCommand } from "./cli-ledger.ts";
+import { ANALYSIS_USAGE } from "./cli-analysis-usage.ts";
 import type { AgentTools, ToolDirectory } from "./directory.ts";
 import { CoordinatorClient, CoordinatorUnreachableError } from "./http-directory.ts";
 import { createMcpServer } from "./mcp.ts";
@@ -21,6 +22,7 @@ usage:
   bot4 profit [filters]                      realised/unrealised PnL, fees, win rate per strategy and symbol
   bot4 ledger rebuild                        replay EVENTS into a fresh ledger database (identical tables)
   bot4 validate [--agent <name>]             check every tool's contract (IntegrationValidator); exit 1 on a failure
+${ANALYSIS_USAGE}
 
 options:
   --url <url>        coordinator base URL (env BOT4_URL, default http://127.0.0.1:3000)
@@ -60,6 +62,9 @@ export async function runCli(
   env: Record<string, string | undefined> = process.env,
   io: Io = stdio,
 ): Promise<number> {
+  // The analysis commands load the TypeScript compiler: only when asked for.
+  if (argv[0] === "analyze" || argv[0] === "gate")
+    return (await import("./cli-analysis.ts")).runAnalysisCli(argv, env, io);
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],

@@ -61,7 +61,7 @@ export const ownership = {
     publishes: [subjects.trade.control("strategy"), subjects.tools.of("exchange")],
     kv: [kvBuckets.strategies.bucket],
   },
-  architect: none,
+  architect: { ...none, objects: [objectStores.results.bucket] },
   quality: none,
   compliance: { ...none, publishes: [subjects.audit.all] },
   backtesting: { ...none, objects: [objectStores.results.bucket] },

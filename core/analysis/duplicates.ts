@@ -1,0 +1,296 @@
+import type { TokenizedFile } from "./tokens.ts";
+
+/**
+ * Clone detection on token streams (jscpd's model: a clone is a run of at least `minTokens` equal
+ * tokens spanning at least `minLines` lines in each of its two fragments).
+ *
+ * Two passes over all files' tokens laid end to end:
+ *   1. type 1 on the exact codes (same tokens; whitespace and comments are not tokens);
+ *   2. type 2 on the normalised codes (identifiers and literals each one code), keeping only the
+ *      matches whose exact codes differ somewhere (the rest are type-1 matches pass 1 already has).
+ * Each pass hashes every window of `minTokens` codes (polynomial rolling hash, 32-bit), keeps the first
+ * position of each hash in an open-addressing table, and for a later window with a known hash checks
+ * the codes, then extends the match forward as far as the codes agree (never across a file end, never
+ * overlapping itself in one file). The later fragment is then skipped, so a region copied three times
+ * gives the pairs (1st, 2nd) and (1st, 3rd).
+ */
+
+export interface DuplicateOptions {
+  /** Least tokens of a clone (jscpd's default 50). */
+  readonly minTokens: number;
+  /** Least lines of each fragment (jscpd's default 5). */
+  readonly minLines: number;
+  /** Which kinds to look for. */
+  readonly kinds?: readonly CloneKind[];
+}
+
+export type CloneKind = "type1" | "type2";
+
+export interface Fragment {
+  readonly file: string;
+  readonly startLine: number;
+  readonly endLine: number;
+}
+
+export interface ClonePair {
+  readonly kind: CloneKind;
+  readonly tokens: number;
+  /** The earlier fragment (file order, then position). */
+  readonly a: Fragment;
+  readonly b: Fragment;
+  /** Stable across runs and line moves: kind, both files and a hash of the shape codes. */
+  readonly fingerprint: string;
+}
+
+export interface FileDuplication {
+  readonly file: string;
+  readonly lines: number;
+  readonly duplicatedLines: number;
+  /** duplicatedLines / lines, in percent. */
+  readonly percent: number;
+}
+
+export interface DuplicationReport {
+  readonly pairs: readonly ClonePair[];
+  /** Files with at least one duplicated line, most duplicated first. */
+  readonly files: readonly FileDuplication[];
+  readonly totalLines: number;
+  readonly duplicatedLines: number;
+  readonly percent: number;
+  readonly tokens: number;
+}
+
+const BASE = 0x01000193;
+/** Earlier copies of a window tried as partners (a region copied k times gives up to k(k-1)/2 pairs). */
+const MAX_PARTNERS = 8;
+
+interface Corpus {
+  readonly files: readonly TokenizedFile[];
+  /** Offset of each file's first token in the concatenated arrays; one extra entry at the end. */
+  readonly offsets: Int32Array;
+  /** Index of the file of every token. */
+  readonly fileOf: Int32Array;
+  readonly exact: Int32Array;
+  readonly shape: Int32Array;
+}
+
+function corpusOf(files: readonly TokenizedFile[]): Corpus {
+  const offsets = new Int32Array(files.length + 1);
+  let total = 0;
+  for (let f = 0; f < files.length; f++) {
+    offsets[f] = total;
+    total += (files[f] as TokenizedFile).exact.length;
+  }
+  offsets[files.length] = total;
+  const exact = new Int32Array(total);
+  const shape = new Int32Array(total);
+  const fileOf = new Int32Array(total);
+  for (let f = 0; f < files.length; f++) {
+    const file = files[f] as TokenizedFile;
+    const o = offsets[f] as number;
+    exact.set(file.exact, o);
+    shape.set(file.shape, o);
+    fileOf.fill(f, o, o + file.exact.length);
+  }
+  return { files, offsets, fileOf, exact, shape };
+}
+
+interface RawMatch {
+  /** Earlier start, later start, length in tokens. */
+  readonly q: number;
+  readonly p: number;
+  readonly len: number;
+}
+
+/** One detection pass over `codes`; `accept` filters matches (the type-2 pass drops exact ones). */
+function detect(
+  c: Corpus,
+  codes: Int32Array,
+  opts: DuplicateOptions,
+  accept: (m: RawMatch) => boolean,
+): RawMatch[] {
+  const w = opts.minTokens;
+  const n = codes.length;
+  let pow = 1; // BASE^(w-1)
+  for (let i = 1; i < w; i++) pow = Math.imul(pow, BASE);
+  // Open addressing, 2^k slots ≥ 1.5 n, key and value side by side (one cache line per probe):
+  // table[2s] = hash, table[2s+1] = position + 1 (0 = empty).
+  let size = 1024;
+  while (size < 1.5 * n) size <<= 1;
+  const shift = 32 - Math.log2(size);
+  const table = new Int32Array(2 * size);
+  const hashes = new Int32Array(n);
+  const valid = new Uint8Array(n);
+  for (let f = 0; f < c.files.length; f++) {
+    const lo = c.offsets[f] as number;
+    const hi = c.offsets[f + 1] as number;
+    if (hi - lo < w) continue;
+    let h = 0;
+    for (let i = lo; i < lo + w; i++) h = (Math.imul(h, BASE) + (codes[i] as number)) | 0;
+    hashes[lo] = h;
+    valid[lo] = 1;
+    for (let p = lo + 1; p + w <= hi; p++) {
+      h = (Math.imul(h - Math.imul(codes[p - 1] as number, pow), BASE) + (codes[p + w - 1] as number)) | 0;
+      hashes[p] = h;
+      valid[p] = 1;
+    }
+  }
+  // Chains: the table holds the latest position of each hash, `prior` links every position to the
+  // previous one with the same hash, so every earlier copy of a window is a candidate partner.
+  const prior = new Int32Array(n);
+  const slotOf = (h: number): number => {
+    // Fibonacci hashing: the product's high bits (its low bits depend only on the hash's low bits).
+    let s = (Math.imul(h, 0x9e3779b1) >>> shift) << 1;
+    while (table[s + 1] !== 0 && table[s] !== h) s = (s + 2) & (2 * size - 1);
+    return s;
+  };
+  const insert = (i: number) => {
+    const h = hashes[i] as number;
+    const s = slotOf(h);
+    table[s] = h;
+    prior[i] = table[s + 1] as number;
+    table[s + 1] = i + 1;
+  };
+  const out: RawMatch[] = [];
+  let p = 0;
+  while (p < n) {
+    if (valid[p] === 0) {
+      p++;
+      continue;
+    }
+    const fp = c.fileOf[p] as number;
+    const pEnd = c.offsets[fp + 1] as number;
+    let longest = 0;
+    let q = (table[slotOf(hashes[p] as number) + 1] as number) - 1;
+    for (let tries = 0; q >= 0 && tries < MAX_PARTNERS; tries++, q = (prior[q] as number) - 1) {
+      const fq = c.fileOf[q] as number;
+      const qEnd = fq === fp ? p : (c.offsets[fq + 1] as number);
+      let len = 0;
+      while (len < w && q + len < qEnd && codes[q + len] === codes[p + len]) len++;
+      if (len < w) continue;
+      while (p + len < pEnd && q + len < qEnd && codes[q + len] === codes[p + len]) len++;
+      const m = { q, p, len };
+      if (spansLines(c, m, opts.minLines) && accept(m)) out.push(m);
+      if (len > longest) longest = len;
+    }
+    // Every window stays findable for copies further on, those of a matched fragment included.
+    const last = longest === 0 ? p + 1 : Math.min(p + longest, pEnd - w + 1);
+    for (let i = p; i < last; i++) if (valid[i] === 1) insert(i);
+    p += Math.max(1, longest);
+  }
+  return out;
+}
+
+function linesOf(
+  c: Corpus,
+  start: number,
+  len: number,
+): { file: number; startLine: number; endLine: number } {
+  const f = c.fileOf[start] as number;
+  const file = c.files[f] as TokenizedFile;
+  const o = c.offsets[f] as number;
+  return {
+    file: f,
+    startLine: file.line[start - o] as number,
+    endLine: file.endLine[start + len - 1 - o] as number,
+  };
+}
+
+function spansLines(c: Corpus, m: RawMatch, minLines: number): boolean {
+  const a = linesOf(c, m.q, m.len);
+  const b = linesOf(c, m.p, m.len);
+  return a.endLine - a.startLine + 1 >= minLines && b.endLine - b.startLine + 1 >= minLines;
+}
+
+function sameExact(c: Corpus, m: RawMatch): boolean {
+  for (let i = 0; i < m.len; i++) if (c.exact[m.q + i] !== c.exact[m.p + i]) return false;
+  return true;
+}
+
+function fingerprintOf(c: Corpus, kind: CloneKind, m: RawMatch, a: string, b: string): string {
+  let h = 0x811c9dc5;
+  const codes = kind === "type1" ? c.exact : c.shape;
+  for (let i = 0; i < m.len; i++) h = Math.imul(h ^ (codes[m.q + i] as number), BASE);
+  return `${kind}:${a}:${b}:${m.len}:${(h >>> 0).toString(16).padStart(8, "0")}`;
+}
+
+function toPair(c: Corpus, kind: CloneKind, m: RawMatch): ClonePair {
+  const a = linesOf(c, m.q, m.len);
+  const b = linesOf(c, m.p, m.len);
+  const fa = (c.files[a.file] as TokenizedFile).path;
+  const fb = (c.files[b.file] as TokenizedFile).path;
+  return {
+    kind,
+    tokens: m.len,
+    a: { file: fa, startLine: a.startLine, endLine: a.endLine },
+    b: { file: fb, startLine: b.startLine, endLine: b.endLine },
+    fingerprint: fingerprintOf(c, kind, m, fa, fb),
+  };
+}
+
+/** Finds type-1 and type-2 clone pairs across `files` and the duplicated share per file. */
+export function findDuplicates(files: readonly TokenizedFile[], opts: DuplicateOptions): DuplicationReport {
+  const c = corpusOf(files);
+  const kinds = opts.kinds ?? ["type1", "type2"];
+  const pairs: ClonePair[] = [];
+  if (kinds.includes("type1")) {
+    for (const m of detect(c, c.exact, opts, () => true)) pairs.push(toPair(c, "type1", m));
+  }
+  if (kinds.includes("type2")) {
+    const exact = [...pairs];
+    // A same-shape match that overlaps an exact clone of the same two files is that clone seen
+    // again (renamed around it): it is reported once, as type 1.
+    const covered = (p: ClonePair) =>
+      exact.some(
+        (e) => e.a.file === p.a.file && e.b.file === p.b.file && overlaps(e.a, p.a) && overlaps(e.b, p.b),
+      );
+    for (const m of detect(c, c.shape, opts, (m) => !sameExact(c, m))) {
+      const pair = toPair(c, "type2", m);
+      if (!covered(pair)) pairs.push(pair);
+    }
+  }
+  return { ...shareOf(files, pairs), pairs, tokens: c.exact.length };
+}
+
+const overlaps = (x: Fragment, y: Fragment) => x.startLine <= y.endLine && y.startLine <= x.endLine;
+
+/** Duplicated lines per file (a line in any fragment counts once) and overall. */
+export function shareOf(
+  files: readonly TokenizedFile[],
+  pairs: readonly ClonePair[],
+): Omit<DuplicationReport, "pairs" | "tokens"> {
+  const covered = new Map<string, Uint8Array>();
+  const linesByFile = new Map(files.map((f) => [f.path, f.lines]));
+  const mark = (fr: Fragment) => {
+    const lines = linesByFile.get(fr.file) ?? fr.endLine;
+    let bits = covered.get(fr.file);
+    if (bits === undefined) {
+      bits = new Uint8Array(lines + 2);
+      covered.set(fr.file, bits);
+    }
+    bits.fill(1, fr.startLine, Math.min(fr.endLine, lines) + 1);
+  };
+  for (const p of pairs) {
+    mark(p.a);
+    mark(p.b);
+  }
+  const out: FileDuplication[] = [];
+  let duplicatedLines = 0;
+  for (const [file, bits] of covered) {
+    let d = 0;
+    for (let i = 0; i < bits.length; i++) d += bits[i] as number;
+    const lines = linesByFile.get(file) ?? d;
+    duplicatedLines += d;
+    out.push({ file, lines, duplicatedLines: d, percent: lines === 0 ? 0 : round2((100 * d) / lines) });
+  }
+  out.sort((x, y) => y.percent - x.percent || x.file.localeCompare(y.file));
+  const totalLines = files.reduce((s, f) => s + f.lines, 0);
+  return {
+    files: out,
+    totalLines,
+    duplicatedLines,
+    percent: totalLines === 0 ? 0 : round2((100 * duplicatedLines) / totalLines),
+  };
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;

@@ -1,0 +1,286 @@
+import ts from "typescript";
+
+/**
+ * One pass of the TypeScript compiler's scanner over a source file: the token stream the duplicate
+ * finder hashes (two codes per token: exact for type-1 clones, normalised for type-2), the line of
+ * every token, the module specifiers it imports and the names it exports. Comments and whitespace
+ * are trivia and never become tokens. The scanner is created once per process and reused.
+ */
+
+/** Normalised code of identifiers (type 2: renamed identifiers compare equal). */
+export const IDENT_CODE = ts.SyntaxKind.Identifier;
+/** Normalised code of every literal (numbers, strings, regexes, template text). */
+export const LITERAL_CODE = 1;
+
+export interface ImportRef {
+  /** The module specifier as written (`./bus.ts`, `zod`, `node:fs`). */
+  readonly specifier: string;
+  /** 1-based line of the `import`/`export` keyword. */
+  readonly line: number;
+  /** `import type …` / `export type … from`: erased at run time. */
+  readonly typeOnly: boolean;
+  /** `import("…")` or `require("…")`. */
+  readonly dynamic: boolean;
+}
+
+export interface TokenizedFile {
+  readonly path: string;
+  /** Exact codes: SyntaxKind for keywords and punctuation, interned text for names and literals. */
+  readonly exact: Int32Array;
+  /** Normalised codes: identifiers → IDENT_CODE, literals → LITERAL_CODE. */
+  readonly shape: Int32Array;
+  /** 1-based start line of every token. */
+  readonly line: Int32Array;
+  /** 1-based end line of every token (differs from `line` for multi-line template literals). */
+  readonly endLine: Int32Array;
+  /** Physical lines of the file. */
+  readonly lines: number;
+  readonly imports: readonly ImportRef[];
+  /** Top-level exported names (`export const X`, `export function f`, `export { a, b as c }`). */
+  readonly exports: readonly string[];
+}
+
+/**
+ * The exact code of a name or literal: a 32-bit FNV-1a hash of its characters, kept above every
+ * SyntaxKind (bit 30 set) so it never equals a keyword or punctuation code. Hashing the source text in
+ * place avoids a substring and a map lookup per token, and the codes are the same in every run (the
+ * clone fingerprints rely on it). Two different texts with the same hash would compare equal: at
+ * 2^-31 per pair of distinct names this is accepted.
+ */
+function textCode(text: string, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h & 0x3fffffff) | 0x40000000;
+}
+
+const K = ts.SyntaxKind;
+
+function isLiteral(kind: ts.SyntaxKind): boolean {
+  return (
+    kind === K.NumericLiteral ||
+    kind === K.BigIntLiteral ||
+    kind === K.StringLiteral ||
+    kind === K.RegularExpressionLiteral ||
+    kind === K.NoSubstitutionTemplateLiteral ||
+    kind === K.TemplateHead ||
+    kind === K.TemplateMiddle ||
+    kind === K.TemplateTail
+  );
+}
+
+/** After these tokens a `/` starts a regular expression, not a division. */
+function regexMayFollow(prev: ts.SyntaxKind | undefined): boolean {
+  if (prev === undefined) return true;
+  if (prev === K.Identifier || prev === K.PrivateIdentifier || isLiteral(prev)) return false;
+  if (prev === K.CloseParenToken || prev === K.CloseBracketToken || prev === K.CloseBraceToken) return false;
+  if (prev === K.PlusPlusToken || prev === K.MinusMinusToken) return false;
+  if (prev === K.ThisKeyword || prev === K.SuperKeyword || prev === K.TrueKeyword) return false;
+  if (prev === K.FalseKeyword || prev === K.NullKeyword) return false;
+  return true;
+}
+
+let scanner: ts.Scanner | undefined;
+
+/** Offsets where lines start (after `\n`, `\r\n` or a lone `\r`), as the scanner counts them. */
+function lineStartsOf(text: string): number[] {
+  const out = [0];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) out.push(i + 1);
+    else if (c === 13) {
+      if (text.charCodeAt(i + 1) === 10) i++;
+      out.push(i + 1);
+    }
+  }
+  return out;
+}
+
+/** Language variant from the extension: JSX for .tsx/.jsx. */
+function variantOf(path: string): ts.LanguageVariant {
+  return path.endsWith(".tsx") || path.endsWith(".jsx")
+    ? ts.LanguageVariant.JSX
+    : ts.LanguageVariant.Standard;
+}
+
+/** Tokenises one file. Never throws on bad syntax: the scanner reports errors and carries on. */
+export function tokenize(path: string, text: string): TokenizedFile {
+  scanner ??= ts.createScanner(ts.ScriptTarget.Latest, true);
+  const s = scanner;
+  s.setLanguageVariant(variantOf(path));
+  s.setText(text);
+  s.setOnError(undefined);
+  const lineStarts = lineStartsOf(text);
+  const cap = Math.max(16, text.length >> 2);
+  let exact = new Int32Array(cap);
+  let shape = new Int32Array(cap);
+  let line = new Int32Array(cap);
+  let endLine = new Int32Array(cap);
+  let start = new Int32Array(cap);
+  let end = new Int32Array(cap);
+  // String literals that can be module specifiers (after `from`, `import`, `(`): index → value.
+  const strings = new Map<number, string>();
+  let n = 0;
+  let li = 0;
+  let prev: ts.SyntaxKind | undefined;
+  // Brace depth at each open template substitution: its `}` resumes the template.
+  const templateDepth: number[] = [];
+  let depth = 0;
+  const lineAt = (pos: number, from: number): number => {
+    let i = from;
+    while (i + 1 < lineStarts.length && (lineStarts[i + 1] as number) <= pos) i++;
+    return i;
+  };
+  for (;;) {
+    let kind = s.scan();
+    if (kind === K.EndOfFileToken) break;
+    if (kind === K.SlashToken || kind === K.SlashEqualsToken) {
+      if (regexMayFollow(prev)) kind = s.reScanSlashToken();
+    } else if (kind === K.OpenBraceToken) {
+      depth++;
+    } else if (kind === K.CloseBraceToken) {
+      if (templateDepth.length > 0 && templateDepth[templateDepth.length - 1] === depth) {
+        kind = s.reScanTemplateToken(false);
+        if (kind === K.TemplateTail) templateDepth.pop();
+      } else {
+        depth--;
+      }
+    }
+    if (kind === K.TemplateHead) templateDepth.push(depth);
+    if (n === exact.length) {
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      exact = grow(exact);
+      shape = grow(shape);
+      line = grow(line);
+      endLine = grow(endLine);
+      start = grow(start);
+      end = grow(end);
+    }
+    const a = s.getTokenStart();
+    const b = s.getTokenEnd();
+    start[n] = a;
+    end[n] = b;
+    li = lineAt(a, li);
+    line[n] = li + 1;
+    endLine[n] = lineAt(b - 1, li) + 1;
+    if (kind === K.Identifier || kind === K.PrivateIdentifier) {
+      exact[n] = textCode(text, a, b);
+      shape[n] = IDENT_CODE;
+    } else if (isLiteral(kind)) {
+      exact[n] = textCode(text, a, b);
+      shape[n] = LITERAL_CODE;
+      if (
+        kind === K.StringLiteral &&
+        (prev === K.FromKeyword || prev === K.ImportKeyword || prev === K.OpenParenToken)
+      )
+        strings.set(n, s.getTokenValue());
+    } else {
+      exact[n] = kind;
+      shape[n] = kind;
+    }
+    prev = kind;
+    n++;
+  }
+  s.setText("");
+  const kinds = shape.subarray(0, n);
+  const nameAt = (i: number): string | undefined => (i < n ? text.slice(start[i], end[i]) : undefined);
+  return {
+    path,
+    exact: exact.slice(0, n),
+    shape: shape.slice(0, n),
+    line: line.slice(0, n),
+    endLine: endLine.slice(0, n),
+    lines: lineStarts.length - (text.endsWith("\n") ? 1 : 0),
+    imports: findImports(kinds, line, strings),
+    exports: findExports(kinds, nameAt),
+  };
+}
+
+/** `import … from "x"`, `import "x"`, `export … from "x"`, `import("x")`, `require("x")`. */
+function findImports(kinds: Int32Array, line: Int32Array, strings: Map<number, string>): ImportRef[] {
+  const out: ImportRef[] = [];
+  const n = kinds.length;
+  for (let i = 0; i < n; i++) {
+    const k = kinds[i];
+    // `require` is a contextual keyword for the scanner, not an identifier.
+    if (k !== K.ImportKeyword && k !== K.ExportKeyword && k !== K.RequireKeyword) continue;
+    if (i > 0 && kinds[i - 1] === K.DotToken) continue; // import.meta, x.require
+    const ln = line[i] as number;
+    if (kinds[i + 1] === K.OpenParenToken && strings.has(i + 2) && kinds[i + 3] === K.CloseParenToken) {
+      // import("x") / require("x")
+      if (k !== K.ExportKeyword) {
+        out.push({ specifier: strings.get(i + 2) as string, line: ln, typeOnly: false, dynamic: true });
+      }
+      continue;
+    }
+    if (k === K.RequireKeyword) continue;
+    if (k === K.ImportKeyword && strings.has(i + 1)) {
+      out.push({ specifier: strings.get(i + 1) as string, line: ln, typeOnly: false, dynamic: false });
+      continue;
+    }
+    const typeOnly = kinds[i + 1] === K.TypeKeyword && kinds[i + 2] !== K.FromKeyword;
+    if (k === K.ExportKeyword) {
+      const next = kinds[typeOnly ? i + 2 : i + 1];
+      if (next !== K.OpenBraceToken && next !== K.AsteriskToken) continue;
+    }
+    // Find `from "x"` before the statement ends; a `;`, `=` or a keyword that starts a statement ends it.
+    for (let j = i + 1; j < n && j < i + 4000; j++) {
+      const kj = kinds[j];
+      if (kj === K.FromKeyword && strings.has(j + 1)) {
+        out.push({ specifier: strings.get(j + 1) as string, line: ln, typeOnly, dynamic: false });
+        break;
+      }
+      if (kj === K.SemicolonToken || kj === K.EqualsToken || kj === K.OpenParenToken) break;
+      if (kj === K.ImportKeyword || kj === K.ExportKeyword) break;
+    }
+  }
+  return out;
+}
+
+/** The top-level names a file exports (for task decomposition by symbol). */
+function findExports(kinds: Int32Array, nameAt: (i: number) => string | undefined): string[] {
+  const out = new Set<string>();
+  const n = kinds.length;
+  let depth = 0;
+  for (let i = 0; i < n; i++) {
+    const k = kinds[i];
+    if (k === K.OpenBraceToken) depth++;
+    else if (k === K.CloseBraceToken) depth--;
+    if (k !== K.ExportKeyword || depth !== 0) continue;
+    let j = i + 1;
+    while (kinds[j] === K.DeclareKeyword || kinds[j] === K.DefaultKeyword || kinds[j] === K.AsyncKeyword) j++;
+    if (kinds[j] === K.AbstractKeyword) j++;
+    const kj = kinds[j];
+    if (kj === K.OpenBraceToken) {
+      // export { a, b as c } [from "x"]
+      for (j++; j < n && kinds[j] !== K.CloseBraceToken; j++) {
+        const after = kinds[j + 1];
+        if (after === K.CommaToken || after === K.CloseBraceToken) {
+          const name = nameAt(j);
+          if (name !== undefined && name !== "type") out.add(name);
+        }
+      }
+      continue;
+    }
+    if (
+      kj === K.FunctionKeyword ||
+      kj === K.ClassKeyword ||
+      kj === K.ConstKeyword ||
+      kj === K.LetKeyword ||
+      kj === K.VarKeyword ||
+      kj === K.InterfaceKeyword ||
+      kj === K.TypeKeyword ||
+      kj === K.EnumKeyword ||
+      kj === K.NamespaceKeyword
+    ) {
+      let m = j + 1;
+      if (kinds[m] === K.AsteriskToken) m++; // export function* gen
+      const name = nameAt(m);
+      if (name !== undefined) out.add(name);
+    }
+  }
+  return [...out];
+}
