@@ -7,9 +7,11 @@ import { createToolRegistry } from "../../core/tools/registry.ts";
 import { startService } from "../kit/service.ts";
 import type { RunningService, ServeOptions, ServiceDeps } from "../kit/types.ts";
 import { type ToolDirectory, natsDirectory, resolveAgent } from "./directory.ts";
+import { LiveHub, mountLive } from "./live.ts";
 import { mountMcp } from "./mcp.ts";
 import { systemStatus } from "./status.ts";
 import { coordinatorTools } from "./tools.ts";
+import { mountDashboard } from "./web.ts";
 
 const VERSION = process.env.npm_package_version ?? "0.1.0";
 
@@ -24,6 +26,7 @@ export async function start(deps: ServiceDeps, options: ServeOptions = {}): Prom
   const registry = createToolRegistry(agent.name, coordinatorTools(bus));
   const remote = natsDirectory(bus, deps.config.BOT4_TOOL_TIMEOUT_MS);
   let mcpCalls: Counter | undefined;
+  const live = new LiveHub(bus, logger.child({ component: "live" }));
 
   /** Own tools run here; every other agent's go over NATS to its queue group. */
   const directory: ToolDirectory = {
@@ -49,7 +52,7 @@ export async function start(deps: ServiceDeps, options: ServeOptions = {}): Prom
     });
   };
 
-  return startService(
+  const service = await startService(
     {
       agent,
       registry,
@@ -82,9 +85,22 @@ export async function start(deps: ServiceDeps, options: ServeOptions = {}): Prom
           await next();
         });
         mountMcp(app, directory, logger, VERSION);
+        mountLive(app, live);
       },
+      publicRoutes: (app) =>
+        mountDashboard(app, {
+          auth: (options.protection?.apiKeys ?? deps.config.BOT4_API_KEYS).length > 0,
+        }),
     },
     deps,
     options,
   );
+  // Event streams never finish on their own: end them before the server waits for open requests.
+  return {
+    ...service,
+    stop: async () => {
+      live.stop();
+      await service.stop();
+    },
+  };
 }
