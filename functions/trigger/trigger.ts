@@ -18,7 +18,7 @@ import {
 import { StateConflictError } from "../../core/functions/state-store.ts";
 import { EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
 import { consumerName, objectStores, streamOf, subjects } from "../../core/subjects.ts";
-import type { Logger } from "../../core/telemetry/log.ts";
+import { childWith, type Logger } from "../../core/telemetry/log.ts";
 import { backoffDelay } from "./backoff.ts";
 import { FunctionState } from "./function-state.ts";
 import { FunctionFailedError, type Invoker } from "./invoker.ts";
@@ -150,7 +150,7 @@ class ConsumerLoop {
   ) {
     const c = deps.config;
     this.id = `${stream}/${durable}`;
-    this.logger = deps.logger.child({ function: def.name, consumer: durable });
+    this.logger = childWith(deps.logger, { function: def.name, consumer: durable });
     this.batchSize = options.batchSize ?? c.TRIGGER_BATCH_SIZE;
     this.maxWaitMs = options.maxWaitMs ?? c.TRIGGER_MAX_WAIT_MS;
     this.maxDeliveries = options.maxDeliveries ?? c.TRIGGER_MAX_DELIVERIES;
