@@ -151,3 +151,27 @@ export async function startBot4(env: Record<string, string> = {}): Promise<Runni
     },
   };
 }
+
+/** Top-level keys of a JSON object line, in order, duplicates kept (JSON.parse would drop them). */
+export function topLevelKeys(line: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  let i = 0;
+  while (i < line.length) {
+    const ch = line[i];
+    if (ch === '"') {
+      let j = i + 1;
+      while (j < line.length && line[j] !== '"') j += line[j] === "\\" ? 2 : 1;
+      const token = line.slice(i + 1, j);
+      let k = j + 1;
+      while (line[k] === " ") k++;
+      if (depth === 1 && line[k] === ":") keys.push(token);
+      i = j + 1;
+      continue;
+    }
+    if (ch === "{" || ch === "[") depth++;
+    else if (ch === "}" || ch === "]") depth--;
+    i++;
+  }
+  return keys;
+}

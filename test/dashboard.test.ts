@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Locator } from "playwright-core";
-import { type Browser, openBrowser, type RunningBot4, startBot4 } from "./browser.ts";
+import { type Browser, openBrowser, type RunningBot4, startBot4, topLevelKeys } from "./browser.ts";
 
 /**
  * The dashboard in a real browser (headless Chromium through playwright-core) against a whole system
@@ -189,5 +189,28 @@ describe("dashboard in Chromium", () => {
 
   it("printed no console error on any page", () => {
     expect(browser.errors).toEqual([]);
+  });
+
+  it("logged JSON lines without a duplicated key, and the URLs with the dashboard first", () => {
+    const lines = bot4
+      .output()
+      .split("\n")
+      .filter((l) => l.startsWith("{"));
+    expect(lines.length).toBeGreaterThan(10);
+    const duplicated = lines.filter((l) => new Set(topLevelKeys(l)).size !== topLevelKeys(l).length);
+    expect(duplicated).toEqual([]);
+    const up = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => String(l.msg).startsWith("Bot4 is up"));
+    expect(up).toMatchObject({ dashboard: `${bot4.url}/`, mcp: `${bot4.url}/mcp` });
+    expect(Object.keys(up ?? {}).indexOf("dashboard")).toBeLessThan(
+      Object.keys(up ?? {}).indexOf("services"),
+    );
+    // One calm line names the agents not built yet; no warning about them.
+    const warnings = lines
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((l) => l.level >= 40);
+    expect(warnings.filter((w) => /not (implemented|built)/.test(w.msg))).toEqual([]);
+    expect(lines.some((l) => l.includes("not built yet: architect"))).toBe(true);
   });
 });
