@@ -5,7 +5,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { manifest } from "../core/agents/manifest.ts";
-import { eventually } from "./nats.ts";
+
+/** Polls `check` until it is true (no vitest import: the bench uses these helpers too). */
+async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 /** Debian's Chromium (`apt-get install -y chromium`), found on the PATH as `command -v chromium` does. */
 export function chromiumPath(): string {
@@ -122,7 +130,12 @@ export async function startBot4(env: Record<string, string> = {}): Promise<Runni
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    await eventually(() => output.includes("Bot4 is up"), 90_000, "the system to start");
+    await until(
+      () => output.includes("Bot4 is up") || child.exitCode !== null,
+      90_000,
+      "the system to start",
+    );
+    if (child.exitCode !== null) throw new Error(`the launcher exited with ${child.exitCode}`);
   } catch (err) {
     await stop();
     throw new Error(`${String(err)}\n--- launcher output ---\n${output.slice(-4000)}`);

@@ -74,7 +74,16 @@ export function loadAssets(dir = DASHBOARD_DIR): Map<string, Asset> {
   }
   for (const name of Object.keys(VENDOR)) assets.set(`/ui/vendor/${name}`, vendorAsset(name));
   const index = assets.get("/ui/index.html");
-  if (index !== undefined) assets.set("/", index);
+  if (index !== undefined) {
+    // Every module is announced up front, so the browser fetches them in parallel instead of
+    // discovering each level of imports after the previous one arrived.
+    const modules = [...assets.keys()].filter((u) => /\.m?js$/.test(u)).sort();
+    const links = modules.map((u) => `    <link rel="modulepreload" href="${u}" />`).join("\n");
+    const html = new TextDecoder().decode(index.body).replace("</head>", `${links}\n  </head>`);
+    const page = asset("/ui/index.html", new TextEncoder().encode(html));
+    assets.set("/", page);
+    assets.set("/ui/index.html", page);
+  }
   return assets;
 }
 

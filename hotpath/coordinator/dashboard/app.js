@@ -65,8 +65,8 @@ function App() {
       const info = await (await fetch("/ui/session")).json();
       if (info.auth && !auth.key) return setSession({ state: "login" });
       await catalog.refresh();
-      setSession({ state: "in", auth: info.auth });
       startLive();
+      setSession({ state: "in", auth: info.auth });
     } catch (err) {
       if (err instanceof HttpError && err.status === 401) {
         auth.key = "";
