@@ -106,8 +106,8 @@ export async function startTrigger(
     await Promise.all(loops.map((l) => l.stop()));
     throw err;
   }
-  deps.logger.info(
-    { function: def.name, invoker: options.invoker.kind, consumers: loops.map((l) => l.id) },
+  childWith(deps.logger, { function: def.name }).info(
+    { invoker: options.invoker.kind, consumers: loops.map((l) => l.id) },
     "trigger started",
   );
   return {
@@ -115,7 +115,7 @@ export async function startTrigger(
     consumers: loops.map((l) => l.id),
     async stop() {
       await Promise.all(loops.map((l) => l.stop()));
-      deps.logger.info({ function: def.name }, "trigger stopped");
+      childWith(deps.logger, { function: def.name }).info("trigger stopped");
     },
   };
 }
