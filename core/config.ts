@@ -19,6 +19,8 @@ export const Config = z.object({
   NATS_URL: z.string().url({ message: "must be a nats:// URL" }).optional(),
   ENVIRONMENT: z.enum(["development", "test", "staging", "production"]).default("development"),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  /** `pretty` (human-readable lines) or `json`; unset: pretty on a terminal, JSON otherwise. */
+  LOG_FORMAT: z.enum(["pretty", "json"], { message: "must be pretty or json" }).optional(),
   MAX_POSITION_SIZE: fraction(0.02),
   MAX_PORTFOLIO_RISK: fraction(0.15),
   MAX_CORRELATION: fraction(0.7),
@@ -114,6 +116,36 @@ export const Config = z.object({
   BOT4_BODY_LIMIT: count(1_048_576),
   /** Milliseconds the coordinator waits for an agent's answer before a Timeout error naming it. */
   BOT4_TOOL_TIMEOUT_MS: count(10_000),
+  /** Webhook receivers (comma-separated http(s) URLs); empty: no webhooks. */
+  BOT4_WEBHOOK_URLS: z
+    .string()
+    .default("")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((u) => u.trim())
+        .filter((u) => u.length > 0),
+    )
+    .pipe(z.array(z.url({ protocol: /^https?$/, message: "webhook URLs are http(s) URLs" }))),
+  /** HMAC-SHA256 key of the `x-bot4-signature` header; required with BOT4_WEBHOOK_URLS. */
+  BOT4_WEBHOOK_SECRET: z.string().min(16, "at least 16 characters").optional(),
+  /** What is sent: any of fill, strategy, alert, kill_switch (comma-separated). */
+  BOT4_WEBHOOK_EVENTS: z
+    .string()
+    .default("fill,strategy,alert,kill_switch")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((k) => k.trim())
+        .filter((k) => k.length > 0),
+    )
+    .pipe(z.array(z.enum(["fill", "strategy", "alert", "kill_switch"])).min(1)),
+  /** Attempts after the first failed delivery (network error, timeout, 5xx, 408, 429). */
+  BOT4_WEBHOOK_RETRIES: z.coerce.number({ message: "must be a number" }).int().min(0).max(20).default(5),
+  /** First retry delay in ms; doubled per attempt up to 30 s. */
+  BOT4_WEBHOOK_BACKOFF_MS: count(500),
+  /** Milliseconds one delivery attempt may take. */
+  BOT4_WEBHOOK_TIMEOUT_MS: count(5_000),
   /** How the trigger runs functions: in this process (local default) or as AWS Lambda through Invoke. */
   FUNCTION_INVOKER: z
     .enum(["inprocess", "lambda"], { message: "must be inprocess or lambda" })

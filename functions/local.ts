@@ -8,7 +8,7 @@ import { serveToolsOverNats } from "../core/bus/tool-transport.ts";
 import type { Config } from "../core/config.ts";
 import type { AnyFunctionDefinition, RunningBackground } from "../core/functions/contract.ts";
 import { functionRegistry, functionToolDeps } from "../core/functions/tools-app.ts";
-import type { Logger } from "../core/telemetry/log.ts";
+import { childWith, type Logger } from "../core/telemetry/log.ts";
 import { createMetricsRegistry, type Registry } from "../core/telemetry/metrics.ts";
 import { localDispatch } from "../core/tools/execute.ts";
 import { loadFunction } from "./modules.ts";
@@ -34,7 +34,7 @@ export interface LocalFunctions {
  * Runs every function of the manifest that has a `functions/<name>/function.ts` module: its trigger
  * (in-process invoker by default, Lambda when FUNCTION_INVOKER=lambda) and its tools over NATS
  * (`tools.<name>`, queue group = name) so the coordinator routes `tool.execute` to them. Functions
- * without a module are logged as not implemented and skipped. The launcher (`npm start`) calls this.
+ * without a module are skipped and named, calmly, in one line ("not built yet"). The launcher (`npm start`) calls this.
  */
 export async function startLocalFunctions(
   deps: {
@@ -90,14 +90,14 @@ export async function startLocalFunctions(
       }
       if (def === undefined) {
         notImplemented.push(agent.name);
-        logger.warn(
+        logger.debug(
           { function: agent.name, title: agent.title },
-          `function ${agent.name} (${agent.title}) is not implemented yet (no functions/${agent.name}/function.ts); skipped`,
+          `function ${agent.name} (${agent.title}) is not built yet (no functions/${agent.name}/function.ts)`,
         );
         continue;
       }
       definitions.push(def);
-      const fnLogger = logger.child({ function: agent.name });
+      const fnLogger = childWith(logger, { function: agent.name });
       const toolDeps = functionToolDeps(def, { config, logger: fnLogger, bus: async () => bus });
       const registry = functionRegistry(def, toolDeps);
       subscriptions.push(serveToolsOverNats(bus, def.name, localDispatch([registry])));
@@ -126,7 +126,11 @@ export async function startLocalFunctions(
     await stopAll();
     throw err;
   }
-  logger.info({ running, notImplemented, failed, invoker: invoker.kind }, "functions started");
+  const later = notImplemented.length > 0 ? ` (not built yet: ${notImplemented.join(", ")})` : "";
+  logger.info(
+    { running, notImplemented, failed, invoker: invoker.kind },
+    `functions running: ${running.join(", ") || "none"}${later}`,
+  );
   return {
     running,
     notImplemented,

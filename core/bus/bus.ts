@@ -100,7 +100,7 @@ export class Bus {
     bus.watchStatus(() => {
       attempt = 0;
     });
-    options.logger.info({ server: nc.getServer(), name: options.name }, "bus connected");
+    options.logger.info({ server: nc.getServer(), connection: options.name }, "bus connected");
     return bus;
   }
 

@@ -18,7 +18,7 @@ import {
 import { StateConflictError } from "../../core/functions/state-store.ts";
 import { EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
 import { consumerName, objectStores, streamOf, subjects } from "../../core/subjects.ts";
-import type { Logger } from "../../core/telemetry/log.ts";
+import { childWith, type Logger } from "../../core/telemetry/log.ts";
 import { backoffDelay } from "./backoff.ts";
 import { FunctionState } from "./function-state.ts";
 import { FunctionFailedError, type Invoker } from "./invoker.ts";
@@ -106,8 +106,8 @@ export async function startTrigger(
     await Promise.all(loops.map((l) => l.stop()));
     throw err;
   }
-  deps.logger.info(
-    { function: def.name, invoker: options.invoker.kind, consumers: loops.map((l) => l.id) },
+  childWith(deps.logger, { function: def.name }).info(
+    { invoker: options.invoker.kind, consumers: loops.map((l) => l.id) },
     "trigger started",
   );
   return {
@@ -115,7 +115,7 @@ export async function startTrigger(
     consumers: loops.map((l) => l.id),
     async stop() {
       await Promise.all(loops.map((l) => l.stop()));
-      deps.logger.info({ function: def.name }, "trigger stopped");
+      childWith(deps.logger, { function: def.name }).info("trigger stopped");
     },
   };
 }
@@ -150,7 +150,7 @@ class ConsumerLoop {
   ) {
     const c = deps.config;
     this.id = `${stream}/${durable}`;
-    this.logger = deps.logger.child({ function: def.name, consumer: durable });
+    this.logger = childWith(deps.logger, { function: def.name, consumer: durable });
     this.batchSize = options.batchSize ?? c.TRIGGER_BATCH_SIZE;
     this.maxWaitMs = options.maxWaitMs ?? c.TRIGGER_MAX_WAIT_MS;
     this.maxDeliveries = options.maxDeliveries ?? c.TRIGGER_MAX_DELIVERIES;

@@ -7,9 +7,12 @@ import { createToolRegistry } from "../../core/tools/registry.ts";
 import { startService } from "../kit/service.ts";
 import type { RunningService, ServeOptions, ServiceDeps } from "../kit/types.ts";
 import { type ToolDirectory, natsDirectory, resolveAgent } from "./directory.ts";
+import { LiveHub, mountLive } from "./live.ts";
 import { mountMcp } from "./mcp.ts";
 import { systemStatus } from "./status.ts";
 import { coordinatorTools } from "./tools.ts";
+import { mountDashboard } from "./web.ts";
+import { type Notifier, startNotifier, webhookOptions } from "./webhooks.ts";
 
 const VERSION = process.env.npm_package_version ?? "0.1.0";
 
@@ -24,6 +27,8 @@ export async function start(deps: ServiceDeps, options: ServeOptions = {}): Prom
   const registry = createToolRegistry(agent.name, coordinatorTools(bus));
   const remote = natsDirectory(bus, deps.config.BOT4_TOOL_TIMEOUT_MS);
   let mcpCalls: Counter | undefined;
+  const live = new LiveHub(bus, logger.child({ component: "live" }));
+  const hooks = webhookOptions(deps.config);
 
   /** Own tools run here; every other agent's go over NATS to its queue group. */
   const directory: ToolDirectory = {
@@ -49,7 +54,7 @@ export async function start(deps: ServiceDeps, options: ServeOptions = {}): Prom
     });
   };
 
-  return startService(
+  const service = await startService(
     {
       agent,
       registry,
@@ -69,6 +74,14 @@ export async function start(deps: ServiceDeps, options: ServeOptions = {}): Prom
               this.set({ target: a.name }, live.filter((i) => i.agent === a.name).length);
           },
         });
+        new Gauge({
+          name: "bot4_live_clients",
+          help: "Dashboard event streams (GET /events) open now",
+          registers: [prom],
+          collect() {
+            this.set(live.size);
+          },
+        });
         mcpCalls = new Counter({
           name: "bot4_mcp_requests_total",
           help: "MCP Streamable HTTP requests",
@@ -82,9 +95,32 @@ export async function start(deps: ServiceDeps, options: ServeOptions = {}): Prom
           await next();
         });
         mountMcp(app, directory, logger, VERSION);
+        mountLive(app, live);
       },
+      publicRoutes: (app) =>
+        mountDashboard(app, {
+          auth: (options.protection?.apiKeys ?? deps.config.BOT4_API_KEYS).length > 0,
+        }),
     },
     deps,
     options,
   );
+  let notifier: Notifier | undefined;
+  try {
+    if (hooks !== undefined)
+      notifier = await startNotifier(bus, logger.child({ component: "webhooks" }), hooks);
+  } catch (err) {
+    live.stop();
+    await service.stop();
+    throw err;
+  }
+  // Event streams never finish on their own: end them before the server waits for open requests.
+  return {
+    ...service,
+    stop: async () => {
+      live.stop();
+      await notifier?.stop();
+      await service.stop();
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
 import { Gauge } from "../../core/telemetry/metrics.ts";
 import { createToolRegistry } from "../../core/tools/registry.ts";
+import { childWith } from "../../core/telemetry/log.ts";
 import { startService } from "../kit/service.ts";
 import type { RunningService, ServeOptions, ServiceDeps } from "../kit/types.ts";
 import { busPublisher } from "./publisher.ts";
@@ -38,7 +39,7 @@ export async function startExchange(
   options: ServeOptions = {},
   exchange: ExchangeOptions = {},
 ): Promise<RunningService> {
-  const logger = deps.logger.child({ agent: agent.name });
+  const logger = childWith(deps.logger, { agent: agent.name });
   const publisher = busPublisher(deps.bus, logger);
   const rt = new ExchangeRuntime({
     config: deps.config,

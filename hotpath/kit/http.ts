@@ -87,6 +87,7 @@ export function buildApp(o: AppOptions): Hono {
     }),
   );
 
+  spec.publicRoutes?.(app);
   if (protection.apiKeys.length > 0) app.use(apiKeyAuth(protection.apiKeys));
   if (protection.rateLimit !== false) app.use(rateLimit(protection.rateLimit));
   app.use(

@@ -7,6 +7,7 @@ import { type Heartbeat, startHeartbeat } from "../../core/bus/agent-registry.ts
 import { serveToolsOverNats } from "../../core/bus/tool-transport.ts";
 import { createMetricsRegistry, toolMetrics } from "../../core/telemetry/metrics.ts";
 import { localDispatch } from "../../core/tools/execute.ts";
+import { childWith } from "../../core/telemetry/log.ts";
 import { buildApp } from "./http.ts";
 import { busMetrics, instrument } from "./instrument.ts";
 import { bindHost, protectionOf } from "./protect.ts";
@@ -28,7 +29,7 @@ export async function startService(
   const agent = spec.agent.name;
   const instanceId = options.instanceId ?? randomBytes(6).toString("hex");
   const version = spec.version ?? DEFAULT_VERSION;
-  const logger = deps.logger.child({ agent, instanceId });
+  const logger = childWith(deps.logger, { agent, instanceId });
   const startedAt = Date.now();
   const deadline = options.shutdownDeadlineMs ?? 10_000;
   const protection = protectionOf(deps.config, options.protection);

@@ -51,6 +51,8 @@ export interface ServiceSpec {
   ready?: () => boolean | Promise<boolean>;
   /** Called with the service's Prometheus registry so the agent can add its own metrics. */
   metrics?: (registry: Registry) => void;
+  /** Routes open without an API key (the coordinator's dashboard shell), mounted before the protection. */
+  publicRoutes?: (app: Hono) => void;
   /** Extra routes (the coordinator's /status, /mcp …), mounted after the kit's own. */
   routes?: (app: Hono) => void;
   /** Stops the agent's own work (consumers, timers) before the bus drains. */

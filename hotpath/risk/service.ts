@@ -1,6 +1,7 @@
 import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
 import { Counter, Gauge } from "../../core/telemetry/metrics.ts";
 import { createToolRegistry } from "../../core/tools/registry.ts";
+import { childWith } from "../../core/telemetry/log.ts";
 import { startService } from "../kit/service.ts";
 import type { RunningService, ServeOptions, ServiceDeps } from "../kit/types.ts";
 import { RiskRuntime, type RiskRuntimeOptions } from "./runtime.ts";
@@ -30,7 +31,7 @@ export async function startRisk(
   options: ServeOptions = {},
   risk: RiskOptions = {},
 ): Promise<RunningService> {
-  const logger = deps.logger.child({ agent: agent.name });
+  const logger = childWith(deps.logger, { agent: agent.name });
   const rt = await RiskRuntime.start({
     bus: deps.bus,
     config: deps.config,

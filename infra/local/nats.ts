@@ -30,7 +30,7 @@ export async function embeddedNats(config: Config, logger: Logger): Promise<Embe
   mkdirSync(storeDir, { recursive: true });
   const port = (await isListening(DEFAULT_PORT)) ? await freePort() : DEFAULT_PORT;
   if (port !== DEFAULT_PORT) {
-    logger.warn(
+    logger.info(
       { port },
       `port ${DEFAULT_PORT} is taken (another nats-server?); starting an embedded nats-server on ${port}`,
     );

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from "../../core/config.ts";
 import { NatsServerMissingError } from "../../core/nats-server/process.ts";
-import { createLogger } from "../../core/telemetry/log.ts";
+import { createLogger, logFormat } from "../../core/telemetry/log.ts";
+import { bannerText, bannerUrls } from "./banner.ts";
 import { embeddedNats } from "./nats.ts";
 import { startSystem } from "./system.ts";
 
@@ -53,8 +54,17 @@ async function main(): Promise<void> {
 
   const starting = startSystem(config, nats.url, logger);
   system = await starting;
-  const lines = system.services.map((s) => `  ${s.agent.padEnd(12)} ${s.url}`);
-  logger.info(`Bot4 is up (paper trading, ${config.ENVIRONMENT}). NATS ${nats.url}\n${lines.join("\n")}`);
+  const banner = {
+    environment: config.ENVIRONMENT,
+    nats: nats.url,
+    services: system.services,
+    triggerUrl: system.triggerUrl,
+    notBuilt: system.notBuilt,
+    keyed: config.BOT4_API_KEYS.length > 0,
+  };
+  const urls = bannerUrls(banner);
+  if (logFormat() === "pretty") process.stdout.write(bannerText(banner));
+  else logger.info(urls, `Bot4 is up: dashboard ${urls.dashboard ?? "(no coordinator)"}`);
 }
 
 main().catch((err: unknown) => {

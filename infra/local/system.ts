@@ -16,6 +16,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export interface RunningSystem {
   bus: Bus;
   services: RunningService[];
+  /** Manifest agents without an implementation yet (no service module / function module). */
+  notBuilt: string[];
+  /** The trigger's /health and /metrics. */
+  triggerUrl: string;
   stop(): Promise<void>;
 }
 
@@ -46,14 +50,14 @@ export async function startSystem(config: Config, natsUrl: string, logger: Logge
   await ensureTopology(bus);
   const services: RunningService[] = [];
   const stoppers: (() => Promise<void>)[] = [];
+  const notBuilt: string[] = [];
+  let triggerUrl = "";
   try {
     for (const agent of serviceAgents) {
       const mod = await serviceModule(agent);
       if (mod === undefined) {
-        logger.warn(
-          { agent: agent.name },
-          `agent ${agent.title} (${agent.name}) has no service module yet; skipped`,
-        );
+        logger.info({ agent: agent.name }, `${agent.title} (${agent.name}) is not built yet`);
+        notBuilt.push(agent.name);
         continue;
       }
       const service = await mod.start(
@@ -79,7 +83,9 @@ export async function startSystem(config: Config, natsUrl: string, logger: Logge
       agentProcess.healthPath,
     );
     stoppers.push(() => new Promise<void>((resolve) => triggerHttp.close(() => resolve())));
-    logger.info({ url: `http://${config.BOT4_HOST}:${port}` }, "trigger /health and /metrics serving");
+    triggerUrl = `http://${config.BOT4_HOST}:${port}`;
+    notBuilt.push(...functions.notImplemented);
+    logger.info({ url: triggerUrl }, "trigger /health and /metrics serving");
   } catch (err) {
     for (const stop of stoppers.reverse()) await stop().catch(() => {});
     await bus.drain();
@@ -88,6 +94,8 @@ export async function startSystem(config: Config, natsUrl: string, logger: Logge
   return {
     bus,
     services,
+    notBuilt,
+    triggerUrl,
     async stop() {
       for (const stop of [...stoppers].reverse()) {
         await stop().catch((err: unknown) => logger.error({ err }, "stop failed"));
