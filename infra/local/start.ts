@@ -1,7 +1,8 @@
 import { ConfigError, loadConfig } from "../../core/config.ts";
 import { NatsServerMissingError } from "../../core/nats-server/process.ts";
 import { createLogger } from "../../core/telemetry/log.ts";
-import { embeddedNats } from "./nats.ts";
+import { tradingSummary, venueModes } from "../../core/venues.ts";
+import { embeddedNats, redact } from "./nats.ts";
 import { startSystem } from "./system.ts";
 
 /**
@@ -51,10 +52,17 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
-  const starting = startSystem(config, nats.url, logger);
+  const starting = startSystem(config, nats.url, logger, nats.credentials);
   system = await starting;
   const lines = system.services.map((s) => `  ${s.agent.padEnd(12)} ${s.url}`);
-  logger.info(`Bot4 is up (paper trading, ${config.ENVIRONMENT}). NATS ${nats.url}\n${lines.join("\n")}`);
+  const trading = tradingSummary(venueModes(config));
+  const operator =
+    nats.credentialsFile === undefined
+      ? ""
+      : ` (authenticated; operator user "admin" in ${nats.credentialsFile})`;
+  logger.info(
+    `Bot4 is up (${trading}, ${config.ENVIRONMENT}). NATS ${redact(nats.url)}${operator}\n${lines.join("\n")}`,
+  );
 }
 
 main().catch((err: unknown) => {
