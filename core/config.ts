@@ -217,6 +217,15 @@ export const Config = z.object({
     .min(1)
     .max(10_000)
     .default(100),
+  /** Milliseconds a CPU-heavy tool call (Monte Carlo, optimisation, backtest, training) may run in the pool. */
+  BOT4_CPU_DEADLINE_MS: z.coerce
+    .number({ message: "must be a number" })
+    .int()
+    .min(100)
+    .max(3_600_000)
+    .default(60_000),
+  /** Worker threads of the CPU pool (default: cores − 1, at least 1). */
+  BOT4_CPU_WORKERS: z.coerce.number({ message: "must be a number" }).int().min(1).max(64).optional(),
   /** Failed authentications per minute per remote address before 429 (0 disables the limit). */
   BOT4_AUTH_FAILURES_PER_MINUTE: z.coerce
     .number({ message: "must be a number" })
