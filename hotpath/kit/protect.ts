@@ -26,8 +26,9 @@ export function protectionOf(config: Config, overrides: Partial<ProtectionOption
   return { ...defaults, ...overrides };
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
-export const isLoopback = (host: string) => LOOPBACK.has(host) || host.startsWith("127.");
+const LOOPBACK = new Set(["::1", "localhost"]);
+/** A loopback name: localhost, ::1 or an IPv4 address in 127.0.0.0/8 (not a name like `127.0.0.1.evil.com`). */
+export const isLoopback = (host: string) => LOOPBACK.has(host) || /^127(\.\d{1,3}){3}$/.test(host);
 
 /**
  * The host a service may bind to. Without API keys it serves on loopback only: a wider host falls back
