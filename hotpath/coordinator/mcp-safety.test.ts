@@ -2,7 +2,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { type CallToolResult, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
-import { manifest, type ToolNature } from "../../core/agents/manifest.ts";
+import { manifest, toolNature } from "../../core/agents/manifest.ts";
 import { loadConfig } from "../../core/config.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { tradingSummary, venueModes } from "../../core/venues.ts";
@@ -100,7 +100,7 @@ describe("MCP annotations and toolsets from the manifest", () => {
     });
     for (const t of tools) {
       const [agent, tool] = t.name.split("__") as [string, string];
-      const nature = (manifest.find((a) => a.name === agent)?.tools as Record<string, ToolNature>)[tool];
+      const nature = toolNature(agent, tool);
       expect(t.annotations, t.name).toMatchObject(annotationsOf(nature));
     }
     await mcp.close();
