@@ -55,6 +55,11 @@ export function hostPolicy(options: GuardOptions, bindHost?: string) {
   const originAllowed = (origin: string, hostHeader: string | undefined): boolean => {
     const o = origin.toLowerCase();
     if (origins.has(o)) return true;
+    // Same origin, the common case of a page served by this service: no URL parse.
+    if (hostHeader !== undefined) {
+      const h = hostHeader.trim().toLowerCase();
+      if ((o === `http://${h}` || o === `https://${h}`) && hostAllowed(hostHeader)) return true;
+    }
     let url: URL;
     try {
       url = new URL(o);
