@@ -72,13 +72,15 @@ describe("CPU-heavy tools in the pool", () => {
     }
     // The measurements were taken while the heavy call was still running.
     expect(done).toBe(false);
-    // The median answers within the bound. Single samples are not asserted: on the shared 2-core build
-    // machine (load ≈ 20) even an idle /health, with nothing running, takes up to ~70 ms now and then
-    // (`idle` below); before the pool, one such request blocked /health for 5.1 s.
+    // The median answers within the bound, counted above what the machine itself costs right now: on
+    // the shared 2-core build machine (load ≈ 20, or a whole test suite beside) even an idle /health,
+    // with nothing running here, takes tens of ms now and then (`idle`, measured just before). Before
+    // the pool, this one request blocked /health for 5.1 s.
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
     const seen = `health ms ${health.map((x) => x.toFixed(1))}; submit_order ms ${orders.map((x) => x.toFixed(1))}; idle health ms ${idle.map((x) => x.toFixed(1))}`;
-    expect(median(health), seen).toBeLessThanOrEqual(50);
-    expect(median(orders), seen).toBeLessThanOrEqual(50);
+    const floor = median(idle);
+    expect(median(health) - floor, seen).toBeLessThanOrEqual(50);
+    expect(median(orders) - floor, seen).toBeLessThanOrEqual(50);
     // Nothing waited for the heavy call: the slowest answer is far below its run time.
     expect(Math.max(...health, ...orders), seen).toBeLessThan(1_000);
     const res = await heavy;
