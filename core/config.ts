@@ -14,6 +14,18 @@ const fraction = (fallback: number) =>
 const count = (fallback: number) =>
   z.coerce.number({ message: "must be a number" }).int().positive().default(fallback);
 
+/** A comma-separated list, trimmed, empty entries dropped. */
+const commaList = () =>
+  z
+    .string()
+    .default("")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((v) => v.trim())
+        .filter((v) => v.length > 0),
+    );
+
 /** Every environment variable Bot4 reads, with the seed's names and defaults. */
 export const Config = z.object({
   NATS_URL: z.string().url({ message: "must be a nats:// URL" }).optional(),
@@ -212,6 +224,65 @@ export const Config = z.object({
   VALIDATE_ON_REGISTER: flag(true),
   /** Generated inputs per tool in one validation run. */
   VALIDATE_INPUTS_PER_TOOL: count(50),
+  /** Host names the HTTP services answer besides loopback and the bind host (comma-separated; `*`: any). */
+  BOT4_ALLOWED_HOSTS: commaList(),
+  /** Browser origins accepted besides loopback and same-origin pages (comma-separated, exact). */
+  BOT4_ALLOWED_ORIGINS: commaList(),
+  /** Origins that get CORS answers (comma-separated, exact); empty: CORS closed. */
+  BOT4_CORS_ORIGINS: commaList(),
+  /** Most members of one JSON-RPC batch (HTTP, NATS, MCP); every member counts against the rate limit. */
+  BOT4_RPC_BATCH_MAX: z.coerce.number({ message: "must be a number" }).int().min(1).max(1_000).default(100),
+  /** Tool natures the MCP server lists and runs (comma-separated: read, write, trade). */
+  BOT4_MCP_TOOLSETS: z
+    .string()
+    .default("read,write,trade")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((v) => v.trim().toLowerCase())
+        .filter((v) => v.length > 0),
+    )
+    .pipe(
+      z.array(z.enum(["read", "write", "trade"], { message: "toolsets are read, write and trade" })).min(1),
+    ),
+  /** Place orders on a non-paper venue through MCP without the user's confirmation (clients without elicitation). */
+  BOT4_MCP_ALLOW_UNCONFIRMED_LIVE: flag(false),
+  /** Orders one MCP session may place per minute (0: none). */
+  BOT4_MCP_ORDERS_PER_MINUTE: z.coerce
+    .number({ message: "must be a number" })
+    .int()
+    .min(0)
+    .max(10_000)
+    .default(10),
+  /** Notional (amount × price, quote currency) one MCP session may place per UTC day. */
+  BOT4_MCP_NOTIONAL_PER_DAY: z.coerce
+    .number({ message: "must be a number" })
+    .min(0)
+    .max(1e12)
+    .default(100_000),
+  /** Most concurrent MCP sessions of the coordinator (the least recently used is closed beyond). */
+  BOT4_MCP_SESSIONS_MAX: z.coerce
+    .number({ message: "must be a number" })
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(100),
+  /** Milliseconds a CPU-heavy tool call (Monte Carlo, optimisation, backtest, training) may run in the pool. */
+  BOT4_CPU_DEADLINE_MS: z.coerce
+    .number({ message: "must be a number" })
+    .int()
+    .min(100)
+    .max(3_600_000)
+    .default(60_000),
+  /** Worker threads of the CPU pool (default: cores − 1, at least 1). */
+  BOT4_CPU_WORKERS: z.coerce.number({ message: "must be a number" }).int().min(1).max(64).optional(),
+  /** Failed authentications per minute per remote address before 429 (0 disables the limit). */
+  BOT4_AUTH_FAILURES_PER_MINUTE: z.coerce
+    .number({ message: "must be a number" })
+    .int()
+    .min(0)
+    .max(100_000)
+    .default(10),
 });
 export type Config = z.infer<typeof Config>;
 

@@ -41,6 +41,8 @@ export async function startLocalFunctions(
     config: Config;
     bus: Bus;
     logger: Logger;
+    /** Each function's own connection (its NATS user, as the launcher hands out); default `bus`. */
+    busOf?: (fn: string) => Bus;
   },
   options: {
     /** Run only these functions (a trigger shard); default: every function of the manifest. */
@@ -98,14 +100,17 @@ export async function startLocalFunctions(
       }
       definitions.push(def);
       const fnLogger = childWith(logger, { function: agent.name });
-      const toolDeps = functionToolDeps(def, { config, logger: fnLogger, bus: async () => bus });
+      const fnBus = deps.busOf?.(agent.name) ?? bus;
+      const toolDeps = functionToolDeps(def, { config, logger: fnLogger, bus: async () => fnBus });
       const registry = functionRegistry(def, toolDeps);
-      subscriptions.push(serveToolsOverNats(bus, def.name, localDispatch([registry])));
-      triggers.push(await startTrigger(def, { bus, config, logger: fnLogger }, { invoker, metrics: tm }));
+      subscriptions.push(serveToolsOverNats(fnBus, def.name, localDispatch([registry])));
+      triggers.push(
+        await startTrigger(def, { bus: fnBus, config, logger: fnLogger }, { invoker, metrics: tm }),
+      );
       // Registered like a service instance (kind "function"), so the coordinator lists its tools.
       heartbeats.push(
         await startHeartbeat(
-          bus,
+          fnBus,
           {
             agent: def.name,
             instanceId,

@@ -1,10 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { manifest } from "../core/agents/manifest.ts";
 import { agentProcess } from "../core/agents/process.ts";
+import { Bus } from "../core/bus/bus.ts";
+import { quietLogger } from "../core/telemetry/log.ts";
+import { CREDENTIALS_FILE } from "../infra/local/credentials.ts";
+import { ADMIN_USER, withCredentials } from "../infra/nats/permissions.ts";
 import { eventually } from "./nats.ts";
 
 /**
@@ -58,6 +62,7 @@ describe("npm start (embedded default)", () => {
     const coordinator = `http://127.0.0.1:${port("coordinator")}`;
     const rpc = await fetch(`${coordinator}/rpc`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: '{"id":"seed-1","method":"tool.execute","params":{"agent":"riskquant","tool":"calculate_kelly","args":{"win_probability":0.6,"win_return":1.0,"loss_return":-1.0}}}',
     });
     const answer = (await rpc.json()) as {
@@ -71,6 +76,7 @@ describe("npm start (embedded default)", () => {
     // The seed's curl against the exchange, without any Binance keys.
     const status = await fetch(`http://127.0.0.1:${port("exchange")}/tools/get_exchange_status`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: '{"exchange":"binance"}',
     });
     expect(status.status).toBe(200);
@@ -79,6 +85,7 @@ describe("npm start (embedded default)", () => {
     const order = (await (
       await fetch(`${coordinator}/rpc`, {
         method: "POST",
+        headers: { "content-type": "application/json" },
         body: JSON.stringify({
           jsonrpc: "2.0",
           id: 2,
@@ -121,6 +128,32 @@ describe("npm start (embedded default)", () => {
       ]),
     );
     expect(output).toContain("started an embedded nats-server");
+    expect(output).toContain("paper trading only");
+
+    // The embedded bus is authenticated: an anonymous client is refused; the operator (admin) user
+    // from the 0600 credentials file gets in.
+    const natsUrl = /NATS (nats:\/\/[0-9.]+:\d+)/.exec(output)?.[1];
+    expect(natsUrl).toBeDefined();
+    await expect(
+      Bus.connect({
+        url: natsUrl as string,
+        name: "anon",
+        logger: quietLogger("anon"),
+        maxReconnectAttempts: 0,
+      }),
+    ).rejects.toThrow(/authorization/i);
+    const credentialsFile = join(dataDir, CREDENTIALS_FILE);
+    expect(statSync(credentialsFile).mode & 0o777).toBe(0o600);
+    const credentials = JSON.parse(readFileSync(credentialsFile, "utf8")) as Record<string, string>;
+    expect(Object.keys(credentials).sort()).toEqual([ADMIN_USER, ...manifest.map((a) => a.name)].sort());
+    const operator = await Bus.connect({
+      url: withCredentials(natsUrl as string, ADMIN_USER, credentials[ADMIN_USER] as string),
+      name: "operator",
+      logger: quietLogger("operator"),
+      maxReconnectAttempts: 0,
+    });
+    expect((await operator.jsm.streams.info("AUDIT")).config.name).toBe("AUDIT");
+    await operator.drain();
 
     // npm start trades by itself: the default paper strategy's first order fills within 2 minutes of start.
     const strategy = await eventually(

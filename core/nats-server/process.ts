@@ -84,6 +84,8 @@ export interface NatsServerOptions {
   configFile?: string;
   /** Milliseconds to wait for the server to accept connections. */
   startTimeoutMs?: number;
+  /** Extra environment of the server process (the users' passwords a configFile reads). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface NatsServerHandle {
@@ -116,7 +118,10 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const launch = async () => {
     const args = ["-js", "-a", host, "-p", String(port), "-sd", storeDir];
     if (options.configFile !== undefined) args.push("-c", options.configFile);
-    const proc = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const proc = spawn(binary, args, {
+      stdio: ["ignore", "ignore", "pipe"],
+      ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }),
+    });
     let stderr = "";
     proc.stderr?.on("data", (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-4000);

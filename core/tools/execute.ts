@@ -23,7 +23,12 @@ export interface CallMeta {
   correlationId?: string;
   transport: ToolContext["transport"];
   logger: Logger;
+  /** Most members of one batch; a larger batch is refused whole (-32600). Default {@link MAX_BATCH}. */
+  maxBatch?: number;
 }
+
+/** The default cap on a JSON-RPC batch (BOT4_RPC_BATCH_MAX). */
+export const MAX_BATCH = 100;
 
 /** Dispatches to the registries of this process; an agent they do not serve is unknown here. */
 export function localDispatch(registries: readonly ToolRegistry[]): Dispatch {
@@ -57,6 +62,13 @@ export async function executeRpc(
   }
   if (Array.isArray(value)) {
     if (value.length === 0) return rpcError(null, RpcCode.InvalidRequest, "invalid request: empty batch");
+    const max = meta.maxBatch ?? MAX_BATCH;
+    if (value.length > max)
+      return rpcError(
+        null,
+        RpcCode.InvalidRequest,
+        `invalid request: a batch of ${value.length} calls; at most ${max} per batch`,
+      );
     const answers = await Promise.all(value.map((member) => executeOne(member, dispatch, meta)));
     const responses = answers.filter((a): a is RpcResponse => a !== undefined);
     return responses.length === 0 ? undefined : responses;

@@ -2,6 +2,7 @@ import * as ort from "onnxruntime-node";
 import type { Candle } from "../../core/domain/market.ts";
 import { computeFeatures, FEATURE_COUNT, FEATURES, featureSet } from "../../core/features/feature-set.ts";
 import { ONNX_INPUT, ONNX_OUTPUT, readOnnxMetadata } from "../../core/ml/onnx-export.ts";
+import { assertSelfContained } from "../../core/ml/onnx-guard.ts";
 import type { SignalSource } from "../../core/strategy/strategy.ts";
 
 /**
@@ -20,6 +21,7 @@ const BATCH = 8_192;
 
 /** Checks the artifact's declared feature set against the one the backtester computes. */
 export function checkModel(bytes: Uint8Array): Record<string, string> {
+  assertSelfContained(bytes);
   let meta: Record<string, string>;
   try {
     meta = readOnnxMetadata(bytes);

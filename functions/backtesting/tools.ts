@@ -10,14 +10,10 @@ import { objectStores, subjects } from "../../core/subjects.ts";
 import { rejected } from "../../core/tools/errors.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
 import { fetchCandles, marketDataExchange } from "./ccxt-data.ts";
-import { BacktestCommand, backtestEventType, refusalMessage, resultObjectName } from "./command.ts";
-import {
-  BacktestRequest,
-  type ExchangeData,
-  executeBacktest,
-  executeWalkForward,
-  WalkForwardRequest,
-} from "./run.ts";
+import { poolOptionsOf, runPooled } from "../../core/compute/pool.ts";
+import { BacktestCommand, backtestEventType, resultObjectName } from "./command.ts";
+import { HEAVY_MODULE, refusing } from "./heavy.ts";
+import { BacktestRequest, type ExchangeData, WalkForwardRequest } from "./run.ts";
 
 /** Largest run the synchronous tools accept, in bars (bigger runs go through the COMMANDS stream). */
 export const MAX_SYNC_BARS = 600_000;
@@ -26,7 +22,7 @@ export const MAX_SYNC_RUNS = 5_000;
 /** Most windows one synchronous walk-forward reports (each ~1.1 kB: the answer must fit a NATS message). */
 export const MAX_SYNC_WINDOWS = 500;
 
-const RunBacktestInput = BacktestRequest.extend({
+export const RunBacktestInput = BacktestRequest.extend({
   /** Most trades and fills returned (the rest are counted). */
   maxTrades: z.number().int().min(0).max(10_000).default(200),
 });
@@ -86,16 +82,25 @@ function checkSize(bars: number, what: string): void {
   }
 }
 
-/** Known refusals become a precise tool error; anything else stays internal. */
-async function refusing<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    const message = refusalMessage(err);
-    if (message !== undefined) throw rejected(message);
-    throw err;
-  }
+/**
+ * The work of a walk-forward run in bar evaluations, as the engine walks it: every window runs every
+ * combination on its in-sample bars and the best on its out-of-sample bars; windows start every
+ * `stepBars` (default outOfSampleBars). This, not bars × combinations, is what a small step inflates.
+ */
+export function walkForwardWork(
+  bars: number,
+  spec: { inSampleBars: number; outOfSampleBars: number; stepBars?: number | undefined },
+  combinations: number,
+): number {
+  const step = spec.stepBars ?? spec.outOfSampleBars;
+  const span = spec.inSampleBars + spec.outOfSampleBars;
+  if (bars < span) return 0;
+  const windows = Math.floor((bars - span) / step) + 1;
+  return windows * (combinations * spec.inSampleBars + spec.outOfSampleBars);
 }
+
+/** Largest walk-forward run the synchronous tool accepts, in bar evaluations. */
+export const MAX_SYNC_WALK_FORWARD_WORK = 20_000_000;
 
 export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly Tool[] {
   const cacheDir = join(deps.config.BOT4_DATA_DIR, "ohlcv-cache");
@@ -105,6 +110,12 @@ export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly To
     deps.logger.info({ ...stats, symbol: data.symbol, timeframe: data.timeframe }, "exchange candles loaded");
     return candles;
   };
+  /** Exchange data becomes inline candles (fetched on the main thread); other sources pass as they are. */
+  const resolveData = async (data: BacktestRequest["data"]): Promise<BacktestRequest["data"]> =>
+    data.source === "exchange"
+      ? { source: "candles", candles: await refusing(() => fetchExchange(data)) }
+      : data;
+  const pool = poolOptionsOf(deps.config);
 
   const runBacktest = defineTool({
     name: "run_backtest",
@@ -114,18 +125,15 @@ export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly To
     output: RunBacktestOutput,
     handler: async (args) => {
       checkSize(barsOf(args.data), "the data");
-      const { maxTrades, ...request } = args;
-      const result = await refusing(() => executeBacktest(request, { fetchExchange }));
-      return {
-        ...BacktestSummary.parse(result),
-        equityCurve: result.equityCurve,
-        trades: result.trades.slice(0, maxTrades),
-        ...(result.openTrade !== undefined ? { openTrade: result.openTrade } : {}),
-        fillList: result.fillList.slice(0, maxTrades),
-        omittedTrades: Math.max(0, result.trades.length - maxTrades),
-        omittedFills: Math.max(0, result.fillList.length - maxTrades),
-        dataIssues: result.dataIssues.slice(0, 100),
-      };
+      // Exchange data is fetched here (I/O); the run itself goes to the CPU pool.
+      const data = await resolveData(args.data);
+      return runPooled(
+        HEAVY_MODULE,
+        "runBacktestingTool",
+        { tool: "run_backtest", args: { ...args, data } },
+        "run_backtest",
+        pool,
+      ) as Promise<z.input<typeof RunBacktestOutput>>;
     },
   });
 
@@ -137,20 +145,21 @@ export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly To
     output: WalkForwardOutput,
     handler: async (args) => {
       const combos = Object.values(args.grid).reduce((n, v) => n * v.length, 1);
-      // The real work counts the windows (stepBars moves them): combos runs per window, plus one.
       const bars = barsOf(args.data);
-      const windowBars = args.inSampleBars + args.outOfSampleBars;
-      const windows = Math.max(
-        1,
-        Math.floor((bars - windowBars) / (args.stepBars ?? args.outOfSampleBars)) + 1,
-      );
-      checkSize(Math.max(bars * combos, windows * (combos + 1) * windowBars) / 10, "the grid × windows");
-      if (windows > MAX_SYNC_WINDOWS || windows * (combos + 1) > MAX_SYNC_RUNS) {
+      checkSize(bars, "the data");
+      const work = walkForwardWork(bars, args, combos);
+      if (work > MAX_SYNC_WALK_FORWARD_WORK)
         throw rejected(
-          `${windows} windows × ${combos + 1} runs exceed a synchronous run (at most ${MAX_SYNC_WINDOWS} windows and ${MAX_SYNC_RUNS} runs): raise stepBars or send a backtest command`,
+          `the walk-forward run evaluates about ${Math.round(work)} bars (windows × (combinations × inSampleBars + outOfSampleBars), windows every stepBars); synchronous runs take at most ${MAX_SYNC_WALK_FORWARD_WORK} (use fewer combinations, a larger stepBars, or send a backtest command)`,
         );
-      }
-      return refusing(() => executeWalkForward(args, { fetchExchange }));
+      const data = await resolveData(args.data);
+      return runPooled(
+        HEAVY_MODULE,
+        "runBacktestingTool",
+        { tool: "run_walk_forward", args: { ...args, data } },
+        "run_walk_forward",
+        pool,
+      ) as Promise<z.input<typeof WalkForwardOutput>>;
     },
   });
 

@@ -7,7 +7,8 @@ import { LedgerUsageError, ledgerCommand, profitCommand, tradesCommand } from ".
 import { ANALYSIS_USAGE } from "./cli-analysis-usage.ts";
 import type { AgentTools, ToolDirectory } from "./directory.ts";
 import { CoordinatorClient, CoordinatorUnreachableError } from "./http-directory.ts";
-import { createMcpServer } from "./mcp.ts";
+import { loadConfig } from "../../core/config.ts";
+import { createMcpServer, mcpPolicy } from "./mcp.ts";
 import { SystemStatus } from "./status.ts";
 import { validateCommand } from "./validate-cli.ts";
 
@@ -253,7 +254,12 @@ async function mcp(client: CoordinatorClient): Promise<number> {
     list: () => track(client.list()),
     call: (agent, tool, args, meta) => track(client.call(agent, tool, args, meta)),
   };
-  const server = createMcpServer(directory, logger, process.env.npm_package_version ?? "0.1.0");
+  const server = createMcpServer(
+    directory,
+    logger,
+    process.env.npm_package_version ?? "0.1.0",
+    mcpPolicy(loadConfig()),
+  );
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     server.onclose = () => resolve();

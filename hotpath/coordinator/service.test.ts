@@ -58,7 +58,13 @@ afterAll(async () => {
 });
 
 const rpc = (body: string, headers: Record<string, string> = {}) =>
-  read<RpcReply>(fetch(`${coordinator.url}/rpc`, { method: "POST", body, headers }));
+  read<RpcReply>(
+    fetch(`${coordinator.url}/rpc`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", ...headers },
+    }),
+  );
 
 async function mcpClient(): Promise<Client> {
   const client = new Client({ name: "bot4-test", version: "1.0.0" });
@@ -78,7 +84,11 @@ describe("the coordinator", () => {
 
   it("gives the same result over the agent's HTTP, JSON-RPC, NATS and MCP (Streamable HTTP)", async () => {
     const http = await read<unknown>(
-      fetch(`${local.url}/tools/calculate_kelly`, { method: "POST", body: JSON.stringify(seedArgs) }),
+      fetch(`${local.url}/tools/calculate_kelly`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(seedArgs),
+      }),
     );
     const viaRpc = (await rpc(seedRequest("same"))).result;
     const viaNats = await callTool(bus, "risk", "calculate_kelly", seedArgs);
@@ -230,7 +240,15 @@ describe("a coordinator with API keys", () => {
     );
     try {
       expect((await fetch(`${keyed.url}/status`)).status).toBe(401);
-      expect((await fetch(`${keyed.url}/rpc`, { method: "POST", body: seedRequest("k") })).status).toBe(401);
+      expect(
+        (
+          await fetch(`${keyed.url}/rpc`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: seedRequest("k"),
+          })
+        ).status,
+      ).toBe(401);
       const anonymous = new Client({ name: "anon", version: "1.0.0" });
       await expect(
         anonymous.connect(new StreamableHTTPClientTransport(new URL(`${keyed.url}/mcp`))),

@@ -8,7 +8,8 @@ import { startService } from "../kit/service.ts";
 import type { RunningService, ServeOptions, ServiceDeps } from "../kit/types.ts";
 import { type ToolDirectory, natsDirectory, resolveAgent } from "./directory.ts";
 import { LiveHub, mountLive } from "./live.ts";
-import { mountMcp } from "./mcp.ts";
+import { venueModes } from "../../core/venues.ts";
+import { mcpPolicy, mountMcp } from "./mcp.ts";
 import { systemStatus } from "./status.ts";
 import { coordinatorTools } from "./tools.ts";
 import { mountDashboard } from "./web.ts";
@@ -29,6 +30,7 @@ export async function start(deps: ServiceDeps, options: ServeOptions = {}): Prom
   let mcpCalls: Counter | undefined;
   const live = new LiveHub(bus, logger.child({ component: "live" }));
   const hooks = webhookOptions(deps.config);
+  let mcp: ReturnType<typeof mountMcp> | undefined;
 
   /** Own tools run here; every other agent's go over NATS to its queue group. */
   const directory: ToolDirectory = {
@@ -62,6 +64,9 @@ export async function start(deps: ServiceDeps, options: ServeOptions = {}): Prom
       dispatch,
       listTools: async () => ({ agents: await directory.list() }),
       ready: () => bus.connected,
+      onStop: async () => {
+        await mcp?.close();
+      },
       metrics: (prom) => {
         new Gauge({
           name: "bot4_agent_instances",
@@ -89,12 +94,18 @@ export async function start(deps: ServiceDeps, options: ServeOptions = {}): Prom
         });
       },
       routes: (app) => {
-        app.get("/status", async (c) => c.json(await systemStatus(bus)));
+        app.get("/status", async (c) =>
+          c.json({ ...(await systemStatus(bus)), venues: venueModes(deps.config) }),
+        );
         app.use("/mcp", async (_c, next) => {
           mcpCalls?.inc();
           await next();
         });
-        mountMcp(app, directory, logger, VERSION);
+        mcp = mountMcp(app, directory, logger, VERSION, {
+          policy: mcpPolicy(deps.config),
+          maxSessions: deps.config.BOT4_MCP_SESSIONS_MAX,
+          batchMax: options.protection?.rpcBatchMax ?? deps.config.BOT4_RPC_BATCH_MAX,
+        });
         mountLive(app, live);
       },
       publicRoutes: (app) =>

@@ -492,6 +492,7 @@ describe("ccxt venues configured from the environment", () => {
       const call = async (tool: string, body: unknown) => {
         const res = await fetch(`${publicOnly.url}/tools/${tool}`, {
           method: "POST",
+          headers: { "content-type": "application/json" },
           body: JSON.stringify(body),
         });
         return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -535,7 +536,11 @@ describe("ccxt.pro websocket streams against the emulator", () => {
     );
     try {
       const call = async (tool: string, body: unknown) => {
-        const res = await fetch(`${ws.url}/tools/${tool}`, { method: "POST", body: JSON.stringify(body) });
+        const res = await fetch(`${ws.url}/tools/${tool}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
         return (await res.json()) as Record<string, unknown>;
       };
       await eventually(

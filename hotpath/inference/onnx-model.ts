@@ -1,5 +1,6 @@
 import * as ort from "onnxruntime-node";
 import type { ModelMetadata } from "../../core/ml/model-meta.ts";
+import { assertSelfContained } from "../../core/ml/onnx-guard.ts";
 import { MicroBatcher } from "./batcher.ts";
 
 /** A model's artifact does not declare what its metadata says (input name, feature count, output). */
@@ -27,6 +28,7 @@ export class LoadedModel {
   ) {}
 
   static async load(bytes: Uint8Array, meta: ModelMetadata, options: LoadOptions): Promise<LoadedModel> {
+    assertSelfContained(bytes);
     const session = await ort.InferenceSession.create(bytes, {
       graphOptimizationLevel: "all",
       executionMode: "sequential",

@@ -8,6 +8,7 @@ import { ModelStore } from "./model-store.ts";
 import { type SignalLoop, startSignalLoop } from "./signals.ts";
 import { type TrainingSource, barsOf, inferenceTools } from "./tools.ts";
 import { trainAndStore } from "./training.ts";
+import { poolOptionsOf } from "../../core/compute/pool.ts";
 
 const agent = findAgent("inference") as ServiceAgent;
 
@@ -106,7 +107,10 @@ export async function startInference(
     return await startService(
       {
         agent,
-        registry: createToolRegistry(agent.name, inferenceTools({ engine, store })),
+        registry: createToolRegistry(
+          agent.name,
+          inferenceTools({ engine, store, pool: poolOptionsOf(deps.config) }),
+        ),
         ready: () => engine.deployed !== undefined,
         metrics: (registry) => {
           batchRows = new Histogram({

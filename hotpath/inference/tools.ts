@@ -6,11 +6,15 @@ import { ModelVersion, type ModelMetadata } from "../../core/ml/model-meta.ts";
 import { syntheticBars } from "../../core/ml/synthetic.ts";
 import { simulateCandles } from "../../core/market/simulator.ts";
 import { rejected } from "../../core/tools/errors.ts";
+import { type PoolCallOptions, runPooled } from "../../core/compute/pool.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
 import type { InferenceEngine } from "./engine.ts";
 import type { ModelStore } from "./model-store.ts";
 import { ArtifactIntegrityError, UnknownModelError } from "./model-store.ts";
-import { trainAndStore } from "./training.ts";
+import type { TrainedArtifact } from "./training.ts";
+
+/** The module whose `runInferenceTool` runs train_model in the CPU pool. */
+const HEAVY_MODULE = new URL("./heavy.ts", import.meta.url).href;
 
 /** Probabilities within this distance of 0.5 give a flat signal. */
 export const DEADBAND = 0.02;
@@ -116,9 +120,11 @@ export function barsOf(source: TrainingSource): { bars: Bar[]; label: string; se
 export interface ToolDeps {
   engine: InferenceEngine;
   store: ModelStore;
+  /** CPU pool settings of train_model (deadline, threads). */
+  pool?: PoolCallOptions;
 }
 
-export function inferenceTools({ engine, store }: ToolDeps): Tool[] {
+export function inferenceTools({ engine, store, pool = {} }: ToolDeps): Tool[] {
   const extractFeatures = defineTool({
     name: "extract_features",
     description: `Computes the ${featureSet.name} feature set (${featureSet.features.length} features) of a bar series; a row exists from bar ${featureSet.warmup} on`,
@@ -201,23 +207,15 @@ export function inferenceTools({ engine, store }: ToolDeps): Tool[] {
       .strict(),
     output: ModelSummary,
     handler: async (args) => {
-      const { bars, label, seed } = barsOf(args.source);
-      let meta: ModelMetadata;
-      try {
-        ({ meta } = await trainAndStore(store, bars, {
-          kind: args.kind,
-          horizon: args.horizon,
-          validationFraction: args.validation_fraction,
-          source: label,
-          ...(seed === undefined ? {} : { dataSeed: seed }),
-          ...(args.hidden === undefined ? {} : { hidden: args.hidden }),
-          ...(args.epochs === undefined ? {} : { epochs: args.epochs }),
-          ...(args.seed === undefined ? {} : { seed: args.seed }),
-        }));
-      } catch (err) {
-        if (err instanceof RangeError) throw rejected(err.message);
-        throw err;
-      }
+      // Data generation, training, ONNX export and the parity check run in the CPU pool; storing here.
+      const trained = (await runPooled(
+        HEAVY_MODULE,
+        "runInferenceTool",
+        { tool: "train_model", args },
+        "train_model",
+        pool,
+      )) as Pick<TrainedArtifact, "bytes" | "meta">;
+      const meta: ModelMetadata = await store.save(trained.bytes, trained.meta);
       if (args.deploy) {
         await store.deploy(meta.version);
         await engine.activate(meta.version);

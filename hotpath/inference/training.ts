@@ -52,6 +52,13 @@ export interface TrainAndStoreOptions extends TrainOptions {
   regimes?: boolean;
 }
 
+/** A trained, exported and parity-checked model, not stored yet. */
+export interface TrainedArtifact {
+  bytes: Uint8Array;
+  meta: Omit<ModelMetadata, "sha256" | "bytes">;
+  result: TrainResult;
+}
+
 /**
  * Trains on bars, exports ONNX, checks that onnxruntime reproduces the TypeScript probabilities on the
  * validation rows within {@link PARITY_TOLERANCE}, fits the regime HMM, and stores artifact + metadata.
@@ -61,6 +68,15 @@ export async function trainAndStore(
   bars: readonly Bar[],
   options: TrainAndStoreOptions,
 ): Promise<{ meta: ModelMetadata; result: TrainResult }> {
+  const artifact = await trainArtifact(bars, options);
+  return { meta: await store.save(artifact.bytes, artifact.meta), result: artifact.result };
+}
+
+/** The CPU part of {@link trainAndStore}: no I/O, so it can run in the CPU pool. */
+export async function trainArtifact(
+  bars: readonly Bar[],
+  options: TrainAndStoreOptions,
+): Promise<TrainedArtifact> {
   const result = trainOnBars(bars, options);
   const version = newVersion(result.model.kind);
   const bytes = exportOnnx(result.model, { version, featureSet: result.featureSet });
@@ -81,7 +97,7 @@ export async function trainAndStore(
     const fit = fitHmm(regimeObservations(bars), { states: 2, maxIterations: 50 });
     regime = { hmm: fit.model, labels: regimeLabels(2) };
   }
-  const meta = await store.save(bytes, {
+  const meta: TrainedArtifact["meta"] = {
     version,
     kind: result.model.kind,
     featureSet: result.featureSet,
@@ -98,6 +114,6 @@ export async function trainAndStore(
     },
     parity: { rows: ts.length, maxAbsDiff },
     ...(regime === undefined ? {} : { regime }),
-  });
-  return { meta, result };
+  };
+  return { bytes, meta, result };
 }

@@ -4,14 +4,15 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { z } from "zod";
 import type { Bus } from "../../core/bus/bus.ts";
-import { RpcCode, type RpcErrorObject } from "../../core/protocol/jsonrpc.ts";
+import { RpcCode, type RpcErrorObject, rpcError } from "../../core/protocol/jsonrpc.ts";
 import { headers } from "../../core/subjects.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import type { Registry } from "../../core/telemetry/metrics.ts";
 import { httpStatusOf, toRpcError } from "../../core/tools/errors.ts";
 import { type Dispatch, executeRpc } from "../../core/tools/execute.ts";
 import type { ToolContext } from "../../core/tools/tool.ts";
-import { apiKeyAuth, clientOf, limitBody, rateLimit } from "./protect.ts";
+import { browserGuard, corsFor } from "./guard.ts";
+import { apiKeyAuth, clientOf, limitBody, rateLimit, tooMany } from "./protect.ts";
 import type { ProtectionOptions, ServiceSpec } from "./types.ts";
 
 export interface AppOptions {
@@ -26,6 +27,8 @@ export interface AppOptions {
   startedAt: number;
   /** False once the service is stopping: /ready answers 503 so balancers stop sending. */
   accepting: () => boolean;
+  /** The address the server is bound to (accepted as a Host name). */
+  host?: string;
 }
 
 /** A readiness check that has not answered by then counts as not ready (probes must not hang). */
@@ -87,8 +90,17 @@ export function buildApp(o: AppOptions): Hono {
     }),
   );
 
+  const corsMiddleware = corsFor(protection);
+  if (corsMiddleware !== undefined) app.use(corsMiddleware);
+  app.use(browserGuard(protection, o.host));
   spec.publicRoutes?.(app);
-  if (protection.apiKeys.length > 0) app.use(apiKeyAuth(protection.apiKeys));
+  if (protection.apiKeys.length > 0)
+    app.use(
+      apiKeyAuth(
+        protection.apiKeys,
+        protection.authFailuresPerMinute === false ? false : { perMinute: protection.authFailuresPerMinute },
+      ),
+    );
   if (protection.rateLimit !== false) app.use(rateLimit(protection.rateLimit));
   app.use(
     limitBody(protection.bodyLimitBytes, (c) =>
@@ -154,11 +166,20 @@ export function buildApp(o: AppOptions): Hono {
 
   app.post("/rpc", async (c) => {
     const text = await c.req.text();
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      return c.json(rpcError(null, RpcCode.ParseError, "parse error: the body is not valid JSON"));
+    }
+    const refused = batchRefusal(c, payload, protection.rpcBatchMax);
+    if (refused !== undefined) return refused;
     const correlation = CorrelationId.safeParse(c.req.header(headers.correlationId));
-    const response = await executeRpc(text, o.dispatch, {
+    const response = await executeRpc(payload, o.dispatch, {
       transport: "rpc",
       logger,
       correlationId: correlation.success ? correlation.data : c.get("requestId"),
+      maxBatch: protection.rpcBatchMax,
     });
     if (response === undefined) return c.body(null, 204);
     return c.json(response);
@@ -178,6 +199,30 @@ export function buildApp(o: AppOptions): Hono {
     return c.json(errorBody({ code: RpcCode.InternalError, message: "internal error" }), 500);
   });
   return app;
+}
+
+/**
+ * A JSON-RPC batch larger than `max` is refused whole (400, -32600); a smaller one takes one more
+ * rate-limit token per member beyond the first (the request itself took one), or is refused with 429.
+ * Undefined: go ahead.
+ */
+export function batchRefusal(c: Context, payload: unknown, max: number): Response | undefined {
+  if (!Array.isArray(payload)) return undefined;
+  if (payload.length > max)
+    return c.json(
+      rpcError(
+        null,
+        RpcCode.InvalidRequest,
+        `invalid request: a batch of ${payload.length} calls; at most ${max} per batch (BOT4_RPC_BATCH_MAX)`,
+      ),
+      400,
+    );
+  const take = c.get("rateTake");
+  if (take === undefined || payload.length <= 1) return undefined;
+  const wait = take(payload.length - 1);
+  return wait > 0
+    ? tooMany(c, wait, `rate limit exceeded by a batch of ${payload.length} calls`, clientOf(c))
+    : undefined;
 }
 
 /** The ToolContext of an HTTP call: the request id, the caller's correlation id if valid, a child logger. */

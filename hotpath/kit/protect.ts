@@ -16,12 +16,19 @@ export function protectionOf(config: Config, overrides: Partial<ProtectionOption
         : false,
     bodyLimitBytes: config.BOT4_BODY_LIMIT,
     allowInsecureBind: config.BOT4_ALLOW_INSECURE_BIND,
+    allowedHosts: config.BOT4_ALLOWED_HOSTS,
+    allowedOrigins: config.BOT4_ALLOWED_ORIGINS,
+    corsOrigins: config.BOT4_CORS_ORIGINS,
+    rpcBatchMax: config.BOT4_RPC_BATCH_MAX,
+    authFailuresPerMinute:
+      config.BOT4_AUTH_FAILURES_PER_MINUTE > 0 ? config.BOT4_AUTH_FAILURES_PER_MINUTE : false,
   } satisfies ProtectionOptions;
   return { ...defaults, ...overrides };
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
-export const isLoopback = (host: string) => LOOPBACK.has(host) || host.startsWith("127.");
+const LOOPBACK = new Set(["::1", "localhost"]);
+/** A loopback name: localhost, ::1 or an IPv4 address in 127.0.0.0/8 (not a name like `127.0.0.1.evil.com`). */
+export const isLoopback = (host: string) => LOOPBACK.has(host) || /^127(\.\d{1,3}){3}$/.test(host);
 
 /**
  * The host a service may bind to. Without API keys it serves on loopback only: a wider host falls back
@@ -50,16 +57,36 @@ const digest = (s: string) => createHash("sha256").update(s).digest();
  * `timingSafeEqual`, against every key without an early exit, so timing reveals neither the key nor
  * which key matched. Sets `client` to a short, non-secret key fingerprint.
  */
-export function apiKeyAuth(keys: readonly string[]): MiddlewareHandler {
+export function apiKeyAuth(
+  keys: readonly string[],
+  failures: { perMinute: number } | false = false,
+  now = () => performance.now(),
+): MiddlewareHandler {
   const digests = keys.map(digest);
+  // Failed authentications per remote address: `perMinute` a minute, the same as a burst.
+  const failed =
+    failures === false
+      ? undefined
+      : new TokenBuckets({ perSecond: failures.perMinute / 60, burst: failures.perMinute }, now);
   return async (c, next) => {
+    const address = failed === undefined ? "" : clientOf(c);
+    if (failed !== undefined) {
+      const wait = failed.wait(address);
+      if (wait > 0) return tooMany(c, wait, "too many failed authentications", address);
+    }
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(.+)$/i.exec(header.trim());
-    if (match?.[1] === undefined) return unauthorized(c, "missing bearer token");
+    if (match?.[1] === undefined) {
+      failed?.take(address);
+      return unauthorized(c, "missing bearer token");
+    }
     const given = digest(match[1]);
     let ok = false;
     for (const d of digests) ok = timingSafeEqual(d, given) || ok;
-    if (!ok) return unauthorized(c, "invalid API key");
+    if (!ok) {
+      failed?.take(address);
+      return unauthorized(c, "invalid API key");
+    }
     c.set("client", `key:${given.subarray(0, 4).toString("hex")}`);
     await next();
   };
@@ -86,39 +113,72 @@ interface Bucket {
   at: number;
 }
 
-/** A token bucket per client: `burst` tokens, refilled at `perSecond`; past it, 429 with Retry-After. */
-export function rateLimit(limit: { perSecond: number; burst: number }, now = () => performance.now()) {
-  const buckets = new Map<string, Bucket>();
-  const refill = (b: Bucket, t: number) => {
-    b.tokens = Math.min(limit.burst, b.tokens + ((t - b.at) / 1000) * limit.perSecond);
+/**
+ * Token buckets per client: `burst` tokens, refilled at `perSecond`. `take(client, n)` takes n tokens
+ * all-or-nothing and answers 0, or the whole seconds until n tokens are back (nothing taken).
+ */
+export class TokenBuckets {
+  private readonly buckets = new Map<string, Bucket>();
+  constructor(
+    readonly limit: { perSecond: number; burst: number },
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  private refill(b: Bucket, t: number) {
+    b.tokens = Math.min(this.limit.burst, b.tokens + ((t - b.at) / 1000) * this.limit.perSecond);
     b.at = t;
-  };
-  const sweep = (t: number) => {
-    for (const [k, b] of buckets) {
-      refill(b, t);
-      if (b.tokens >= limit.burst) buckets.delete(k);
-    }
-  };
-  const middleware: MiddlewareHandler = async (c, next) => {
-    const t = now();
-    const client = clientOf(c);
-    let b = buckets.get(client);
+  }
+
+  private bucket(client: string, t: number): Bucket {
+    let b = this.buckets.get(client);
     if (b === undefined) {
-      if (buckets.size >= 10_000) sweep(t);
-      b = { tokens: limit.burst, at: t };
-      buckets.set(client, b);
+      if (this.buckets.size >= 10_000) {
+        for (const [k, old] of this.buckets) {
+          this.refill(old, t);
+          if (old.tokens >= this.limit.burst) this.buckets.delete(k);
+        }
+      }
+      b = { tokens: this.limit.burst, at: t };
+      this.buckets.set(client, b);
     } else {
-      refill(b, t);
+      this.refill(b, t);
     }
-    if (b.tokens < 1) {
-      const retryAfter = Math.max(1, Math.ceil((1 - b.tokens) / limit.perSecond));
-      c.header("Retry-After", String(retryAfter));
-      return c.json(
-        { error: { code: 429, message: `rate limit exceeded: retry after ${retryAfter} s`, client } },
-        429,
-      );
-    }
-    b.tokens -= 1;
+    return b;
+  }
+
+  /** Seconds to wait before `n` tokens are there (0: taken now). */
+  take(client: string, n = 1): number {
+    const b = this.bucket(client, this.now());
+    if (b.tokens < n) return Math.max(1, Math.ceil((n - b.tokens) / this.limit.perSecond));
+    b.tokens -= n;
+    return 0;
+  }
+
+  /** Seconds until one token is there, without taking any (0: a token is there). */
+  wait(client: string): number {
+    const b = this.bucket(client, this.now());
+    return b.tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - b.tokens) / this.limit.perSecond));
+  }
+}
+
+/** A 429 answer with Retry-After. */
+export function tooMany(c: Context, retryAfter: number, message: string, client: string) {
+  c.header("Retry-After", String(retryAfter));
+  return c.json({ error: { code: 429, message: `${message}: retry after ${retryAfter} s`, client } }, 429);
+}
+
+/**
+ * A token bucket per client: `burst` tokens, refilled at `perSecond`; past it, 429 with Retry-After.
+ * A request takes one token; a handler may take more for the same request through `c.get("rateTake")`
+ * (a JSON-RPC batch takes one per member).
+ */
+export function rateLimit(limit: { perSecond: number; burst: number }, now = () => performance.now()) {
+  const buckets = new TokenBuckets(limit, now);
+  const middleware: MiddlewareHandler = async (c, next) => {
+    const client = clientOf(c);
+    const retryAfter = buckets.take(client);
+    if (retryAfter > 0) return tooMany(c, retryAfter, "rate limit exceeded", client);
+    c.set("rateTake", (n: number) => buckets.take(client, n));
     await next();
   };
   return middleware;
@@ -148,5 +208,7 @@ export function limitBody(
 declare module "hono" {
   interface ContextVariableMap {
     client: string;
+    /** Takes n more tokens of this request's client bucket: 0, or seconds to wait (nothing taken). */
+    rateTake: (n: number) => number;
   }
 }

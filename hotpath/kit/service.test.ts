@@ -68,9 +68,29 @@ describe("a kit-served agent", () => {
     expect(viaNats).toEqual(http);
   });
 
-  it("takes the seed's curl form: a POST with no content type", async () => {
+  it("refuses a state-changing POST that is not application/json with 415 (what a browser sends cross-origin)", async () => {
+    for (const type of [
+      undefined,
+      "text/plain",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data",
+    ]) {
+      const res = await fetch(`${svc.url}/tools/calculate_kelly`, {
+        method: "POST",
+        ...(type === undefined ? {} : { headers: { "content-type": type } }),
+        body: JSON.stringify(seedArgs),
+      });
+      expect(res.status, String(type)).toBe(415);
+      const rpc = await fetch(`${svc.url}/rpc`, {
+        method: "POST",
+        ...(type === undefined ? {} : { headers: { "content-type": type } }),
+        body: JSON.stringify({ id: 1, method: "tool.execute", params: { agent: "risk", tool: "whoami" } }),
+      });
+      expect(rpc.status, String(type)).toBe(415);
+    }
     const res = await fetch(`${svc.url}/tools/calculate_kelly`, {
       method: "POST",
+      headers: { "content-type": "application/json; charset=utf-8" },
       body: JSON.stringify(seedArgs),
     });
     expect(res.status).toBe(200);
@@ -82,6 +102,7 @@ describe("a kit-served agent", () => {
     let sent = false;
     const res = await fetch(`${svc.url}/tools/calculate_kelly`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: new ReadableStream({
         pull(controller) {
           if (sent) controller.close();
@@ -117,7 +138,11 @@ describe("a kit-served agent", () => {
   });
 
   it("maps malformed JSON to 400, an unknown tool to 404, and serves JSON-RPC batches in order", async () => {
-    const bad = await fetch(`${svc.url}/tools/calculate_kelly`, { method: "POST", body: "{nope" });
+    const bad = await fetch(`${svc.url}/tools/calculate_kelly`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{nope",
+    });
     expect(bad.status).toBe(400);
     expect((await read<ErrorBody>(bad)).error.code).toBe(RpcCode.ParseError);
     const missing = await fetch(`${svc.url}/tools/no_such_tool`, json({}));
@@ -126,6 +151,7 @@ describe("a kit-served agent", () => {
     const batch = await read<{ id: number; error: { code: number } }[]>(
       fetch(`${svc.url}/rpc`, {
         method: "POST",
+        headers: { "content-type": "application/json" },
         body: JSON.stringify([
           {
             id: 1,
@@ -144,7 +170,11 @@ describe("a kit-served agent", () => {
   it("carries the HTTP request id into the tool call and echoes it", async () => {
     const res = await fetch(`${svc.url}/tools/whoami`, {
       method: "POST",
-      headers: { "x-request-id": "req-123", "bot4-correlation-id": "flow-9" },
+      headers: {
+        "x-request-id": "req-123",
+        "bot4-correlation-id": "flow-9",
+        "content-type": "application/json",
+      },
     });
     expect(res.headers.get("x-request-id")).toBe("req-123");
     expect(await read<unknown>(res)).toEqual({
@@ -261,7 +291,7 @@ describe("protection", () => {
       expect((await fetch(`${svc.url}/metrics`)).status).toBe(401);
       const right = await fetch(`${svc.url}/tools/calculate_kelly`, {
         ...json(seedArgs),
-        headers: { authorization: "Bearer k-two" },
+        headers: { authorization: "Bearer k-two", "content-type": "application/json" },
       });
       expect(right.status).toBe(200);
     } finally {
@@ -300,14 +330,14 @@ describe("protection", () => {
       expect(res.status).toBe(413);
       const rpc = await fetch(`${svc.url}/rpc`, {
         method: "POST",
-        headers: { authorization: "Bearer k-one" },
+        headers: { authorization: "Bearer k-one", "content-type": "application/json" },
         body: "[".repeat(2048),
       });
       expect(rpc.status).toBe(413);
       const chunks = [new TextEncoder().encode("["), new TextEncoder().encode(" 1,".repeat(600))];
       const chunked = await fetch(`${svc.url}/rpc`, {
         method: "POST",
-        headers: { authorization: "Bearer k-one" },
+        headers: { authorization: "Bearer k-one", "content-type": "application/json" },
         body: new ReadableStream({
           pull(controller) {
             const next = chunks.shift();

@@ -54,6 +54,7 @@ export async function startService(
     version,
     startedAt,
     accepting: () => accepting,
+    host,
   });
 
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;

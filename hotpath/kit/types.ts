@@ -40,6 +40,16 @@ export interface ProtectionOptions {
   bodyLimitBytes: number;
   /** Bind to a non-loopback host without API keys (with a loud warning) instead of falling back to loopback. */
   allowInsecureBind: boolean;
+  /** Host names accepted besides loopback and the bind host (`*`: any); see guard.ts. */
+  allowedHosts: readonly string[];
+  /** Origins accepted besides loopback and same-origin ones. */
+  allowedOrigins: readonly string[];
+  /** Origins that get CORS answers; empty: CORS closed. */
+  corsOrigins: readonly string[];
+  /** Most members of one JSON-RPC batch on `POST /rpc` (and `/mcp`); each counts against the rate limit. */
+  rpcBatchMax: number;
+  /** Failed authentications per minute per remote address before 429 (false: unlimited). */
+  authFailuresPerMinute: number | false;
 }
 
 /** What an agent hands the kit: its tools, its own readiness, extra metrics and routes, and cleanup. */

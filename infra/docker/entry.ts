@@ -10,6 +10,7 @@ import { type Config, loadConfig } from "../../core/config.ts";
 import { createLogger, type Logger } from "../../core/telemetry/log.ts";
 import { serveTriggerHttp } from "../../functions/trigger/http.ts";
 import { startLocalFunctions } from "../../functions/local.ts";
+import { protectionOf } from "../../hotpath/kit/protect.ts";
 import type { ServiceModule } from "../../hotpath/kit/types.ts";
 
 /**
@@ -63,13 +64,13 @@ async function runTrigger(
   // A shard of functions that are not implemented yet idles (healthy, nothing to do) rather than
   // crash-looping its task: startLocalFunctions logs them once.
   const functions = await startLocalFunctions(deps, { only: names, processMetrics: true });
-  const server = await serveTriggerHttp(
-    bus,
-    functions,
-    agentProcess.triggerPort + config.BOT4_PORT_OFFSET,
-    config.BOT4_HOST,
-    agentProcess.healthPath,
-  );
+  const server = await serveTriggerHttp(bus, functions, {
+    port: agentProcess.triggerPort + config.BOT4_PORT_OFFSET,
+    host: config.BOT4_HOST,
+    healthPath: agentProcess.healthPath,
+    protection: protectionOf(config),
+    logger,
+  });
   const stop = async (signal: NodeJS.Signals) => {
     logger.info({ signal }, "trigger stopping");
     await functions.stop();

@@ -4,6 +4,7 @@ import { bannerText, bannerUrls } from "./banner.ts";
 
 const input = {
   environment: "development",
+  trading: "paper trading only",
   nats: "nats://127.0.0.1:4222",
   services: [
     { agent: "coordinator", url: "http://127.0.0.1:3000" },
@@ -18,7 +19,7 @@ describe("the start-up banner", () => {
   it("lists the dashboard first, then MCP, the services, the trigger, NATS and what is not built", () => {
     const text = bannerText(input);
     const lines = text.split("\n").filter((l) => l.trim().length > 0);
-    expect(lines[0]).toBe("Bot4 is up — paper trading on simulated data (development)");
+    expect(lines[0]).toBe("Bot4 is up — paper trading only (development)");
     expect(lines[1]).toMatch(/^ {2}Dashboard +http:\/\/127\.0\.0\.1:3000\/$/);
     expect(lines[2]).toMatch(/^ {2}MCP +http:\/\/127\.0\.0\.1:3000\/mcp$/);
     expect(text).toMatch(/risk +http:\/\/127\.0\.0\.1:8081/);

@@ -2,7 +2,11 @@ import type { RunningService } from "../../hotpath/kit/types.ts";
 
 export interface BannerInput {
   environment: string;
+  /** Which venues trade and how (paper only, sandbox, live), from core/venues.ts. */
+  trading: string;
   nats: string;
+  /** The operator user's credentials file of the embedded, authenticated nats-server. */
+  operatorCredentials?: string;
   services: readonly Pick<RunningService, "agent" | "url">[];
   triggerUrl: string;
   notBuilt: readonly string[];
@@ -28,7 +32,7 @@ export function bannerText(b: BannerInput): string {
   const row = (label: string, value: string) => `  ${label.padEnd(13)} ${value}`;
   const lines = [
     "",
-    `Bot4 is up — paper trading on simulated data (${b.environment})`,
+    `Bot4 is up — ${b.trading} (${b.environment})`,
     "",
     ...(urls.dashboard !== undefined
       ? [row("Dashboard", `${urls.dashboard}${b.keyed ? "   (sign in with a key of BOT4_API_KEYS)" : ""}`)]
@@ -38,6 +42,9 @@ export function bannerText(b: BannerInput): string {
     ...b.services.map((s) => row(s.agent, s.url)),
     row("trigger", `${b.triggerUrl}/metrics`),
     row("NATS", b.nats),
+    ...(b.operatorCredentials !== undefined
+      ? [row("", `authenticated; operator user "admin" in ${b.operatorCredentials}`)]
+      : []),
     ...(b.notBuilt.length > 0 ? ["", row("not built yet", b.notBuilt.join(", "))] : []),
     "",
     "  Ctrl-C stops everything.",

@@ -1,8 +1,9 @@
 import { ConfigError, loadConfig } from "../../core/config.ts";
 import { NatsServerMissingError } from "../../core/nats-server/process.ts";
 import { createLogger, logFormat } from "../../core/telemetry/log.ts";
+import { tradingSummary, venueModes } from "../../core/venues.ts";
 import { bannerText, bannerUrls } from "./banner.ts";
-import { embeddedNats } from "./nats.ts";
+import { embeddedNats, redact } from "./nats.ts";
 import { startSystem } from "./system.ts";
 
 /**
@@ -52,11 +53,13 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
-  const starting = startSystem(config, nats.url, logger);
+  const starting = startSystem(config, nats.url, logger, nats.credentials);
   system = await starting;
   const banner = {
     environment: config.ENVIRONMENT,
-    nats: nats.url,
+    trading: tradingSummary(venueModes(config)),
+    nats: redact(nats.url),
+    ...(nats.credentialsFile !== undefined ? { operatorCredentials: nats.credentialsFile } : {}),
     services: system.services,
     triggerUrl: system.triggerUrl,
     notBuilt: system.notBuilt,
@@ -64,7 +67,11 @@ async function main(): Promise<void> {
   };
   const urls = bannerUrls(banner);
   if (logFormat() === "pretty") process.stdout.write(bannerText(banner));
-  else logger.info(urls, `Bot4 is up: dashboard ${urls.dashboard ?? "(no coordinator)"}`);
+  else
+    logger.info(
+      { ...urls, trading: banner.trading },
+      `Bot4 is up (${banner.trading}): dashboard ${urls.dashboard ?? "(no coordinator)"}`,
+    );
 }
 
 main().catch((err: unknown) => {

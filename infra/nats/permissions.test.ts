@@ -89,8 +89,29 @@ describe("the generated nats-server.conf, run for real (nats-server 2.9)", async
   const compliance = await as("compliance");
   const coordinator = await as("coordinator");
 
-  it("refuses a connection with a wrong password", async () => {
+  it("refuses a connection with a wrong password, and an anonymous one", async () => {
     await expect(connectAs(nats.url, "risk", "wrong")).rejects.toThrow(/authorization/i);
+    await expect(
+      Bus.connect({ url: nats.url, name: "anonymous", logger: quietLogger("anon"), maxReconnectAttempts: 0 }),
+    ).rejects.toThrow(/authorization/i);
+  });
+
+  it("refuses the exchange's user deleting or purging any stream; the operator may", async () => {
+    for (const s of [streams.EVENTS.name, streams.AUDIT.name]) {
+      await expect(exchange.jsm.streams.delete(s)).rejects.toThrow(/permission/i);
+      await expect(exchange.jsm.streams.purge(s)).rejects.toThrow(/permission/i);
+    }
+    await admin.jsm.streams.add({ name: "PERM_SCRATCH", subjects: ["perm.scratch.>"] });
+    await expect(exchange.jsm.streams.delete("PERM_SCRATCH")).rejects.toThrow(/permission/i);
+    expect(await admin.jsm.streams.delete("PERM_SCRATCH")).toBe(true);
+  });
+
+  it("refuses every agent deleting or purging AUDIT", async () => {
+    for (const a of manifest) {
+      const bus = await as(a.name);
+      await expect(bus.jsm.streams.delete(streams.AUDIT.name), a.name).rejects.toThrow(/permission/i);
+      await expect(bus.jsm.streams.purge(streams.AUDIT.name), a.name).rejects.toThrow(/permission/i);
+    }
   });
 
   it("lets the exchange publish order events and refuses them from risk", async () => {

@@ -1,0 +1,43 @@
+import { BacktestSummary } from "../../core/backtest/backtest.ts";
+import { rejected } from "../../core/tools/errors.ts";
+import { refusalMessage } from "./command.ts";
+import { type BacktestRequest, executeBacktest, executeWalkForward, type WalkForwardRequest } from "./run.ts";
+
+/**
+ * The backtesting tools' CPU work, run in the CPU pool (core/compute/pool.ts) inside a worker: the
+ * data is already resolved to something pure (exchange data was fetched on the main thread), so this
+ * module does no I/O and loads neither ccxt nor NATS.
+ */
+export const HEAVY_MODULE = import.meta.url;
+
+/** Known refusals become a precise tool error; anything else stays internal. */
+export async function refusing<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const message = refusalMessage(err);
+    if (message !== undefined) throw rejected(message);
+    throw err;
+  }
+}
+
+async function backtestAnswer(args: BacktestRequest & { maxTrades: number }) {
+  const { maxTrades, ...request } = args;
+  const result = await refusing(() => executeBacktest(request));
+  return {
+    ...BacktestSummary.parse(result),
+    equityCurve: result.equityCurve,
+    trades: result.trades.slice(0, maxTrades),
+    ...(result.openTrade !== undefined ? { openTrade: result.openTrade } : {}),
+    fillList: result.fillList.slice(0, maxTrades),
+    omittedTrades: Math.max(0, result.trades.length - maxTrades),
+    omittedFills: Math.max(0, result.fillList.length - maxTrades),
+    dataIssues: result.dataIssues.slice(0, 100),
+  };
+}
+
+export async function runBacktestingTool({ tool, args }: { tool: string; args: unknown }): Promise<unknown> {
+  if (tool === "run_backtest") return backtestAnswer(args as BacktestRequest & { maxTrades: number });
+  if (tool === "run_walk_forward") return refusing(() => executeWalkForward(args as WalkForwardRequest));
+  throw new Error(`no pooled backtesting tool ${tool}`);
+}
