@@ -1,3 +1,4 @@
+import { type PreTradeLimits, preTradeRefusal } from "../../core/compliance/pretrade.ts";
 import type { Fill, Order, OrderRequest } from "../../core/domain/trading.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { type PreTradeResult, preTradeCheck } from "../../core/risk/pretrade.ts";
@@ -41,6 +42,8 @@ export interface OmsOptions {
   venues: ReadonlyMap<string, Venue>;
   publisher: Publisher;
   risk: RiskSource;
+  /** Pre-trade compliance limits (core/compliance/pretrade.ts); absent: no compliance check. */
+  compliance?: PreTradeLimits;
   logger: Logger;
   /** Attempts to reach the venue when reconciling a submit (default 4, backoff from 100 ms). */
   reconcileAttempts?: number;
@@ -276,6 +279,18 @@ export class OrderManager {
     };
     this.records.set(key, rec);
 
+    const refusal =
+      this.o.compliance &&
+      preTradeRefusal(request, this.price(venue.name, request.symbol), this.o.compliance);
+    if (refusal !== undefined) {
+      this.setOrder(rec, { ...order, status: "rejected", reason: refusal.message });
+      throw rejected(refusal.message, {
+        cause: "compliance",
+        code: "compliance.refused",
+        violations: refusal.violations,
+        order: rec.order,
+      });
+    }
     if (!check.approved) {
       const reason = `pre-trade check failed: ${check.reasons.map((r) => r.message).join("; ")}`;
       this.setOrder(rec, { ...order, status: "rejected", reason });

@@ -1,3 +1,4 @@
+import { preTradeLimitsOf } from "../../core/compliance/pretrade.ts";
 import type { Config } from "../../core/config.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import { CcxtVenue, type CcxtVenueOptions } from "./ccxt-venue.ts";
@@ -107,6 +108,7 @@ export class ExchangeRuntime {
       venues: this.venues,
       publisher: o.publisher,
       risk: this.risk,
+      compliance: preTradeLimitsOf(config),
       logger: o.logger,
       ...(o.reconcileDelayMs !== undefined ? { reconcileDelayMs: o.reconcileDelayMs } : {}),
     });

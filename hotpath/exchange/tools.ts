@@ -13,7 +13,9 @@ import {
 import { PreTradeResult } from "../../core/risk/pretrade.ts";
 import { invalidParams, rejected } from "../../core/tools/errors.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
-import { type RouteLeg, planRoute, type VenueBook } from "./router.ts";
+import { roundToTick } from "../../core/market/tick.ts";
+import { type ExecutedLeg, executedLeg, failedLeg, RouteOutput, routeResult } from "./route-result.ts";
+import { planRoute, type VenueBook } from "./router.ts";
 import type { ExchangeRuntime } from "./runtime.ts";
 import { VenueRejected } from "./venue.ts";
 
@@ -297,7 +299,7 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
     defineTool({
       name: "route_order",
       description:
-        "Smart order routing: split an amount across venues' books by all-in price after taker fees. Plans only unless execute=true, which submits one limit order per leg at the leg's worst level price.",
+        "Smart order routing: split an amount across venues' books by all-in price after taker fees. Plans only unless execute=true, which submits one limit order per leg at the leg's worst level price (on the venue's tick) and reports what really filled, leg by leg.",
       input: z.object({
         symbol: SymbolArg,
         side: Side,
@@ -310,26 +312,7 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
           .optional(),
         account: z.string().min(1).default("default"),
       }),
-      output: z.object({
-        side: Side,
-        amount: z.number(),
-        filled: z.number(),
-        unfilled: z.number(),
-        allInAveragePrice: z.number().optional(),
-        legs: z.array(
-          z.object({
-            venue: z.string(),
-            amount: z.number(),
-            averagePrice: z.number(),
-            allInPrice: z.number(),
-            fee: z.number(),
-            worstPrice: z.number(),
-            order: Order.optional(),
-            error: z.string().optional(),
-          }),
-        ),
-        skipped: z.array(z.object({ venue: z.string(), reason: z.string() })),
-      }),
+      output: RouteOutput,
       handler: async (a, ctx) => {
         const names = a.venues ?? [...rt.venues.keys()].filter((n) => rt.venues.get(n)?.canTrade !== false);
         const books: VenueBook[] = [];
@@ -354,31 +337,36 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
           }
         }
         const plan = planRoute(a.side, a.amount, books);
-        const legs: (RouteLeg & { order?: Order; error?: string })[] = [...plan.legs];
-        if (a.execute) {
-          const base = a.client_order_id ?? randomUUID().replaceAll("-", "").slice(0, 24);
-          for (const [i, leg] of legs.entries()) {
-            try {
-              const r = await rt.oms.submit(
-                {
-                  clientOrderId: `${base}-${i + 1}`,
-                  account: a.account,
-                  venue: leg.venue,
-                  symbol: a.symbol,
-                  side: a.side,
-                  type: "limit",
-                  amount: leg.amount,
-                  price: leg.worstPrice,
-                },
-                ctx.correlationId,
-              );
-              legs[i] = { ...leg, order: r.order };
-            } catch (err) {
-              legs[i] = { ...leg, error: err instanceof Error ? err.message : String(err) };
-            }
+        if (!a.execute) return routeResult(a.amount, plan, plan.legs, skipped, false);
+        const base = a.client_order_id ?? randomUUID().replaceAll("-", "").slice(0, 24);
+        const legs: ExecutedLeg[] = [];
+        for (const [i, leg] of plan.legs.entries()) {
+          const tick = rt.oms.venue(leg.venue).market(a.symbol)?.tickSize;
+          // A buy may pay up to the worst level, a sell accept down to it: round away from the book.
+          const price =
+            tick === undefined
+              ? leg.worstPrice
+              : roundToTick(leg.worstPrice, tick, a.side === "buy" ? "up" : "down");
+          try {
+            const r = await rt.oms.submit(
+              {
+                clientOrderId: `${base}-${i + 1}`,
+                account: a.account,
+                venue: leg.venue,
+                symbol: a.symbol,
+                side: a.side,
+                type: "limit",
+                amount: leg.amount,
+                price,
+              },
+              ctx.correlationId,
+            );
+            legs.push(executedLeg(leg, price, r.order, r.fills));
+          } catch (err) {
+            legs.push(failedLeg(leg, price, err));
           }
         }
-        return { ...plan, legs, skipped };
+        return routeResult(a.amount, plan, legs, skipped, true);
       },
     }),
     defineTool({
