@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { MarketDataError } from "../../core/market/validate.ts";
+import { ToolError } from "../../core/tools/errors.ts";
+import type { FailureCause } from "../../core/tools/failures.ts";
 import { ModelMismatchError } from "./onnx-signals.ts";
 import { BacktestRefused, BacktestRequest } from "./run.ts";
 
@@ -24,12 +26,28 @@ export const backtestEventType = {
 /** The full result's name in the results object store. */
 export const resultObjectName = (runId: string) => `backtest/${runId}.json`;
 
-/** The message of an error that refuses a run (bad data, no model, …); undefined for anything else. */
-export function refusalMessage(err: unknown): string | undefined {
-  if (err instanceof BacktestRefused || err instanceof MarketDataError || err instanceof ModelMismatchError) {
-    return err.message;
+/** Why a run was refused: the reason, its cause and stable code (core/tools/failures.ts). */
+export interface Refusal {
+  reason: string;
+  cause: FailureCause;
+  code: string;
+}
+
+/** The refusal an error stands for (bad data, no model, no network, …); undefined for a bug. */
+export function refusalOf(err: unknown): Refusal | undefined {
+  if (err instanceof BacktestRefused) return { reason: err.message, cause: err.failureCause, code: err.code };
+  if (err instanceof MarketDataError) return { reason: err.message, cause: "data", code: "data.invalid" };
+  if (err instanceof ModelMismatchError)
+    return { reason: err.message, cause: "model", code: "model.mismatch" };
+  if (err instanceof ToolError) {
+    const d = (err.data ?? {}) as { cause?: unknown; code?: unknown };
+    if (typeof d.cause === "string" && typeof d.code === "string")
+      return { reason: err.message, cause: d.cause as FailureCause, code: d.code };
   }
   // Strategy and sizing constructors refuse impossible parameters with a RangeError (e.g. KellyInputError).
-  if (err instanceof RangeError) return err.message;
+  if (err instanceof RangeError) return { reason: err.message, cause: "input", code: "input.invalid" };
   return undefined;
 }
+
+/** The message of an error that refuses a run; undefined for anything else. */
+export const refusalMessage = (err: unknown): string | undefined => refusalOf(err)?.reason;

@@ -4,6 +4,7 @@ import { BacktestSpec, type DataSpec } from "../../core/backtest/spec.ts";
 import { type WalkForwardResult, WalkForwardSpec, walkForward } from "../../core/backtest/walk-forward.ts";
 import type { Candle } from "../../core/domain/market.ts";
 import type { StrategyDeps, StrategySpec } from "../../core/strategy/spec.ts";
+import type { FailureCause } from "../../core/tools/failures.ts";
 import { scoreSeries, seriesSignals } from "./onnx-signals.ts";
 
 /**
@@ -28,6 +29,13 @@ export type ExchangeFetcher = (data: ExchangeData) => Promise<Candle[]>;
 /** A request that is well-formed but cannot be run (missing model, exchange data without network). */
 export class BacktestRefused extends Error {
   override name = "BacktestRefused";
+  constructor(
+    message: string,
+    readonly failureCause: FailureCause,
+    readonly code: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface ExecuteDeps {
@@ -41,6 +49,8 @@ async function candlesOf(data: DataSpec, deps: ExecuteDeps): Promise<Candle[]> {
   if (deps.fetchExchange === undefined) {
     throw new BacktestRefused(
       "exchange data cannot be fetched here (the command handler does no I/O): use the run_backtest tool, or send candles",
+      "data",
+      "data.unavailable",
     );
   }
   return deps.fetchExchange(data);
@@ -53,7 +63,11 @@ async function strategyDeps(
 ): Promise<StrategyDeps> {
   if (strategy.kind !== "ml_signal") return {};
   if (model === undefined)
-    throw new BacktestRefused("the ml_signal strategy needs a model (model.onnxBase64)");
+    throw new BacktestRefused(
+      "the ml_signal strategy needs a model (model.onnxBase64, or model.version from the registry)",
+      "model",
+      "model.missing",
+    );
   const probs = await scoreSeries(Buffer.from(model.onnxBase64, "base64"), candles);
   return { signals: seriesSignals(probs) };
 }

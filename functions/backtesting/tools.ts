@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { join } from "node:path";
 import { z } from "zod";
 import { BacktestSummary, FillSchema, TradeSchema } from "../../core/backtest/backtest.ts";
 import { BacktestMetrics } from "../../core/backtest/metrics.ts";
@@ -7,10 +6,11 @@ import { timeframeMs } from "../../core/domain/market.ts";
 import type { FunctionToolDeps } from "../../core/functions/contract.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { objectStores, subjects } from "../../core/subjects.ts";
-import { rejected } from "../../core/tools/errors.ts";
+import { fetchExchangeCandles, marketDataAccess } from "../../core/data/load.ts";
+import { RpcCode } from "../../core/protocol/jsonrpc.ts";
+import { failure, ToolError } from "../../core/tools/errors.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
-import { fetchCandles, marketDataExchange } from "./ccxt-data.ts";
-import { BacktestCommand, backtestEventType, refusalMessage, resultObjectName } from "./command.ts";
+import { BacktestCommand, backtestEventType, refusalOf, resultObjectName } from "./command.ts";
 import {
   BacktestRequest,
   type ExchangeData,
@@ -76,28 +76,34 @@ function barsOf(data: BacktestRequest["data"]): number {
 
 function checkSize(bars: number, what: string): void {
   if (bars > MAX_SYNC_BARS) {
-    throw rejected(
+    throw failure(
+      RpcCode.Rejected,
+      "data",
+      "data.too_large",
       `${what} spans about ${Math.round(bars)} bars; synchronous runs take at most ${MAX_SYNC_BARS} (send a backtest command for bigger runs)`,
     );
   }
 }
 
-/** Known refusals become a precise tool error; anything else stays internal. */
+/**
+ * Known refusals become a precise tool error naming the cause (data, model, input); errors that
+ * already name theirs (network, exchange: core/data/load.ts) pass as they are; anything else is a bug.
+ */
 async function refusing<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
-    const message = refusalMessage(err);
-    if (message !== undefined) throw rejected(message);
+    if (err instanceof ToolError) throw err;
+    const refusal = refusalOf(err);
+    if (refusal !== undefined) throw failure(RpcCode.Rejected, refusal.cause, refusal.code, refusal.reason);
     throw err;
   }
 }
 
 export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly Tool[] {
-  const cacheDir = join(deps.config.BOT4_DATA_DIR, "ohlcv-cache");
+  const access = marketDataAccess(deps.config);
   const fetchExchange = async (data: ExchangeData) => {
-    const exchange = marketDataExchange(data.exchange);
-    const { candles, stats } = await fetchCandles(exchange, data, { cacheDir });
+    const { candles, stats } = await fetchExchangeCandles(data, access);
     deps.logger.info({ ...stats, symbol: data.symbol, timeframe: data.timeframe }, "exchange candles loaded");
     return candles;
   };

@@ -294,7 +294,13 @@ export class OrderManager {
     if (!check.approved) {
       const reason = `pre-trade check failed: ${check.reasons.map((r) => r.message).join("; ")}`;
       this.setOrder(rec, { ...order, status: "rejected", reason });
-      throw rejected(reason, { reasons: check.reasons, order: rec.order, source });
+      throw rejected(reason, {
+        cause: "risk",
+        code: "risk.refused",
+        reasons: check.reasons,
+        order: rec.order,
+        source,
+      });
     }
     this.setOrder(rec, order);
 
@@ -308,7 +314,11 @@ export class OrderManager {
         const reason =
           err instanceof VenueRateLimited ? `rate limited by ${venue.name}: ${err.message}` : err.message;
         this.setOrder(rec, { ...rec.order, status: "rejected", reason, updatedAt: Date.now() });
-        throw rejected(`${venue.name} rejected the order: ${reason}`, { order: rec.order });
+        throw rejected(`${venue.name} rejected the order: ${reason}`, {
+          cause: "exchange",
+          code: err instanceof VenueRateLimited ? "exchange.rate_limited" : "exchange.rejected",
+          order: rec.order,
+        });
       }
       if (err instanceof UnknownOutcome) {
         this.markDown(venue.name, err);

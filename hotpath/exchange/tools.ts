@@ -11,13 +11,14 @@ import {
   StrategyId,
 } from "../../core/domain/trading.ts";
 import { PreTradeResult } from "../../core/risk/pretrade.ts";
-import { invalidParams, rejected } from "../../core/tools/errors.ts";
+import { RpcCode } from "../../core/protocol/jsonrpc.ts";
+import { failure, invalidParams, rejected } from "../../core/tools/errors.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
 import { roundToTick } from "../../core/market/tick.ts";
 import { type ExecutedLeg, executedLeg, failedLeg, RouteOutput, routeResult } from "./route-result.ts";
 import { planRoute, type VenueBook } from "./router.ts";
 import type { ExchangeRuntime } from "./runtime.ts";
-import { VenueRejected } from "./venue.ts";
+import { VenueNetworkError, VenueRateLimited, VenueRejected } from "./venue.ts";
 
 /**
  * The exchange's tools. Inputs are snake_case; orders, fills, positions, tickers and books come back
@@ -92,7 +93,12 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof VenueRejected) throw rejected(err.message);
+      if (err instanceof VenueRejected)
+        throw failure(RpcCode.Rejected, "exchange", "exchange.rejected", err.message);
+      if (err instanceof VenueRateLimited)
+        throw failure(RpcCode.Rejected, "exchange", "exchange.rate_limited", err.message);
+      if (err instanceof VenueNetworkError)
+        throw failure(RpcCode.Upstream, "network", "network.error", `network: ${err.message}`);
       throw err;
     }
   };
