@@ -10,6 +10,8 @@ import { fetchExchangeCandles, marketDataAccess } from "../../core/data/load.ts"
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { failure, ToolError } from "../../core/tools/errors.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
+import { ArtifactIntegrityError, ModelStore, UnknownModelError } from "../../core/registry/model-store.ts";
+import { BacktestResultAnswer, RunStatus, statusObjectName } from "./status.ts";
 import { BacktestCommand, backtestEventType, refusalOf, resultObjectName } from "./command.ts";
 import {
   BacktestRequest,
@@ -102,6 +104,19 @@ async function refusing<T>(run: () => Promise<T>): Promise<T> {
 
 export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly Tool[] {
   const access = marketDataAccess(deps.config);
+  /** A registry model's verified bytes; unknown or corrupt versions are refused naming the model. */
+  const loadModel = async (version: string): Promise<Uint8Array> => {
+    const store = await ModelStore.open(await deps.bus());
+    try {
+      return (await store.load(version)).bytes;
+    } catch (err) {
+      if (err instanceof UnknownModelError)
+        throw failure(RpcCode.Rejected, "model", "model.unknown", err.message, { version });
+      if (err instanceof ArtifactIntegrityError)
+        throw failure(RpcCode.Rejected, "model", "model.integrity", err.message, { version });
+      throw err;
+    }
+  };
   const fetchExchange = async (data: ExchangeData) => {
     const { candles, stats } = await fetchExchangeCandles(data, access);
     deps.logger.info({ ...stats, symbol: data.symbol, timeframe: data.timeframe }, "exchange candles loaded");
@@ -117,7 +132,7 @@ export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly To
     handler: async (args) => {
       checkSize(barsOf(args.data), "the data");
       const { maxTrades, ...request } = args;
-      const result = await refusing(() => executeBacktest(request, { fetchExchange }));
+      const result = await refusing(() => executeBacktest(request, { fetchExchange, loadModel }));
       return {
         ...BacktestSummary.parse(result),
         equityCurve: result.equityCurve,
@@ -140,7 +155,7 @@ export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly To
     handler: async (args) => {
       const combos = Object.values(args.grid).reduce((n, v) => n * v.length, 1);
       checkSize((barsOf(args.data) * combos) / 10, "the grid × data");
-      return refusing(() => executeWalkForward(args, { fetchExchange }));
+      return refusing(() => executeWalkForward(args, { fetchExchange, loadModel }));
     },
   });
 
@@ -154,13 +169,28 @@ export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly To
       const runId = args.runId ?? randomUUID();
       const subject = subjects.commands.of("backtesting", "run");
       const bus = await deps.bus();
+      // The command handler does no I/O: a registry model is resolved to its (small) bytes here.
+      const model = args.spec.model;
+      const spec =
+        model !== undefined && !("onnxBase64" in model)
+          ? {
+              ...args.spec,
+              model: {
+                onnxBase64: Buffer.from(await loadModel(model.version)).toString("base64"),
+                version: model.version,
+              },
+            }
+          : args.spec;
       const event = makeEvent({
         id: `backtest-${runId}`,
         type: backtestEventType.command,
         source: "backtesting",
         subject,
-        data: { runId, spec: args.spec },
+        data: { runId, spec },
       });
+      const store = await bus.objectStore(objectStores.results);
+      const queued: RunStatus = { runId, status: "queued", at: Date.now() };
+      await store.putBlob({ name: statusObjectName(runId) }, bus.encode(queued));
       await bus.publishEvent(event);
       return { runId, subject, resultObject: resultObjectName(runId) };
     },
@@ -168,17 +198,53 @@ export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly To
 
   const getBacktestResult = defineTool({
     name: "get_backtest_result",
-    description: "The stored summary of a backtest run submitted as a command (by runId), or not found.",
+    description:
+      "The status of a backtest run submitted as a command (by runId): queued, running with its progress, completed with the summary, or failed with the reason, its cause and code; found: false for a run nobody submitted.",
     input: z.object({ runId: z.string().min(1).max(80) }),
-    output: z.object({ runId: z.string(), found: z.boolean(), summary: BacktestSummary.optional() }),
+    output: BacktestResultAnswer,
     handler: async ({ runId }) => {
       const store = await (await deps.bus()).objectStore(objectStores.results);
-      const bytes = await store.getBlob(resultObjectName(runId));
-      if (bytes === null) return { runId, found: false };
-      const parsed = BacktestSummary.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
-      if (!parsed.success)
-        throw new Error(`stored object ${resultObjectName(runId)} is not a backtest result`);
-      return { runId, found: true, summary: parsed.data };
+      const read = async (name: string) => {
+        const bytes = await store.getBlob(name);
+        return bytes === null ? undefined : (JSON.parse(new TextDecoder().decode(bytes)) as unknown);
+      };
+      const [statusJson, resultJson] = await Promise.all([
+        read(statusObjectName(runId)),
+        read(resultObjectName(runId)),
+      ]);
+      const status = statusJson === undefined ? undefined : RunStatus.safeParse(statusJson);
+      if (status !== undefined && !status.success)
+        throw failure(
+          RpcCode.InternalError,
+          "data",
+          "data.invalid",
+          `stored status of ${runId} is malformed`,
+        );
+      let summary: BacktestSummary | undefined;
+      if (resultJson !== undefined) {
+        const parsed = BacktestSummary.safeParse(resultJson);
+        if (!parsed.success)
+          throw failure(
+            RpcCode.InternalError,
+            "data",
+            "data.invalid",
+            `stored object ${resultObjectName(runId)} is not a backtest result`,
+          );
+        summary = parsed.data;
+      }
+      if (status === undefined && summary === undefined) return { runId, found: false };
+      const s = status?.data;
+      return {
+        runId,
+        found: true,
+        // A result stored before its status object (or by an older version) is a completed run.
+        status: summary !== undefined ? "completed" : (s?.status ?? "queued"),
+        ...(s?.progress !== undefined ? { progress: s.progress } : {}),
+        ...(s?.reason !== undefined ? { reason: s.reason } : {}),
+        ...(s?.cause !== undefined ? { cause: s.cause } : {}),
+        ...(s?.code !== undefined ? { code: s.code } : {}),
+        ...(summary !== undefined ? { summary } : {}),
+      };
     },
   });
 
