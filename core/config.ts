@@ -79,6 +79,8 @@ export const Config = z.object({
   BINANCE_SECRET: z.string().optional(),
   /** Overrides the origin of every Binance REST URL (a local emulator); `<ID>_API_URL` for others. */
   BINANCE_API_URL: z.string().url({ message: "must be a URL" }).optional(),
+  /** Overrides the origin of the public market-data REST URLs historical candles are fetched from (tests, a mirror). */
+  MARKET_DATA_URL: z.string().url({ message: "must be a URL" }).optional(),
   /** Symbols of the paper venue's simulated market. */
   PAPER_SYMBOLS: z
     .string()

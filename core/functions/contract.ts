@@ -48,6 +48,19 @@ export interface FunctionContext<S> {
   readonly state: S;
   /** Wall-clock ms at invocation. Decisions should prefer event timestamps, which survive replays. */
   readonly now: number;
+  /**
+   * Interim effects published at once, while the handler still runs — progress of a long run. Present
+   * when the function runs in process (absent in a Lambda, where a handler reports progress with its
+   * effects instead). Not part of the batch's commit: ids are deterministic
+   * (`<function>.<stream>.<cause seq>.live.<n>`), so a redelivered batch republishes nothing new, and
+   * a handler awaits its live publishes before returning so they never land after its final effects.
+   */
+  readonly live?: LiveChannel;
+}
+
+/** See {@link FunctionContext.live}. */
+export interface LiveChannel {
+  publish(effects: { events?: readonly OutputEvent[]; objects?: readonly OutputObject[] }): Promise<void>;
 }
 
 /** An event to publish; `cause` is the stream sequence of the inbound event that produced it. */

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Config } from "../config.ts";
 import type { Logger } from "../telemetry/log.ts";
-import type { Effects, FunctionDefinition, InboundEvent } from "./contract.ts";
+import type { Effects, FunctionDefinition, InboundEvent, LiveChannel } from "./contract.ts";
 
 /**
  * The invocation protocol between the trigger and a function, and the one runner both sides use:
@@ -110,7 +110,7 @@ export async function runParsed<In, S>(
   batch: readonly InboundEvent<In>[],
   savedState: unknown,
   now: number,
-  env: { config: Config; logger: Logger },
+  env: { config: Config; logger: Logger; live?: LiveChannel },
 ): Promise<BatchResult> {
   const effects: Effects<S> = await def.handle(batch, {
     name: def.name,
@@ -118,6 +118,7 @@ export async function runParsed<In, S>(
     logger: env.logger,
     state: resolveState(def, savedState),
     now,
+    ...(env.live !== undefined ? { live: env.live } : {}),
   });
   const causes = new Set(batch.map((b) => b.seq));
   const checkCause = (cause: number) => {

@@ -26,6 +26,7 @@ import { z } from "zod";
 import type { Candle, OrderBook, Ticker } from "../domain/market.ts";
 import { Timeframe, timeframeMs } from "../domain/market.ts";
 import { createRng } from "./rng.ts";
+import { roundToTick } from "./tick.ts";
 
 const YEAR_MS = 365 * 86_400_000;
 
@@ -174,6 +175,11 @@ export interface BookOptions {
   levelStepBps?: number;
   /** Amount at the best level as a fraction of the bar volume (default 0.02); deeper levels grow linearly. */
   topDepthFraction?: number;
+  /**
+   * The venue's tick size: bids are rounded down and asks up onto it (levels that meet are merged), so
+   * every price of the book is one a limit order may carry. Default: unrounded.
+   */
+  tickSize?: number;
 }
 
 /**
@@ -197,13 +203,26 @@ export function bookFromCandle(candle: Candle, options: BookOptions = {}): Order
     bids.push([mid * (1 - offset), amount]);
     asks.push([mid * (1 + offset), amount]);
   }
+  const tick = options.tickSize;
   return {
     venue: candle.venue,
     symbol: candle.symbol,
-    bids,
-    asks,
+    bids: tick === undefined ? bids : onTick(bids, tick, "down"),
+    asks: tick === undefined ? asks : onTick(asks, tick, "up"),
     timestamp: candle.ts + timeframeMs[candle.timeframe],
   };
+}
+
+/** Levels moved onto the tick (away from the mid), the amounts of levels that meet summed. */
+function onTick(levels: [number, number][], tick: number, mode: "down" | "up"): [number, number][] {
+  const out: [number, number][] = [];
+  for (const [price, amount] of levels) {
+    const p = roundToTick(price, tick, mode);
+    const last = out[out.length - 1];
+    if (last !== undefined && last[0] === p) last[1] += amount;
+    else out.push([p, amount]);
+  }
+  return out;
 }
 
 /** The top of `bookFromCandle(candle, options)` with the close as last price. */

@@ -13,6 +13,8 @@ export const RpcCode = {
   AgentUnavailable: -32002,
   /** The tool ran and refused the request on domain grounds (limits, state, venue rejection). */
   Rejected: -32003,
+  /** A dependency outside Bot4 (the network, an exchange) failed; `data.cause` and `data.code` say which. */
+  Upstream: -32004,
 } as const;
 export type RpcCode = (typeof RpcCode)[keyof typeof RpcCode];
 

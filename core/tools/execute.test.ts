@@ -106,7 +106,11 @@ describe("tool.execute over NATS", async () => {
       agent,
       JSON.stringify({ id: 6, method: "tool.execute", params: { agent, tool: "explode" } }),
     );
-    expect(JSON.parse(text).error).toEqual({ code: RpcCode.InternalError, message: "internal error" });
+    expect(JSON.parse(text).error).toEqual({
+      code: RpcCode.InternalError,
+      message: "internal error",
+      data: { cause: "internal", code: "internal" },
+    });
     expect(text).not.toContain("shadow");
   });
 

@@ -131,6 +131,8 @@ async function executeOne(
   } catch (err) {
     const error = toRpcError(err);
     if (error.code === RpcCode.InternalError) ctx.logger.error({ err }, "tool call failed");
+    else if (error.code === RpcCode.Upstream)
+      ctx.logger.warn({ err, data: error.data }, "tool call failed upstream");
     return answer({ jsonrpc: "2.0", id: id ?? null, error });
   }
 }

@@ -1,8 +1,5 @@
 import { z } from "zod";
-import { MarketDataError } from "../../core/market/validate.ts";
-import { ModelMismatchError } from "./onnx-signals.ts";
-import { BacktestRefused, BacktestRequest } from "./run.ts";
-import { UnsafeModelError } from "../../core/ml/onnx-guard.ts";
+import { BacktestRequest } from "./run.ts";
 
 /** The backtest command (`cmd.backtesting.run` on COMMANDS) and the names of what it produces. */
 export const BacktestCommand = z.object({
@@ -25,17 +22,4 @@ export const backtestEventType = {
 /** The full result's name in the results object store. */
 export const resultObjectName = (runId: string) => `backtest/${runId}.json`;
 
-/** The message of an error that refuses a run (bad data, no model, …); undefined for anything else. */
-export function refusalMessage(err: unknown): string | undefined {
-  if (
-    err instanceof BacktestRefused ||
-    err instanceof MarketDataError ||
-    err instanceof ModelMismatchError ||
-    err instanceof UnsafeModelError
-  ) {
-    return err.message;
-  }
-  // Strategy and sizing constructors refuse impossible parameters with a RangeError (e.g. KellyInputError).
-  if (err instanceof RangeError) return err.message;
-  return undefined;
-}
+export { type Refusal, refusalMessage, refusalOf } from "./refusals.ts";

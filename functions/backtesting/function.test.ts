@@ -321,6 +321,11 @@ describe("Lambda handler", () => {
     expect(out.events.map((e) => e.type).slice(-1)).toEqual(["backtest.completed"]);
     expect(out.events.every((e) => e.cause === 7)).toBe(true);
     expect(out.objects.map((o) => o.name)).toEqual([resultObjectName("run-lambda")]);
+    // No live channel in a Lambda: the progress events come with the completion, before it.
+    expect(out.events.map((e) => e.type)).toEqual([
+      ...Array(10).fill("backtest.progress"),
+      "backtest.completed",
+    ]);
   });
 });
 

@@ -1,6 +1,7 @@
 import { BacktestSummary } from "../../core/backtest/backtest.ts";
-import { rejected } from "../../core/tools/errors.ts";
-import { refusalMessage } from "./command.ts";
+import { RpcCode } from "../../core/protocol/jsonrpc.ts";
+import { failure, ToolError } from "../../core/tools/errors.ts";
+import { refusalOf } from "./refusals.ts";
 import { type BacktestRequest, executeBacktest, executeWalkForward, type WalkForwardRequest } from "./run.ts";
 
 /**
@@ -10,13 +11,17 @@ import { type BacktestRequest, executeBacktest, executeWalkForward, type WalkFor
  */
 export const HEAVY_MODULE = import.meta.url;
 
-/** Known refusals become a precise tool error; anything else stays internal. */
+/**
+ * Known refusals become a precise tool error naming the cause (data, model, input); errors that
+ * already name theirs (network, exchange: core/data/load.ts) pass as they are; anything else is a bug.
+ */
 export async function refusing<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
-    const message = refusalMessage(err);
-    if (message !== undefined) throw rejected(message);
+    if (err instanceof ToolError) throw err;
+    const refusal = refusalOf(err);
+    if (refusal !== undefined) throw failure(RpcCode.Rejected, refusal.cause, refusal.code, refusal.reason);
     throw err;
   }
 }

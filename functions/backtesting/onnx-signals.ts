@@ -1,9 +1,9 @@
 import * as ort from "onnxruntime-node";
 import type { Candle } from "../../core/domain/market.ts";
+import { ModelMismatchError } from "./refusals.ts";
 import { computeFeatures, FEATURE_COUNT, FEATURES, featureSet } from "../../core/features/feature-set.ts";
 import { ONNX_INPUT, ONNX_OUTPUT, readOnnxMetadata } from "../../core/ml/onnx-export.ts";
 import { assertSelfContained } from "../../core/ml/onnx-guard.ts";
-import type { SignalSource } from "../../core/strategy/strategy.ts";
 
 /**
  * The ONNX scorer adapter of the ML-signal strategy (onnxruntime-node stays out of core). The model
@@ -13,9 +13,7 @@ import type { SignalSource } from "../../core/strategy/strategy.ts";
  * whole series in one batch adds no look-ahead: the probability at bar i is what the live service
  * would have published when bar i closed.
  */
-export class ModelMismatchError extends Error {
-  override name = "ModelMismatchError";
-}
+export { ModelMismatchError } from "./refusals.ts";
 
 const BATCH = 8_192;
 
@@ -68,12 +66,4 @@ export async function scoreSeries(bytes: Uint8Array, candles: readonly Candle[])
   }
 }
 
-/** A signal source over precomputed per-bar probabilities. */
-export function seriesSignals(probs: Float64Array): SignalSource {
-  return {
-    probabilityAt(index: number) {
-      const p = probs[index];
-      return p === undefined || Number.isNaN(p) ? undefined : p;
-    },
-  };
-}
+export { seriesSignals } from "./series-signals.ts";

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { join } from "node:path";
 import { z } from "zod";
 import { BacktestSummary, FillSchema, TradeSchema } from "../../core/backtest/backtest.ts";
 import { BacktestMetrics } from "../../core/backtest/metrics.ts";
@@ -7,13 +6,16 @@ import { timeframeMs } from "../../core/domain/market.ts";
 import type { FunctionToolDeps } from "../../core/functions/contract.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { objectStores, subjects } from "../../core/subjects.ts";
-import { rejected } from "../../core/tools/errors.ts";
+import { fetchExchangeCandles, marketDataAccess } from "../../core/data/load.ts";
+import { RpcCode } from "../../core/protocol/jsonrpc.ts";
+import { failure, rejected } from "../../core/tools/errors.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
-import { fetchCandles, marketDataExchange } from "./ccxt-data.ts";
 import { poolOptionsOf, runPooled } from "../../core/compute/pool.ts";
+import { ArtifactIntegrityError, ModelStore, UnknownModelError } from "../../core/registry/model-store.ts";
 import { BacktestCommand, backtestEventType, resultObjectName } from "./command.ts";
 import { HEAVY_MODULE, refusing } from "./heavy.ts";
 import { BacktestRequest, type ExchangeData, WalkForwardRequest } from "./run.ts";
+import { BacktestResultAnswer, RunStatus, statusObjectName } from "./status.ts";
 
 /** Largest run the synchronous tools accept, in bars (bigger runs go through the COMMANDS stream). */
 export const MAX_SYNC_BARS = 600_000;
@@ -76,7 +78,10 @@ function barsOf(data: BacktestRequest["data"]): number {
 
 function checkSize(bars: number, what: string): void {
   if (bars > MAX_SYNC_BARS) {
-    throw rejected(
+    throw failure(
+      RpcCode.Rejected,
+      "data",
+      "data.too_large",
       `${what} spans about ${Math.round(bars)} bars; synchronous runs take at most ${MAX_SYNC_BARS} (send a backtest command for bigger runs)`,
     );
   }
@@ -103,10 +108,22 @@ export function walkForwardWork(
 export const MAX_SYNC_WALK_FORWARD_WORK = 20_000_000;
 
 export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly Tool[] {
-  const cacheDir = join(deps.config.BOT4_DATA_DIR, "ohlcv-cache");
+  const access = marketDataAccess(deps.config);
+  /** A registry model's verified bytes; unknown or corrupt versions are refused naming the model. */
+  const loadModel = async (version: string): Promise<Uint8Array> => {
+    const store = await ModelStore.open(await deps.bus());
+    try {
+      return (await store.load(version)).bytes;
+    } catch (err) {
+      if (err instanceof UnknownModelError)
+        throw failure(RpcCode.Rejected, "model", "model.unknown", err.message, { version });
+      if (err instanceof ArtifactIntegrityError)
+        throw failure(RpcCode.Rejected, "model", "model.integrity", err.message, { version });
+      throw err;
+    }
+  };
   const fetchExchange = async (data: ExchangeData) => {
-    const exchange = marketDataExchange(data.exchange);
-    const { candles, stats } = await fetchCandles(exchange, data, { cacheDir });
+    const { candles, stats } = await fetchExchangeCandles(data, access);
     deps.logger.info({ ...stats, symbol: data.symbol, timeframe: data.timeframe }, "exchange candles loaded");
     return candles;
   };
@@ -115,6 +132,18 @@ export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly To
     data.source === "exchange"
       ? { source: "candles", candles: await refusing(() => fetchExchange(data)) }
       : data;
+  /** A registry model (by version) becomes its verified bytes inline, so the pooled run does no I/O. */
+  const resolveModel = async (model: BacktestRequest["model"]): Promise<Pick<BacktestRequest, "model">> =>
+    model === undefined
+      ? {}
+      : "onnxBase64" in model
+        ? { model }
+        : {
+            model: {
+              onnxBase64: Buffer.from(await loadModel(model.version)).toString("base64"),
+              version: model.version,
+            },
+          };
   const pool = poolOptionsOf(deps.config);
 
   const runBacktest = defineTool({
@@ -125,12 +154,12 @@ export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly To
     output: RunBacktestOutput,
     handler: async (args) => {
       checkSize(barsOf(args.data), "the data");
-      // Exchange data is fetched here (I/O); the run itself goes to the CPU pool.
-      const data = await resolveData(args.data);
+      // Exchange data and a registry model are fetched here (I/O); the run itself goes to the CPU pool.
+      const resolved = { ...args, data: await resolveData(args.data), ...(await resolveModel(args.model)) };
       return runPooled(
         HEAVY_MODULE,
         "runBacktestingTool",
-        { tool: "run_backtest", args: { ...args, data } },
+        { tool: "run_backtest", args: resolved },
         "run_backtest",
         pool,
       ) as Promise<z.input<typeof RunBacktestOutput>>;
@@ -152,11 +181,11 @@ export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly To
         throw rejected(
           `the walk-forward run evaluates about ${Math.round(work)} bars (windows × (combinations × inSampleBars + outOfSampleBars), windows every stepBars); synchronous runs take at most ${MAX_SYNC_WALK_FORWARD_WORK} (use fewer combinations, a larger stepBars, or send a backtest command)`,
         );
-      const data = await resolveData(args.data);
+      const resolved = { ...args, data: await resolveData(args.data), ...(await resolveModel(args.model)) };
       return runPooled(
         HEAVY_MODULE,
         "runBacktestingTool",
-        { tool: "run_walk_forward", args: { ...args, data } },
+        { tool: "run_walk_forward", args: resolved },
         "run_walk_forward",
         pool,
       ) as Promise<z.input<typeof WalkForwardOutput>>;
@@ -173,13 +202,28 @@ export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly To
       const runId = args.runId ?? randomUUID();
       const subject = subjects.commands.of("backtesting", "run");
       const bus = await deps.bus();
+      // The command handler does no I/O: a registry model is resolved to its (small) bytes here.
+      const model = args.spec.model;
+      const spec =
+        model !== undefined && !("onnxBase64" in model)
+          ? {
+              ...args.spec,
+              model: {
+                onnxBase64: Buffer.from(await loadModel(model.version)).toString("base64"),
+                version: model.version,
+              },
+            }
+          : args.spec;
       const event = makeEvent({
         id: `backtest-${runId}`,
         type: backtestEventType.command,
         source: "backtesting",
         subject,
-        data: { runId, spec: args.spec },
+        data: { runId, spec },
       });
+      const store = await bus.objectStore(objectStores.results);
+      const queued: RunStatus = { runId, status: "queued", at: Date.now() };
+      await store.putBlob({ name: statusObjectName(runId) }, bus.encode(queued));
       await bus.publishEvent(event);
       return { runId, subject, resultObject: resultObjectName(runId) };
     },
@@ -187,17 +231,53 @@ export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly To
 
   const getBacktestResult = defineTool({
     name: "get_backtest_result",
-    description: "The stored summary of a backtest run submitted as a command (by runId), or not found.",
+    description:
+      "The status of a backtest run submitted as a command (by runId): queued, running with its progress, completed with the summary, or failed with the reason, its cause and code; found: false for a run nobody submitted.",
     input: z.object({ runId: BacktestCommand.shape.runId.unwrap() }),
-    output: z.object({ runId: z.string(), found: z.boolean(), summary: BacktestSummary.optional() }),
+    output: BacktestResultAnswer,
     handler: async ({ runId }) => {
       const store = await (await deps.bus()).objectStore(objectStores.results);
-      const bytes = await store.getBlob(resultObjectName(runId));
-      if (bytes === null) return { runId, found: false };
-      const parsed = BacktestSummary.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
-      if (!parsed.success)
-        throw new Error(`stored object ${resultObjectName(runId)} is not a backtest result`);
-      return { runId, found: true, summary: parsed.data };
+      const read = async (name: string) => {
+        const bytes = await store.getBlob(name);
+        return bytes === null ? undefined : (JSON.parse(new TextDecoder().decode(bytes)) as unknown);
+      };
+      const [statusJson, resultJson] = await Promise.all([
+        read(statusObjectName(runId)),
+        read(resultObjectName(runId)),
+      ]);
+      const status = statusJson === undefined ? undefined : RunStatus.safeParse(statusJson);
+      if (status !== undefined && !status.success)
+        throw failure(
+          RpcCode.InternalError,
+          "data",
+          "data.invalid",
+          `stored status of ${runId} is malformed`,
+        );
+      let summary: BacktestSummary | undefined;
+      if (resultJson !== undefined) {
+        const parsed = BacktestSummary.safeParse(resultJson);
+        if (!parsed.success)
+          throw failure(
+            RpcCode.InternalError,
+            "data",
+            "data.invalid",
+            `stored object ${resultObjectName(runId)} is not a backtest result`,
+          );
+        summary = parsed.data;
+      }
+      if (status === undefined && summary === undefined) return { runId, found: false };
+      const s = status?.data;
+      return {
+        runId,
+        found: true,
+        // A result stored before its status object (or by an older version) is a completed run.
+        status: summary !== undefined ? "completed" : (s?.status ?? "queued"),
+        ...(s?.progress !== undefined ? { progress: s.progress } : {}),
+        ...(s?.reason !== undefined ? { reason: s.reason } : {}),
+        ...(s?.cause !== undefined ? { cause: s.cause } : {}),
+        ...(s?.code !== undefined ? { code: s.code } : {}),
+        ...(summary !== undefined ? { summary } : {}),
+      };
     },
   });
 

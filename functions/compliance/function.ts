@@ -52,15 +52,17 @@ export function handleCompliance(
       records.push({ cause: m.seq, kind: auditKind.control, type: auditType.control, data });
       continue;
     }
+    // Arrival (the producer's publish time) prunes the windows; the events' own times decide them.
+    const arrivedAt = Date.parse(e.time);
     let outcome: { checked: Rule[]; violations: Violation[] };
     let ids: { account: string; symbol: string; orderId?: string; fillId?: string; at: number };
     switch (e.kind) {
       case "order":
-        outcome = onOrder(state, e.data, t);
+        outcome = onOrder(state, e.data, t, arrivedAt);
         ids = { account: e.data.account, symbol: e.data.symbol, orderId: e.data.id, at: e.data.updatedAt };
         break;
       case "fill":
-        outcome = onFill(state, e.data, t);
+        outcome = onFill(state, e.data, t, arrivedAt);
         ids = {
           account: e.data.account,
           symbol: e.data.symbol,
@@ -70,7 +72,7 @@ export function handleCompliance(
         };
         break;
       case "position":
-        outcome = onPosition(state, e.data, t);
+        outcome = onPosition(state, e.data, t, arrivedAt);
         ids = { account: e.data.account, symbol: e.data.symbol, at: e.data.timestamp };
         break;
     }

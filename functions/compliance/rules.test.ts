@@ -181,4 +181,122 @@ describe("compliance rules (pure)", () => {
       cancelRatio: 0.75,
     });
   });
+
+  it("judges one order once, whether its event carries the client id or the venue id", () => {
+    // The exchange publishes order.submitted with id = client id, then order.accepted with the venue's id.
+    const s = initialState();
+    s.lastPrices["BTC/USDT"] = 50_000;
+    const far = { clientOrderId: "band-1", price: 39_700, createdAt: 1_000 };
+    const submitted = onOrder(s, order({ ...far, id: "band-1", status: "submitted", updatedAt: 1_000 }), t);
+    const accepted = onOrder(s, order({ ...far, id: "paper-8", status: "accepted", updatedAt: 1_001 }), t);
+    expect(submitted.violations.map((v) => v.rule)).toEqual(["price_band"]);
+    expect(accepted.violations).toEqual([]);
+    expect(ratios(s, "a", "BTC/USDT").orders).toBe(1);
+    // Its fill (venue order id) marks the same tracked order as traded.
+    onFill(
+      s,
+      fill({
+        id: "f1",
+        orderId: "paper-8",
+        clientOrderId: "band-1",
+        side: "buy",
+        amount: 0.01,
+        price: 39_700,
+        timestamp: 1_002,
+      }),
+      t,
+    );
+    expect(ratios(s, "a", "BTC/USDT").filled).toBe(1);
+  });
+
+  it("keeps detecting wash trades after one fill stamped 19 minutes ahead", () => {
+    const s = initialState();
+    const ahead = 19 * 60_000;
+    // A resting-order fill on another symbol, stamped in the future but arriving now (t = 1 000).
+    onFill(
+      s,
+      fill({
+        id: "bad",
+        orderId: "o0",
+        symbol: "ETH/USDT",
+        side: "buy",
+        amount: 1,
+        price: 3_000,
+        timestamp: 1_000 + ahead,
+      }),
+      t,
+      1_000,
+    );
+    const buy = onFill(
+      s,
+      fill({ id: "f1", orderId: "o1", side: "buy", amount: 0.01, price: 40_000, timestamp: 2_000 }),
+      t,
+      2_000,
+    );
+    const sell = onFill(
+      s,
+      fill({ id: "f2", orderId: "o2", side: "sell", amount: 0.01, price: 40_000, timestamp: 3_000 }),
+      t,
+      3_000,
+    );
+    expect(buy.violations).toEqual([]);
+    expect(sell.violations.map((v) => v.rule)).toEqual(["wash_trade"]);
+    expect(sell.violations[0]?.details).toMatchObject({ otherFillId: "f1", gapMs: 1_000 });
+    // Without arrival times (the event's own timestamp as the clock), the future fill would have
+    // pruned f1 at once: the rule compares timestamps, pruning follows arrivals.
+    expect(s.clock).toBe(3_000);
+  });
+
+  it("matches wash trades whatever order the fills arrive in, within the lateness allowed", () => {
+    const s = initialState();
+    // f2 (t = 50 000) arrives first; f1 (t = 0) arrives 60 s later: 50 s apart by their own clocks.
+    onFill(
+      s,
+      fill({ id: "f2", orderId: "o2", side: "sell", amount: 0.01, price: 40_000, timestamp: 50_000 }),
+      t,
+      50_000,
+    );
+    const late = onFill(
+      s,
+      fill({ id: "f1", orderId: "o1", side: "buy", amount: 0.01, price: 40_000, timestamp: 0 }),
+      t,
+      110_000,
+    );
+    expect(late.violations.map((v) => v.rule)).toEqual(["wash_trade"]);
+    // Arriving later than window × (1 + LATENESS_FACTOR) = 120 s after f2, a fill no longer finds it.
+    const tooLate = onFill(
+      s,
+      fill({ id: "f3", orderId: "o3", side: "buy", amount: 0.01, price: 40_000, timestamp: 55_000 }),
+      t,
+      170_001,
+    );
+    expect(tooLate.violations).toEqual([]);
+  });
+
+  it("counts the ratio window around each order's own time, so one future-dated order does not blind it", () => {
+    const s = initialState();
+    const rules: string[] = [];
+    // One order stamped 19 minutes ahead: raises nothing and does not suppress the later window.
+    rules.push(
+      ...onOrder(
+        s,
+        order({ id: "x", status: "submitted", createdAt: 1_140_000, updatedAt: 1_140_000 }),
+        t,
+        0,
+      ).violations.map((v) => v.rule),
+    );
+    for (let i = 0; i < 4; i++) {
+      const at = 1_000 + i;
+      rules.push(
+        ...onOrder(
+          s,
+          order({ id: `o${i}`, status: "submitted", createdAt: at, updatedAt: at }),
+          t,
+          at,
+        ).violations.map((v) => v.rule),
+      );
+    }
+    expect(rules).toEqual(["order_to_trade_ratio"]);
+    expect(ratios(s, "a", "BTC/USDT", { at: 1_003, windowMs: t.ratioWindowMs }).orders).toBe(4);
+  });
 });

@@ -1,36 +1,35 @@
 import { z } from "zod";
+import {
+  ComplianceRule,
+  ComplianceSeverity,
+  ComplianceViolation,
+  type OrderTicket,
+  type PreTradeLimits,
+  preTradeCompliance,
+  preTradeLimitsOf,
+} from "../../core/compliance/pretrade.ts";
 import type { Config } from "../../core/config.ts";
 import { type Fill, type Order, type Position, Side } from "../../core/domain/trading.ts";
 
 /**
  * The ComplianceAuditor's rules, as pure functions of (state, event, thresholds): no I/O, no clock
  * (windows run on the events' own timestamps), so a replay or a redelivery decides the same way.
+ * The pre-trade rules (restricted symbol, notional, price band) are core's (core/compliance/pretrade.ts),
+ * the very code the exchange refuses orders with before they reach a venue.
+ *
+ * Time: rules compare the events' own timestamps (two fills are a wash when their timestamps are
+ * within the window, whatever order they arrive in). What is remembered is pruned by ARRIVAL time
+ * (the envelope's `time`, stamped by the producer when it published): an entry is kept while it
+ * arrived within window + {@link LATENESS_FACTOR} × window of the latest arrival. So one event
+ * stamped in the future (a bad clock) neither moves the pruning clock nor blinds later detections,
+ * and events arriving out of order by up to that lateness are still matched.
  */
 
-export const Rule = z.enum([
-  "restricted_symbol",
-  "max_order_notional",
-  "position_limit",
-  "wash_trade",
-  "order_to_trade_ratio",
-  "cancel_ratio",
-  "price_band",
-]);
-export type Rule = z.infer<typeof Rule>;
-
-export const Severity = z.enum(["low", "medium", "high"]);
-
-export const Violation = z.object({
-  rule: Rule,
-  severity: Severity,
-  message: z.string(),
-  account: z.string(),
-  symbol: z.string(),
-  orderId: z.string().optional(),
-  fillId: z.string().optional(),
-  details: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
-});
-export type Violation = z.infer<typeof Violation>;
+export const Rule = ComplianceRule;
+export type Rule = ComplianceRule;
+export const Severity = ComplianceSeverity;
+export const Violation = ComplianceViolation;
+export type Violation = ComplianceViolation;
 
 /** One decision: an event checked, the rules applied to it and what they found. */
 export const Decision = z.object({
@@ -52,6 +51,8 @@ export type Decision = z.infer<typeof Decision>;
 
 const RecentFill = z.object({
   id: z.string(),
+  /** Arrival time (envelope time); absent in states saved before it was recorded. */
+  arrivedAt: z.number().optional(),
   orderId: z.string(),
   account: z.string(),
   symbol: z.string(),
@@ -62,6 +63,8 @@ const RecentFill = z.object({
 });
 
 const TrackedOrder = z.object({
+  /** Arrival time of its first event (envelope time); absent in older states. */
+  arrivedAt: z.number().optional(),
   account: z.string(),
   symbol: z.string(),
   createdAt: z.number(),
@@ -71,7 +74,7 @@ const TrackedOrder = z.object({
 
 /** What compliance remembers between batches; bounded by the wash and ratio windows. */
 export const ComplianceState = z.object({
-  /** The latest event timestamp seen: the clock windows are pruned by. */
+  /** The latest ARRIVAL time seen (envelope time): what remembered fills and orders are pruned by. */
   clock: z.number(),
   /** Signed base amount per `account|symbol`. */
   positions: z.record(z.string(), z.number()),
@@ -79,7 +82,7 @@ export const ComplianceState = z.object({
   lastPrices: z.record(z.string(), z.number()),
   /** Fills inside the wash window. */
   fills: z.array(RecentFill),
-  /** Orders inside the ratio window, by order id. */
+  /** Orders inside the ratio window, by `venue|clientOrderId` (the one id an order has in every event). */
   orders: z.record(z.string(), TrackedOrder),
   /** When a ratio violation was last raised per `rule|account|symbol` (one per window). */
   flaggedAt: z.record(z.string(), z.number()),
@@ -95,9 +98,7 @@ export const initialState = (): ComplianceState => ({
   flaggedAt: {},
 });
 
-export interface Thresholds {
-  restricted: ReadonlySet<string>;
-  maxOrderNotional: number;
+export interface Thresholds extends PreTradeLimits {
   /** MAX_POSITION_SIZE: largest position notional as a fraction of equity. */
   maxPositionFraction: number;
   equity: number;
@@ -106,13 +107,11 @@ export interface Thresholds {
   ratioMinOrders: number;
   maxOrderToTrade: number;
   maxCancelRatio: number;
-  priceBand: number;
 }
 
 export function thresholdsOf(config: Config): Thresholds {
   return {
-    restricted: new Set(config.COMPLIANCE_RESTRICTED_SYMBOLS),
-    maxOrderNotional: config.COMPLIANCE_MAX_ORDER_NOTIONAL,
+    ...preTradeLimitsOf(config),
     maxPositionFraction: config.MAX_POSITION_SIZE,
     equity: config.COMPLIANCE_ACCOUNT_EQUITY,
     washWindowMs: config.COMPLIANCE_WASH_WINDOW_MS,
@@ -120,7 +119,6 @@ export function thresholdsOf(config: Config): Thresholds {
     ratioMinOrders: config.COMPLIANCE_RATIO_MIN_ORDERS,
     maxOrderToTrade: config.COMPLIANCE_MAX_ORDER_TO_TRADE,
     maxCancelRatio: config.COMPLIANCE_MAX_CANCEL_RATIO,
-    priceBand: config.COMPLIANCE_PRICE_BAND,
   };
 }
 
@@ -128,54 +126,34 @@ const key = (account: string, symbol: string) => `${account}|${symbol}`;
 const signed = (side: "buy" | "sell", amount: number) => (side === "buy" ? amount : -amount);
 const round = (x: number) => Math.round(x * 1e8) / 1e8;
 
-/** A proposed or new order, as the pre-trade rules see it. */
-export interface OrderTicket {
-  account: string;
-  symbol: string;
-  side: "buy" | "sell";
-  type: string;
-  amount: number;
-  price?: number | undefined;
-  id?: string;
-}
+export type { OrderTicket };
 
-/** The pre-trade rules: restricted symbol, notional, prospective position, price band. */
+/** Keeps what was remembered while it arrived within window × (1 + LATENESS_FACTOR) of the latest arrival. */
+export const LATENESS_FACTOR = 1;
+
+/** The one key of an order in every event: the submitted event carries the client id as `id`, later ones the venue's. */
+export const orderKey = (o: { venue: string; clientOrderId: string }) => `${o.venue}|${o.clientOrderId}`;
+
+const ORDER_OF_RULES: Rule[] = ["restricted_symbol", "max_order_notional", "position_limit", "price_band"];
+
+/** The pre-trade rules: core's (restricted symbol, notional, price band) plus the prospective position. */
 export function checkOrder(
   state: ComplianceState,
   o: OrderTicket,
   t: Thresholds,
 ): { checked: Rule[]; violations: Violation[] } {
-  const checked: Rule[] = ["restricted_symbol", "max_order_notional", "position_limit", "price_band"];
-  const violations: Violation[] = [];
-  const base = { account: o.account, symbol: o.symbol, ...(o.id !== undefined ? { orderId: o.id } : {}) };
-  if (t.restricted.has(o.symbol.toUpperCase())) {
-    violations.push({
-      ...base,
-      rule: "restricted_symbol",
-      severity: "high",
-      message: `${o.symbol} is a restricted symbol`,
-      details: {},
-    });
-  }
   const last = state.lastPrices[o.symbol];
+  const violations = [...preTradeCompliance(o, last, t).violations];
   const refPrice = o.price ?? last;
   if (refPrice !== undefined) {
-    const notional = o.amount * refPrice;
-    if (notional > t.maxOrderNotional) {
-      violations.push({
-        ...base,
-        rule: "max_order_notional",
-        severity: "high",
-        message: `order notional ${round(notional)} exceeds the maximum ${t.maxOrderNotional}`,
-        details: { notional: round(notional), max: t.maxOrderNotional, price: refPrice },
-      });
-    }
     const current = state.positions[key(o.account, o.symbol)] ?? 0;
     const prospective = current + signed(o.side, o.amount);
     const fraction = (Math.abs(prospective) * refPrice) / t.equity;
     if (Math.abs(prospective) > Math.abs(current) && fraction > t.maxPositionFraction) {
       violations.push({
-        ...base,
+        account: o.account,
+        symbol: o.symbol,
+        ...(o.id !== undefined ? { orderId: o.id } : {}),
         rule: "position_limit",
         severity: "medium",
         message: `position after this order would be ${round(fraction * 100)}% of equity (max ${round(t.maxPositionFraction * 100)}%)`,
@@ -183,28 +161,27 @@ export function checkOrder(
       });
     }
   }
-  if (o.price !== undefined && o.type !== "market" && last !== undefined) {
-    const distance = Math.abs(o.price - last) / last;
-    if (distance > t.priceBand) {
-      violations.push({
-        ...base,
-        rule: "price_band",
-        severity: "medium",
-        message: `limit price ${o.price} is ${round(distance * 100)}% from the last trade ${last} (band ${round(t.priceBand * 100)}%)`,
-        details: { price: o.price, lastPrice: last, distance: round(distance), band: t.priceBand },
-      });
-    }
-  }
-  return { checked, violations };
+  violations.sort((x, y) => ORDER_OF_RULES.indexOf(x.rule) - ORDER_OF_RULES.indexOf(y.rule));
+  return { checked: [...ORDER_OF_RULES], violations };
 }
 
-/** Order-to-trade and cancel ratios of one account and symbol over the window. */
-export function ratios(state: ComplianceState, account: string, symbol: string) {
+/**
+ * Order-to-trade and cancel ratios of one account and symbol: over every tracked order, or, given
+ * `window`, over the orders created in (at − windowMs, at] (event time).
+ */
+export function ratios(
+  state: ComplianceState,
+  account: string,
+  symbol: string,
+  window?: { at: number; windowMs: number },
+) {
   let orders = 0;
   let filled = 0;
   let canceled = 0;
   for (const o of Object.values(state.orders)) {
     if (o.account !== account || o.symbol !== symbol) continue;
+    if (window !== undefined && (o.createdAt > window.at || window.at - o.createdAt >= window.windowMs))
+      continue;
     orders++;
     if (o.filled) filled++;
     if (o.canceled) canceled++;
@@ -225,13 +202,14 @@ function checkRatios(
   t: Thresholds,
   at: number,
 ): Violation[] {
-  const r = ratios(state, account, symbol);
+  const r = ratios(state, account, symbol, { at, windowMs: t.ratioWindowMs });
   if (r.orders < t.ratioMinOrders) return [];
   const out: Violation[] = [];
   const raise = (rule: Rule, message: string, value: number, max: number) => {
     const flag = `${rule}|${account}|${symbol}`;
     const last = state.flaggedAt[flag];
-    if (last !== undefined && at - last < t.ratioWindowMs) return;
+    // One per window either side: a flag stamped in the future does not silence the present forever.
+    if (last !== undefined && Math.abs(at - last) < t.ratioWindowMs) return;
     state.flaggedAt[flag] = at;
     out.push({
       rule,
@@ -274,40 +252,53 @@ function checkRatios(
  */
 export const MAX_RECENT_FILLS = 2_000;
 export const MAX_TRACKED_ORDERS = 5_000;
+export const MAX_FLAGS = 5_000;
 
-function prune(state: ComplianceState, t: Thresholds): void {
+/** Advances the arrival clock (never backwards) and forgets what arrived too long before it. */
+function advance(state: ComplianceState, arrivedAt: number, t: Thresholds): void {
+  state.clock = Math.max(state.clock, arrivedAt);
   const now = state.clock;
-  state.fills = state.fills.filter((f) => now - f.timestamp <= t.washWindowMs);
+  const keep = 1 + LATENESS_FACTOR;
+  state.fills = state.fills.filter((f) => now - (f.arrivedAt ?? f.timestamp) <= keep * t.washWindowMs);
   if (state.fills.length > MAX_RECENT_FILLS) state.fills = state.fills.slice(-MAX_RECENT_FILLS);
   for (const [id, o] of Object.entries(state.orders))
-    if (now - o.createdAt > t.ratioWindowMs) delete state.orders[id];
+    if (now - (o.arrivedAt ?? o.createdAt) > keep * t.ratioWindowMs) delete state.orders[id];
   const tracked = Object.entries(state.orders);
   if (tracked.length > MAX_TRACKED_ORDERS) {
     tracked.sort((a, b) => a[1].createdAt - b[1].createdAt);
     for (const [id] of tracked.slice(0, tracked.length - MAX_TRACKED_ORDERS)) delete state.orders[id];
   }
-  for (const [flag, at] of Object.entries(state.flaggedAt))
-    if (now - at > t.ratioWindowMs) delete state.flaggedAt[flag];
+  const flags = Object.entries(state.flaggedAt);
+  if (flags.length > MAX_FLAGS) {
+    flags.sort((a, b) => a[1] - b[1]);
+    for (const [flag] of flags.slice(0, flags.length - MAX_FLAGS)) delete state.flaggedAt[flag];
+  }
 }
 
 const NEW_ORDER_STATES = new Set(["submitted", "accepted"]);
 
-/** Applies an order lifecycle event; mutates `state` (the caller's working copy). */
+/**
+ * Applies an order lifecycle event; mutates `state` (the caller's working copy). `arrivedAt` is the
+ * envelope's time (default: the order's own `updatedAt`). An order is one order under its client id,
+ * whichever id (client or venue) its events carry.
+ */
 export function onOrder(
   state: ComplianceState,
   order: Order,
   t: Thresholds,
+  arrivedAt: number = order.updatedAt,
 ): { checked: Rule[]; violations: Violation[] } {
-  state.clock = Math.max(state.clock, order.updatedAt);
-  prune(state, t);
-  const tracked = state.orders[order.id];
+  advance(state, arrivedAt, t);
+  const id = orderKey(order);
+  const tracked = state.orders[id];
   let checked: Rule[] = [];
   const violations: Violation[] = [];
   if (tracked === undefined && NEW_ORDER_STATES.has(order.status)) {
     const pre = checkOrder(state, { ...order, id: order.id }, t);
     checked = pre.checked;
     violations.push(...pre.violations);
-    state.orders[order.id] = {
+    state.orders[id] = {
+      arrivedAt,
       account: order.account,
       symbol: order.symbol,
       createdAt: order.createdAt,
@@ -318,7 +309,7 @@ export function onOrder(
     if (order.status === "canceled") tracked.canceled = true;
     if (order.filled > 0) tracked.filled = true;
   }
-  if (state.orders[order.id] !== undefined) {
+  if (state.orders[id] !== undefined) {
     checked = [...checked, "order_to_trade_ratio", "cancel_ratio"];
     violations.push(
       ...checkRatios(state, order.account, order.symbol, t, order.updatedAt).map((v) => ({
@@ -335,11 +326,11 @@ export function onFill(
   state: ComplianceState,
   fill: Fill,
   t: Thresholds,
+  arrivedAt: number = fill.timestamp,
 ): { checked: Rule[]; violations: Violation[] } {
   const checked: Rule[] = ["wash_trade", "position_limit", "restricted_symbol"];
   if (state.fills.some((f) => f.id === fill.id)) return { checked: [], violations: [] };
-  state.clock = Math.max(state.clock, fill.timestamp);
-  prune(state, t);
+  advance(state, arrivedAt, t);
   const violations: Violation[] = [];
   const base = { account: fill.account, symbol: fill.symbol, orderId: fill.orderId, fillId: fill.id };
   if (t.restricted.has(fill.symbol.toUpperCase())) {
@@ -379,6 +370,7 @@ export function onFill(
   state.lastPrices[fill.symbol] = fill.price;
   state.fills.push({
     id: fill.id,
+    arrivedAt,
     orderId: fill.orderId,
     account: fill.account,
     symbol: fill.symbol,
@@ -387,7 +379,7 @@ export function onFill(
     price: fill.price,
     timestamp: fill.timestamp,
   });
-  const tracked = state.orders[fill.orderId];
+  const tracked = state.orders[orderKey(fill)];
   if (tracked !== undefined) tracked.filled = true;
   violations.push(...positionCheck(position, fill.price, t, base));
   return { checked, violations };
@@ -398,8 +390,9 @@ export function onPosition(
   state: ComplianceState,
   p: Position,
   t: Thresholds,
+  arrivedAt: number = p.timestamp,
 ): { checked: Rule[]; violations: Violation[] } {
-  state.clock = Math.max(state.clock, p.timestamp);
+  advance(state, arrivedAt, t);
   state.positions[key(p.account, p.symbol)] = p.amount;
   const price = state.lastPrices[p.symbol] ?? p.averagePrice;
   return {

@@ -7,9 +7,12 @@ import { FunctionFailedError, type Invoker } from "./invoker.ts";
 export function inProcessInvoker(env: { config: Config; logger: Logger }): Invoker {
   return {
     kind: "inprocess",
-    async invoke(def, payload, parsed) {
+    async invoke(def, payload, parsed, live) {
       try {
-        return await runParsed(def, parsed, payload.state, payload.now, env);
+        return await runParsed(def, parsed, payload.state, payload.now, {
+          ...env,
+          ...(live !== undefined ? { live } : {}),
+        });
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         throw new FunctionFailedError(def.name, message, err instanceof Error ? err.name : undefined, {

@@ -1,4 +1,4 @@
-import type { AnyFunctionDefinition, InboundEvent } from "../../core/functions/contract.ts";
+import type { AnyFunctionDefinition, InboundEvent, LiveChannel } from "../../core/functions/contract.ts";
 import type { BatchPayload, BatchResult } from "../../core/functions/run.ts";
 
 /**
@@ -11,6 +11,8 @@ export interface Invoker {
     def: AnyFunctionDefinition,
     payload: BatchPayload,
     parsed: readonly InboundEvent<unknown>[],
+    /** Interim effects the handler may publish while it runs (in-process invokers pass it on). */
+    live?: LiveChannel,
   ): Promise<BatchResult>;
 }
 

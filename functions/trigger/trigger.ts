@@ -5,6 +5,7 @@ import {
   type AnyFunctionDefinition,
   consumedSubjects,
   type InboundEvent,
+  type LiveChannel,
   outputId,
 } from "../../core/functions/contract.ts";
 import { DEAD_LETTER_TYPE, type DeadLetter } from "../../core/functions/dead-letter.ts";
@@ -363,6 +364,7 @@ class ConsumerLoop {
         this.def,
         payload,
         items.map((i) => i.inbound),
+        this.liveChannel(items),
       );
       this.options.metrics.invocations.inc({
         function: this.def.name,
@@ -409,6 +411,37 @@ class ConsumerLoop {
     } finally {
       clearInterval(heartbeat);
     }
+  }
+
+  /**
+   * Interim effects a running handler publishes at once (progress): events with the ids
+   * `<fn>.<stream>.<cause>.live.<n>`, objects stored as they come. Outside the commit.
+   */
+  private liveChannel(items: readonly Item[]): LiveChannel {
+    const fn = this.def.name;
+    const bus = this.deps.bus;
+    const causes = new Map(items.map((i) => [i.seq, i.envelope]));
+    const next = new Map<number, number>();
+    return {
+      publish: async ({ events = [], objects = [] }) => {
+        if (objects.length > 0) {
+          const store = await bus.objectStore(objectStores.results);
+          for (const o of objects) await store.putBlob({ name: o.name }, bus.encode(o.data));
+        }
+        for (const e of events) {
+          if (!causes.has(e.cause))
+            throw new Error(`${fn} published live output for cause ${e.cause}, not in the batch`);
+          const n = next.get(e.cause) ?? 0;
+          next.set(e.cause, n + 1);
+          const id = `${fn}.${this.stream}.${e.cause}.live.${n}`;
+          const event = makeEvent(
+            { id, type: e.type, source: fn, subject: e.subject, data: e.data },
+            causes.get(e.cause),
+          );
+          await bus.publishEvent(event, { msgID: id });
+        }
+      },
+    };
   }
 
   /** Publishes the outputs (deterministic ids), saves the state, then acks. */

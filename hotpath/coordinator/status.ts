@@ -37,7 +37,12 @@ export const AgentStatus = z.object({
   alias: z.string(),
   title: z.string(),
   kind: z.enum(["service", "function"]),
+  /** The URL the newest live instance registered (what it really listens on, port offset included). */
+  url: z.string().optional(),
+  /** The port of {@link url}; absent while no instance with a URL is live. */
   port: z.number().optional(),
+  /** The manifest's port, before BOT4_PORT_OFFSET (services only). */
+  manifestPort: z.number().optional(),
   /** `up` while at least one instance heartbeats; `down` otherwise. */
   health: z.enum(["up", "down"]),
   /** Version of the newest instance. */
@@ -130,7 +135,8 @@ function agentStatus(agent: Agent, mine: readonly LiveInstance[], now: number): 
     alias: agent.alias,
     title: agent.title,
     kind: agent.kind,
-    ...(agent.kind === "service" ? { port: agent.port } : {}),
+    ...registeredAddress(newest),
+    ...(agent.kind === "service" ? { manifestPort: agent.port } : {}),
     health: mine.length > 0 ? "up" : "down",
     version: newest?.version ?? null,
     lastSeen: mine.length === 0 ? null : Math.max(...mine.map((i) => i.lastSeen)),
@@ -146,6 +152,19 @@ function agentStatus(agent: Agent, mine: readonly LiveInstance[], now: number): 
       ageMs: Math.max(0, now - i.seenAt),
     })),
   };
+}
+
+/** The URL (and its port) an instance registered; nothing when it registered none. */
+function registeredAddress(instance: LiveInstance | undefined): { url?: string; port?: number } {
+  if (instance?.url === undefined) return {};
+  let port: number | undefined;
+  try {
+    const u = new URL(instance.url);
+    port = u.port === "" ? (u.protocol === "https:" ? 443 : 80) : Number(u.port);
+  } catch {
+    port = undefined;
+  }
+  return { url: instance.url, ...(port !== undefined ? { port } : {}) };
 }
 
 /**

@@ -24,7 +24,14 @@ const emu = new BinanceEmulator();
 await emu.start();
 afterAll(() => emu.stop());
 
-const config = loadConfig({ EXCHANGE_POLL_MS: "100", MAX_RECONNECT_ATTEMPTS: "2", BINANCE_TESTNET: "false" });
+// Resting limits here sit up to 12 % from the market on purpose: the compliance price band is widened
+// so the exchange's pre-trade compliance (tested in route-compliance.test.ts) lets them through.
+const config = loadConfig({
+  EXCHANGE_POLL_MS: "100",
+  MAX_RECONNECT_ATTEMPTS: "2",
+  BINANCE_TESTNET: "false",
+  COMPLIANCE_PRICE_BAND: "0.25",
+});
 let svc: RunningService;
 
 const post = toolPoster(() => svc.url);

@@ -1,3 +1,4 @@
+import { type PreTradeLimits, preTradeRefusal } from "../../core/compliance/pretrade.ts";
 import type { Fill, Order, OrderRequest } from "../../core/domain/trading.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { type PreTradeResult, preTradeCheck } from "../../core/risk/pretrade.ts";
@@ -46,6 +47,8 @@ export interface OmsOptions {
   venues: ReadonlyMap<string, Venue>;
   publisher: Publisher;
   risk: RiskSource;
+  /** Pre-trade compliance limits (core/compliance/pretrade.ts); absent: no compliance check. */
+  compliance?: PreTradeLimits;
   logger: Logger;
   /** Attempts to reach the venue when reconciling a submit (default 4, backoff from 100 ms). */
   reconcileAttempts?: number;
@@ -338,11 +341,29 @@ export class OrderManager {
     };
     this.records.set(key, rec);
 
+    const refusal =
+      this.o.compliance &&
+      preTradeRefusal(request, this.price(venue.name, request.symbol), this.o.compliance);
+    if (refusal !== undefined) {
+      this.setOrder(rec, { ...order, status: "rejected", reason: refusal.message });
+      throw rejected(refusal.message, {
+        cause: "compliance",
+        code: "compliance.refused",
+        violations: refusal.violations,
+        order: rec.order,
+      });
+    }
     if (!check.approved) {
       const reason = `pre-trade check failed: ${check.reasons.map((r) => r.message).join("; ")}`;
       this.setOrder(rec, { ...order, status: "rejected", reason });
       await this.durable(rec);
-      throw rejected(reason, { reasons: check.reasons, order: rec.order, source });
+      throw rejected(reason, {
+        cause: "risk",
+        code: "risk.refused",
+        reasons: check.reasons,
+        order: rec.order,
+        source,
+      });
     }
     this.setOrder(rec, order);
     // A venue that keeps orders itself must never hold an order the history does not know of.
@@ -359,7 +380,11 @@ export class OrderManager {
           err instanceof VenueRateLimited ? `rate limited by ${venue.name}: ${err.message}` : err.message;
         this.setOrder(rec, { ...rec.order, status: "rejected", reason, updatedAt: this.timeOf(venue.name) });
         await this.durable(rec);
-        throw rejected(`${venue.name} rejected the order: ${reason}`, { order: rec.order });
+        throw rejected(`${venue.name} rejected the order: ${reason}`, {
+          cause: "exchange",
+          code: err instanceof VenueRateLimited ? "exchange.rate_limited" : "exchange.rejected",
+          order: rec.order,
+        });
       }
       if (err instanceof UnknownOutcome) {
         this.markDown(venue.name, err);

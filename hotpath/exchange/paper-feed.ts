@@ -6,6 +6,7 @@ import {
   tickerFromCandle,
 } from "../../core/market/simulator.ts";
 import { type Clock, MarketClock, systemClock } from "../../core/ports/clock.ts";
+import { candleOnTick } from "../../core/market/tick.ts";
 import type { PaperVenue } from "./paper-venue.ts";
 import type { Publisher } from "./publisher.ts";
 
@@ -85,12 +86,15 @@ export class PaperFeed {
     const candles: Candle[] = [];
     const clock = this.options.clock;
     for (const sim of this.sims) {
-      const { candle } = sim.next();
+      // Prices on the paper market's tick (PaperVenue.market), so its book is one orders can be priced on.
+      const tickSize = this.venue.market(sim.params.symbol)?.tickSize;
+      const raw = sim.next().candle;
+      const candle = tickSize === undefined ? raw : candleOnTick(raw, tickSize);
       if (clock instanceof MarketClock) clock.advance(candle.ts + timeframeMs["1m"]);
       this.venue.onCandle(candle);
-      const book = bookFromCandle(candle);
+      const book = bookFromCandle(candle, tickSize === undefined ? {} : { tickSize });
       this.venue.onBook(book);
-      const ticker = tickerFromCandle(candle);
+      const ticker = tickerFromCandle(candle, tickSize === undefined ? {} : { tickSize });
       this.onPrice(candle.symbol, candle.close);
       this.publisher.market(this.venue.name, "candle", candle.symbol, candle, candle.ts);
       this.publisher.market(this.venue.name, "ticker", candle.symbol, ticker, ticker.timestamp);

@@ -282,6 +282,6 @@ describe("exchange service on the paper venue", () => {
   it("plans a route over the paper book by all-in price", async () => {
     const { body } = await post("route_order", { symbol: "BTC/USDT", side: "buy", amount: 0.005 });
     expect(body.legs).toHaveLength(1);
-    expect(body).toMatchObject({ filled: 0.005, unfilled: 0 });
+    expect(body).toMatchObject({ executed: false, planned: 0.005, filled: 0 });
   });
 });

@@ -1,3 +1,4 @@
+import { preTradeLimitsOf } from "../../core/compliance/pretrade.ts";
 import type { Config } from "../../core/config.ts";
 import { timeframeMs } from "../../core/domain/market.ts";
 import { type Clock, MarketClock } from "../../core/ports/clock.ts";
@@ -117,6 +118,7 @@ export class ExchangeRuntime {
       venues: this.venues,
       publisher: o.publisher,
       risk: this.risk,
+      compliance: preTradeLimitsOf(config),
       logger: o.logger,
       ...(o.reconcileDelayMs !== undefined ? { reconcileDelayMs: o.reconcileDelayMs } : {}),
       ...(o.durableTimeoutMs !== undefined ? { durableTimeoutMs: o.durableTimeoutMs } : {}),

@@ -12,12 +12,15 @@ import {
   StrategyId,
 } from "../../core/domain/trading.ts";
 import { PreTradeResult } from "../../core/risk/pretrade.ts";
-import { invalidParams, rejected } from "../../core/tools/errors.ts";
+import { RpcCode } from "../../core/protocol/jsonrpc.ts";
+import { failure, invalidParams, rejected } from "../../core/tools/errors.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
-import { type RouteLeg, planRoute, type VenueBook } from "./router.ts";
+import { roundToTick } from "../../core/market/tick.ts";
+import { type ExecutedLeg, executedLeg, failedLeg, RouteOutput, routeResult } from "./route-result.ts";
+import { planRoute, type VenueBook } from "./router.ts";
 import type { ExchangeRuntime } from "./runtime.ts";
-import { VenueRejected } from "./venue.ts";
 import { Amount, Price } from "../../core/domain/bounds.ts";
+import { VenueNetworkError, VenueRateLimited, VenueRejected } from "./venue.ts";
 
 /**
  * The exchange's tools. Inputs are snake_case; orders, fills, positions, tickers and books come back
@@ -93,7 +96,12 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof VenueRejected) throw rejected(err.message);
+      if (err instanceof VenueRejected)
+        throw failure(RpcCode.Rejected, "exchange", "exchange.rejected", err.message);
+      if (err instanceof VenueRateLimited)
+        throw failure(RpcCode.Rejected, "exchange", "exchange.rate_limited", err.message);
+      if (err instanceof VenueNetworkError)
+        throw failure(RpcCode.Upstream, "network", "network.error", `network: ${err.message}`);
       throw err;
     }
   };
@@ -319,26 +327,7 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
           account: AccountId.default("default"),
         })
         .strict(),
-      output: z.object({
-        side: Side,
-        amount: z.number(),
-        filled: z.number(),
-        unfilled: z.number(),
-        allInAveragePrice: z.number().optional(),
-        legs: z.array(
-          z.object({
-            venue: z.string(),
-            amount: z.number(),
-            averagePrice: z.number(),
-            allInPrice: z.number(),
-            fee: z.number(),
-            worstPrice: z.number(),
-            order: Order.optional(),
-            error: z.string().optional(),
-          }),
-        ),
-        skipped: z.array(z.object({ venue: z.string(), reason: z.string() })),
-      }),
+      output: RouteOutput,
       handler: async (a, ctx) => {
         const names = a.venues ?? [...rt.venues.keys()].filter((n) => rt.venues.get(n)?.canTrade !== false);
         const books: VenueBook[] = [];
@@ -363,31 +352,36 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
           }
         }
         const plan = planRoute(a.side, a.amount, books);
-        const legs: (RouteLeg & { order?: Order; error?: string })[] = [...plan.legs];
-        if (a.execute) {
-          const base = a.client_order_id ?? randomUUID().replaceAll("-", "").slice(0, 24);
-          for (const [i, leg] of legs.entries()) {
-            try {
-              const r = await rt.oms.submit(
-                {
-                  clientOrderId: `${base}-${i + 1}`,
-                  account: a.account,
-                  venue: leg.venue,
-                  symbol: a.symbol,
-                  side: a.side,
-                  type: "limit",
-                  amount: leg.amount,
-                  price: leg.worstPrice,
-                },
-                ctx.correlationId,
-              );
-              legs[i] = { ...leg, order: r.order };
-            } catch (err) {
-              legs[i] = { ...leg, error: err instanceof Error ? err.message : String(err) };
-            }
+        if (!a.execute) return routeResult(a.amount, plan, plan.legs, skipped, false);
+        const base = a.client_order_id ?? randomUUID().replaceAll("-", "").slice(0, 24);
+        const legs: ExecutedLeg[] = [];
+        for (const [i, leg] of plan.legs.entries()) {
+          const tick = rt.oms.venue(leg.venue).market(a.symbol)?.tickSize;
+          // A buy may pay up to the worst level, a sell accept down to it: round away from the book.
+          const price =
+            tick === undefined
+              ? leg.worstPrice
+              : roundToTick(leg.worstPrice, tick, a.side === "buy" ? "up" : "down");
+          try {
+            const r = await rt.oms.submit(
+              {
+                clientOrderId: `${base}-${i + 1}`,
+                account: a.account,
+                venue: leg.venue,
+                symbol: a.symbol,
+                side: a.side,
+                type: "limit",
+                amount: leg.amount,
+                price,
+              },
+              ctx.correlationId,
+            );
+            legs.push(executedLeg(leg, price, r.order, r.fills));
+          } catch (err) {
+            legs.push(failedLeg(leg, price, err));
           }
         }
-        return { ...plan, legs, skipped };
+        return routeResult(a.amount, plan, legs, skipped, true);
       },
     }),
     defineTool({

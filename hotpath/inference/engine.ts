@@ -3,7 +3,11 @@ import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import { ToolError, rejected } from "../../core/tools/errors.ts";
 import { LoadedModel } from "./onnx-model.ts";
-import { ArtifactIntegrityError, type ModelStore, UnknownModelError } from "./model-store.ts";
+import {
+  ArtifactIntegrityError,
+  type ModelStore,
+  UnknownModelError,
+} from "../../core/registry/model-store.ts";
 
 export interface EngineOptions {
   /** Loaded sessions kept (MODEL_CACHE_SIZE); the least recently used one is released beyond it. */
@@ -63,7 +67,10 @@ export class InferenceEngine {
   async model(version?: string): Promise<LoadedModel> {
     const v = version ?? this.deployedVersion;
     if (v === undefined)
-      throw rejected("no model is deployed yet: train one with train_model and deploy it with deploy_model");
+      throw rejected("no model is deployed yet: train one with train_model and deploy it with deploy_model", {
+        cause: "model",
+        code: "model.missing",
+      });
     const hit = this.cache.get(v);
     if (hit !== undefined) {
       this.cache.delete(v);
@@ -89,9 +96,19 @@ export class InferenceEngine {
       });
     } catch (err) {
       if (err instanceof UnknownModelError)
-        throw new ToolError(RpcCode.InvalidParams, err.message, { model_version: version });
+        throw new ToolError(RpcCode.InvalidParams, err.message, {
+          model_version: version,
+          cause: "model",
+          code: "model.unknown",
+        });
       if (err instanceof ArtifactIntegrityError)
-        throw rejected(err.message, { model_version: version, expected: err.expected, actual: err.actual });
+        throw rejected(err.message, {
+          model_version: version,
+          expected: err.expected,
+          actual: err.actual,
+          cause: "model",
+          code: "model.integrity",
+        });
       throw err;
     }
   }

@@ -1,4 +1,6 @@
-import { rejected } from "../../core/tools/errors.ts";
+import type { Bar } from "../../core/domain/market.ts";
+import { RpcCode } from "../../core/protocol/jsonrpc.ts";
+import { failure } from "../../core/tools/errors.ts";
 import { barsOf, type TrainingSource } from "./tools.ts";
 import { trainArtifact } from "./training.ts";
 
@@ -9,7 +11,10 @@ import { trainArtifact } from "./training.ts";
  */
 interface TrainArgs {
   kind: "logistic" | "mlp";
-  source: TrainingSource;
+  /** A built-in series to generate here, or bars the main thread loaded (with their label). */
+  source?: TrainingSource;
+  bars?: Bar[];
+  label?: string;
   horizon: number;
   validation_fraction: number;
   hidden?: number;
@@ -20,7 +25,10 @@ interface TrainArgs {
 export async function runInferenceTool({ tool, args }: { tool: string; args: unknown }): Promise<unknown> {
   if (tool !== "train_model") throw new Error(`no pooled inference tool ${tool}`);
   const a = args as TrainArgs;
-  const { bars, label, seed } = barsOf(a.source);
+  const { bars, label, seed } =
+    a.bars !== undefined
+      ? { bars: a.bars, label: a.label ?? "candles", seed: undefined }
+      : barsOf(a.source ?? { type: "simulator", bars: 5_000, seed: 1, symbol: "BTC/USDT" });
   try {
     const { bytes, meta } = await trainArtifact(bars, {
       kind: a.kind,
@@ -34,7 +42,7 @@ export async function runInferenceTool({ tool, args }: { tool: string; args: unk
     });
     return { bytes, meta };
   } catch (err) {
-    if (err instanceof RangeError) throw rejected(err.message);
+    if (err instanceof RangeError) throw failure(RpcCode.Rejected, "data", "data.insufficient", err.message);
     throw err;
   }
 }

@@ -5,12 +5,16 @@ import { fitHmm, posteriors, regimeLabels, regimeObservations, viterbi } from ".
 import { ModelVersion, type ModelMetadata } from "../../core/ml/model-meta.ts";
 import { syntheticBars } from "../../core/ml/synthetic.ts";
 import { simulateCandles } from "../../core/market/simulator.ts";
-import { rejected } from "../../core/tools/errors.ts";
-import { type PoolCallOptions, runPooled } from "../../core/compute/pool.ts";
+import { DataSpec } from "../../core/backtest/spec.ts";
+import { loadMarketData, type MarketDataAccess } from "../../core/data/load.ts";
+import { MarketDataError } from "../../core/market/validate.ts";
+import { RpcCode } from "../../core/protocol/jsonrpc.ts";
+import { failure, rejected, ToolError } from "../../core/tools/errors.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
 import type { InferenceEngine } from "./engine.ts";
-import type { ModelStore } from "./model-store.ts";
-import { ArtifactIntegrityError, UnknownModelError } from "./model-store.ts";
+import type { ModelStore } from "../../core/registry/model-store.ts";
+import { ArtifactIntegrityError, UnknownModelError } from "../../core/registry/model-store.ts";
+import { type PoolCallOptions, runPooled } from "../../core/compute/pool.ts";
 import type { TrainedArtifact } from "./training.ts";
 
 /** The module whose `runInferenceTool` runs train_model in the CPU pool. */
@@ -117,14 +121,43 @@ export function barsOf(source: TrainingSource): { bars: Bar[]; label: string; se
   }
 }
 
+/** A label for the registry's `trained_on.source`, naming the series a model learned from. */
+export function dataLabel(data: DataSpec): string {
+  switch (data.source) {
+    case "simulated":
+      return `simulated:${data.params.symbol}:${data.params.timeframe}:seed=${data.params.seed}`;
+    case "exchange":
+      return `exchange:${data.exchange}:${data.symbol}:${data.timeframe}:${new Date(data.since).toISOString()}..${new Date(data.until).toISOString()}`;
+    case "csv":
+      return `csv:${data.format}:${data.venue}:${data.symbol}:${data.timeframe}`;
+    case "ohlcv":
+      return `ohlcv:${data.venue}:${data.symbol}:${data.timeframe}`;
+    case "candles":
+      return "candles";
+  }
+}
+
 export interface ToolDeps {
   engine: InferenceEngine;
   store: ModelStore;
+  /** Where exchange candles are fetched and cached (the backtester's loader, core/data). */
+  marketData?: MarketDataAccess;
   /** CPU pool settings of train_model (deadline, threads). */
   pool?: PoolCallOptions;
 }
 
-export function inferenceTools({ engine, store, pool = {} }: ToolDeps): Tool[] {
+/** Training bars from the backtester's data spec, through the shared loader (core/data/load.ts). */
+async function barsOfData(data: DataSpec, access: MarketDataAccess | undefined): Promise<Bar[]> {
+  try {
+    return await loadMarketData(data, access);
+  } catch (err) {
+    if (err instanceof ToolError) throw err;
+    if (err instanceof MarketDataError) throw failure(RpcCode.Rejected, "data", "data.invalid", err.message);
+    throw err;
+  }
+}
+
+export function inferenceTools({ engine, store, marketData, pool = {} }: ToolDeps): Tool[] {
   const extractFeatures = defineTool({
     name: "extract_features",
     description: `Computes the ${featureSet.name} feature set (${featureSet.features.length} features) of a bar series; a row exists from bar ${featureSet.warmup} on`,
@@ -196,7 +229,12 @@ export function inferenceTools({ engine, store, pool = {} }: ToolDeps): Tool[] {
     input: z
       .object({
         kind: z.enum(["logistic", "mlp"]).default("logistic"),
-        source: TrainingSource.default({ type: "simulator", bars: 5_000, seed: 1, symbol: "BTC/USDT" }),
+        source: TrainingSource.optional().describe(
+          "built-in series (simulator, synthetic, candles); default the simulator",
+        ),
+        data: DataSpec.optional().describe(
+          "the backtester's data spec: simulated, candles, ohlcv, csv, or exchange candles through the ccxt cache",
+        ),
         horizon: z.number().int().min(1).max(100).default(1),
         validation_fraction: z.number().min(0.05).max(0.5).default(0.25),
         hidden: z.number().int().min(1).max(128).optional(),
@@ -207,11 +245,24 @@ export function inferenceTools({ engine, store, pool = {} }: ToolDeps): Tool[] {
       .strict(),
     output: ModelSummary,
     handler: async (args) => {
-      // Data generation, training, ONNX export and the parity check run in the CPU pool; storing here.
+      if (args.source !== undefined && args.data !== undefined) {
+        throw new ToolError(RpcCode.InvalidParams, "give source or data, not both", {
+          issues: [{ path: "data", message: "give source or data, not both", code: "custom" }],
+        });
+      }
+      // Data from the backtester's sources is loaded here (I/O); generating built-in series, the fit,
+      // the ONNX export and the parity check run in the CPU pool; storing the artifact stays here.
+      const data =
+        args.data !== undefined
+          ? { bars: await barsOfData(args.data, marketData), label: dataLabel(args.data) }
+          : {
+              source: args.source ?? { type: "simulator" as const, bars: 5_000, seed: 1, symbol: "BTC/USDT" },
+            };
+      const { data: _spec, source: _source, ...rest } = args;
       const trained = (await runPooled(
         HEAVY_MODULE,
         "runInferenceTool",
-        { tool: "train_model", args },
+        { tool: "train_model", args: { ...rest, ...data } },
         "train_model",
         pool,
       )) as Pick<TrainedArtifact, "bytes" | "meta">;
@@ -240,9 +291,16 @@ export function inferenceTools({ engine, store, pool = {} }: ToolDeps): Tool[] {
           ...(pointer.previous === undefined ? {} : { previous: pointer.previous }),
         };
       } catch (err) {
-        if (err instanceof UnknownModelError) throw rejected(err.message, { version });
+        if (err instanceof UnknownModelError)
+          throw rejected(err.message, { version, cause: "model", code: "model.unknown" });
         if (err instanceof ArtifactIntegrityError)
-          throw rejected(err.message, { version, expected: err.expected, actual: err.actual });
+          throw rejected(err.message, {
+            version,
+            expected: err.expected,
+            actual: err.actual,
+            cause: "model",
+            code: "model.integrity",
+          });
         throw err;
       }
     },

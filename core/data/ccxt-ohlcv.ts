@@ -2,10 +2,10 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import ccxt, { type Exchange } from "ccxt";
 import { z } from "zod";
-import type { Candle, Timeframe } from "../../core/domain/market.ts";
-import { timeframeMs } from "../../core/domain/market.ts";
-import { fromCcxtOhlcv } from "../../core/market/loaders.ts";
-import { MarketDataError } from "../../core/market/validate.ts";
+import type { Candle, Timeframe } from "../domain/market.ts";
+import { timeframeMs } from "../domain/market.ts";
+import { fromCcxtOhlcv } from "../market/loaders.ts";
+import { MarketDataError } from "../market/validate.ts";
 
 /**
  * Historical candles through ccxt's `fetchOHLCV`, with a local file cache. The range is cut into
