@@ -113,6 +113,7 @@ describe("strategy agent tools", async () => {
       fills: number;
       decisions: { reason: string; clientOrderId?: string }[];
       kernels: { position: number; cash: number }[];
+      positions: { symbol: string; amount: number; realizedPnl: number; unrealizedPnl: number }[];
     };
     expect(got.orders).toBeGreaterThan(3);
     expect(got.decisions.length).toBeGreaterThan(0);
@@ -148,6 +149,13 @@ describe("strategy agent tools", async () => {
     expect(p?.equity).toBeCloseTo(cash + pos * mark, 6);
     // Realised + unrealised = equity − capital (after every fee).
     expect((p?.realizedPnl ?? 0) + (p?.unrealizedPnl ?? 0)).toBeCloseTo((p?.equity ?? 0) - 4_000, 6);
+    // Issue 14.6: the position itself shows the same realised (after fees) and unrealised PnL.
+    const held = got.positions.filter((x) => x.symbol === SYMBOL);
+    expect(held.length).toBe(Math.abs(pos) > 1e-12 ? 1 : 0);
+    if (held[0] !== undefined) {
+      expect(held[0].realizedPnl).toBeCloseTo(p?.realizedPnl ?? Number.NaN, 9);
+      expect(held[0].unrealizedPnl).toBeCloseTo(p?.unrealizedPnl ?? Number.NaN, 9);
+    }
     expect(p?.trades).toBeGreaterThan(0);
     // Every order's fills carry the strategy id (attribution) and its client order id is its decision's.
     const ids = new Set(got.decisions.map((d) => d.clientOrderId).filter((x) => x !== undefined));

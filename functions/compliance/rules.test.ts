@@ -151,6 +151,54 @@ describe("compliance rules (pure)", () => {
     expect(s.positions["a|BTC/USDT"]).toBeCloseTo(0.007, 12);
   });
 
+  it("does not call one strategy's round trip a wash trade, but flags two deciders on one account", () => {
+    const s = initialState();
+    const buy = fill({
+      id: "g1",
+      orderId: "p1",
+      side: "buy",
+      amount: 0.01,
+      price: 40_000,
+      timestamp: 1_000,
+      strategyId: "s1",
+    });
+    expect(onFill(s, buy, t).violations).toEqual([]);
+    // The same strategy exits 10 s later (its take profit or exit signal): a round trip, not a self-match.
+    const exit = fill({
+      id: "g2",
+      orderId: "p2",
+      side: "sell",
+      amount: 0.01,
+      price: 40_050,
+      timestamp: 11_000,
+      strategyId: "s1",
+    });
+    expect(onFill(s, exit, t).violations).toEqual([]);
+    // Another strategy on the same account takes the other side: flagged.
+    const other = fill({
+      id: "g3",
+      orderId: "p3",
+      side: "buy",
+      amount: 0.01,
+      price: 40_050,
+      timestamp: 12_000,
+      strategyId: "s2",
+    });
+    const flagged = onFill(s, other, t).violations;
+    expect(flagged.map((v) => v.rule)).toEqual(["wash_trade"]);
+    expect(flagged[0]?.details.otherFillId).toBe("g2");
+    // A manual order against a strategy's fill: flagged too (unattributed orders are always checked).
+    const manual = fill({
+      id: "g4",
+      orderId: "p4",
+      side: "sell",
+      amount: 0.01,
+      price: 40_050,
+      timestamp: 13_000,
+    });
+    expect(onFill(s, manual, t).violations.map((v) => v.rule)).toEqual(["wash_trade"]);
+  });
+
   it("raises the cancel and order-to-trade ratios once per window when enough orders are in it", () => {
     const s = initialState();
     const raised: string[] = [];

@@ -60,6 +60,8 @@ const RecentFill = z.object({
   amount: z.number(),
   price: z.number(),
   timestamp: z.number(),
+  /** The strategy instance whose order filled (absent for manual orders). */
+  strategyId: z.string().optional(),
 });
 
 const TrackedOrder = z.object({
@@ -321,7 +323,15 @@ export function onOrder(
   return { checked, violations };
 }
 
-/** Applies a fill: position, last price, wash trades, position limit. */
+/**
+ * Whether two fills were decided by one strategy instance. A strategy closing its own position (take
+ * profit, stop loss, an exit signal) is a round trip with market risk, not a self-match; a wash trade is
+ * one account on both sides through different deciders (two strategies, or a strategy and a person) or
+ * through orders nobody attributed (manual orders are always checked).
+ */
+const sameStrategy = (a: string | undefined, b: string | undefined): boolean => a !== undefined && a === b;
+
+/** Applies a fill: position, last price, wash trades (not within one strategy's round trip), position limit. */
 export function onFill(
   state: ComplianceState,
   fill: Fill,
@@ -348,6 +358,7 @@ export function onFill(
       f.symbol === fill.symbol &&
       f.side !== fill.side &&
       f.orderId !== fill.orderId &&
+      !sameStrategy(f.strategyId, fill.strategyId) &&
       Math.abs(fill.timestamp - f.timestamp) <= t.washWindowMs,
   );
   if (opposite !== undefined) {
@@ -378,6 +389,7 @@ export function onFill(
     amount: fill.amount,
     price: fill.price,
     timestamp: fill.timestamp,
+    ...(fill.strategyId === undefined ? {} : { strategyId: fill.strategyId }),
   });
   const tracked = state.orders[orderKey(fill)];
   if (tracked !== undefined) tracked.filled = true;

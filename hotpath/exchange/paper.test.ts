@@ -178,8 +178,18 @@ describe("exchange service on the paper venue", () => {
     expect(fill?.liquidity).toBe("taker");
     const positions = (await post("get_positions", { symbol: "BTC/USDT" })).body.positions as {
       amount: number;
+      averagePrice: number;
+      realizedPnl: number;
+      unrealizedPnl?: number;
     }[];
     close(positions[0]?.amount ?? 0, 0.01);
+    // Issue 14.6: the position shows its unrealised PnL at the venue's last price next to the realised.
+    const last = rt.oms.price("paper", "BTC/USDT");
+    expect(last).toBeDefined();
+    const p0 = positions[0];
+    expect(p0?.unrealizedPnl).toBeDefined();
+    close(p0?.unrealizedPnl ?? Number.NaN, (p0?.amount ?? 0) * ((last ?? 0) - (p0?.averagePrice ?? 0)));
+    expect(Number.isFinite(p0?.realizedPnl)).toBe(true);
   });
 
   it("rejects an order over the position limit with the reasons, and publishes the rejection", async () => {

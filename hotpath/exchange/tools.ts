@@ -259,7 +259,8 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
     }),
     defineTool({
       name: "get_positions",
-      description: "Net positions built from the fills this service has seen (average cost, realised PnL).",
+      description:
+        "Net positions built from the fills this service has seen: average cost, realised PnL after every fee paid (the open lot's entry fee included), fees, and unrealised PnL at the venue's last price (amount × (mark − average cost)) when one is known.",
       input: z.object({
         account: AccountId.optional(),
         venue: Venue.optional(),
@@ -267,7 +268,7 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
       }),
       output: z.object({ positions: z.array(Position) }),
       handler: (a) => ({
-        positions: rt.oms.positions.list({
+        positions: rt.oms.positions.ledger.marked((symbol, venue) => rt.oms.price(venue, symbol), {
           ...(a.account !== undefined ? { account: a.account } : {}),
           ...(a.venue !== undefined ? { venue: a.venue } : {}),
           ...(a.symbol !== undefined ? { symbol: a.symbol } : {}),

@@ -144,10 +144,12 @@ export class StrategyInstance {
     this.dirty = true;
   }
 
-  /** Symbols with a non-zero position. */
-  positions(): { symbol: string; amount: number; averagePrice: number; mark: number; entryTs?: number }[] {
-    const out: { symbol: string; amount: number; averagePrice: number; mark: number; entryTs?: number }[] =
-      [];
+  /**
+   * Symbols with a non-zero position: realised PnL of the symbol's closed round trips after fees, and the
+   * open position's unrealised PnL at the mark after its entry fees (the terms of `profit`).
+   */
+  positions(): StrategyPosition[] {
+    const out: StrategyPosition[] = [];
     for (const [symbol, k] of this.kernels) {
       const b = k.book;
       if (Math.abs(b.pos) <= 1e-12) continue;
@@ -156,6 +158,8 @@ export class StrategyInstance {
         amount: b.pos,
         averagePrice: b.open?.avgEntry ?? 0,
         mark: b.mark,
+        realizedPnl: b.realizedPnl,
+        unrealizedPnl: openPnl(b),
         ...(b.open !== undefined ? { entryTs: b.open.entryTs } : {}),
       });
     }
@@ -199,9 +203,7 @@ export class StrategyInstance {
       trades += b.trades;
       wins += b.wins;
       if (b.maxDrawdown > maxDrawdown) maxDrawdown = b.maxDrawdown;
-      if (b.open !== undefined && b.mark > 0) {
-        unrealized += b.open.dir * (b.mark - b.open.avgEntry) * b.open.qty - b.open.entryFees;
-      }
+      unrealized += openPnl(b);
       exposure += Math.abs(b.pos) * Math.max(b.mark, 0);
       equity += k.equity();
     }
@@ -221,3 +223,19 @@ export class StrategyInstance {
 }
 
 export { decisionReasons };
+
+export interface StrategyPosition {
+  symbol: string;
+  amount: number;
+  averagePrice: number;
+  mark: number;
+  realizedPnl: number;
+  unrealizedPnl: number;
+  entryTs?: number;
+}
+
+/** The open round trip at the mark, after its entry fees (0 when flat or not yet marked). */
+function openPnl(b: KernelBook): number {
+  if (b.open === undefined || b.mark <= 0) return 0;
+  return b.open.dir * (b.mark - b.open.avgEntry) * b.open.qty - b.open.entryFees;
+}

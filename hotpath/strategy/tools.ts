@@ -78,6 +78,8 @@ const PositionOut = z.object({
   amount: z.number(),
   averagePrice: z.number(),
   mark: z.number(),
+  realizedPnl: z.number().describe("the symbol's closed round trips, after fees"),
+  unrealizedPnl: z.number().describe("the open position at the mark, after its entry fees"),
   entryTs: z.number().optional(),
   protected: z.boolean(),
   protections: z.array(z.string()),

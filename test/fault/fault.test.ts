@@ -7,7 +7,9 @@ import { BinanceEmulator } from "../../hotpath/exchange/emulator/binance.ts";
 import { eventually, privateNats, testBus } from "../nats.ts";
 import {
   kill9,
+  ledgerBook,
   portOf,
+  rpc,
   type StreamResult,
   type SystemProcess,
   startSystemProcess,
@@ -30,7 +32,9 @@ import {
  *   d. the Binance emulator dropping order responses, failing them with a 5xx, losing the request,
  *      and answering too late (past ccxt's 10 s timeout; the venue refuses it by recvWindow).
  * Each prints acknowledged / persisted / lost / doubled and asserts lost = 0, doubled = 0, and that
- * the exchange's positions and paper cash equal the risk service's book field by field.
+ * the exchange's positions and paper cash equal the risk service's book field by field, and the
+ * ledger's trades (net open amount and fees) equal the exchange's positions, the default strategy's
+ * positions its open trades in the ledger.
  * Bounded: about 2.5 minutes on an idle 2-core machine; the generous timeouts only catch real hangs
  * on a loaded one (a system start can take a minute there).
  */
@@ -43,6 +47,7 @@ const emulator = new BinanceEmulator();
 const emulatorUrl = await emulator.start();
 const exchangeUrl = `http://127.0.0.1:${portOf("exchange", offset)}`;
 const riskUrl = `http://127.0.0.1:${portOf("risk", offset)}`;
+const coordinatorUrl = `http://127.0.0.1:${portOf("coordinator", offset)}`;
 
 const env: NodeJS.ProcessEnv = {
   ...process.env,
@@ -100,6 +105,7 @@ async function check(scenario: string, prefix: string, run: StreamResult): Promi
   expect(t.lost).toBe(0);
   expect(t.doubled).toBe(0);
   await expectExchangeEqualsRisk();
+  await expectLedgerAgrees();
 }
 
 const post = async (url: string, tool: string, body: unknown) =>
@@ -155,6 +161,57 @@ async function expectExchangeEqualsRisk(): Promise<void> {
     );
     expect(book.positions.length).toBe(ours.length);
   }
+}
+
+/**
+ * The ledger (issue 14) against the exchange: per account, venue and symbol the open trades' net amount
+ * equals the exchange's position and the fees of every trade equal the position's fees; and the default
+ * paper strategy's positions equal the ledger's open trades of that strategy (kill -9 and restarts
+ * included). The ledger follows EVENTS asynchronously: compared once it has caught up.
+ */
+async function expectLedgerAgrees(): Promise<void> {
+  const near = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
+  for (const account of ["default", "venue"]) {
+    await eventually(
+      async () => {
+        const ours = (await post(exchangeUrl, "get_positions", { account })).positions as Position[];
+        const theirs = await ledgerBook(coordinatorUrl, account);
+        const keys = new Set([...ours.map((p) => `${p.venue}|${p.symbol}`), ...Object.keys(theirs)]);
+        return [...keys].every((k) => {
+          const p = ours.find((q) => `${q.venue}|${q.symbol}` === k);
+          const l = theirs[k] ?? { amount: 0, fees: 0 };
+          return near(l.amount, p?.amount ?? 0) && near(l.fees, p?.fees ?? 0);
+        });
+      },
+      30_000,
+      `the ledger's trades of ${account} to equal the exchange's positions and fees`,
+    );
+  }
+  await eventually(
+    async () => {
+      const s = (await rpc(coordinatorUrl, "strategy", "get_strategy", { id: "default-paper" })) as {
+        positions: { symbol: string; amount: number }[];
+        openOrders: unknown[];
+      };
+      if (s.openOrders.length > 0) return false;
+      const trades = (
+        (await rpc(coordinatorUrl, "ledger", "get_trades", {
+          strategy: "default-paper",
+          status: "open",
+          limit: 1000,
+        })) as { trades: { symbol: string; side: string; open_qty: number }[] }
+      ).trades;
+      const symbols = new Set([...s.positions.map((p) => p.symbol), ...trades.map((t) => t.symbol)]);
+      return [...symbols].every((sym) => {
+        const ledger = trades
+          .filter((t) => t.symbol === sym)
+          .reduce((a, t) => a + (t.side === "long" ? 1 : -1) * t.open_qty, 0);
+        return near(ledger, s.positions.find((p) => p.symbol === sym)?.amount ?? 0);
+      });
+    },
+    30_000,
+    "the default strategy's positions to equal its open trades in the ledger",
+  );
 }
 
 describe("fault suite: the real system under kill -9", () => {

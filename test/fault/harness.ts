@@ -188,3 +188,56 @@ export function tally(events: EventEnvelope[], prefix: string, acknowledged: Set
   }
   return { acknowledged: acknowledged.size, persisted, lost: acknowledged.size - persisted, doubled };
 }
+
+/** One tool of any agent through the coordinator's JSON-RPC route (`POST /rpc`, `tool.execute`). */
+export async function rpc(
+  coordinatorUrl: string,
+  agent: string,
+  tool: string,
+  args: unknown,
+): Promise<unknown> {
+  const res = await fetch(`${coordinatorUrl}/rpc`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: "1", method: "tool.execute", params: { agent, tool, args } }),
+  });
+  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
+  if (body.error !== undefined) throw new Error(`${agent}.${tool}: ${body.error.message}`);
+  return body.result;
+}
+
+/** What the ledger holds per `venue|symbol` of one account: the open trades' net amount and every fee paid. */
+export interface LedgerBook {
+  [venueSymbol: string]: { amount: number; fees: number };
+}
+
+interface LedgerTrade {
+  venue: string;
+  symbol: string;
+  side: "long" | "short";
+  status: "open" | "closed";
+  open_qty: number;
+  fees_paid: number;
+}
+
+/** The ledger's trades of an account, every page, summed per venue and symbol (issue 12.6 against issue 14). */
+export async function ledgerBook(coordinatorUrl: string, account: string): Promise<LedgerBook> {
+  const book: LedgerBook = {};
+  let cursor: string | undefined;
+  do {
+    const page = (await rpc(coordinatorUrl, "ledger", "get_trades", {
+      account,
+      limit: 1000,
+      ...(cursor !== undefined ? { cursor } : {}),
+    })) as { trades: LedgerTrade[]; next_cursor: string | null };
+    for (const t of page.trades) {
+      const k = `${t.venue}|${t.symbol}`;
+      const row = book[k] ?? { amount: 0, fees: 0 };
+      if (t.status === "open") row.amount += (t.side === "long" ? 1 : -1) * t.open_qty;
+      row.fees += t.fees_paid;
+      book[k] = row;
+    }
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor !== undefined);
+  return book;
+}

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Position } from "../../../core/domain/trading.ts";
+import { unrealizedPnl } from "../../../core/portfolio/accounting.ts";
 import { riskMetrics } from "../../../core/risk/metrics.ts";
 import { PreTradeReason, preTradeCheck } from "../../../core/risk/pretrade.ts";
 import type { LimitsPatch, RiskLimits } from "../../../core/risk/snapshot.ts";
@@ -43,6 +44,14 @@ export function liveTools(control: RiskControl): Tool[] {
           var: Rel,
           cvar: Rel,
           utilisation: Rel,
+          realized_pnl: z
+            .number()
+            .optional()
+            .describe("realised PnL after fees over the symbol's book positions (quote)"),
+          unrealized_pnl: z
+            .number()
+            .optional()
+            .describe("amount × (mark − average cost) over the symbol's book positions (quote)"),
         }),
       ),
       portfolio: z.object({
@@ -71,11 +80,32 @@ export function liveTools(control: RiskControl): Tool[] {
       book: z
         .object({ cash: z.number(), positions: z.array(Position) })
         .optional()
-        .describe("cash (quote) and per-venue positions: average price, realised PnL after fees, fees"),
+        .describe(
+          "cash (quote) and per-venue positions: average price, realised PnL after fees, fees, unrealised PnL at the mark",
+        ),
     }),
     handler: ({ account }) => {
       const m = riskMetrics(control.snapshot(account));
-      const book = control.book?.(account);
+      const raw = control.book?.(account);
+      const markOf = new Map(m.positions.map((p) => [p.symbol, p.mark]));
+      const book =
+        raw === undefined
+          ? undefined
+          : {
+              ...raw,
+              positions: raw.positions.map((p) => {
+                const mark = markOf.get(p.symbol);
+                return mark === undefined ? p : { ...p, unrealizedPnl: unrealizedPnl(p, mark) };
+              }),
+            };
+      const pnlOf = (symbol: string) => {
+        if (book === undefined) return {};
+        const rows = book.positions.filter((p) => p.symbol === symbol);
+        return {
+          realized_pnl: rows.reduce((a, p) => a + p.realizedPnl, 0),
+          unrealized_pnl: rows.reduce((a, p) => a + (p.unrealizedPnl ?? 0), 0),
+        };
+      };
       return {
         account: m.account,
         equity: m.equity,
@@ -91,6 +121,7 @@ export function liveTools(control: RiskControl): Tool[] {
           var: rel(p.var),
           cvar: rel(p.cvar),
           utilisation: rel(p.utilisation),
+          ...pnlOf(p.symbol),
         })),
         portfolio: {
           volatility: rel(m.portfolio.volatility),
