@@ -2,7 +2,7 @@ import { z } from "zod";
 import { callTool } from "../../core/bus/tool-transport.ts";
 import type { Config } from "../../core/config.ts";
 import { Ticker } from "../../core/domain/market.ts";
-import { StrategyId } from "../../core/domain/trading.ts";
+import { AccountId, StrategyId } from "../../core/domain/trading.ts";
 import type { FunctionToolDeps } from "../../core/functions/contract.ts";
 import { markKey, profitReport, tradesCsv, tradeView } from "../../core/ledger/reports.ts";
 import type { LedgerStore, TableDigest, TradeFilter } from "../../core/ledger/store.ts";
@@ -24,8 +24,11 @@ const UnifiedSymbol = z
 const Filters = {
   strategy: StrategyId.optional(),
   symbol: UnifiedSymbol.optional(),
-  account: z.string().min(1).max(128).optional(),
-  venue: z.string().min(1).max(64).optional(),
+  account: AccountId.optional(),
+  venue: z
+    .string()
+    .regex(/^[a-z0-9_-]{1,64}$/, "a venue id such as paper or binance")
+    .optional(),
   from: Time.optional(),
   to: Time.optional(),
 };
@@ -177,7 +180,13 @@ export function ledgerTools(deps: LedgerToolDeps): readonly Tool[] {
   const getTrade = defineTool({
     name: "get_trade",
     description: "One trade by id with its fills (oldest first) and its unrealised PnL at the ledger's mark",
-    input: z.object({ id: z.string().min(1).max(200) }),
+    input: z.object({
+      id: z
+        .string()
+        .min(1)
+        .max(200)
+        .regex(/^[\x21-\x7e]+$/, "a trade id (printable ASCII, no spaces)"),
+    }),
     output: z.object({ trade: TradeOut, fills: z.array(FillOut) }),
     async handler(a) {
       const store = await deps.store();
