@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Locator } from "playwright-core";
+import { manifest } from "../core/agents/manifest.ts";
 import { type Browser, openBrowser, type RunningBot4, startBot4, topLevelKeys } from "./browser.ts";
 
 /**
@@ -34,21 +35,44 @@ describe("dashboard in Chromium", () => {
     await open("overview");
     await page.waitForSelector("#live-status[data-status=live]");
     const agents = page.locator("#agents tbody tr");
-    await expect.poll(() => agents.count(), { timeout: 15_000 }).toBe(10);
+    // Every agent of the manifest, each up: the services and the functions' trigger shards.
+    await expect.poll(() => agents.count(), { timeout: 15_000 }).toBe(manifest.length);
     await expect
-      .poll(() => textOf(page.locator("#agents tbody tr", { hasText: "exchange" }).locator(".badge")))
-      .toBe("up");
-    expect(await textOf(page.locator("#agents tbody tr", { hasText: "architect" }).locator(".badge"))).toBe(
-      "down",
-    );
+      .poll(async () => (await agents.locator(".badge").allTextContents()).filter((t) => t !== "up"), {
+        timeout: 30_000,
+      })
+      .toEqual([]);
+    for (const name of ["strategy", "ledger", "architect", "quality", "infra", "integration"]) {
+      expect(await textOf(page.locator("#agents tbody tr", { hasText: name }).locator(".badge"))).toBe("up");
+    }
     // RiskQuant's equity, sampled every 2 s, appears on the chart.
     await expect
       .poll(async () => Number(await attr("#equity-chart", "data-points")), { timeout: 15_000 })
       .toBeGreaterThanOrEqual(2);
-    // The ledger is not built yet: the page says so, plainly.
-    await visible(page.getByText("Not there yet: the ledger agent"));
+    // The ledger's profit: the closed trades shown lie between two calls of ledger.profit made around
+    // the reading (the default strategy keeps trading meanwhile), and the realised PnL is the tool's.
+    const closed = async () =>
+      ((await bot4.rpc("ledger", "profit", {})).result as { total: { closed_trades: number } }).total
+        .closed_trades;
+    await expect.poll(() => closed(), { timeout: 60_000, interval: 1_000 }).toBeGreaterThanOrEqual(1);
+    await expect
+      .poll(
+        async () => {
+          const low = await closed();
+          const shown = Number(
+            await textOf(page.locator("#ledger-profit .kv div", { hasText: "closed trades" }).locator("dd")),
+          );
+          const high = await closed();
+          return shown >= low && shown <= high && shown >= 1;
+        },
+        { timeout: 20_000 },
+      )
+      .toBe(true);
+    await visible(page.locator("#ledger-by-strategy tbody tr", { hasText: "default-paper" }));
+    await visible(page.locator("#ledger-equity-chart"), 20_000);
+    await visible(page.locator("#period-pnl .kv div", { hasText: "realized PnL" }));
     await browser.screenshot("overview");
-  }, 60_000);
+  }, 120_000);
 
   it("trading: live candles and book; an order from the ticket fills and shows in orders, fills, positions", async () => {
     const { page } = browser;
@@ -64,11 +88,20 @@ describe("dashboard in Chromium", () => {
     await page.fill("#order-ticket input[name=amount]", "0.002");
     await page.click("#order-ticket button[type=submit]");
     await expect.poll(() => textOf(page.locator("#order-result"))).toContain("filled: 0.002");
-    await expect.poll(() => textOf(page.locator("#fills tbody tr"))).toContain("0.002");
+    // The default strategy trades BTC/USDT on the same paper account: its fills show too, and the
+    // position is the sum of both, so the ticket's fill is looked for among the fills by its amount.
+    await visible(page.locator("#fills tbody tr", { hasText: "0.002" }));
     await expect.poll(() => count("#orders tbody tr"), { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
-    await expect
-      .poll(() => textOf(page.locator("#positions tbody tr", { hasText: "BTC/USDT" })), { timeout: 10_000 })
-      .toContain("0.002");
+    await visible(page.locator("#positions tbody tr", { hasText: "BTC/USDT" }));
+    // The ledger's trades of the ticket's order (no strategy) appear in the trades table.
+    const manual = async () =>
+      (
+        (await bot4.rpc("ledger", "get_trades", { symbol: "BTC/USDT" })).result as {
+          trades: { strategy_id: string | null }[];
+        }
+      ).trades.filter((t) => t.strategy_id === null).length;
+    await expect.poll(manual, { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
+    await visible(page.locator("#ledger-trades tbody tr", { hasText: "BTC/USDT" }), 15_000);
     // The fill is drawn on the chart as a marker.
     await expect
       .poll(async () => Number(await attr("#candles-chart", "data-markers")))
@@ -169,23 +202,63 @@ describe("dashboard in Chromium", () => {
     await browser.screenshot("backtests-walk-forward");
   }, 120_000);
 
-  it("strategies: says the strategy agent is not there yet and shows the model's live signals", async () => {
+  it("strategies: lists the default strategy running with its profit, and the model's live signals", async () => {
     const { page } = browser;
     await open("strategies");
-    expect(await textOf(page.locator("#strategies-missing"))).toContain("strategy agent");
+    const row = page.locator("#strategies tbody tr", { hasText: "default-paper" });
+    await visible(row);
+    expect(await row.locator("[data-status]").getAttribute("data-status")).toBe("running");
+    expect(await textOf(row)).toContain("ma_crossover");
+    expect(await textOf(row)).toContain("BTC/USDT");
+    expect(await count("#strategies-missing")).toBe(0);
+    // Running: pause and stop are offered, start is not.
+    expect(await row.locator("button[data-action=pause_strategy]").count()).toBe(1);
+    expect(await row.locator("button[data-action=stop_strategy]").count()).toBe(1);
+    expect(await row.locator("button[data-action=start_strategy]").count()).toBe(0);
+    // Its details: the parameters of get_strategy and its decisions with their reasons.
+    await row.locator("a").first().click();
+    await visible(page.locator("#strategy-details"));
+    expect(await page.locator("#strategy-details textarea[name=params]").inputValue()).toContain('"fast": 3');
+    await expect
+      .poll(() => count("#strategy-decisions tbody tr td:nth-child(3)"), { timeout: 20_000 })
+      .toBeGreaterThanOrEqual(1);
     await expect.poll(() => count("#model-signals tbody tr"), { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
     await browser.screenshot("strategies");
   }, 60_000);
 
-  it("infra & code quality: consumer lag, tool latencies, absent agents named", async () => {
+  it("infra & code quality: health report and alerts, consumer lag, tool latencies, architect and quality gate", async () => {
     const { page } = browser;
     await open("infra");
     await visible(page.locator("#consumers tbody tr", { hasText: "compliance" }));
     await visible(page.locator("#latencies tbody tr", { hasText: "risk.risk_metrics" }));
-    expect(await textOf(page.locator("#architect-report-missing"))).toContain("Architect");
-    expect(await textOf(page.locator("#quality-report-missing"))).toContain("QualityGate");
+    // The InfraEngineer's health report: one row per agent of the manifest, each with its state.
+    await expect.poll(() => count("#health-agents tbody tr"), { timeout: 30_000 }).toBe(manifest.length);
+    const report = (await bot4.rpc("infra", "health_report", {})).result as { status: string };
+    expect(["ok", "degraded", "critical"]).toContain(report.status);
+    expect(await attr("#health-report", "data-status")).not.toBe("unknown");
+    await visible(page.locator("#health-agents tbody tr", { hasText: "exchange" }));
+    await visible(page.locator("#alerts"));
+    // Architect on a folder: the page shows the tool's file and line counts.
+    await page.fill("#architect-report input[name=path]", "core/domain");
+    await page.click("#architect-report button[type=submit]");
+    const analysis = (await bot4.rpc("architect", "analyze_code", { path: "core/domain" })).result as {
+      files: number;
+      lines: number;
+    };
+    await expect
+      .poll(() => textOf(page.locator("#architect-report .kv div", { hasText: "files" }).locator("dd")), {
+        timeout: 30_000,
+      })
+      .toBe(String(analysis.files));
+    expect(await count("#architect-report-missing")).toBe(0);
+    // The quality gate on the checkout: passed or failed, with one row per condition of the tool.
+    await page.click("#quality-report button[type=submit]");
+    await page.waitForSelector("#gate-conditions tbody tr", { timeout: 60_000 });
+    const gate = await attr("#quality-report [data-gate]", "data-gate");
+    expect(["passed", "failed"]).toContain(gate);
+    expect(await count("#gate-conditions tbody tr")).toBeGreaterThanOrEqual(4);
     await browser.screenshot("infra");
-  }, 60_000);
+  }, 120_000);
 
   it("printed no console error on any page", () => {
     expect(browser.errors).toEqual([]);
@@ -206,11 +279,7 @@ describe("dashboard in Chromium", () => {
     expect(Object.keys(up ?? {}).indexOf("dashboard")).toBeLessThan(
       Object.keys(up ?? {}).indexOf("services"),
     );
-    // One calm line names the agents not built yet; no warning about them.
-    const warnings = lines
-      .map((l) => JSON.parse(l) as { level: number; msg: string })
-      .filter((l) => l.level >= 40);
-    expect(warnings.filter((w) => /not (implemented|built)/.test(w.msg))).toEqual([]);
-    expect(lines.some((l) => l.includes("not built yet: architect"))).toBe(true);
+    // Every agent is built now: no line or warning says one is missing.
+    expect(lines.filter((l) => /not (implemented|built)/.test(l))).toEqual([]);
   });
 });

@@ -72,3 +72,20 @@ export function childWith(logger: Logger, bindings: Record<string, unknown>): Lo
   const fresh = Object.fromEntries(Object.entries(bindings).filter(([k, v]) => bound[k] !== v));
   return Object.keys(fresh).length === 0 ? logger : logger.child(fresh);
 }
+
+/**
+ * The child logger of one tool call: its request and correlation ids, the tool, and the agent that
+ * serves it. A parent bound to that agent already keeps its `agent`; a parent bound to another agent
+ * (the coordinator routing a call) names the called one `target`, so no key is written twice.
+ */
+export function callLogger(
+  logger: Logger,
+  call: { agent: string; tool: string } & Record<string, unknown>,
+): Logger {
+  const { agent, ...rest } = call;
+  const bound = logger.bindings().agent;
+  return childWith(
+    logger,
+    bound === undefined || bound === agent ? { ...rest, agent } : { ...rest, target: agent },
+  );
+}

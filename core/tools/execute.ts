@@ -10,7 +10,7 @@ import {
   rpcError,
   rpcResult,
 } from "../protocol/jsonrpc.ts";
-import type { Logger } from "../telemetry/log.ts";
+import { callLogger, type Logger } from "../telemetry/log.ts";
 import { toRpcError, unknownAgent, zodIssues } from "./errors.ts";
 import { servesAgent, type ToolRegistry } from "./registry.ts";
 import type { ToolContext } from "./tool.ts";
@@ -117,7 +117,7 @@ async function executeOne(
     correlationId,
     transport: meta.transport,
     get logger() {
-      logger ??= meta.logger.child({
+      logger ??= callLogger(meta.logger, {
         requestId,
         correlationId,
         agent: parsed.data.agent,

@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { Bus } from "../../core/bus/bus.ts";
 import { RpcCode, type RpcErrorObject, rpcError } from "../../core/protocol/jsonrpc.ts";
 import { headers } from "../../core/subjects.ts";
-import type { Logger } from "../../core/telemetry/log.ts";
+import { callLogger, type Logger } from "../../core/telemetry/log.ts";
 import type { Registry } from "../../core/telemetry/metrics.ts";
 import { httpStatusOf, toRpcError } from "../../core/tools/errors.ts";
 import { type Dispatch, executeRpc } from "../../core/tools/execute.ts";
@@ -240,6 +240,6 @@ export function contextOf(
     requestId: id,
     correlationId,
     transport,
-    logger: logger.child({ requestId: id, correlationId, agent, tool, client: clientOf(c) }),
+    logger: callLogger(logger, { requestId: id, correlationId, agent, tool, client: clientOf(c) }),
   };
 }

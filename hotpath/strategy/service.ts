@@ -8,7 +8,7 @@ import { Candle, Signal } from "../../core/domain/market.ts";
 import { Fill, Order, tradeEventType } from "../../core/domain/trading.ts";
 import { EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
 import { streams, subjects } from "../../core/subjects.ts";
-import type { Logger } from "../../core/telemetry/log.ts";
+import { childWith, type Logger } from "../../core/telemetry/log.ts";
 import { ToolError } from "../../core/tools/errors.ts";
 import { createToolRegistry } from "../../core/tools/registry.ts";
 import { startService } from "../kit/service.ts";
@@ -112,7 +112,7 @@ export async function startStrategy(
   so: StrategyServiceOptions = {},
 ): Promise<RunningService> {
   const { bus, config } = deps;
-  const logger = deps.logger.child({ agent: agent.name });
+  const logger = childWith(deps.logger, { agent: agent.name });
   const liveFrom = Date.now();
   const store = await KvInstanceStore.open(bus, logger);
   let metrics: StrategyMetrics | undefined;

@@ -24,6 +24,8 @@ export interface Ownership {
   readonly kv: readonly string[];
   /** Object stores the agent writes. */
   readonly objects: readonly string[];
+  /** Core subjects the agent reads besides its tools and what it consumes (the dashboard's live feed). */
+  readonly subscribes?: readonly string[];
 }
 
 const none: Ownership = { publishes: [], kv: [], objects: [] };
@@ -33,7 +35,12 @@ const none: Ownership = { publishes: [], kv: [], objects: [] };
  * manifest without deciding what it owns does not compile.
  */
 export const ownership = {
-  coordinator: { ...none, publishes: [subjects.tools.all, subjects.commands.all] },
+  coordinator: {
+    ...none,
+    publishes: [subjects.tools.all, subjects.commands.all],
+    // GET /events fans these out to the dashboard (hotpath/coordinator/live.ts LIVE_ROOTS).
+    subscribes: [subjects.events.all, subjects.market.all],
+  },
   risk: {
     ...none,
     publishes: [subjects.trade.control("limits"), subjects.trade.control("kill_switch")],
@@ -65,7 +72,8 @@ export const ownership = {
   quality: none,
   compliance: { ...none, publishes: [subjects.audit.all] },
   backtesting: { ...none, objects: [objectStores.results.bucket] },
-  infra: none,
+  // The scheduler publishes its own tick command (functions/infra/schedule.ts).
+  infra: { ...none, publishes: [subjects.commands.forFunction("infra")] },
   integration: none,
   ledger: none,
 } as const satisfies Record<AgentName, Ownership>;
@@ -169,7 +177,12 @@ export function agentPermissions(agent: Agent): UserPermissions {
       deny: adminOnlyApi.map((op) => systemSubjects.jsApi(op)),
     },
     subscribe: {
-      allow: unique([subjects.tools.of(agent.name), systemSubjects.inbox, ...agent.consumes]),
+      allow: unique([
+        subjects.tools.of(agent.name),
+        systemSubjects.inbox,
+        ...agent.consumes,
+        ...(owns.subscribes ?? []),
+      ]),
       deny: [],
     },
     allowResponses: true,

@@ -1,7 +1,18 @@
-import { call, catalog, headers, pick } from "../lib/api.js";
-import { Card, html, num, Show, Status, Table, time, useCatalog, useJson, useTool } from "../lib/ui.js";
+import { call, catalog, headers } from "../lib/api.js";
+import {
+  Card,
+  html,
+  KeyValues,
+  num,
+  Show,
+  Status,
+  Table,
+  time,
+  useCatalog,
+  useJson,
+  useTool,
+} from "../lib/ui.js";
 import { useEffect, useState } from "../vendor/preact-hooks.mjs";
-import { firstArray } from "./common.js";
 
 /**
  * Per-call latency from the coordinator's Prometheus histogram `bot4_tool_call_seconds`: count, mean,
@@ -92,20 +103,49 @@ function Consumers() {
   ]} />`;
 }
 
-/** A report tool that runs on demand (analysis takes a moment): its last answer, and a button. */
-function OnDemand({ agent, tool, label, id }) {
+/** A report tool that runs on demand (analysis takes a moment) on a path: its last answer, and a button. */
+function OnDemand({ agent, tool, label, id, path, render }) {
   useCatalog();
   const [state, setState] = useState();
+  const [target, setTarget] = useState(path);
   const absent = catalog.absence(agent, tool);
   if (absent) return html`<p class="missing" id=${`${id}-missing`}>Not there yet: ${absent}.</p>`;
-  const run = async () => {
+  const run = async (e) => {
+    e.preventDefault();
     setState({ status: "loading" });
-    const r = await call(agent, tool, {});
+    const r = await call(agent, tool, { path: target });
     setState(r.ok ? { status: "ok", data: r.result } : { status: "error", error: r.error });
   };
   return html`<div id=${id}>
-    <button onClick=${run} disabled=${state?.status === "loading"}>${label}</button>
-    ${state ? html`<${Show} state=${state} what=${`${agent}.${tool}`}>${(r) => html`<${Report} r=${r} />`}<//>` : null}
+    <form class="inline" onSubmit=${run}>
+      <label>path <input name="path" value=${target} onInput=${(e) => setTarget(e.currentTarget.value)} /></label>
+      <button type="submit" disabled=${state?.status === "loading"}>${label}</button>
+    </form>
+    ${state ? html`<${Show} state=${state} what=${`${agent}.${tool}`}>${(r) => html`<div class="result">${render(r)}</div>`}<//>` : null}
+  </div>`;
+}
+
+/** quality.evaluate_gate: passed/failed, then each condition with its value, threshold and failures. */
+function Gate({ r }) {
+  return html`<div>
+    <p>gate <span class=${`badge ${r.status === "passed" ? "up" : "down"}`} data-gate=${r.status}>${r.status}</span>
+      <span class="muted"> new code against ${r.against.kind} ${r.against.ref}</span></p>
+    <${Table} id="gate-conditions" rows=${r.conditions.map((c) => ({ ...c, id: c.metric }))} columns=${[
+      { label: "metric", key: "metric" },
+      {
+        label: "status",
+        render: (c) =>
+          html`<span class=${`badge ${c.status === "ok" ? "up" : c.status === "error" ? "down" : ""}`}>${c.status}</span>`,
+      },
+      {
+        label: "value",
+        align: "right",
+        render: (c) => (c.value === null || c.value === undefined ? "—" : num(c.value)),
+      },
+      { label: "threshold", align: "right", render: (c) => `${c.op} ${c.threshold}` },
+      { label: "detail", render: (c) => c.detail ?? "" },
+      { label: "failures", align: "right", render: (c) => (c.failures ?? []).length },
+    ]} />
   </div>`;
 }
 
@@ -125,31 +165,74 @@ function Report({ r }) {
   </div>`;
 }
 
+/** infra.get_alerts' alerts (firing by default): the rule, its labels, severity, since when. */
+export function AlertsTable({ id, alerts }) {
+  return html`<${Table} id=${id} rows=${alerts} empty="no alert is firing" columns=${[
+    { label: "alert", render: (a) => a.alert },
+    { label: "severity", render: (a) => html`<span class=${`badge ${a.severity}`}>${a.severity}</span>` },
+    { label: "state", key: "state" },
+    {
+      label: "labels",
+      render: (a) =>
+        Object.entries(a.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" "),
+    },
+    { label: "since", render: (a) => time(a.firedAt ?? a.activeAt) },
+    { label: "summary", key: "summary" },
+  ]} />`;
+}
+
+/** infra.health_report: the overall status, then one row per agent of the manifest. */
+function Health({ r }) {
+  const mb = (b) => (typeof b === "number" ? `${num(b / 1_048_576, 0)} MB` : "—");
+  const s = (x) => (typeof x === "number" ? `${num(x * 1000, 1)} ms` : "—");
+  return html`<div id="health-report" data-status=${r.status}>
+    <${KeyValues} items=${[
+      ["status", html`<span class=${`badge ${r.status}`}>${r.status}</span>`],
+      ["firing alerts", String(r.firing)],
+      ["checked", r.at === null ? "not yet" : time(r.at)],
+      ["stale", r.stale ? "yes" : "no"],
+    ]} />
+    <${Table} id="health-agents" rows=${r.agents.map((a) => ({ ...a, id: a.agent }))} empty="no check ran yet"
+      columns=${[
+        { label: "agent", key: "agent" },
+        { label: "state", render: (a) => html`<span class=${`badge ${a.state}`}>${a.state}</span>` },
+        { label: "instances", align: "right", key: "instances" },
+        {
+          label: "heartbeat age",
+          align: "right",
+          render: (a) => (a.heartbeatAgeS === null ? "—" : `${num(a.heartbeatAgeS, 1)} s`),
+        },
+        { label: "loop lag p99", align: "right", render: (a) => s(a.eventLoopLagP99S) },
+        { label: "RSS", align: "right", render: (a) => mb(a.rssBytes) },
+        { label: "tool p99", align: "right", render: (a) => s(a.toolP99S) },
+        { label: "alerts", render: (a) => a.alerts.join(", ") },
+      ]} />
+  </div>`;
+}
+
 export function Infra() {
-  const alerts = useTool("infra", "get_alerts", {}, { every: 5_000 });
-  const health = useTool("infra", "health_report", {}, { every: 10_000 });
+  const alerts = useTool("infra", "get_alerts", { state: "all" }, { every: 5_000 });
+  const health = useTool("infra", "health_report", {}, { every: 5_000 });
   return html`<div class="grid">
-    <${Card} title="Alerts">
+    <${Card} title="Alerts (firing and pending)">
       <${Show} state=${alerts} what="infra.get_alerts">
-        ${(r) =>
-          html`<${Table} rows=${firstArray(r, ["alerts"])} empty="no alert is firing" columns=${[
-            { label: "alert", render: (a) => pick(a, "name") ?? pick(a, "alert") ?? "?" },
-            { label: "severity", render: (a) => a.severity ?? "—" },
-            { label: "since", render: (a) => time(pick(a, "since") ?? pick(a, "at")) },
-            { label: "message", render: (a) => a.message ?? a.summary ?? "" },
-          ]} />`}
+        ${(r) => html`<${AlertsTable} id="alerts" alerts=${r.alerts} />`}
       <//>
     <//>
-    <${Card} title="Health report">
-      <${Show} state=${health} what="infra.health_report">${(r) => html`<${Report} r=${r} />`}<//>
+    <${Card} title="Health report (InfraEngineer)" wide>
+      <${Show} state=${health} what="infra.health_report">${(r) => html`<${Health} r=${r} />`}<//>
     <//>
     <${Card} title="Consumer lag" wide><${Consumers} /><//>
     <${Card} title="Tool-call latencies through the coordinator" wide><${Latencies} /><//>
     <${Card} title="Code quality: Architect">
-      <${OnDemand} agent="architect" tool="analyze_code" label="Analyze the code" id="architect-report" />
+      <${OnDemand} agent="architect" tool="analyze_code" label="Analyze the code" id="architect-report"
+        path="core" render=${(r) => html`<${Report} r=${r} />`} />
     <//>
     <${Card} title="Code quality: QualityGate">
-      <${OnDemand} agent="quality" tool="evaluate_gate" label="Evaluate the gate" id="quality-report" />
+      <${OnDemand} agent="quality" tool="evaluate_gate" label="Evaluate the gate" id="quality-report"
+        path="." render=${(r) => html`<${Gate} r=${r} />`} />
     <//>
   </div>`;
 }

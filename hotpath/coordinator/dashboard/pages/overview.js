@@ -17,7 +17,8 @@ import {
   useTool,
 } from "../lib/ui.js";
 import { useEffect } from "../vendor/preact-hooks.mjs";
-import { equitySamples, label, numericFields, pointsOf } from "./common.js";
+import { equitySamples } from "./common.js";
+import { AlertsTable } from "./infra.js";
 
 export function AgentsTable({ status }) {
   const rows = status.agents.map((a) => ({
@@ -41,7 +42,7 @@ export function AgentsTable({ status }) {
 }
 
 function Equity() {
-  const ledger = useTool("ledger", "balance_history", {}, { every: 10_000 });
+  const ledger = useTool("ledger", "balance_history", { interval: "1h" }, { every: 10_000 });
   const risk = useTool("risk", "risk_metrics", {}, { every: 2_000 });
   useEffect(() => {
     if (risk.status === "ok" && Number.isFinite(risk.data.equity)) {
@@ -49,36 +50,78 @@ function Equity() {
       if (equitySamples.length > 5_000) equitySamples.shift();
     }
   }, [risk.data]);
-  if (ledger.status === "ok")
-    return html`<${LineChart} id="equity-chart" area points=${pointsOf(ledger.data, ["points", "history"])} />`;
   return html`<div>
-    ${
-      ledger.status === "missing"
-        ? html`<p class="missing">Not there yet: ${ledger.error.message} (the ledger's balance history). Showing the
-          equity RiskQuant marks every 2 s since this dashboard opened.</p>`
-        : html`<${Status} state=${ledger} what="ledger.balance_history" />`
-    }
     <${Show} state=${risk} what="risk.risk_metrics">
       ${(r) =>
         html`<${KeyValues} items=${[
-          ["equity", money(r.equity)],
+          ["equity (RiskQuant)", money(r.equity)],
           ["peak", money(r.peak_equity)],
           ["drawdown", pct(r.drawdown)],
         ]} />`}
     <//>
+    <h3 class="muted">Account equity, marked by RiskQuant every 2 s since this dashboard opened</h3>
     <${LineChart} id="equity-chart" area points=${[...equitySamples]} height=${200} />
+    <h3 class="muted">Ledger equity per hour (starting balance + realised PnL after fees; the last point adds the unrealised PnL)</h3>
+    <${Show} state=${ledger} what="ledger.balance_history">
+      ${(h) =>
+        h.points.length === 0
+          ? html`<p class="muted" id="ledger-equity-empty">no closed trade in the ledger yet (starting balance ${money(h.starting_balance)})</p>`
+          : html`<${LineChart} id="ledger-equity-chart" area height=${160}
+              points=${h.points.map((p) => ({ time: p.at, value: p.equity }))} />`}
+    <//>
   </div>`;
 }
 
-function TodayPnl({ positions }) {
-  const day = useTool("ledger", "period_pnl", { period: "day" }, { every: 10_000 });
-  if (day.status === "ok")
-    return html`<${KeyValues} items=${numericFields(day.data).map(([k, v]) => [label(k), num(v), signClass(v)])} />`;
-  const realized = (positions ?? []).reduce((s, p) => s + (pick(p, "realizedPnl") ?? 0), 0);
-  return html`<div>
-    <${Status} state=${day} what="ledger.period_pnl" />
-    <${KeyValues} items=${[["realized PnL (exchange positions)", money(realized), signClass(realized)]]} />
-  </div>`;
+/** The ledger's realised and unrealised PnL after fees (ledger.profit), all strategies and symbols. */
+function LedgerProfit() {
+  const profit = useTool("ledger", "profit", {}, { every: 5_000 });
+  return html`<${Show} state=${profit} what="ledger.profit">
+    ${(p) => html`<div id="ledger-profit">
+      <${KeyValues} items=${[
+        ["realized PnL", money(p.total.realized_pnl), signClass(p.total.realized_pnl)],
+        ["unrealized PnL", money(p.total.unrealized_pnl), signClass(p.total.unrealized_pnl)],
+        ["total PnL", money(p.total.total_pnl), signClass(p.total.total_pnl)],
+        ["fees paid", money(p.total.fees_paid)],
+        ["closed trades", String(p.total.closed_trades)],
+        ["open trades", String(p.total.open_trades)],
+        ["win rate", pct(p.total.win_rate)],
+        ["profit factor", num(p.total.profit_factor, 2)],
+      ]} />
+      <${Table} id="ledger-by-strategy" rows=${p.by_strategy.map((s) => ({ ...s, id: s.strategy_id ?? "(none)" }))}
+        empty="no trade in the ledger yet" columns=${[
+          { label: "strategy", render: (s) => s.strategy_id ?? html`<span class="muted">manual</span>` },
+          { label: "closed", align: "right", key: "closed_trades" },
+          {
+            label: "realized",
+            align: "right",
+            render: (s) => html`<span class=${signClass(s.realized_pnl)}>${money(s.realized_pnl)}</span>`,
+          },
+          {
+            label: "unrealized",
+            align: "right",
+            render: (s) => html`<span class=${signClass(s.unrealized_pnl)}>${money(s.unrealized_pnl)}</span>`,
+          },
+        ]} />
+    </div>`}
+  <//>`;
+}
+
+/** The newest period of ledger.period_pnl (UTC day of the fills' time). */
+function TodayPnl() {
+  const day = useTool("ledger", "period_pnl", { period: "day", limit: 1 }, { every: 10_000 });
+  return html`<${Show} state=${day} what="ledger.period_pnl">
+    ${(d) => {
+      const row = d.rows[0];
+      if (row === undefined) return html`<p class="muted" id="period-pnl-empty">no closed trade yet</p>`;
+      return html`<div id="period-pnl"><${KeyValues} items=${[
+        ["day (UTC)", row.date],
+        ["realized PnL", money(row.realized_pnl), signClass(row.realized_pnl)],
+        ["fees", money(row.fees_quote)],
+        ["trades closed", String(row.trades)],
+        ["won", String(row.wins)],
+      ]} /></div>`;
+    }}
+  <//>`;
 }
 
 function Alerts() {
@@ -88,17 +131,7 @@ function Alerts() {
   const live = [...breaches, ...violations].sort((a, b) => (a.time < b.time ? 1 : -1));
   return html`<div>
     <${Show} state=${alerts} what="infra.get_alerts">
-      ${(r) => html`<${Table} id="infra-alerts" rows=${Array.isArray(r) ? r : (r.alerts ?? [])}
-        empty="no alert is firing"
-        columns=${[
-          { label: "alert", render: (a) => pick(a, "name") ?? pick(a, "alert") ?? "?" },
-          {
-            label: "severity",
-            render: (a) => html`<span class=${`badge ${a.severity ?? ""}`}>${a.severity ?? "—"}</span>`,
-          },
-          { label: "since", render: (a) => time(pick(a, "since") ?? pick(a, "at")) },
-          { label: "message", render: (a) => a.message ?? a.summary ?? "" },
-        ]} />`}
+      ${(r) => html`<${AlertsTable} id="infra-alerts" alerts=${r.alerts} />`}
     <//>
     <h3 class="muted">Live breaches and violations</h3>
     <${Table} id="live-alerts" rows=${live} empty="none since this page opened"
@@ -116,7 +149,8 @@ export function Overview() {
   const open = positions.status === "ok" ? positions.data.positions.filter((p) => p.amount !== 0) : [];
   return html`<div class="grid">
     <${Card} title="Equity" wide><${Equity} /><//>
-    <${Card} title="Today's PnL"><${TodayPnl} positions=${positions.data?.positions} /><//>
+    <${Card} title="Profit (ledger)"><${LedgerProfit} /><//>
+    <${Card} title="Latest day's PnL (ledger)"><${TodayPnl} /><//>
     <${Card} title="Firing alerts"><${Alerts} /><//>
     <${Card} title="Open positions" wide>
       <${Show} state=${positions} what="exchange.get_positions">

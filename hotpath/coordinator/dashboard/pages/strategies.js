@@ -3,8 +3,10 @@ import {
   Card,
   Confirm,
   html,
+  KeyValues,
   money,
   num,
+  pct,
   Show,
   Status,
   signClass,
@@ -32,12 +34,8 @@ const TOOLS = [
 
 export const strategyId = (s) => pick(s, "id") ?? pick(s, "strategyId") ?? s.name;
 
-/** The arguments naming one strategy, under the name the tool's input schema uses for it. */
-function idArgs(tool, id) {
-  const props = catalog.inputSchema("strategy", tool)?.properties ?? {};
-  const name = ["id", "strategy_id", "strategyId", "name"].find((k) => k in props) ?? "id";
-  return { [name]: id };
-}
+/** The arguments naming one strategy: every strategy tool takes it as `id`. */
+const idArgs = (id) => ({ id });
 
 const statusOf = (s) => pick(s, "status") ?? pick(s, "state") ?? "—";
 
@@ -48,7 +46,7 @@ function Actions({ s, onDone }) {
   const status = statusOf(s);
   const act = async (tool) => {
     setAsking(undefined);
-    const r = await call("strategy", tool, idArgs(tool, id));
+    const r = await call("strategy", tool, idArgs(id));
     setError(r.ok ? undefined : r.error.message);
     onDone();
   };
@@ -71,15 +69,9 @@ function Actions({ s, onDone }) {
   </span>`;
 }
 
+/** One strategy (get_strategy): its params (editable through update_strategy), profit, decisions. */
 function Details({ id }) {
-  const detail = useTool("strategy", "get_strategy", idArgs("get_strategy", id), { every: 5_000 });
-  const profit = useTool("strategy", "strategy_profit", idArgs("strategy_profit", id), { every: 5_000 });
-  const signals = useTool(
-    "strategy",
-    "get_signals",
-    { ...idArgs("get_signals", id), limit: 50 },
-    { every: 3_000 },
-  );
+  const detail = useTool("strategy", "get_strategy", { id, decisions: 50 }, { every: 5_000 });
   const [draft, setDraft] = useState();
   const [saved, setSaved] = useState();
   const save = async () => {
@@ -90,51 +82,73 @@ function Details({ id }) {
       setSaved({ ok: false, error: { message: "the parameters are not valid JSON" } });
       return;
     }
-    const r = await call("strategy", "update_strategy", { ...idArgs("update_strategy", id), params });
+    const r = await call("strategy", "update_strategy", { id, params });
     setSaved(r);
     void detail.reload();
   };
-  return html`<div class="split" id="strategy-details">
-    <div>
-      <h3>Parameters</h3>
-      <${Show} state=${detail} what="strategy.get_strategy">
-        ${(d) => html`<div>
-          <textarea name="params" onInput=${(e) => setDraft(e.currentTarget.value)}>${draft ?? JSON.stringify(pick(d, "params") ?? d, null, 2)}</textarea>
-          ${catalog.has("strategy", "update_strategy") ? html`<button onClick=${save} disabled=${draft === undefined}>Save parameters</button>` : null}
-          ${saved ? (saved.ok ? html`<span class="ok">saved</span>` : html`<span class="error">${saved.error.message}</span>`) : null}
-        </div>`}
-      <//>
-      <h3>Profit</h3>
-      <${Show} state=${profit} what="strategy.strategy_profit">
-        ${(p) => html`<pre>${JSON.stringify(p, null, 2)}</pre>`}
-      <//>
-    </div>
-    <div>
-      <h3>Decisions and their reasons</h3>
-      <${Show} state=${signals} what="strategy.get_signals">
-        ${(
-          r,
-        ) => html`<${Table} id="strategy-signals" rows=${firstArray(r, ["signals", "decisions"])} empty="no decision yet"
+  const paramsOf = (d) => {
+    const { kind: _kind, ...params } = d.config?.strategy ?? {};
+    return params;
+  };
+  return html`<${Show} state=${detail} what="strategy.get_strategy">
+    ${(d) => html`<div class="split" id="strategy-details" data-status=${d.status}>
+      <div>
+        <h3>Parameters (${d.kind})</h3>
+        <textarea name="params" onInput=${(e) => setDraft(e.currentTarget.value)}>${draft ?? JSON.stringify(paramsOf(d), null, 2)}</textarea>
+        <button onClick=${save} disabled=${draft === undefined}>Save parameters</button>
+        ${saved ? (saved.ok ? html`<span class="ok">saved</span>` : html`<span class="error">${saved.error.message}</span>`) : null}
+        <h3>Profit</h3>
+        <${KeyValues} items=${[
+          ["realized PnL", money(d.profit.realizedPnl), signClass(d.profit.realizedPnl)],
+          ["unrealized PnL", money(d.profit.unrealizedPnl), signClass(d.profit.unrealizedPnl)],
+          ["fees", money(d.profit.fees)],
+          ["trades", String(d.profit.trades)],
+          ["win rate", pct(d.profit.winRate)],
+          ["max drawdown", pct(d.profit.maxDrawdown)],
+          ["equity", money(d.profit.equity)],
+          ["capital", money(d.profit.capital)],
+        ]} />
+        <h3>Positions</h3>
+        <${Table} id="strategy-positions" rows=${d.positions.map((p) => ({ ...p, id: p.symbol }))} empty="no position"
           columns=${[
-            { label: "time", render: (d) => time(pick(d, "ts") ?? pick(d, "time") ?? pick(d, "at")) },
-            { label: "symbol", render: (d) => d.symbol ?? "—" },
+            { label: "symbol", key: "symbol" },
+            { label: "amount", align: "right", render: (p) => num(p.amount) },
+            { label: "avg price", align: "right", render: (p) => num(p.averagePrice) },
             {
-              label: "action",
-              render: (d) => pick(d, "action") ?? pick(d, "side") ?? pick(d, "direction") ?? "—",
+              label: "unrealized",
+              align: "right",
+              render: (p) => html`<span class=${signClass(p.unrealizedPnl)}>${money(p.unrealizedPnl)}</span>`,
             },
             {
-              label: "reason",
-              render: (d) => pick(d, "reason") ?? (pick(d, "reasons") ?? []).join?.("; ") ?? "",
+              label: "protected",
+              render: (p) =>
+                p.protected ? p.protections.join(", ") || "yes" : html`<span class="neg">no</span>`,
             },
-          ]} />`}
-      <//>
-    </div>
-  </div>`;
+          ]} />
+      </div>
+      <div>
+        <h3>Decisions and their reasons</h3>
+        <${Table} id="strategy-decisions" rows=${[...d.decisions].reverse().map((x, i) => ({ ...x, id: `${x.ts}-${i}` }))}
+          empty="no decision yet" columns=${[
+            { label: "time", render: (x) => time(x.ts) },
+            { label: "symbol", key: "symbol" },
+            { label: "reason", key: "reason" },
+            { label: "order", render: (x) => (x.side ? `${x.side} ${num(x.amount)}` : "—") },
+            { label: "target", align: "right", render: (x) => num(x.target, 3) },
+            { label: "detail", render: (x) => x.detail ?? "" },
+          ]} />
+      </div>
+    </div>`}
+  <//>`;
 }
 
-function Create({ onDone }) {
+const newId = () => `ui-${Date.now().toString(36)}`;
+
+function Create({ onDone, kinds }) {
+  const [id, setId] = useState(newId);
   const [kind, setKind] = useState("ma_crossover");
-  const [symbol, setSymbol] = useState("BTC/USDT");
+  const [symbols, setSymbols] = useState("BTC/USDT");
+  const [capital, setCapital] = useState("1000");
   const [params, setParams] = useState('{"fast": 10, "slow": 30}');
   const [result, setResult] = useState();
   const submit = async (e) => {
@@ -146,17 +160,30 @@ function Create({ onDone }) {
       setResult({ ok: false, error: { message: "the parameters are not valid JSON" } });
       return;
     }
-    const r = await call("strategy", "create_strategy", { kind, symbol, params: p });
+    const r = await call("strategy", "create_strategy", {
+      id,
+      kind,
+      params: p,
+      symbols: symbols
+        .split(",")
+        .map((x) => x.trim())
+        .filter((x) => x !== ""),
+      capital: Number(capital),
+      start: false,
+    });
     setResult(r);
+    if (r.ok) setId(newId());
     onDone();
   };
   return html`<form class="inline" id="create-strategy" onSubmit=${submit}>
+    <label>id <input name="id" value=${id} onInput=${(e) => setId(e.currentTarget.value)} /></label>
     <label>kind <select name="kind" value=${kind} onChange=${(e) => setKind(e.currentTarget.value)}>
-      ${["ma_crossover", "bollinger", "momentum", "ml_signal"].map((k) => html`<option value=${k}>${k}</option>`)}</select></label>
-    <label>symbol <input name="symbol" value=${symbol} onInput=${(e) => setSymbol(e.currentTarget.value)} /></label>
+      ${kinds.map((k) => html`<option value=${k}>${k}</option>`)}</select></label>
+    <label>symbols <input name="symbols" value=${symbols} onInput=${(e) => setSymbols(e.currentTarget.value)} /></label>
+    <label>capital <input name="capital" type="number" min="1" value=${capital} onInput=${(e) => setCapital(e.currentTarget.value)} /></label>
     <label style="flex:1">params (JSON) <input name="params" value=${params} onInput=${(e) => setParams(e.currentTarget.value)} /></label>
-    <button type="submit">Create</button>
-    ${result ? (result.ok ? html`<span class="ok">created</span>` : html`<span class="error">${result.error.message}</span>`) : null}
+    <button type="submit">Create (stopped)</button>
+    ${result ? (result.ok ? html`<span class="ok">created ${result.result.id}</span>` : html`<span class="error">${result.error.message}</span>`) : null}
   </form>`;
 }
 
@@ -181,6 +208,10 @@ function ModelSignals() {
 export function Strategies() {
   useCatalog();
   const list = useTool("strategy", "list_strategies", {}, { every: 3_000 });
+  const profit = useTool("strategy", "strategy_profit", {}, { every: 3_000 });
+  const profitOf = new Map(
+    profit.status === "ok" ? profit.data.strategies.map((p) => [p.id, p.realizedPnl + p.unrealizedPnl]) : [],
+  );
   const [selected, setSelected] = useState();
   const events = useEvents("events.strategy.>", 30);
   const missingTools = TOOLS.filter((t) => !catalog.has("strategy", t));
@@ -209,23 +240,25 @@ export function Strategies() {
                 }}>${s.id}</a>`,
             },
             { label: "kind", render: (s) => pick(s, "kind") ?? pick(pick(s, "spec"), "kind") ?? "—" },
-            { label: "symbol", render: (s) => s.symbol ?? "—" },
+            { label: "symbols", render: (s) => (s.symbols ?? []).join(", ") },
+            { label: "account", render: (s) => `${s.venue}/${s.account}` },
+            { label: "fills", align: "right", render: (s) => s.fills },
             {
               label: "status",
               render: (s) =>
                 html`<span class=${`badge ${statusOf(s)}`} data-status=${statusOf(s)}>${statusOf(s)}</span>`,
             },
             {
-              label: "PnL",
+              label: "PnL (realized + unrealized)",
               align: "right",
               render: (s) => {
-                const v = pick(s, "pnl") ?? pick(s, "profit");
+                const v = profitOf.get(s.id);
                 return typeof v === "number" ? html`<span class=${signClass(v)}>${money(v)}</span>` : "—";
               },
             },
             { label: "", render: (s) => html`<${Actions} s=${s} onDone=${list.reload} />` },
           ]} />
-          ${catalog.has("strategy", "create_strategy") ? html`<${Create} onDone=${list.reload} />` : null}`
+          ${catalog.has("strategy", "create_strategy") ? html`<${Create} onDone=${list.reload} kinds=${list.data.kinds} />` : null}`
           : null
       }
     <//>

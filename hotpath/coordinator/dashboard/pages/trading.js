@@ -103,9 +103,8 @@ export function Trading() {
     void positions.reload();
     void balances.reload();
   };
-  const ledgerFills = trades.status === "ok" ? firstArray(trades.data, ["trades", "fills"]) : [];
   const byId = new Map();
-  for (const f of [...ledgerFills, ...liveFills]) byId.set(f.id ?? `${f.timestamp}-${f.side}`, f);
+  for (const f of liveFills) byId.set(f.id ?? `${f.timestamp}-${f.side}`, f);
   const fills = [...byId.values()].sort((a, b) => (b.timestamp ?? 0) - (a.timestamp ?? 0));
   const balanceRows =
     balances.status === "ok"
@@ -146,12 +145,7 @@ export function Trading() {
           ]} />`}
       <//>
     <//>
-    <${Card} title="Fills">
-      ${
-        trades.status === "missing"
-          ? html`<p class="missing">Not there yet: ${trades.error.message} (trade history). Showing fills seen live.</p>`
-          : html`<${Status} state=${trades} what="ledger.get_trades" />`
-      }
+    <${Card} title="Fills (live, since this page opened)">
       <${Table} id="fills" rows=${fills} empty="no fill yet" columns=${[
         { label: "time", render: (f) => time(f.timestamp) },
         { label: "symbol", key: "symbol" },
@@ -164,6 +158,30 @@ export function Trading() {
         { label: "fee", align: "right", render: (f) => num(f.fee?.cost) },
         { label: "strategy", render: (f) => pick(f, "strategyId") ?? "—" },
       ]} />
+    <//>
+    <${Card} title="Trades (ledger, newest first)" wide>
+      <${Show} state=${trades} what="ledger.get_trades">
+        ${(r) =>
+          html`<${Table} id="ledger-trades" rows=${r.trades} empty="no trade yet" columns=${[
+            { label: "opened", render: (t) => time(t.opened_at) },
+            { label: "symbol", key: "symbol" },
+            { label: "side", key: "side" },
+            { label: "status", key: "status" },
+            { label: "strategy", render: (t) => t.strategy_id ?? "—" },
+            { label: "entry qty", align: "right", render: (t) => num(t.entry_qty) },
+            { label: "avg entry", align: "right", render: (t) => num(t.avg_entry_price) },
+            { label: "avg exit", align: "right", render: (t) => num(t.avg_exit_price) },
+            { label: "fees", align: "right", render: (t) => money(t.fees_paid) },
+            {
+              label: "PnL",
+              align: "right",
+              render: (t) => {
+                const v = t.realized_pnl + (t.unrealized_pnl ?? 0);
+                return html`<span class=${signClass(v)}>${money(v)}</span>`;
+              },
+            },
+          ]} />`}
+      <//>
     <//>
     <${Card} title="Orders" wide>
       <${Show} state=${orders} what="exchange.list_orders">
