@@ -1,23 +1,16 @@
 /**
  * The strategies page driving the strategy agent from a real browser: create a strategy, start it,
  * pause and resume it, stop it (with its confirmation), each step checked against `list_strategies`
- * through the API.
- *
- * NOT RUN YET: vitest collects `*.test.ts` only. The strategy agent lands on another branch; once it is
- * in the manifest, rename this file to `test/dashboard-strategy.test.ts` (the lead does so at merge).
- * It refuses to pass quietly without the agent: the first assertion names what is missing.
+ * through the API. The form creates it stopped (`start: false`), so the first step is a real start.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findAgent } from "../core/agents/manifest.ts";
 import { type Browser, openBrowser, type RunningBot4, startBot4 } from "./browser.ts";
 
+/** list_strategies' summary of one strategy (hotpath/strategy/tools.ts), the fields this test reads. */
 interface Listed {
-  id?: string;
-  strategy_id?: string;
-  strategyId?: string;
-  name?: string;
-  status?: string;
-  state?: string;
+  id: string;
+  status: "running" | "paused" | "stopped";
 }
 
 describe("strategies page with the strategy agent", () => {
@@ -35,11 +28,10 @@ describe("strategies page with the strategy agent", () => {
   const list = async () => {
     const r = await bot4.rpc("strategy", "list_strategies", {});
     if (r.error !== undefined) throw new Error(`list_strategies: ${r.error.message}`);
-    const result = r.result as Listed[] | { strategies: Listed[] };
-    return Array.isArray(result) ? result : result.strategies;
+    return (r.result as { strategies: Listed[] }).strategies;
   };
-  const idOf = (s: Listed) => s.id ?? s.strategy_id ?? s.strategyId ?? s.name ?? "";
-  const statusOf = (s: Listed) => s.status ?? s.state;
+  const idOf = (s: Listed) => s.id;
+  const statusOf = (s: Listed | undefined) => s?.status;
 
   it("creates, starts, pauses, resumes and stops a strategy from the UI", async () => {
     expect(findAgent("strategy"), "the strategy agent is in the manifest").toBeDefined();
@@ -60,6 +52,7 @@ describe("strategies page with the strategy agent", () => {
       throw new Error("the created strategy never appeared in list_strategies");
     })();
     const id = idOf(created);
+    expect(statusOf(created)).toBe("stopped");
     const row = page.locator("#strategies tbody tr", { hasText: id });
     await row.waitFor({ timeout: 10_000 });
 
@@ -70,7 +63,7 @@ describe("strategies page with the strategy agent", () => {
         await page.click("[data-confirm=yes]");
       }
       await expect
-        .poll(async () => statusOf((await list()).find((s) => idOf(s) === id) ?? {}), { timeout: 10_000 })
+        .poll(async () => statusOf((await list()).find((s) => idOf(s) === id)), { timeout: 10_000 })
         .toBe(expected);
       await expect
         .poll(() => row.locator("[data-status]").getAttribute("data-status"), { timeout: 10_000 })
