@@ -167,7 +167,10 @@ export function Trading() {
             { label: "symbol", key: "symbol" },
             { label: "side", key: "side" },
             { label: "status", key: "status" },
-            { label: "strategy", render: (t) => t.strategy_id ?? "—" },
+            {
+              label: "strategy",
+              render: (t) => t.strategy_id ?? html`<span class="muted" data-manual>manual</span>`,
+            },
             { label: "entry qty", align: "right", render: (t) => num(t.entry_qty) },
             { label: "avg entry", align: "right", render: (t) => num(t.avg_entry_price) },
             { label: "avg exit", align: "right", render: (t) => num(t.avg_exit_price) },
