@@ -82,8 +82,10 @@ describe("InfraEngineer", () => {
         "inference",
         "infra",
         "integration",
+        "ledger",
         "quality",
         "risk",
+        "strategy",
       ].sort(),
     );
     expect(report.agents.find((a) => a.agent === "risk")).toMatchObject({ instances: 1, scrape: "ok" });

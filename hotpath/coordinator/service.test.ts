@@ -221,8 +221,11 @@ describe("the coordinator", () => {
       await bus.js.publish(subjects.commands.of("quality", "review"), bus.encode({ i }));
     const status = await read<SystemStatus>(fetch(`${coordinator.url}/status`));
     const quality = status.agents.find((a) => a.name === "quality");
+    // quality's first input is its command subject (lag 3); its second, the architect's completion
+    // events on EVENTS, has no consumer in this test.
     expect(quality?.consumers).toEqual([
       expect.objectContaining({ name: "fn_quality", stream: "COMMANDS", exists: true, lag: 3 }),
+      expect.objectContaining({ stream: "EVENTS", exists: false }),
     ]);
     const architect = status.agents.find((a) => a.name === "architect");
     expect(architect).toMatchObject({
