@@ -119,6 +119,8 @@ describe("one kernel: backtest host ↔ live strategy agent driving the exchange
       );
       await h.settle();
     }
+    const paperTick = runtime?.paper.market(SYMBOL)?.tickSize;
+    expect(paperTick).toBeGreaterThan(0);
     for (const s of strategies) {
       const mine = fills.filter((f) => f.strategyId === s.id);
       const spec = StrategySpec.parse({ kind: s.kind, ...s.params });
@@ -126,6 +128,9 @@ describe("one kernel: backtest host ↔ live strategy agent driving the exchange
         initialCash: s.capital,
         fill: { fees: DEFAULT_FEES, slippageBps: 0 },
         execution: "book",
+        // The book the paper venue installs: built around the bar's close with its levels on the
+        // paper market's tick, as the live fills are priced.
+        book: { tickSize: paperTick },
         sizing: { fraction: 0.9, amountStep: STEP },
         strategyId: s.id,
         protections: s.protections,

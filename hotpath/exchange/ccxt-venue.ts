@@ -191,7 +191,9 @@ export class CcxtVenue implements Venue {
       } catch (err) {
         this.latency.record(performance.now() - started);
         const e = this.translate(err);
-        this.lastError = { message: e.message, at: Date.now() };
+        // "No such order" is the venue's answer to a lookup, not a fault of the venue: it must not hide
+        // the venue's real last error (a lookup in flight when a 418 ban lands answers right after it).
+        if (!(e instanceof VenueOrderNotFound)) this.lastError = { message: e.message, at: Date.now() };
         if (e instanceof VenueRateLimited && attempt < this.maxRetries) continue;
         throw e;
       }

@@ -182,7 +182,8 @@ describe("exchange durability", () => {
   it("survives a restart: same orders, fills, positions and wallet; resubmission executes nothing; ids never repeat; risk agrees", async () => {
     expect((await market("dur-2", "buy", 0.002)).status).toBe(200);
     expect((await market("dur-3", "sell", 0.001)).status).toBe(200);
-    const below = Math.round((rt.paper.price("BTC/USDT") ?? 50_000) * 0.5);
+    // Below the market so it rests, but inside the pre-trade price band (COMPLIANCE_PRICE_BAND).
+    const below = Math.round((rt.paper.price("BTC/USDT") ?? 50_000) * (1 - config.COMPLIANCE_PRICE_BAND / 2));
     const resting = await post("submit_order", {
       symbol: "BTC/USDT",
       side: "buy",

@@ -127,7 +127,12 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
     const cfg = rt.venueConfig.get(name);
     const health = venue.health();
     const state = rt.oms.state(name);
-    const lastError = rt.oms.lastError(name) ?? health.lastError;
+    // The latest of the order manager's and the adapter's own errors (a 418 the adapter just saw is
+    // not hidden behind an older lookup error the manager noted).
+    const managed = rt.oms.lastError(name);
+    const adapter = health.lastError;
+    const lastError =
+      managed === undefined ? adapter : adapter === undefined || managed.at >= adapter.at ? managed : adapter;
     const mode = cfg?.mode ?? "paper";
     const message =
       mode === "paper"
