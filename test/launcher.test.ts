@@ -32,6 +32,8 @@ describe("npm start (embedded default)", () => {
       BOT4_DATA_DIR: dataDir,
       BOT4_PORT_OFFSET: String(offset),
       LOG_LEVEL: "info",
+      // Structured (JSON) logs, whatever the terminal: the assertions below read fields of the log lines.
+      LOG_FORMAT: "json",
     };
     delete env.NATS_URL;
     const launchedAt = Date.now();
@@ -132,7 +134,8 @@ describe("npm start (embedded default)", () => {
 
     // The embedded bus is authenticated: an anonymous client is refused; the operator (admin) user
     // from the 0600 credentials file gets in.
-    const natsUrl = /NATS (nats:\/\/[0-9.]+:\d+)/.exec(output)?.[1];
+    // The "Bot4 is up" line carries the URLs a user needs, the bus's (redacted) among them.
+    const natsUrl = /"nats":"(nats:\/\/[0-9.]+:\d+)"[^\n]*"msg":"Bot4 is up/.exec(output)?.[1];
     expect(natsUrl).toBeDefined();
     await expect(
       Bus.connect({
@@ -161,6 +164,7 @@ describe("npm start (embedded default)", () => {
         const res = (await (
           await fetch(`${coordinator}/rpc`, {
             method: "POST",
+            headers: { "content-type": "application/json" },
             body: JSON.stringify({
               jsonrpc: "2.0",
               id: 3,

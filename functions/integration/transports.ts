@@ -72,6 +72,57 @@ const preview = (v: unknown) => {
   return (s ?? String(v)).slice(0, 200);
 };
 
+const MCP_ACCEPT = "application/json, text/event-stream";
+
+/** One MCP session per validation's endpoints: the coordinator's /mcp answers calls only within a session. */
+const mcpSessions = new WeakMap<Endpoints, Promise<string | { error: string }>>();
+
+function mcpSession(e: Endpoints, coordinatorUrl: string): Promise<string | { error: string }> {
+  let session = mcpSessions.get(e);
+  if (session === undefined) {
+    session = openMcpSession(e, coordinatorUrl);
+    mcpSessions.set(e, session);
+  }
+  return session;
+}
+
+/** `initialize` (the answer names the session in Mcp-Session-Id), then `notifications/initialized`. */
+async function openMcpSession(e: Endpoints, coordinatorUrl: string): Promise<string | { error: string }> {
+  const headers: Record<string, string> = { "content-type": "application/json", accept: MCP_ACCEPT };
+  if (e.apiKey !== undefined) headers.authorization = `Bearer ${e.apiKey}`;
+  try {
+    const res = await fetch(`${coordinatorUrl}/mcp`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 0,
+        method: "initialize",
+        params: {
+          protocolVersion: "2025-06-18",
+          capabilities: {},
+          clientInfo: { name: "bot4-integration-validator", version: "1" },
+        },
+      }),
+      signal: AbortSignal.timeout(e.timeoutMs),
+    });
+    const text = await res.text();
+    const id = res.headers.get("mcp-session-id");
+    if (!res.ok || id === null)
+      return { error: `MCP initialize: HTTP ${res.status} without a session: ${text.slice(0, 200)}` };
+    const done = await fetch(`${coordinatorUrl}/mcp`, {
+      method: "POST",
+      headers: { ...headers, "mcp-session-id": id },
+      body: '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+      signal: AbortSignal.timeout(e.timeoutMs),
+    });
+    await done.arrayBuffer();
+    return id;
+  } catch (err) {
+    return { error: `MCP initialize: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}` };
+  }
+}
+
 async function post(
   url: string,
   body: string,
@@ -155,9 +206,12 @@ export async function callOver(
     case "mcp": {
       if (e.coordinatorUrl === undefined)
         return { kind: "broken", transport, message: "no coordinator is running" };
+      const session = await mcpSession(e, e.coordinatorUrl);
+      if (typeof session !== "string") return { kind: "broken", transport, message: session.error };
       const body = `{"jsonrpc":"2.0","id":${++ids},"method":"tools/call","params":{"name":${JSON.stringify(`${agent}__${tool}`)},"arguments":${json}}}`;
       const r = await post(`${e.coordinatorUrl}/mcp`, body, e, {
-        accept: "application/json, text/event-stream",
+        accept: MCP_ACCEPT,
+        "mcp-session-id": session,
       });
       if ("error" in r) return { kind: "broken", transport, message: r.error };
       return fromMcp(r.body, r.status);

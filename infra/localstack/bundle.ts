@@ -44,9 +44,20 @@ const optionalProtobuf: Plugin = {
   },
 };
 
-/** ESM bundles of CommonJS dependencies (pino, …) need `require`; Node gives it to ESM through createRequire. */
-const REQUIRE_SHIM =
-  "import { createRequire as __bot4CreateRequire } from 'node:module'; const require = __bot4CreateRequire(import.meta.url);";
+/**
+ * ESM bundles of CommonJS dependencies (pino, typescript, …) need the CommonJS module scope: `require`
+ * (Node gives it to ESM through createRequire) and `__filename`/`__dirname` (from import.meta.url).
+ * TypeScript, in the architect's and quality's bundles, takes `require` as the sign of Node and then
+ * reads `__filename` while the module loads.
+ */
+const REQUIRE_SHIM = [
+  "import { createRequire as __bot4CreateRequire } from 'node:module';",
+  "import { fileURLToPath as __bot4FileURLToPath } from 'node:url';",
+  "import { dirname as __bot4Dirname } from 'node:path';",
+  "const require = __bot4CreateRequire(import.meta.url);",
+  "const __filename = __bot4FileURLToPath(import.meta.url);",
+  "const __dirname = __bot4Dirname(__filename);",
+].join(" ");
 
 /**
  * Bundles `functions/<name>/handler.ts` of every function agent that has one (esbuild: one ESM file

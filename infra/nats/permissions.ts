@@ -74,7 +74,13 @@ export const ownership = {
   backtesting: { ...none, objects: [objectStores.results.bucket] },
   // The scheduler publishes its own tick command (functions/infra/schedule.ts).
   infra: { ...none, publishes: [subjects.commands.forFunction("infra")] },
-  integration: none,
+  // The IntegrationValidator calls every agent's tools over NATS too (functions/integration/transports.ts),
+  // hands its report to its own handler (cmd.integration.report), which stores it in the results store.
+  integration: {
+    ...none,
+    publishes: [subjects.tools.all, subjects.commands.of("integration", "report")],
+    objects: [objectStores.results.bucket],
+  },
   ledger: none,
 } as const satisfies Record<AgentName, Ownership>;
 
