@@ -55,6 +55,8 @@ const env: NodeJS.ProcessEnv = {
   BOT4_DATA_DIR: dataDir,
   BOT4_PORT_OFFSET: String(offset),
   LOG_LEVEL: "warn",
+  // The IntegrationValidator would run every tool at each (re)start: not the load this suite measures.
+  VALIDATE_ON_REGISTER: "false",
   PAPER_TICK_MS: "500",
   EXCHANGE_VENUES: "binance",
   EXCHANGE_POLL_MS: "500",
