@@ -4,6 +4,7 @@ import type { Subscription } from "@nats-io/transport-node";
 import { functionAgents } from "../core/agents/manifest.ts";
 import { type Heartbeat, startHeartbeat } from "../core/bus/agent-registry.ts";
 import type { Bus } from "../core/bus/bus.ts";
+import { waitOutOutage } from "../core/bus/outage.ts";
 import { serveToolsOverNats } from "../core/bus/tool-transport.ts";
 import type { Config } from "../core/config.ts";
 import type { AnyFunctionDefinition, RunningBackground } from "../core/functions/contract.ts";
@@ -104,27 +105,36 @@ export async function startLocalFunctions(
       const toolDeps = functionToolDeps(def, { config, logger: fnLogger, bus: async () => fnBus });
       const registry = functionRegistry(def, toolDeps);
       subscriptions.push(serveToolsOverNats(fnBus, def.name, localDispatch([registry])));
+      // A bus outage while a function starts is waited out (each step is idempotent), not fatal.
+      const step = <T>(what: string, run: () => Promise<T>) =>
+        waitOutOutage(fnBus, `${def.name}: ${what}`, run, fnLogger);
       triggers.push(
-        await startTrigger(def, { bus: fnBus, config, logger: fnLogger }, { invoker, metrics: tm }),
+        await step("trigger", () =>
+          startTrigger(def, { bus: fnBus, config, logger: fnLogger }, { invoker, metrics: tm }),
+        ),
       );
       // Registered like a service instance (kind "function"), so the coordinator lists its tools.
       heartbeats.push(
-        await startHeartbeat(
-          fnBus,
-          {
-            agent: def.name,
-            instanceId,
-            kind: "function",
-            version: process.env.npm_package_version ?? "0.0.0",
-            tools: registry.describe(),
-            startedAt: Date.now(),
-            pid: process.pid,
-            host: hostname(),
-          },
-          fnLogger,
+        await step("heartbeat", () =>
+          startHeartbeat(
+            fnBus,
+            {
+              agent: def.name,
+              instanceId,
+              kind: "function",
+              version: process.env.npm_package_version ?? "0.0.0",
+              tools: registry.describe(),
+              startedAt: Date.now(),
+              pid: process.pid,
+              host: hostname(),
+            },
+            fnLogger,
+          ),
         ),
       );
-      if (def.background !== undefined) backgrounds.push(await def.background({ ...toolDeps, metrics }));
+      const background = def.background;
+      if (background !== undefined)
+        backgrounds.push(await step("background", () => background({ ...toolDeps, metrics })));
       running.push(def.name);
     }
   } catch (err) {

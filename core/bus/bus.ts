@@ -73,7 +73,7 @@ export class Bus {
 
   static async connect(options: BusOptions): Promise<Bus> {
     const base = options.reconnectDelayMs ?? 250;
-    const cap = options.maxReconnectDelayMs ?? 5_000;
+    const cap = options.maxReconnectDelayMs ?? 2_000;
     let attempt = 0;
     const { servers, user, pass } = splitCredentials(options.url);
     const connectionOptions: ConnectionOptions = {

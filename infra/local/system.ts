@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { manifest, type ServiceAgent, serviceAgents } from "../../core/agents/manifest.ts";
 import { Bus } from "../../core/bus/bus.ts";
+import { waitOutOutage } from "../../core/bus/outage.ts";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import type { Config } from "../../core/config.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
@@ -24,6 +25,11 @@ export interface RunningSystem {
   /** The trigger's /health and /metrics. */
   triggerUrl: string;
   stop(): Promise<void>;
+}
+
+async function untilConnected(bus: Bus, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!bus.connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 }
 
 function isServiceModule(mod: unknown): mod is ServiceModule {
@@ -66,7 +72,7 @@ export async function startSystem(
     });
   };
   const bus = await connect(credentials === undefined ? undefined : ADMIN_USER);
-  await ensureTopology(bus);
+  await waitOutOutage(bus, "stream topology", () => ensureTopology(bus), logger);
   const agentBuses = new Map<string, Bus>();
   if (credentials !== undefined) {
     try {
@@ -91,6 +97,9 @@ export async function startSystem(
         notBuilt.push(agent.name);
         continue;
       }
+      // A service's start is not retried (it may hold half-made state), but it does not begin while
+      // the bus is away: an outage during start-up costs time, not the system.
+      await untilConnected(busOf(agent.name));
       const service = await mod.start(
         { config, bus: busOf(agent.name), logger: logger.child({ agent: agent.name }) },
         { port: agent.port + config.BOT4_PORT_OFFSET },

@@ -220,6 +220,7 @@ describe("fault suite: the real system under kill -9", () => {
   it("a. kill -9 of the nats-server mid-stream, restarted on the same store", async () => {
     const run = await streamOrders({
       url: () => exchangeUrl,
+      output: () => system.output(),
       prefix: "fa",
       n: N,
       faults: { [Math.floor(N / 3)]: () => restartNats() },
@@ -230,6 +231,7 @@ describe("fault suite: the real system under kill -9", () => {
   it("b. kill -9 of the whole system mid-stream, restarted", async () => {
     const run = await streamOrders({
       url: () => exchangeUrl,
+      output: () => system.output(),
       prefix: "fb",
       n: N,
       faults: { [Math.floor(N / 3)]: () => restartSystem() },
@@ -245,6 +247,7 @@ describe("fault suite: the real system under kill -9", () => {
     };
     const run = await streamOrders({
       url: () => exchangeUrl,
+      output: () => system.output(),
       prefix: "fc",
       n: N,
       faults: { [Math.floor(N / 4)]: both, [Math.floor(N / 2)]: both },
@@ -256,6 +259,7 @@ describe("fault suite: the real system under kill -9", () => {
     const match = "POST /api/v3/order";
     const run = await streamOrders({
       url: () => exchangeUrl,
+      output: () => system.output(),
       prefix: "fd",
       n: 40,
       venue: "binance",

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { DeliverPolicy } from "@nats-io/jetstream";
 import type { Bus } from "../../core/bus/bus.ts";
 import { manifest } from "../../core/agents/manifest.ts";
+import { agentProcess } from "../../core/agents/process.ts";
 import type { EventEnvelope } from "../../core/protocol/envelope.ts";
 import { streams, subjects } from "../../core/subjects.ts";
 import { eventually } from "../nats.ts";
@@ -36,13 +37,18 @@ export async function startSystemProcess(env: NodeJS.ProcessEnv, offset: number)
   return sys;
 }
 
+/**
+ * Until the whole system is up: the exchange, risk and the coordinator ready, and the trigger (which
+ * serves its /health once every function has started). A scenario's fault then meets a running
+ * system, not one half-way through its start.
+ */
 export async function waitReady(sys: SystemProcess, offset: number, timeoutMs = 150_000): Promise<void> {
-  for (const agent of ["exchange", "risk"]) {
-    await eventually(
-      async () => (await fetch(`http://127.0.0.1:${portOf(agent, offset)}/ready`)).status === 200,
-      timeoutMs,
-      `${agent} /ready`,
-    ).catch((err: unknown) => {
+  const urls = [
+    ...["exchange", "risk", "coordinator"].map((a) => `http://127.0.0.1:${portOf(a, offset)}/ready`),
+    `http://127.0.0.1:${agentProcess.triggerPort + offset}${agentProcess.healthPath}`,
+  ];
+  for (const url of urls) {
+    await eventually(async () => (await fetch(url)).status === 200, timeoutMs, url).catch((err: unknown) => {
       throw new Error(`${String(err)}\n--- system output ---\n${sys.output().slice(-4_000)}`);
     });
   }
@@ -77,6 +83,8 @@ export async function streamOrders(o: {
   amount?: number;
   faults?: Record<number, () => Promise<void>>;
   deadlineMs?: number;
+  /** What the system printed, for the message of an order that is never acknowledged. */
+  output?: () => string;
 }): Promise<StreamResult> {
   const acknowledged = new Set<string>();
   let refusals = 0;
@@ -96,8 +104,13 @@ export async function streamOrders(o: {
         ...(o.venue !== undefined ? { venue: o.venue } : {}),
         ...(o.account !== undefined ? { account: o.account } : {}),
       });
+    let last = "nothing yet";
     for (;;) {
-      if (Date.now() > deadline) throw new Error(`order ${id} not acknowledged before the deadline`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `order ${id} not acknowledged before the deadline; its last answer: ${last}` +
+            (o.output !== undefined ? `\n--- system output ---\n${o.output().slice(-6_000)}` : ""),
+        );
       try {
         const res = await fetch(`${o.url()}/tools/submit_order`, {
           method: "POST",
@@ -106,6 +119,7 @@ export async function streamOrders(o: {
           signal: AbortSignal.timeout(15_000),
         });
         const text = await res.text();
+        last = `${res.status} ${text.slice(0, 300)}`;
         if (res.status === 200) {
           acknowledged.add(id);
           break;
@@ -120,6 +134,7 @@ export async function streamOrders(o: {
         if (res.status !== 503 && res.status !== 504) throw new Error(`order ${id}: ${res.status} ${text}`);
       } catch (err) {
         if (err instanceof Error && err.message.startsWith(`order ${id}:`)) throw err;
+        last = String(err instanceof Error && err.cause !== undefined ? err.cause : err);
       }
       refusals++;
       await new Promise((r) => setTimeout(r, 150));
