@@ -89,6 +89,8 @@ export interface NatsServerOptions {
 }
 
 export interface NatsServerHandle {
+  /** The server's recent log (its stderr, across restarts), for a failing test's message. */
+  log(): string;
   readonly url: string;
   readonly port: number;
   readonly storeDir: string;
@@ -114,6 +116,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), "bot4-nats-"));
   const timeout = options.startTimeoutMs ?? 10_000;
   let child: ChildProcess | undefined;
+  let log = "";
 
   const launch = async () => {
     const args = ["-js", "-a", host, "-p", String(port), "-sd", storeDir];
@@ -125,6 +128,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     let stderr = "";
     proc.stderr?.on("data", (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-4000);
+      log = (log + chunk.toString()).slice(-20_000);
     });
     let exited: number | null | undefined;
     proc.once("exit", (code) => {
@@ -160,6 +164,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     url: `nats://${host}:${port}`,
     port,
     storeDir,
+    log: () => log,
     get running() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
     },

@@ -66,6 +66,9 @@ const env: NodeJS.ProcessEnv = {
   BINANCE_SECRET: emulator.secret,
 };
 let system: SystemProcess;
+/** What a failing scenario prints: the system's output, then the nats-server's log. */
+const systemAndNatsLog = () =>
+  `${system.output().slice(-5_000)}\n--- nats-server log ---\n${nats.log().slice(-3_000)}`;
 const figures: Record<string, Tally & { refusals: number }> = {};
 
 beforeAll(async () => {
@@ -220,7 +223,7 @@ describe("fault suite: the real system under kill -9", () => {
   it("a. kill -9 of the nats-server mid-stream, restarted on the same store", async () => {
     const run = await streamOrders({
       url: () => exchangeUrl,
-      output: () => system.output(),
+      output: systemAndNatsLog,
       prefix: "fa",
       n: N,
       faults: { [Math.floor(N / 3)]: () => restartNats() },
@@ -231,7 +234,7 @@ describe("fault suite: the real system under kill -9", () => {
   it("b. kill -9 of the whole system mid-stream, restarted", async () => {
     const run = await streamOrders({
       url: () => exchangeUrl,
-      output: () => system.output(),
+      output: systemAndNatsLog,
       prefix: "fb",
       n: N,
       faults: { [Math.floor(N / 3)]: () => restartSystem() },
@@ -247,7 +250,7 @@ describe("fault suite: the real system under kill -9", () => {
     };
     const run = await streamOrders({
       url: () => exchangeUrl,
-      output: () => system.output(),
+      output: systemAndNatsLog,
       prefix: "fc",
       n: N,
       faults: { [Math.floor(N / 4)]: both, [Math.floor(N / 2)]: both },
@@ -259,7 +262,7 @@ describe("fault suite: the real system under kill -9", () => {
     const match = "POST /api/v3/order";
     const run = await streamOrders({
       url: () => exchangeUrl,
-      output: () => system.output(),
+      output: systemAndNatsLog,
       prefix: "fd",
       n: 40,
       venue: "binance",

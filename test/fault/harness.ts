@@ -47,10 +47,17 @@ export async function waitReady(sys: SystemProcess, offset: number, timeoutMs = 
     ...["exchange", "risk", "coordinator"].map((a) => `http://127.0.0.1:${portOf(a, offset)}/ready`),
     `http://127.0.0.1:${agentProcess.triggerPort + offset}${agentProcess.healthPath}`,
   ];
+  const exited = () => sys.child.exitCode !== null || sys.child.signalCode !== null;
   for (const url of urls) {
-    await eventually(async () => (await fetch(url)).status === 200, timeoutMs, url).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n--- system output ---\n${sys.output().slice(-4_000)}`);
-    });
+    await eventually(async () => exited() || (await fetch(url)).status === 200, timeoutMs, url).catch(
+      (err: unknown) => {
+        throw new Error(`${String(err)}\n--- system output ---\n${sys.output().slice(-4_000)}`);
+      },
+    );
+    if (exited())
+      throw new Error(
+        `the system exited (${sys.child.exitCode ?? sys.child.signalCode}) while starting\n--- system output ---\n${sys.output().slice(-4_000)}`,
+      );
   }
 }
 
@@ -72,7 +79,7 @@ export interface StreamResult {
  * Sends `n` market orders (buy and sell alternating) one after another; an order that is refused with
  * 503, times out or meets a closed port is sent again with the same client order id until it is
  * answered 200 (one that the venue confirmed it never received is placed under a new id, `<id>-r`).
- * `faults[i]` runs (not awaited) just before order i.
+ * `faults[i]` starts just before order i (not awaited: orders keep flowing), after any earlier fault.
  */
 export async function streamOrders(o: {
   url: () => string;
@@ -89,10 +96,17 @@ export async function streamOrders(o: {
   const acknowledged = new Set<string>();
   let refusals = 0;
   const deadline = Date.now() + (o.deadlineMs ?? 240_000);
-  const running: Promise<void>[] = [];
+  // Faults run one after another (a second restart waits until the first one's system is up, or it
+  // would kill a process that is already dead while the new one is still starting); a fault that
+  // fails (a restart that never comes up) ends the stream at once, with its reason.
+  let faults: Promise<void> = Promise.resolve();
+  let faultFailure: unknown;
   for (let i = 0; i < o.n; i++) {
     const fault = o.faults?.[i];
-    if (fault !== undefined) running.push(fault());
+    if (fault !== undefined)
+      faults = faults.then(fault).catch((err: unknown) => {
+        faultFailure = err;
+      });
     let id = `${o.prefix}-${i}`;
     const body = () =>
       JSON.stringify({
@@ -106,10 +120,11 @@ export async function streamOrders(o: {
       });
     let last = "nothing yet";
     for (;;) {
+      if (faultFailure !== undefined) throw faultFailure;
       if (Date.now() > deadline)
         throw new Error(
           `order ${id} not acknowledged before the deadline; its last answer: ${last}` +
-            (o.output !== undefined ? `\n--- system output ---\n${o.output().slice(-6_000)}` : ""),
+            (o.output !== undefined ? `\n--- system output ---\n${o.output()}` : ""),
         );
       try {
         const res = await fetch(`${o.url()}/tools/submit_order`, {
@@ -140,7 +155,8 @@ export async function streamOrders(o: {
       await new Promise((r) => setTimeout(r, 150));
     }
   }
-  await Promise.all(running);
+  await faults;
+  if (faultFailure !== undefined) throw faultFailure;
   return { sent: o.n, acknowledged, refusals };
 }
 
