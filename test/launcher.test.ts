@@ -185,8 +185,13 @@ describe("npm start (embedded default)", () => {
     expect(output).toMatch(/"strategy":"default-paper"[^\n]*"outcome":"filled"[^\n]*"msg":"strategy order"/);
 
     const exited = new Promise<number | null>((resolve) => child?.once("exit", (code) => resolve(code)));
+    const stopAt = output.length;
     child.kill("SIGTERM");
-    expect(await exited).toBe(0);
+    const code = await exited;
+    if (code !== 0)
+      throw new Error(
+        `exit code ${code} on SIGTERM\n--- launcher output ---\n${output.slice(stopAt).slice(-4000)}`,
+      );
   }, 180_000);
 
   it("refuses to start on a bad variable, naming it and the rule", async () => {

@@ -39,10 +39,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down");
+    // Each part has its own stop deadline (a trigger's batch in hand 10 s, a service's calls in
+    // flight 10 s); this one only catches a stop that hangs past all of them in a row.
     const deadline = setTimeout(() => {
       logger.error("shutdown deadline passed; exiting");
       process.exit(1);
-    }, 15_000);
+    }, 45_000);
     deadline.unref();
     await starting.catch(() => undefined);
     await system?.stop();

@@ -81,7 +81,7 @@ export interface StreamResult {
  * answered 200 (one that the venue confirmed it never received is placed under a new id, `<id>-r`).
  * `faults[i]` starts just before order i (not awaited: orders keep flowing), after any earlier fault.
  */
-export async function streamOrders(o: {
+export interface StreamOptions {
   url: () => string;
   prefix: string;
   n: number;
@@ -92,7 +92,9 @@ export async function streamOrders(o: {
   deadlineMs?: number;
   /** What the system printed, for the message of an order that is never acknowledged. */
   output?: () => string;
-}): Promise<StreamResult> {
+}
+
+export async function streamOrders(o: StreamOptions): Promise<StreamResult> {
   const acknowledged = new Set<string>();
   let refusals = 0;
   const deadline = Date.now() + (o.deadlineMs ?? 240_000);
@@ -101,63 +103,91 @@ export async function streamOrders(o: {
   // fails (a restart that never comes up) ends the stream at once, with its reason.
   let faults: Promise<void> = Promise.resolve();
   let faultFailure: unknown;
+  const failedFault = () => faultFailure;
   for (let i = 0; i < o.n; i++) {
     const fault = o.faults?.[i];
     if (fault !== undefined)
       faults = faults.then(fault).catch((err: unknown) => {
         faultFailure = err;
       });
-    let id = `${o.prefix}-${i}`;
-    const body = () =>
-      JSON.stringify({
-        symbol: "BTC/USDT",
-        side: i % 2 === 0 ? "buy" : "sell",
-        type: "market",
-        amount: o.amount ?? 0.001,
-        client_order_id: id,
-        ...(o.venue !== undefined ? { venue: o.venue } : {}),
-        ...(o.account !== undefined ? { account: o.account } : {}),
-      });
-    let last = "nothing yet";
-    for (;;) {
-      if (faultFailure !== undefined) throw faultFailure;
-      if (Date.now() > deadline)
-        throw new Error(
-          `order ${id} not acknowledged before the deadline; its last answer: ${last}` +
-            (o.output !== undefined ? `\n--- system output ---\n${o.output()}` : ""),
-        );
-      try {
-        const res = await fetch(`${o.url()}/tools/submit_order`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: body(),
-          signal: AbortSignal.timeout(15_000),
-        });
-        const text = await res.text();
-        last = `${res.status} ${text.slice(0, 300)}`;
-        if (res.status === 200) {
-          acknowledged.add(id);
-          break;
-        }
-        // An order whose outcome was unknown and that the venue confirmed it never received is final
-        // (rejected): the client places it again under a new client order id.
-        if (res.status === 422 && text.includes("never reached the venue")) {
-          id = `${id}-r`;
-          refusals++;
-          continue;
-        }
-        if (res.status !== 503 && res.status !== 504) throw new Error(`order ${id}: ${res.status} ${text}`);
-      } catch (err) {
-        if (err instanceof Error && err.message.startsWith(`order ${id}:`)) throw err;
-        last = String(err instanceof Error && err.cause !== undefined ? err.cause : err);
-      }
-      refusals++;
-      await new Promise((r) => setTimeout(r, 150));
-    }
+    const sent = await sendUntilAnswered(o, i, deadline, failedFault);
+    acknowledged.add(sent.id);
+    refusals += sent.refusals;
   }
   await faults;
   if (faultFailure !== undefined) throw faultFailure;
   return { sent: o.n, acknowledged, refusals };
+}
+
+type Answer = "acknowledged" | "never-reached" | "retry";
+
+/** One try of one order: acknowledged, final (never reached the venue: place it anew), or to retry. */
+async function tryOnce(url: string, body: string, id: string): Promise<{ answer: Answer; last: string }> {
+  try {
+    const res = await fetch(`${url}/tools/submit_order`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await res.text();
+    const last = `${res.status} ${text.slice(0, 300)}`;
+    if (res.status === 200) return { answer: "acknowledged", last };
+    // An order whose outcome was unknown and that the venue confirmed it never received is final
+    // (rejected): the client places it again under a new client order id.
+    if (res.status === 422 && text.includes("never reached the venue"))
+      return { answer: "never-reached", last };
+    if (res.status !== 503 && res.status !== 504) throw new OrderRefused(`order ${id}: ${last}`);
+    return { answer: "retry", last };
+  } catch (err) {
+    if (err instanceof OrderRefused) throw err;
+    return {
+      answer: "retry",
+      last: String(err instanceof Error && err.cause !== undefined ? err.cause : err),
+    };
+  }
+}
+
+class OrderRefused extends Error {}
+
+function notAcknowledged(o: StreamOptions, id: string, last: string): Error {
+  const output = o.output === undefined ? "" : `\n--- system output ---\n${o.output()}`;
+  return new Error(`order ${id} not acknowledged before the deadline; its last answer: ${last}${output}`);
+}
+
+/** Order i as submit_order takes it: buy and sell alternate. */
+function orderBody(o: StreamOptions, i: number, id: string): string {
+  return JSON.stringify({
+    symbol: "BTC/USDT",
+    side: i % 2 === 0 ? "buy" : "sell",
+    type: "market",
+    amount: o.amount ?? 0.001,
+    client_order_id: id,
+    ...(o.venue === undefined ? {} : { venue: o.venue }),
+    ...(o.account === undefined ? {} : { account: o.account }),
+  });
+}
+
+/** Order i, sent and resent with its client order id until it is answered 200. */
+async function sendUntilAnswered(
+  o: StreamOptions,
+  i: number,
+  deadline: number,
+  failedFault: () => unknown,
+): Promise<{ id: string; refusals: number }> {
+  let id = `${o.prefix}-${i}`;
+  let refusals = 0;
+  let last = "nothing yet";
+  for (;;) {
+    if (failedFault() !== undefined) throw failedFault();
+    if (Date.now() > deadline) throw notAcknowledged(o, id, last);
+    const sent = await tryOnce(o.url(), orderBody(o, i, id), id);
+    last = sent.last;
+    if (sent.answer === "acknowledged") return { id, refusals };
+    refusals++;
+    if (sent.answer === "never-reached") id = `${id}-r`;
+    else await new Promise((r) => setTimeout(r, 150));
+  }
 }
 
 /** Every trade event EVENTS holds, in order (an ordered consumer). */
