@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { seedLimits } from "./risk/snapshot.ts";
 
 /** Parses an env flag the way people write them: true/false, 1/0, yes/no. */
 const flag = (fallback: boolean) =>
@@ -33,10 +34,10 @@ export const Config = z.object({
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   /** `pretty` (human-readable lines) or `json`; unset: pretty on a terminal, JSON otherwise. */
   LOG_FORMAT: z.enum(["pretty", "json"], { message: "must be pretty or json" }).optional(),
-  MAX_POSITION_SIZE: fraction(0.02),
-  MAX_PORTFOLIO_RISK: fraction(0.15),
-  MAX_CORRELATION: fraction(0.7),
-  MAX_LEVERAGE: positive(3),
+  MAX_POSITION_SIZE: fraction(seedLimits.maxPositionSize),
+  MAX_PORTFOLIO_RISK: fraction(seedLimits.maxPortfolioRisk),
+  MAX_CORRELATION: fraction(seedLimits.maxCorrelation),
+  MAX_LEVERAGE: positive(seedLimits.maxLeverage),
   /** Fraction of full Kelly that calculate_kelly sizes with (0.25 = quarter Kelly). */
   KELLY_FRACTION: fraction(0.25),
   /** Cash each account starts with in the risk service's book (quote currency); default: PAPER_BALANCES' USDT. */

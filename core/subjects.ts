@@ -1,3 +1,5 @@
+import type { OrderState } from "./domain/trading.ts";
+
 /**
  * The one module that names every NATS subject, JetStream stream, consumer, KV bucket and object
  * store. No other file spells a subject: they call these functions.
@@ -27,11 +29,6 @@ export function symbolToken(symbol: string): string {
   return token;
 }
 
-/** Inverse of {@link symbolToken}. */
-export function tokenToSymbol(token: string): string {
-  return token.replaceAll("-", "/").replaceAll("_", ":");
-}
-
 function assertToken(token: string, what: string): void {
   if (token.length === 0 || /[\s.*>]/.test(token)) {
     throw new Error(`invalid ${what} for a subject token: ${JSON.stringify(token)}`);
@@ -40,17 +37,6 @@ function assertToken(token: string, what: string): void {
 
 export const MarketKind = ["candle", "ticker", "book", "trade"] as const;
 export type MarketKind = (typeof MarketKind)[number];
-
-export const OrderState = [
-  "submitted",
-  "accepted",
-  "rejected",
-  "partially_filled",
-  "filled",
-  "canceled",
-  "expired",
-] as const;
-export type OrderState = (typeof OrderState)[number];
 
 export const subjects = {
   market: {

@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { hostname } from "node:os";
 import type { Subscription } from "@nats-io/transport-node";
 import { functionAgents } from "../core/agents/manifest.ts";
-import { type Heartbeat, startHeartbeat } from "../core/bus/agent-registry.ts";
+import { type Heartbeat, startInstanceHeartbeat } from "../core/bus/agent-registry.ts";
 import type { Bus } from "../core/bus/bus.ts";
 import { waitOutOutage } from "../core/bus/outage.ts";
 import { serveToolsOverNats } from "../core/bus/tool-transport.ts";
@@ -116,18 +115,9 @@ export async function startLocalFunctions(
       // Registered like a service instance (kind "function"), so the coordinator lists its tools.
       heartbeats.push(
         await step("heartbeat", () =>
-          startHeartbeat(
+          startInstanceHeartbeat(
             fnBus,
-            {
-              agent: def.name,
-              instanceId,
-              kind: "function",
-              version: process.env.npm_package_version ?? "0.0.0",
-              tools: registry.describe(),
-              startedAt: Date.now(),
-              pid: process.pid,
-              host: hostname(),
-            },
+            { agent: def.name, instanceId, kind: "function", tools: registry.describe() },
             fnLogger,
           ),
         ),

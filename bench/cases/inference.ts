@@ -57,12 +57,13 @@ const inferenceCase: BenchCase = {
     const predictRec = new Recorder();
     let k = 0;
     for (let i = 0; i < 2_000; i++) {
-      await loaded.session.run({ [ONNX_INPUT]: one });
+      await loaded.runner.session.run({ [ONNX_INPUT]: one });
       await loaded.predict(rows[i % rows.length] as Float64Array);
     }
     const block = 500;
     for (let done = 0; done < n; done += block) {
-      for (let i = 0; i < block; i++) await floorRec.time(() => loaded.session.run({ [ONNX_INPUT]: one }));
+      for (let i = 0; i < block; i++)
+        await floorRec.time(() => loaded.runner.session.run({ [ONNX_INPUT]: one }));
       for (let i = 0; i < block; i++)
         await predictRec.time(() => loaded.predict(rows[k++ % rows.length] as Float64Array));
     }
@@ -79,7 +80,7 @@ const inferenceCase: BenchCase = {
     for (const batch of [32, 1024]) {
       const t = tensorOf(batch);
       const runs = Math.max(200, Math.round((batch === 32 ? 20_000 : 2_000) * scale));
-      const r = await measureSequential(() => loaded.session.run({ [ONNX_INPUT]: t }), runs);
+      const r = await measureSequential(() => loaded.runner.session.run({ [ONNX_INPUT]: t }), runs);
       results.push({
         case: `onnx session.run, batch ${batch}`,
         unit: "run",

@@ -5,7 +5,7 @@ import { ensureTopology } from "../../core/bus/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import { covarianceFrom, type Matrix, matrix } from "../../core/risk/linalg.ts";
 import { preTradeCheck } from "../../core/risk/pretrade.ts";
-import { createRandom } from "../../core/risk/random.ts";
+import { createRandom } from "../../core/math/random.ts";
 import { defaultLimits, type RiskSnapshot } from "../../core/risk/snapshot.ts";
 import { monteCarloVar, valueAtRisk } from "../../core/risk/var.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Candle, Timeframe } from "../domain/market.ts";
+import { Candle, Timeframe, UnifiedSymbol } from "../domain/market.ts";
 import { DEFAULT_FEES } from "../execution/fees.ts";
 import { kelly } from "../risk/kelly.ts";
 import { SimulatorParams } from "../market/simulator.ts";
@@ -11,8 +11,7 @@ import { Money } from "../domain/bounds.ts";
  * A backtest as data — what a `cmd.backtesting.run` command, the `run_backtest` tool and the walk-forward
  * runner accept. Every field has a default except the strategy.
  */
-const symbol = z.string().regex(/^[A-Z0-9]+\/[A-Z0-9]+(:[A-Z0-9]+)?$/, "a unified symbol such as BTC/USDT");
-const series = { venue: z.string().min(1).default("import"), symbol, timeframe: Timeframe };
+const series = { venue: z.string().min(1).default("import"), symbol: UnifiedSymbol, timeframe: Timeframe };
 
 export const DataSpec = z.discriminatedUnion("source", [
   /** The seeded market simulator (core/market/simulator.ts): the offline default. */
@@ -36,7 +35,7 @@ export const DataSpec = z.discriminatedUnion("source", [
   z.object({
     source: z.literal("exchange"),
     exchange: z.enum(["binance"]).default("binance"),
-    symbol,
+    symbol: UnifiedSymbol,
     timeframe: Timeframe,
     since: z.number().int().nonnegative(),
     until: z.number().int().positive(),

@@ -38,21 +38,30 @@ describe("walk-forward", () => {
     expect(first?.inSampleScore).toBe(ranked[0]?.score);
   });
 
-  it("makes overfitting visible: on a driftless random walk the in-sample winner does worse out of sample", () => {
-    const noEdge = simulateCandles(
-      {
-        seed: 5,
-        timeframe: "15m",
-        regimes: [{ name: "flat", driftAnnual: 0, volScale: 1, meanDurationDays: 1 }],
-      },
-      8_000,
-    );
+  it("makes overfitting visible: on driftless random walks the in-sample winner does worse out of sample", () => {
+    // Pooled over 16 independent walks, so the claim is about selection bias, not one lucky seed: the
+    // best of 8 combinations in sample has a positive mean Sharpe (≈ 1.7-2.1 over seed sets 1-16 … 301-316);
+    // out of sample the edge is gone (mean ≈ -0.4 … -1.0; the standard error of a 16-walk mean is ≈ 0.6).
     const free = { ...spec, fees: { maker: 0, taker: 0 }, inSampleBars: 2_000, outOfSampleBars: 1_500 };
-    const result = walkForward(noEdge, free);
-    // The best of 8 combinations in sample has a positive Sharpe; out of sample the edge is gone.
-    expect(result.meanInSample as number).toBeGreaterThan(0);
-    expect(result.meanOutOfSample as number).toBeLessThan(result.meanInSample as number);
-    expect(result.efficiency as number).toBeLessThan(0.5);
+    const walks = 16;
+    let inSample = 0;
+    let outOfSample = 0;
+    for (let seed = 1; seed <= walks; seed++) {
+      const noEdge = simulateCandles(
+        {
+          seed,
+          timeframe: "15m",
+          regimes: [{ name: "flat", driftAnnual: 0, volScale: 1, meanDurationDays: 1 }],
+        },
+        8_000,
+      );
+      const result = walkForward(noEdge, free);
+      inSample += (result.meanInSample as number) / walks;
+      outOfSample += (result.meanOutOfSample as number) / walks;
+    }
+    expect(inSample).toBeGreaterThan(0.5);
+    expect(outOfSample).toBeLessThan(inSample - 1);
+    expect(outOfSample / inSample).toBeLessThan(0.5);
   });
 
   it("indexes the ML signal source by the bar's position in the whole series in every window", () => {

@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { z } from "zod";
 import { HEARTBEAT_INTERVAL_MS, agentInstanceKey, agentInstanceKeys, kvBuckets } from "../subjects.ts";
 import type { Logger } from "../telemetry/log.ts";
@@ -32,6 +33,39 @@ export const AgentInstance = z.object({
   host: z.string().optional(),
 });
 export type AgentInstance = z.infer<typeof AgentInstance>;
+
+/** The version an instance reports unless it names its own: the package's (npm sets it), else 0.1.0. */
+export const processVersion = process.env.npm_package_version ?? "0.1.0";
+
+/** What an instance says about itself; the process fills in its pid, host name, and by default version and start. */
+export interface InstanceFacts {
+  agent: string;
+  instanceId: string;
+  kind: AgentInstance["kind"];
+  tools: RegisteredTool[];
+  version?: string;
+  startedAt?: number;
+  url?: string;
+}
+
+/** The one way a service or a function of this process joins the registry: its entry, kept fresh. */
+export function startInstanceHeartbeat(
+  bus: Bus,
+  facts: InstanceFacts,
+  logger: Logger,
+  intervalMs = HEARTBEAT_INTERVAL_MS,
+): Promise<Heartbeat> {
+  const { version = processVersion, startedAt = Date.now(), url, ...rest } = facts;
+  const entry: Omit<AgentInstance, "lastSeen"> = {
+    ...rest,
+    version,
+    startedAt,
+    pid: process.pid,
+    host: hostname(),
+  };
+  if (url !== undefined) entry.url = url;
+  return startHeartbeat(bus, entry, logger, intervalMs);
+}
 
 export interface Heartbeat {
   /** Writes the entry now (the first beat is awaited by whoever starts the heartbeat). */

@@ -5,6 +5,7 @@ import { headers, queueGroup, subjects } from "../subjects.ts";
 import { ToolError } from "../tools/errors.ts";
 import { type Dispatch, canonicalAgent, executeRpc } from "../tools/execute.ts";
 import { assertDepth } from "../tools/json-depth.ts";
+import type { CallIds } from "../tools/tool.ts";
 import type { Bus } from "./bus.ts";
 
 const decoder = new TextDecoder();
@@ -60,11 +61,9 @@ function toolOf(text: string): string {
   return m?.[1] ?? "unknown";
 }
 
-export interface CallOptions {
+export interface CallOptions extends CallIds {
   /** Milliseconds before the call fails with a Timeout error naming the agent. Default 5000. */
   timeout?: number;
-  requestId?: string;
-  correlationId?: string;
 }
 
 /**
@@ -150,14 +149,4 @@ function transportError(err: unknown, agent: string, tool: string, timeout: numb
     });
   }
   return err;
-}
-
-/** A Dispatch that routes every call to its owning agent over NATS (the coordinator's). */
-export function natsDispatch(bus: Bus, timeout = 5_000): Dispatch {
-  return (call, ctx) =>
-    callTool(bus, call.agent, call.tool, call.args, {
-      timeout,
-      requestId: ctx.requestId,
-      correlationId: ctx.correlationId,
-    });
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { OrderState } from "../subjects.ts";
+import { UnifiedSymbol } from "./market.ts";
 
 /**
  * The trading vocabulary every agent shares: orders, fills and positions as they travel on the bus.
@@ -12,13 +12,22 @@ export type Side = z.infer<typeof Side>;
 export const OrderType = z.enum(["market", "limit", "stop", "stop_limit"]);
 export type OrderType = z.infer<typeof OrderType>;
 
+/** The states of an order's life, in order; each has its event subject (`events.trade.order.<state>`). */
+export const OrderState = [
+  "submitted",
+  "accepted",
+  "rejected",
+  "partially_filled",
+  "filled",
+  "canceled",
+  "expired",
+] as const;
+export type OrderState = (typeof OrderState)[number];
+
 export const OrderStatus = z.enum(OrderState);
 export type OrderStatus = z.infer<typeof OrderStatus>;
 
 const TimestampMs = z.number().int().nonnegative();
-const UnifiedSymbol = z
-  .string()
-  .regex(/^[A-Z0-9]+\/[A-Z0-9]+(:[A-Z0-9]+)?$/, "a unified symbol such as BTC/USDT");
 
 /** A strategy instance's id: one subject/key-safe token. */
 export const StrategyId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digits, '_' or '-'");

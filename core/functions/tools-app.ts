@@ -1,11 +1,10 @@
-import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
-import { ZodError } from "zod";
+import { requestId } from "hono/request-id";
 import type { Config } from "../config.ts";
 import type { Bus } from "../bus/bus.ts";
 import type { Logger } from "../telemetry/log.ts";
-import { httpStatusOf, toRpcError } from "../tools/errors.ts";
-import { executeRpc, localDispatch } from "../tools/execute.ts";
+import { localDispatch } from "../tools/execute.ts";
+import { mountToolRoutes } from "../tools/http.ts";
 import { createToolRegistry, type ToolRegistry } from "../tools/registry.ts";
 import type { FunctionDefinition, FunctionToolDeps } from "./contract.ts";
 import { resolveState } from "./run.ts";
@@ -39,43 +38,15 @@ export function functionRegistry<In, S>(
 
 /**
  * The HTTP face of a function's tools, as its Lambda serves them behind API Gateway v2 or a function
- * URL: `GET /health`, `GET /tools`, `POST /tools/:tool` (body = args) and `POST /rpc` (JSON-RPC 2.0).
+ * URL: `GET /health`, `GET /tools`, and the tool routes every Bot4 HTTP face shares (core/tools/http.ts):
+ * `POST /tools/:tool` (body = args) and `POST /rpc` (JSON-RPC 2.0), with the same error bodies, request
+ * ids (`X-Request-Id`) and correlation header (`Bot4-Correlation-Id`) as the services.
  */
 export function toolsApp(registry: ToolRegistry, logger: Logger): Hono {
   const app = new Hono();
+  app.use(requestId({ limitLength: 128 }));
   app.get("/health", (c) => c.json({ status: "ok", agent: registry.agent }));
   app.get("/tools", (c) => c.json({ agent: registry.agent, tools: registry.describe() }));
-  app.post("/tools/:tool", async (c) => {
-    const requestId = c.req.header("x-request-id") ?? randomUUID();
-    let args: unknown = {};
-    const text = await c.req.text();
-    if (text.trim().length > 0) {
-      try {
-        args = JSON.parse(text);
-      } catch {
-        return c.json({ error: { code: -32700, message: "parse error: the body is not valid JSON" } }, 400);
-      }
-    }
-    try {
-      const result = await registry.call(c.req.param("tool"), args, {
-        requestId,
-        correlationId: c.req.header("x-correlation-id") ?? requestId,
-        transport: "http",
-        logger: logger.child({ requestId, tool: c.req.param("tool") }),
-      });
-      return c.json(result as object);
-    } catch (err) {
-      const error = toRpcError(err);
-      if (!(err instanceof ZodError) && error.code === -32603) logger.error({ err }, "tool call failed");
-      return c.json({ error }, httpStatusOf(error.code));
-    }
-  });
-  app.post("/rpc", async (c) => {
-    const response = await executeRpc(await c.req.text(), localDispatch([registry]), {
-      transport: "rpc",
-      logger,
-    });
-    return response === undefined ? c.body(null, 204) : c.json(response);
-  });
+  mountToolRoutes(app, { agent: registry.agent, dispatch: localDispatch([registry]), logger });
   return app;
 }

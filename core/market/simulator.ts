@@ -25,7 +25,7 @@
 import { z } from "zod";
 import type { Candle, OrderBook, Ticker } from "../domain/market.ts";
 import { Timeframe, timeframeMs } from "../domain/market.ts";
-import { createRng } from "./rng.ts";
+import { createRandom } from "../math/random.ts";
 import { roundToTick } from "./tick.ts";
 
 const YEAR_MS = 365 * 86_400_000;
@@ -92,7 +92,7 @@ export interface MarketSimulator {
 
 export function createMarketSimulator(input: SimulatorParamsInput = {}): MarketSimulator {
   const params = SimulatorParams.parse(input);
-  const rng = createRng(params.seed);
+  const rng = createRandom(params.seed);
   const barMs = timeframeMs[params.timeframe];
   const dt = barMs / YEAR_MS;
   const targetVar = params.annualVol * params.annualVol * dt;

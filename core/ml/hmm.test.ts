@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createRng } from "../market/rng.ts";
+import { createRandom } from "../math/random.ts";
 import { filterStep, fitHmm, posteriors, regimeObservations, viterbi } from "./hmm.ts";
 import { syntheticBars } from "./synthetic.ts";
 
@@ -28,7 +28,7 @@ describe("Gaussian HMM", () => {
   });
 
   it("recovers the means and variances of a one-dimensional two-state series (closed form)", () => {
-    const rng = createRng(7);
+    const rng = createRandom(7);
     const obs: number[][] = [];
     const truth: number[] = [];
     let s = 0;

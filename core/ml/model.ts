@@ -1,4 +1,4 @@
-import { createRng } from "../market/rng.ts";
+import { createRandom } from "../math/random.ts";
 import type { Scaler } from "./dataset.ts";
 
 /**
@@ -171,7 +171,7 @@ export function trainMlp(
   const batch = options.batchSize ?? 64;
   const lr = options.learningRate ?? 0.005;
   const decay = options.weightDecay ?? 1e-3;
-  const rng = createRng(options.seed ?? "mlp");
+  const rng = createRandom(options.seed ?? "mlp");
   const n = x.length;
   const z = x.map((row) => standardise(row, scaler, new Float64Array(f)));
   // Parameters in one vector: W1 [f×hidden], b1 [hidden], w2 [hidden], b2.

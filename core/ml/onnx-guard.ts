@@ -11,6 +11,11 @@ export class UnsafeModelError extends Error {
   override name = "UnsafeModelError";
 }
 
+/** A model's artifact does not declare what its metadata says (input name, feature count, output). */
+export class ModelShapeError extends Error {
+  override name = "ModelShapeError";
+}
+
 const EXTERNAL = onnx.TensorProto.DataLocation.EXTERNAL;
 
 /**

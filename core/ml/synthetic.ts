@@ -1,5 +1,5 @@
 import type { Bar } from "../features/feature-set.ts";
-import { createRng } from "../market/rng.ts";
+import { createRandom } from "../math/random.ts";
 
 /**
  * Seeded synthetic bars with known structure, for training at first start and for tests that must
@@ -27,7 +27,7 @@ export interface SyntheticSeries {
 }
 
 export function syntheticBars(options: SyntheticOptions): SyntheticSeries {
-  const rng = createRng(options.seed);
+  const rng = createRandom(options.seed);
   const phi = options.phi ?? 0;
   const sigmas = options.sigmas ?? [0.004, 0.016];
   const stay = options.stay ?? 0.98;

@@ -46,7 +46,6 @@ export const RpcResponse = z.union([RpcSuccess, RpcFailure]);
 export type RpcSuccess = z.infer<typeof RpcSuccess>;
 export type RpcFailure = z.infer<typeof RpcFailure>;
 export type RpcResponse = z.infer<typeof RpcResponse>;
-export const RpcBatchResponse = z.array(RpcResponse).min(1);
 
 /** `params` of the one method Bot4 serves, `tool.execute`. */
 export const ToolExecuteParams = z.object({

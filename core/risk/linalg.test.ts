@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { cholesky, choleskySolve, correlationOf, covariance, matrix, mulVec, toRows } from "./linalg.ts";
-import { createRandom } from "./random.ts";
+import { createRandom } from "../math/random.ts";
 import { normalCdf } from "./normal.ts";
 
 /** A random symmetric positive definite matrix A·Aᵀ + εI. */

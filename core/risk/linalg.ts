@@ -173,12 +173,6 @@ export function quadForm(a: Matrix, x: ArrayLike<number>): number {
   return s;
 }
 
-export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number);
-  return s;
-}
-
 /** The submatrix of the given rows/columns. */
 export function subMatrix(a: Matrix, idx: readonly number[]): Matrix {
   const m = idx.length;

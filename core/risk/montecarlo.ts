@@ -1,5 +1,5 @@
 import { cholesky, type Matrix } from "./linalg.ts";
-import { createRandom } from "./random.ts";
+import { createRandom } from "../math/random.ts";
 import { RiskInputError } from "./var.ts";
 
 /**

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { covarianceFrom, matrix, type Matrix } from "./linalg.ts";
 import { optimizePortfolio, projectCappedSimplex } from "./optimize.ts";
-import { createRandom } from "./random.ts";
+import { createRandom } from "../math/random.ts";
 
 const longOnly = (n: number) => ({ lower: new Array(n).fill(0), upper: new Array(n).fill(1) });
 

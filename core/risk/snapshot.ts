@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { Config } from "../config.ts";
 
 /**
  * The risk state other services read for in-process checks: the limits in force and a snapshot of one
@@ -12,23 +11,29 @@ import { Config } from "../config.ts";
  * fractions are fractions of equity.
  */
 
-const seed = Config.parse({});
+/** The seed's limits: the defaults of MAX_POSITION_SIZE, MAX_PORTFOLIO_RISK, MAX_CORRELATION and MAX_LEVERAGE. */
+export const seedLimits = Object.freeze({
+  maxPositionSize: 0.02,
+  maxPortfolioRisk: 0.15,
+  maxCorrelation: 0.7,
+  maxLeverage: 3,
+});
 
 const Fraction = z.number().gt(0).max(1);
 
 /** The limits every order is checked against. Defaults are the seed's environment defaults. */
 export const RiskLimits = z.object({
   /** Largest |position notional| / equity for one symbol (MAX_POSITION_SIZE). */
-  maxPositionSize: Fraction.default(seed.MAX_POSITION_SIZE),
+  maxPositionSize: Fraction.default(seedLimits.maxPositionSize),
   /** Largest portfolio VaR / equity at `riskConfidence` over `riskHorizonDays` (MAX_PORTFOLIO_RISK). */
-  maxPortfolioRisk: Fraction.default(seed.MAX_PORTFOLIO_RISK),
+  maxPortfolioRisk: Fraction.default(seedLimits.maxPortfolioRisk),
   /**
    * Largest direction-adjusted correlation between the symbol an order adds to and any other open
    * position: ρ·sign(a)·sign(b), so a hedge (long one, short a correlated other) never counts (MAX_CORRELATION).
    */
-  maxCorrelation: Fraction.default(seed.MAX_CORRELATION),
+  maxCorrelation: Fraction.default(seedLimits.maxCorrelation),
   /** Largest gross exposure / equity (MAX_LEVERAGE). */
-  maxLeverage: z.number().positive().default(seed.MAX_LEVERAGE),
+  maxLeverage: z.number().positive().default(seedLimits.maxLeverage),
   /** When on, every order is rejected. */
   killSwitch: z.boolean().default(false),
   /** Confidence of the portfolio VaR that `maxPortfolioRisk` bounds. */
@@ -44,9 +49,12 @@ export type RiskLimits = z.infer<typeof RiskLimits>;
 export const defaultLimits: RiskLimits = Object.freeze(RiskLimits.parse({}));
 
 /** The limits the environment configures (the rest at their defaults). */
-export function limitsFromConfig(
-  config: Pick<Config, "MAX_POSITION_SIZE" | "MAX_PORTFOLIO_RISK" | "MAX_CORRELATION" | "MAX_LEVERAGE">,
-): RiskLimits {
+export function limitsFromConfig(config: {
+  MAX_POSITION_SIZE: number;
+  MAX_PORTFOLIO_RISK: number;
+  MAX_CORRELATION: number;
+  MAX_LEVERAGE: number;
+}): RiskLimits {
   return RiskLimits.parse({
     maxPositionSize: config.MAX_POSITION_SIZE,
     maxPortfolioRisk: config.MAX_PORTFOLIO_RISK,

@@ -1,6 +1,6 @@
 import { cholesky, covariance, type Matrix, means } from "./linalg.ts";
 import { normalPdf, normalQuantile } from "./normal.ts";
-import { createRandom } from "./random.ts";
+import { createRandom } from "../math/random.ts";
 
 /**
  * Value at Risk and Conditional VaR (expected shortfall) of a return series or of a weighted portfolio

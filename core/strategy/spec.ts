@@ -53,7 +53,11 @@ export const StrategySpec = z.discriminatedUnion("kind", [
 ]);
 export type StrategySpec = z.infer<typeof StrategySpec>;
 export type StrategyKind = StrategySpec["kind"];
-export const strategyKinds: readonly StrategyKind[] = ["ma_crossover", "bollinger", "momentum", "ml_signal"];
+/** The catalogue's kinds, read from the union: a new spec brings its kind, nothing is spelled twice. */
+export const strategyKinds = StrategySpec.options.map((o) => o.shape.kind.value) as [
+  StrategyKind,
+  ...StrategyKind[],
+];
 
 export interface StrategyDeps {
   /** Required by `ml_signal`. */

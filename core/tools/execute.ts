@@ -13,14 +13,13 @@ import {
 import { callLogger, type Logger } from "../telemetry/log.ts";
 import { toRpcError, unknownAgent, zodIssues } from "./errors.ts";
 import { servesAgent, type ToolRegistry } from "./registry.ts";
-import type { ToolContext } from "./tool.ts";
+import type { CallIds, ToolContext } from "./tool.ts";
 
 /** Runs one tool of one agent. Local registries, NATS routing and tests all fit this shape. */
 export type Dispatch = (call: ToolExecuteParams, ctx: ToolContext) => Promise<unknown>;
 
-export interface CallMeta {
-  requestId?: string;
-  correlationId?: string;
+/** How a JSON-RPC payload came in: its ids, its transport, the logger and the batch cap. */
+export interface RpcMeta extends CallIds {
   transport: ToolContext["transport"];
   logger: Logger;
   /** Most members of one batch; a larger batch is refused whole (-32600). Default {@link MAX_BATCH}. */
@@ -50,7 +49,7 @@ export const canonicalAgent = (nameOrAlias: string) => findAgent(nameOrAlias)?.n
 export async function executeRpc(
   payload: string | unknown,
   dispatch: Dispatch,
-  meta: CallMeta,
+  meta: RpcMeta,
 ): Promise<RpcResponse | RpcResponse[] | undefined> {
   let value: unknown = payload;
   if (typeof payload === "string") {
@@ -79,7 +78,7 @@ export async function executeRpc(
 async function executeOne(
   value: unknown,
   dispatch: Dispatch,
-  meta: CallMeta,
+  meta: RpcMeta,
 ): Promise<RpcResponse | undefined> {
   // The common, well-formed request takes a hand-checked fast path equivalent to the schema; anything
   // else goes through zod, which produces the precise issues.

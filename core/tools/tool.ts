@@ -11,6 +11,12 @@ export interface ToolContext {
   readonly logger: Logger;
 }
 
+/** The ids a caller may hand a call; the callee makes up what is missing (correlation defaults to the request). */
+export interface CallIds {
+  requestId?: string;
+  correlationId?: string;
+}
+
 export interface Tool<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
   readonly name: string;
   readonly description: string;

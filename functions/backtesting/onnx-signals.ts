@@ -1,12 +1,12 @@
-import * as ort from "onnxruntime-node";
 import type { Candle } from "../../core/domain/market.ts";
 import { ModelMismatchError } from "./refusals.ts";
 import { computeFeatures, FEATURE_COUNT, FEATURES, featureSet } from "../../core/features/feature-set.ts";
 import { ONNX_INPUT, ONNX_OUTPUT, readOnnxMetadata } from "../../core/ml/onnx-export.ts";
 import { assertSelfContained } from "../../core/ml/onnx-guard.ts";
+import { OnnxRunner } from "../../hotpath/kit/onnx.ts";
 
 /**
- * The ONNX scorer adapter of the ML-signal strategy (onnxruntime-node stays out of core). The model
+ * The ONNX scorer of the ML-signal strategy, on the kit's one ONNX runner (hotpath/kit/onnx.ts). The model
  * must be an artifact of core/ml's export: input `features` float32 [N, 16] on the `ta16` feature set,
  * output `probability` float32 [N, 1]. Features come from core/features' `computeFeatures`, whose row
  * for bar i reads bars 0…i only (the inference service computes the same numbers live), so scoring the
@@ -44,7 +44,12 @@ export function checkModel(bytes: Uint8Array): Record<string, string> {
 /** Probability of an up move per bar (NaN while the features warm up), scored in batches. */
 export async function scoreSeries(bytes: Uint8Array, candles: readonly Candle[]): Promise<Float64Array> {
   checkModel(bytes);
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const runner = await OnnxRunner.open(bytes, {
+    inputName: ONNX_INPUT,
+    outputName: ONNX_OUTPUT,
+    width: FEATURE_COUNT,
+    label: "the model",
+  });
   try {
     const m = computeFeatures(candles);
     const probs = new Float64Array(candles.length).fill(Number.NaN);
@@ -52,17 +57,12 @@ export async function scoreSeries(bytes: Uint8Array, candles: readonly Candle[])
       const count = Math.min(BATCH, m.rows.length - k0);
       const input = new Float32Array(count * FEATURE_COUNT);
       for (let k = 0; k < count; k++) input.set(m.rows[k0 + k] as Float64Array, k * FEATURE_COUNT);
-      const out = await session.run({
-        [ONNX_INPUT]: new ort.Tensor("float32", input, [count, FEATURE_COUNT]),
-      });
-      const tensor = out[ONNX_OUTPUT];
-      if (tensor === undefined) throw new ModelMismatchError(`the model has no "${ONNX_OUTPUT}" output`);
-      const data = tensor.data as Float32Array;
+      const data = await runner.run(input, count);
       for (let k = 0; k < count; k++) probs[m.index[k0 + k] as number] = data[k] as number;
     }
     return probs;
   } finally {
-    await session.release();
+    await runner.release();
   }
 }
 

@@ -1,5 +1,5 @@
 import { MarketDataError } from "../../core/market/validate.ts";
-import { UnsafeModelError } from "../../core/ml/onnx-guard.ts";
+import { ModelShapeError, UnsafeModelError } from "../../core/ml/onnx-guard.ts";
 import { ToolError } from "../../core/tools/errors.ts";
 import type { FailureCause } from "../../core/tools/failures.ts";
 
@@ -35,7 +35,7 @@ export interface Refusal {
 export function refusalOf(err: unknown): Refusal | undefined {
   if (err instanceof BacktestRefused) return { reason: err.message, cause: err.failureCause, code: err.code };
   if (err instanceof MarketDataError) return { reason: err.message, cause: "data", code: "data.invalid" };
-  if (err instanceof ModelMismatchError)
+  if (err instanceof ModelMismatchError || err instanceof ModelShapeError)
     return { reason: err.message, cause: "model", code: "model.mismatch" };
   if (err instanceof UnsafeModelError) return { reason: err.message, cause: "model", code: "model.unsafe" };
   if (err instanceof ToolError) {

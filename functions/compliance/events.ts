@@ -1,7 +1,6 @@
 import { z } from "zod";
-import { Fill, Order, Position, tradeEventType } from "../../core/domain/trading.ts";
+import { Fill, Order, OrderState, Position, tradeEventType } from "../../core/domain/trading.ts";
 import { EventEnvelope } from "../../core/protocol/envelope.ts";
-import { OrderState } from "../../core/subjects.ts";
 
 /** What compliance receives on events.trade.>, sorted by kind once parsed. */
 export type ComplianceEvent =

@@ -6,6 +6,7 @@ import { readAudit } from "./audit-reader.ts";
 import { auditKind, ControlRecord } from "./records.ts";
 import { checkOrder, type ComplianceState, Decision, Rule, thresholdsOf, Violation } from "./rules.ts";
 import { Amount, Price } from "../../core/domain/bounds.ts";
+import { UnifiedSymbol } from "../../core/domain/market.ts";
 
 /** A time as integer UTC ms or an ISO 8601 string. */
 const Time = z.union([
@@ -19,10 +20,6 @@ const Period = z
     message: "from must not be after to",
     path: ["from"],
   });
-
-const UnifiedSymbol = z
-  .string()
-  .regex(/^[A-Z0-9]+\/[A-Z0-9]+(:[A-Z0-9]+)?$/, "a unified symbol such as BTC/USDT");
 
 const AuditTrailInput = z.object({
   from: Time.optional(),

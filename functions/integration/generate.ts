@@ -1,3 +1,5 @@
+import { createRandom } from "../../core/math/random.ts";
+
 /**
  * A small, deterministic, schema-driven input generator for tool contracts, in the spirit of
  * Schemathesis's defaults: from a tool's input JSON Schema (as `z.toJSONSchema` writes it) it builds
@@ -21,18 +23,6 @@ export interface GeneratedCase {
   readonly field?: string;
   /** The case's kind: valid baselines, mutations of one field, unknown fields, deep nesting, the whole args. */
   readonly kind: "valid" | "field" | "unknown" | "deep" | "args";
-}
-
-/** A seeded PRNG (mulberry32): 32-bit state, uniform in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Strings tried, in order, for a string with a pattern (the first one the pattern accepts wins). */
@@ -234,7 +224,7 @@ export interface GenerateOptions {
  * cut at `max`, so every field is probed before any field is probed twice.
  */
 export function generateCases(schema: JsonSchema, options: GenerateOptions): GeneratedCase[] {
-  const random = rng(options.seed);
+  const random = createRandom(options.seed).uniform;
   const pinned = options.pinned ?? {};
   const props = isObj(schema.properties) ? (schema.properties as Record<string, JsonSchema>) : {};
   const required = Array.isArray(schema.required) ? (schema.required as string[]) : [];

@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { Fill, Order, tradeEventType } from "../../core/domain/trading.ts";
+import { Fill, Order, OrderState, tradeEventType } from "../../core/domain/trading.ts";
 import type { LedgerEvent } from "../../core/ledger/model.ts";
 import { EventEnvelope } from "../../core/protocol/envelope.ts";
-import { OrderState } from "../../core/subjects.ts";
 
 const orderTypes = new Set<string>(OrderState.map((s) => tradeEventType.order(s)));
 

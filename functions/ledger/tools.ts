@@ -10,16 +10,13 @@ import { rejected } from "../../core/tools/errors.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
 import { readTradeEvents } from "./replay.ts";
 import { decodeCursor } from "./sql/store.ts";
+import { UnifiedSymbol } from "../../core/domain/market.ts";
 
 /** A time as integer UTC ms or an ISO 8601 string. */
 const Time = z.union([
   z.number().int().nonnegative().max(8.64e15),
   z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
 ]);
-
-const UnifiedSymbol = z
-  .string()
-  .regex(/^[A-Z0-9]+\/[A-Z0-9]+(:[A-Z0-9]+)?$/, "a unified symbol such as BTC/USDT");
 
 const Filters = {
   strategy: StrategyId.optional(),

@@ -204,12 +204,12 @@ describe("Lambda invoker through the local Lambda host and the real AWS SDK", ()
       config: testConfig({ COMPLIANCE_RESTRICTED_SYMBOLS: "LUNA/USDT", NATS_URL: nats.url }),
       logger,
     });
-    const http = (method: string, path: string, body?: unknown) => ({
+    const http = (method: string, path: string, body?: unknown, extra: Record<string, string> = {}) => ({
       version: "2.0",
       routeKey: "$default",
       rawPath: path,
       rawQueryString: "",
-      headers: { "content-type": "application/json", host: "fn.lambda-url.local" },
+      headers: { "content-type": "application/json", host: "fn.lambda-url.local", ...extra },
       body: body === undefined ? null : JSON.stringify(body),
       isBase64Encoded: false,
       requestContext: {
@@ -236,12 +236,15 @@ describe("Lambda invoker through the local Lambda host and the real AWS SDK", ()
       allowed: false,
       violations: [{ rule: "restricted_symbol" }],
     });
-    const bad = (await handler(http("POST", "/tools/check_order", { symbol: "LUNA/USDT" }))) as {
-      statusCode: number;
-      body: string;
-    };
+    const bad = (await handler(
+      http("POST", "/tools/check_order", { symbol: "LUNA/USDT" }, { "x-request-id": "req-7" }),
+    )) as { statusCode: number; body: string; headers: Record<string, string> };
     expect(bad.statusCode).toBe(400);
-    expect(JSON.parse(bad.body).error.code).toBe(-32602);
+    const error = JSON.parse(bad.body).error;
+    expect(error.code).toBe(-32602);
+    expect(JSON.stringify(error)).toContain("side"); // names the missing field
+    // The same request-id handling as the services' kit (core/tools/http.ts): the caller's id comes back.
+    expect(bad.headers["x-request-id"]).toBe("req-7");
     const rpc = (await handler(
       http("POST", "/rpc", {
         jsonrpc: "2.0",

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { pino } from "pino";
 import { z } from "zod";
+import { processVersion } from "../../core/bus/agent-registry.ts";
 import { ToolError } from "../../core/tools/errors.ts";
 import { LedgerUsageError, ledgerCommand, profitCommand, tradesCommand } from "./cli-ledger.ts";
 import { ANALYSIS_USAGE } from "./cli-analysis-usage.ts";
@@ -254,12 +255,7 @@ async function mcp(client: CoordinatorClient): Promise<number> {
     list: () => track(client.list()),
     call: (agent, tool, args, meta) => track(client.call(agent, tool, args, meta)),
   };
-  const server = createMcpServer(
-    directory,
-    logger,
-    process.env.npm_package_version ?? "0.1.0",
-    mcpPolicy(loadConfig()),
-  );
+  const server = createMcpServer(directory, logger, processVersion, mcpPolicy(loadConfig()));
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     server.onclose = () => resolve();

@@ -5,6 +5,7 @@ import type { Bus } from "../../core/bus/bus.ts";
 import { callTool } from "../../core/bus/tool-transport.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { ToolError } from "../../core/tools/errors.ts";
+import type { CallIds } from "../../core/tools/tool.ts";
 
 /** One agent's entry in the aggregated listing (`GET /tools` on the coordinator). */
 export const AgentTools = z.object({
@@ -21,11 +22,6 @@ export type AgentTools = z.infer<typeof AgentTools>;
 export const ToolListing = z.object({ agents: z.array(AgentTools) });
 export type ToolListing = z.infer<typeof ToolListing>;
 
-export interface CallMeta {
-  requestId?: string;
-  correlationId?: string;
-}
-
 /**
  * Every agent's tools and a way to call them. The coordinator's directory reads the registry and
  * routes over NATS; the CLI's (`bot4 mcp`) asks the coordinator over HTTP. The MCP server takes either.
@@ -33,7 +29,7 @@ export interface CallMeta {
 export interface ToolDirectory {
   list(): Promise<AgentTools[]>;
   /** Runs a tool; failures are ToolErrors naming the agent (unknown, unavailable, timeout, invalid). */
-  call(agent: string, tool: string, args: unknown, meta?: CallMeta): Promise<unknown>;
+  call(agent: string, tool: string, args: unknown, meta?: CallIds): Promise<unknown>;
 }
 
 /** Resolves a name or seed alias to a manifest agent, or throws -32601 listing the known agents. */
@@ -114,8 +110,8 @@ export function natsDirectory(bus: Bus, timeoutMs: number, cacheMs = 500): ToolD
   };
 }
 
-function definedOf(meta: CallMeta): CallMeta {
-  const out: CallMeta = {};
+function definedOf(meta: CallIds): CallIds {
+  const out: CallIds = {};
   if (meta.requestId !== undefined) out.requestId = meta.requestId;
   if (meta.correlationId !== undefined) out.correlationId = meta.correlationId;
   return out;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type ServiceAgent, findAgent, manifest } from "../../core/agents/manifest.ts";
-import { readInstances } from "../../core/bus/agent-registry.ts";
+import { processVersion, readInstances } from "../../core/bus/agent-registry.ts";
 import { Counter, Gauge } from "../../core/telemetry/metrics.ts";
 import type { Dispatch } from "../../core/tools/execute.ts";
 import { createToolRegistry } from "../../core/tools/registry.ts";
@@ -14,8 +14,6 @@ import { systemStatus } from "./status.ts";
 import { coordinatorTools } from "./tools.ts";
 import { mountDashboard } from "./web.ts";
 import { type Notifier, startNotifier, webhookOptions } from "./webhooks.ts";
-
-const VERSION = process.env.npm_package_version ?? "0.1.0";
 
 /**
  * The coordinator (the seed's MCP Coordinator, :3000): `POST /rpc` routes `tool.execute` to the owning
@@ -60,7 +58,7 @@ export async function start(deps: ServiceDeps, options: ServeOptions = {}): Prom
     {
       agent,
       registry,
-      version: VERSION,
+      version: processVersion,
       dispatch,
       listTools: async () => ({ agents: await directory.list() }),
       ready: () => bus.connected,
@@ -101,7 +99,7 @@ export async function start(deps: ServiceDeps, options: ServeOptions = {}): Prom
           mcpCalls?.inc();
           await next();
         });
-        mcp = mountMcp(app, directory, logger, VERSION, {
+        mcp = mountMcp(app, directory, logger, processVersion, {
           policy: mcpPolicy(deps.config),
           maxSessions: deps.config.BOT4_MCP_SESSIONS_MAX,
           batchMax: options.protection?.rpcBatchMax ?? deps.config.BOT4_RPC_BATCH_MAX,

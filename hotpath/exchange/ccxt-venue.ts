@@ -7,10 +7,11 @@ import ccxt, {
 import type { OrderBook, Ticker } from "../../core/domain/market.ts";
 import type { Fill, Order, OrderRequest, OrderStatus, OrderType } from "../../core/domain/trading.ts";
 import { LatencyWindow } from "./latency.ts";
-import type { TradePrint } from "./market-streams.ts";
 import { retryAfterMs, TokenBucket } from "./rate-limit.ts";
 import {
   type Balance,
+  type MarketDataSource,
+  type TradePrint,
   type Venue,
   type VenueHealth,
   type VenueMarket,
@@ -109,9 +110,11 @@ const typeOf = (t: string | undefined): OrderType => {
 const positiveOr = (x: number | undefined, fallback?: number) =>
   x !== undefined && Number.isFinite(x) && x > 0 ? x : fallback;
 
-export class CcxtVenue implements Venue {
+export class CcxtVenue implements Venue, MarketDataSource {
   readonly kind = "ccxt" as const;
   readonly capabilities = { remoteState: true, polled: true, fillsInAnswers: false } as const;
+  /** The exchange streams a ccxt venue's market data itself (watch or poll). */
+  readonly marketData: MarketDataSource = this;
   readonly name: string;
   readonly exchange: Exchange;
   private readonly bucket: TokenBucket;

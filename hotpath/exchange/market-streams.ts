@@ -1,7 +1,8 @@
 import type { Logger } from "../../core/telemetry/log.ts";
-import { CcxtVenue } from "./ccxt-venue.ts";
 import type { Publisher } from "./publisher.ts";
-import type { Venue } from "./venue.ts";
+import type { MarketDataSource, StreamKind, Venue } from "./venue.ts";
+
+export type { StreamKind, TradePrint } from "./venue.ts";
 
 /**
  * Market streams of ccxt venues, published to the MARKET stream (`subjects.market.of(venue, kind,
@@ -16,21 +17,9 @@ import type { Venue } from "./venue.ts";
  * consecutive failures (MAX_RECONNECT_ATTEMPTS) the stream is reported `down` and a `stream.down`
  * event is published on `events.exchange.stream_down`; a later subscribe restarts it. Every failure
  * is also reported through `onOutage`, so the order manager resyncs the venue (open orders, fills,
- * balances) before it accepts orders for it again. The paper venue
- * needs no stream: its feed publishes candles, tickers and books for its symbols already.
+ * balances) before it accepts orders for it again. Only venues with the `marketData` capability are
+ * streamed; the paper venue has none: its feed publishes candles, tickers and books for its symbols already.
  */
-export type StreamKind = "ticker" | "book" | "trade";
-
-export interface TradePrint {
-  venue: string;
-  symbol: string;
-  id: string;
-  price: number;
-  amount: number;
-  side: "buy" | "sell";
-  timestamp: number;
-}
-
 export interface StreamStatus {
   venue: string;
   symbol: string;
@@ -78,7 +67,8 @@ export class MarketStreams {
       if (existing !== undefined && existing.status.state !== "down" && existing.status.state !== "stopped") {
         return { ...existing.status };
       }
-      if (!(venue instanceof CcxtVenue)) {
+      const source = venue.marketData;
+      if (source === undefined) {
         const status: StreamStatus = {
           venue: venueName,
           symbol,
@@ -91,13 +81,13 @@ export class MarketStreams {
         this.streams.set(key, { status, stopped: false });
         return { ...status };
       }
-      const mode = this.o.mode !== "poll" && venue.canWatch(kind) ? "watch" : "poll";
+      const mode = this.o.mode !== "poll" && source.canWatch(kind) ? "watch" : "poll";
       const stream: Stream = {
         status: { venue: venueName, symbol, kind, mode, state: "starting", messages: 0, reconnects: 0 },
         stopped: false,
       };
       this.streams.set(key, stream);
-      void this.run(venue, stream);
+      void this.run(source, stream);
       return { ...stream.status };
     });
   }
@@ -144,7 +134,7 @@ export class MarketStreams {
     });
   }
 
-  private async next(venue: CcxtVenue, stream: Stream): Promise<void> {
+  private async next(venue: MarketDataSource, stream: Stream): Promise<void> {
     const { symbol, kind, mode } = stream.status;
     if (mode === "poll") await this.sleep(stream, this.o.pollMs ?? 1_000);
     if (stream.stopped) return;
@@ -160,7 +150,7 @@ export class MarketStreams {
     this.publish(stream.status, data);
   }
 
-  private publish(status: StreamStatus, data: Awaited<ReturnType<CcxtVenue["watch"]>>): void {
+  private publish(status: StreamStatus, data: Awaited<ReturnType<MarketDataSource["watch"]>>): void {
     const { venue, symbol } = status;
     if (Array.isArray(data)) {
       // Polls return overlapping windows: the publisher drops trade ids it has already published.
@@ -177,7 +167,7 @@ export class MarketStreams {
     status.lastMessageAt = Date.now();
   }
 
-  private async run(venue: CcxtVenue, stream: Stream): Promise<void> {
+  private async run(venue: MarketDataSource, stream: Stream): Promise<void> {
     const s = stream.status;
     const base = this.o.backoffBaseMs ?? 500;
     const cap = this.o.backoffMaxMs ?? 30_000;

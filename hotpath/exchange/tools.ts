@@ -21,15 +21,13 @@ import { planRoute, type VenueBook } from "./router.ts";
 import type { ExchangeRuntime } from "./runtime.ts";
 import { Amount, Price } from "../../core/domain/bounds.ts";
 import { VenueNetworkError, VenueRateLimited, VenueRejected } from "./venue.ts";
+import { UnifiedSymbol as SymbolArg } from "../../core/domain/market.ts";
 
 /**
  * The exchange's tools. Inputs are snake_case; orders, fills, positions, tickers and books come back
  * in the shared domain shapes of core/domain (camelCase, integer ms timestamps).
  */
 const Venue = z.string().regex(/^[a-z0-9]+$/, "a venue name such as paper or binance");
-const SymbolArg = z
-  .string()
-  .regex(/^[A-Z0-9]+\/[A-Z0-9]+(:[A-Z0-9]+)?$/, "a unified symbol such as BTC/USDT");
 const ClientOrderId = z.string().regex(/^[A-Za-z0-9._:-]{1,36}$/, "1–36 characters of A–Z a–z 0–9 . _ : -");
 const OrderRefFields = z.object({
   venue: Venue.optional(),

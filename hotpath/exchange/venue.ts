@@ -84,10 +84,40 @@ export interface VenueCapabilities {
   readonly fillsInAnswers: boolean;
 }
 
+/** A market-data stream of one symbol. */
+export type StreamKind = "ticker" | "book" | "trade";
+
+/** One public trade of a venue's tape. */
+export interface TradePrint {
+  venue: string;
+  symbol: string;
+  id: string;
+  price: number;
+  amount: number;
+  side: "buy" | "sell";
+  timestamp: number;
+}
+
+/**
+ * The capability of a venue whose market data the exchange streams itself (ccxt: websocket where the
+ * exchange has one, else polling). A venue without it publishes its own (the paper venue's feed).
+ */
+export interface MarketDataSource {
+  /** True when `watch` can push updates of `kind` (a websocket); false: poll the fetch methods. */
+  canWatch(kind: StreamKind): boolean;
+  /** Waits for the next pushed update of `kind`. */
+  watch(kind: StreamKind, symbol: string): Promise<Ticker | OrderBook | TradePrint[]>;
+  fetchTicker(symbol: string): Promise<Ticker>;
+  fetchOrderBook(symbol: string): Promise<OrderBook>;
+  fetchTrades(symbol: string): Promise<TradePrint[]>;
+}
+
 export interface Venue {
   readonly name: string;
   readonly kind: "paper" | "ccxt";
   readonly capabilities: VenueCapabilities;
+  /** Present when the exchange must stream this venue's market data itself. */
+  readonly marketData?: MarketDataSource;
   /** False for a venue configured without API keys (public data only); absent means true. */
   readonly canTrade?: boolean;
   /** The venue's time, which its orders and fills are stamped with (paper: the market clock); absent: the wall clock. */

@@ -1,12 +1,8 @@
-import * as ort from "onnxruntime-node";
 import type { ModelMetadata } from "../../core/ml/model-meta.ts";
-import { assertSelfContained } from "../../core/ml/onnx-guard.ts";
+import { OnnxRunner } from "../kit/onnx.ts";
 import { MicroBatcher } from "./batcher.ts";
 
-/** A model's artifact does not declare what its metadata says (input name, feature count, output). */
-export class ModelShapeError extends Error {
-  override name = "ModelShapeError";
-}
+export { ModelShapeError } from "../../core/ml/onnx-guard.ts";
 
 export interface LoadOptions {
   maxBatch: number;
@@ -16,41 +12,28 @@ export interface LoadOptions {
 }
 
 /**
- * An onnxruntime-node session loaded from bytes, checked against its registry metadata (the input is
+ * A model of the registry on the kit's ONNX runner, checked against its metadata (the input is
  * float32 [N, features.length], the output float32 [N, 1]), with a micro-batcher in front.
  */
 export class LoadedModel {
   private closed = false;
   private constructor(
     readonly meta: ModelMetadata,
-    readonly session: ort.InferenceSession,
+    readonly runner: OnnxRunner,
     readonly batcher: MicroBatcher,
   ) {}
 
   static async load(bytes: Uint8Array, meta: ModelMetadata, options: LoadOptions): Promise<LoadedModel> {
-    assertSelfContained(bytes);
-    const session = await ort.InferenceSession.create(bytes, {
-      graphOptimizationLevel: "all",
-      executionMode: "sequential",
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-    });
-    try {
-      checkShape(session, meta);
-    } catch (err) {
-      await session.release();
-      throw err;
-    }
     const width = meta.features.length;
-    const run = async (input: Float32Array, rows: number) => {
-      const out = await session.run({ [meta.inputName]: new ort.Tensor("float32", input, [rows, width]) });
-      const tensor = out[meta.outputName];
-      if (tensor === undefined)
-        throw new ModelShapeError(`model ${meta.version} produced no "${meta.outputName}"`);
-      return tensor.data as Float32Array;
-    };
+    const runner = await OnnxRunner.open(bytes, {
+      inputName: meta.inputName,
+      outputName: meta.outputName,
+      width,
+      label: `model ${meta.version}`,
+    });
+    const run = (input: Float32Array, rows: number) => runner.run(input, rows);
     const batcher = new MicroBatcher(run, width, options.maxBatch, options.windowMs ?? 0, options.onBatch);
-    return new LoadedModel(meta, session, batcher);
+    return new LoadedModel(meta, runner, batcher);
   }
 
   get version(): string {
@@ -68,23 +51,6 @@ export class LoadedModel {
     if (this.closed) return;
     this.closed = true;
     await this.batcher.idle();
-    await this.session.release();
+    await this.runner.release();
   }
-}
-
-function checkShape(session: ort.InferenceSession, meta: ModelMetadata): void {
-  const input = session.inputMetadata.find((m) => m.name === meta.inputName);
-  if (input === undefined || !input.isTensor)
-    throw new ModelShapeError(
-      `model ${meta.version} has no tensor input "${meta.inputName}" (has ${session.inputNames.join(", ")})`,
-    );
-  if (input.type !== "float32")
-    throw new ModelShapeError(`model ${meta.version} input is ${input.type}, not float32`);
-  const width = input.shape[1];
-  if (input.shape.length !== 2 || width !== meta.features.length)
-    throw new ModelShapeError(
-      `model ${meta.version} input shape is [${input.shape.join(", ")}], metadata declares ${meta.features.length} features`,
-    );
-  if (!session.outputNames.includes(meta.outputName))
-    throw new ModelShapeError(`model ${meta.version} has no output "${meta.outputName}"`);
 }

@@ -2,15 +2,12 @@ import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import { z } from "zod";
 import type { Bus } from "../../core/bus/bus.ts";
-import { RpcCode, type RpcErrorObject, rpcError } from "../../core/protocol/jsonrpc.ts";
-import { headers } from "../../core/subjects.ts";
-import { callLogger, type Logger } from "../../core/telemetry/log.ts";
+import { RpcCode, rpcError } from "../../core/protocol/jsonrpc.ts";
+import type { Logger } from "../../core/telemetry/log.ts";
 import type { Registry } from "../../core/telemetry/metrics.ts";
-import { httpStatusOf, toRpcError } from "../../core/tools/errors.ts";
-import { type Dispatch, executeRpc } from "../../core/tools/execute.ts";
-import type { ToolContext } from "../../core/tools/tool.ts";
+import type { Dispatch } from "../../core/tools/execute.ts";
+import { errorBody, mountToolRoutes } from "../../core/tools/http.ts";
 import { browserGuard, corsFor } from "./guard.ts";
 import { apiKeyAuth, clientOf, limitBody, rateLimit, tooMany } from "./protect.ts";
 import type { ProtectionOptions, ServiceSpec } from "./types.ts";
@@ -45,12 +42,6 @@ async function readyWithin(check: () => boolean | Promise<boolean>, ms: number):
     clearTimeout(timer);
   }
 }
-
-/** A correlation id a caller may pass in; anything else is ignored, not trusted. */
-const CorrelationId = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/);
-
-/** The JSON body of an HTTP error: the JSON-RPC error object, so every transport reports alike. */
-export const errorBody = (error: RpcErrorObject) => ({ error });
 
 /**
  * The kit's Hono app: probes, metrics, tool listing, `POST /tools/:tool` and `POST /rpc`, behind
@@ -140,49 +131,13 @@ export function buildApp(o: AppOptions): Hono {
     ),
   );
 
-  app.post("/tools/:tool", async (c) => {
-    const tool = c.req.param("tool");
-    const text = await c.req.text();
-    let args: unknown = {};
-    if (text.trim().length > 0) {
-      try {
-        args = JSON.parse(text);
-      } catch {
-        return c.json(
-          errorBody({ code: RpcCode.ParseError, message: "parse error: the body is not valid JSON" }),
-          400,
-        );
-      }
-    }
-    const ctx = contextOf(c, logger, "http", agent, tool);
-    try {
-      return c.json((await o.dispatch({ agent, tool, args }, ctx)) ?? null);
-    } catch (err) {
-      const error = toRpcError(err);
-      if (error.code === RpcCode.InternalError) ctx.logger.error({ err }, "tool call failed");
-      return c.json(errorBody(error), httpStatusOf(error.code));
-    }
-  });
-
-  app.post("/rpc", async (c) => {
-    const text = await c.req.text();
-    let payload: unknown;
-    try {
-      payload = JSON.parse(text);
-    } catch {
-      return c.json(rpcError(null, RpcCode.ParseError, "parse error: the body is not valid JSON"));
-    }
-    const refused = batchRefusal(c, payload, protection.rpcBatchMax);
-    if (refused !== undefined) return refused;
-    const correlation = CorrelationId.safeParse(c.req.header(headers.correlationId));
-    const response = await executeRpc(payload, o.dispatch, {
-      transport: "rpc",
-      logger,
-      correlationId: correlation.success ? correlation.data : c.get("requestId"),
-      maxBatch: protection.rpcBatchMax,
-    });
-    if (response === undefined) return c.body(null, 204);
-    return c.json(response);
+  mountToolRoutes(app, {
+    agent,
+    dispatch: o.dispatch,
+    logger,
+    client: clientOf,
+    maxBatch: protection.rpcBatchMax,
+    refuseRpc: (c, payload) => batchRefusal(c, payload, protection.rpcBatchMax),
   });
 
   spec.routes?.(app);
@@ -223,23 +178,4 @@ export function batchRefusal(c: Context, payload: unknown, max: number): Respons
   return wait > 0
     ? tooMany(c, wait, `rate limit exceeded by a batch of ${payload.length} calls`, clientOf(c))
     : undefined;
-}
-
-/** The ToolContext of an HTTP call: the request id, the caller's correlation id if valid, a child logger. */
-export function contextOf(
-  c: Context,
-  logger: Logger,
-  transport: ToolContext["transport"],
-  agent: string,
-  tool: string,
-): ToolContext {
-  const id = c.get("requestId");
-  const correlation = CorrelationId.safeParse(c.req.header(headers.correlationId));
-  const correlationId = correlation.success ? correlation.data : id;
-  return {
-    requestId: id,
-    correlationId,
-    transport,
-    logger: callLogger(logger, { requestId: id, correlationId, agent, tool, client: clientOf(c) }),
-  };
 }

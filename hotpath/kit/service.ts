@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { hostname } from "node:os";
 import { createAdaptorServer } from "@hono/node-server";
-import { type Heartbeat, startHeartbeat } from "../../core/bus/agent-registry.ts";
+import { type Heartbeat, processVersion, startInstanceHeartbeat } from "../../core/bus/agent-registry.ts";
 import { serveToolsOverNats } from "../../core/bus/tool-transport.ts";
 import { createMetricsRegistry, toolMetrics } from "../../core/telemetry/metrics.ts";
 import { localDispatch } from "../../core/tools/execute.ts";
@@ -12,8 +11,6 @@ import { buildApp } from "./http.ts";
 import { busMetrics, instrument } from "./instrument.ts";
 import { bindHost, protectionOf } from "./protect.ts";
 import type { RunningService, ServeOptions, ServiceDeps, ServiceSpec } from "./types.ts";
-
-const DEFAULT_VERSION = process.env.npm_package_version ?? "0.1.0";
 
 /**
  * Serves one agent: its tools over HTTP (`/tools/:tool`, `/rpc`) and over NATS (`tools.<agent>` in the
@@ -28,7 +25,7 @@ export async function startService(
 ): Promise<RunningService> {
   const agent = spec.agent.name;
   const instanceId = options.instanceId ?? randomBytes(6).toString("hex");
-  const version = spec.version ?? DEFAULT_VERSION;
+  const version = spec.version ?? processVersion;
   const logger = childWith(deps.logger, { agent, instanceId });
   const startedAt = Date.now();
   const deadline = options.shutdownDeadlineMs ?? 10_000;
@@ -65,19 +62,9 @@ export async function startService(
   let heartbeat: Heartbeat | undefined;
   try {
     await deps.bus.nc.flush();
-    heartbeat = await startHeartbeat(
+    heartbeat = await startInstanceHeartbeat(
       deps.bus,
-      {
-        agent,
-        instanceId,
-        kind: "service",
-        version,
-        tools: spec.registry.describe(),
-        startedAt,
-        url,
-        pid: process.pid,
-        host: hostname(),
-      },
+      { agent, instanceId, kind: "service", version, tools: spec.registry.describe(), startedAt, url },
       logger,
     );
   } catch (err) {

@@ -1,20 +1,18 @@
 import { z } from "zod";
-import { Timeframe } from "../../core/domain/market.ts";
+import { Timeframe, UnifiedSymbol } from "../../core/domain/market.ts";
 import { StrategyId } from "../../core/domain/trading.ts";
 import { KernelSizingSpec, ProtectionsSpec } from "../../core/strategy/kernel-spec.ts";
 import { StrategySpec } from "../../core/strategy/spec.ts";
+
+export const SymbolArg = UnifiedSymbol;
+export const VenueArg = z.string().regex(/^[a-z0-9]+$/, "a venue name such as paper or binance");
+export const AccountArg = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digits, '_' or '-'");
 
 /**
  * One strategy instance as data: a kind of the strategy catalogue (core/strategy/spec.ts) with its
  * params, bound to an account, a venue and symbols, with its own capital, sizing and protections.
  * Several instances may share an account: each trades only its own position (fills carry its id).
  */
-export const SymbolArg = z
-  .string()
-  .regex(/^[A-Z0-9]+\/[A-Z0-9]+(:[A-Z0-9]+)?$/, "a unified symbol such as BTC/USDT");
-export const VenueArg = z.string().regex(/^[a-z0-9]+$/, "a venue name such as paper or binance");
-export const AccountArg = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digits, '_' or '-'");
-
 export const StrategyConfig = z
   .object({
     id: StrategyId,

@@ -209,11 +209,10 @@ export function strategyTools(d: StrategyToolDeps): Tool[] {
     }),
     defineTool({
       name: "create_strategy",
-      description:
-        "Create a strategy instance: a kind of the catalogue (ma_crossover, bollinger, momentum, ml_signal) with its params, bound to an account, venue and symbols, with its own capital, sizing (Kelly from its own trades by default) and protections (stop loss, take profit, trailing stop, time limit, cooldown, max drawdown). Starts at once unless start=false.",
+      description: `Create a strategy instance: a kind of the catalogue (${strategyKinds.join(", ")}) with its params, bound to an account, venue and symbols, with its own capital, sizing (Kelly from its own trades by default) and protections (stop loss, take profit, trailing stop, time limit, cooldown, max drawdown). Starts at once unless start=false.`,
       input: z.object({
         id: StrategyId,
-        kind: z.enum(strategyKinds as [string, ...string[]]),
+        kind: z.enum(strategyKinds),
         params: Params,
         ...ConfigFields,
         symbols: z.array(SymbolArg).min(1).max(20),

@@ -1,12 +1,6 @@
 import { type Agent, type AgentName, manifest } from "../../core/agents/manifest.ts";
-import {
-  kvBuckets,
-  objectStores,
-  subjects,
-  systemSubjects,
-  type OrderState,
-  OrderState as orderStates,
-} from "../../core/subjects.ts";
+import { kvBuckets, objectStores, subjects, systemSubjects } from "../../core/subjects.ts";
+import { OrderState } from "../../core/domain/trading.ts";
 
 /**
  * Who may emit what on the bus: one nats-server user per agent of the manifest, with publish and
@@ -55,7 +49,7 @@ export const ownership = {
   exchange: {
     ...none,
     publishes: [
-      ...orderStates.map((s: OrderState) => subjects.trade.order(s)),
+      ...OrderState.map((s) => subjects.trade.order(s)),
       subjects.trade.fill,
       subjects.trade.position,
       subjects.market.all,

@@ -1,0 +1,99 @@
+import type { Context, Hono } from "hono";
+import type {} from "hono/request-id";
+import { z } from "zod";
+import { RpcCode, type RpcErrorObject, rpcError } from "../protocol/jsonrpc.ts";
+import { headers } from "../subjects.ts";
+import { callLogger, type Logger } from "../telemetry/log.ts";
+import { httpStatusOf, toRpcError } from "./errors.ts";
+import { type Dispatch, executeRpc } from "./execute.ts";
+import type { ToolContext } from "./tool.ts";
+
+/** A correlation id a caller may pass in (`Bot4-Correlation-Id`); anything else is ignored, not trusted. */
+const CorrelationId = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/);
+
+/** The JSON body of an HTTP error: the JSON-RPC error object, so every transport reports alike. */
+export const errorBody = (error: RpcErrorObject) => ({ error });
+
+/** The caller's correlation id if it is a valid one, else the request id (hono's `requestId` middleware). */
+export function correlationOf(c: Context): string {
+  const correlation = CorrelationId.safeParse(c.req.header(headers.correlationId));
+  return correlation.success ? correlation.data : c.get("requestId");
+}
+
+/** The ToolContext of an HTTP call: the request id, the caller's correlation id if valid, a child logger. */
+export function contextOf(
+  c: Context,
+  logger: Logger,
+  transport: ToolContext["transport"],
+  agent: string,
+  tool: string,
+  client?: string,
+): ToolContext {
+  const requestId = c.get("requestId");
+  const correlationId = correlationOf(c);
+  const fields = { requestId, correlationId, agent, tool, ...(client === undefined ? {} : { client }) };
+  return { requestId, correlationId, transport, logger: callLogger(logger, fields) };
+}
+
+export interface ToolRoutesOptions {
+  agent: string;
+  dispatch: Dispatch;
+  logger: Logger;
+  /** Names the caller in call logs (the kit's API key or address). */
+  client?: (c: Context) => string;
+  /** Most members of one JSON-RPC batch; default the executor's. */
+  maxBatch?: number;
+  /** Refuses a parsed `/rpc` payload before it runs (the kit's batch cap and rate limit); undefined: go ahead. */
+  refuseRpc?: (c: Context, payload: unknown) => Response | undefined;
+}
+
+/**
+ * The tool routes every Bot4 HTTP face serves alike (the kit's services, a function's Lambda):
+ * `POST /tools/:tool` (body = the args; an error is the JSON-RPC error object with its HTTP status,
+ * e.g. 400 and -32602 naming the field) and `POST /rpc` (JSON-RPC 2.0; errors inside the response).
+ * Needs hono's `requestId` middleware in front.
+ */
+export function mountToolRoutes(app: Hono, o: ToolRoutesOptions): void {
+  const { agent, logger } = o;
+  app.post("/tools/:tool", async (c) => {
+    const tool = c.req.param("tool");
+    const text = await c.req.text();
+    let args: unknown = {};
+    if (text.trim().length > 0) {
+      try {
+        args = JSON.parse(text);
+      } catch {
+        return c.json(
+          errorBody({ code: RpcCode.ParseError, message: "parse error: the body is not valid JSON" }),
+          400,
+        );
+      }
+    }
+    const ctx = contextOf(c, logger, "http", agent, tool, o.client?.(c));
+    try {
+      return c.json((await o.dispatch({ agent, tool, args }, ctx)) ?? null);
+    } catch (err) {
+      const error = toRpcError(err);
+      if (error.code === RpcCode.InternalError) ctx.logger.error({ err }, "tool call failed");
+      return c.json(errorBody(error), httpStatusOf(error.code));
+    }
+  });
+
+  app.post("/rpc", async (c) => {
+    let payload: unknown;
+    try {
+      payload = JSON.parse(await c.req.text());
+    } catch {
+      return c.json(rpcError(null, RpcCode.ParseError, "parse error: the body is not valid JSON"));
+    }
+    const refused = o.refuseRpc?.(c, payload);
+    if (refused !== undefined) return refused;
+    const response = await executeRpc(payload, o.dispatch, {
+      transport: "rpc",
+      logger,
+      correlationId: correlationOf(c),
+      ...(o.maxBatch === undefined ? {} : { maxBatch: o.maxBatch }),
+    });
+    return response === undefined ? c.body(null, 204) : c.json(response);
+  });
+}
