@@ -50,7 +50,10 @@ export interface EngineOptions {
   startIndex?: number;
   book?: BookOptions;
   onProgress?: (done: number, total: number) => void;
-  /** Bars between progress calls (default: a tenth of the run). */
+  /**
+   * Bars between progress calls (default: a tenth of the run). Called with 0 before the first bar,
+   * every `progressEvery` bars, and with n after the last: at most 11 calls for the default.
+   */
   progressEvery?: number;
   /** The kernel's protections (triple barrier, cooldown, drawdown lock); none by default. */
   protections?: Protections;
@@ -99,6 +102,23 @@ export interface EngineRun {
   orders: number;
 }
 
+/**
+ * The engine's progress calls (see {@link EngineOptions.onProgress}): reports 0 at once, then is
+ * called after each bar with the bars done and reports every `progressEvery` of them and the last.
+ */
+function progressTicker(
+  n: number,
+  options: Pick<EngineOptions, "onProgress" | "progressEvery">,
+): (done: number) => void {
+  const report = options.onProgress;
+  if (report === undefined) return () => undefined;
+  const every = Math.max(1, options.progressEvery ?? Math.ceil(n / 10));
+  report(0, n);
+  return (done) => {
+    if (done % every === 0 || done === n) report(done, n);
+  };
+}
+
 export function runEngine(candles: readonly Candle[], strategy: Strategy, options: EngineOptions): EngineRun {
   const n = candles.length;
   const start = Math.min(Math.max(0, options.startIndex ?? 0), n);
@@ -108,8 +128,7 @@ export function runEngine(candles: readonly Candle[], strategy: Strategy, option
   const equity = new Float64Array(n - start);
   const fills: BacktestFill[] = [];
   const trades: Trade[] = [];
-  const progressEvery = Math.max(1, options.progressEvery ?? Math.ceil(n / 10));
-  const onProgress = options.onProgress;
+  const progress = progressTicker(n, options);
   const barMs = n > 0 ? timeframeMs[(candles[0] as Candle).timeframe] : 0;
   const symbol = n > 0 ? (candles[0] as Candle).symbol : "";
   const kernel = new StrategyKernel(
@@ -188,7 +207,7 @@ export function runEngine(candles: readonly Candle[], strategy: Strategy, option
       equity[i - start] = book.cash + pos * c.close;
       if (Math.abs(pos * c.close) > dustNotional) exposureBars++;
     }
-    if (onProgress !== undefined && (i + 1) % progressEvery === 0) onProgress(i + 1, n);
+    progress(i + 1);
   }
 
   const last = candles[n - 1];

@@ -10,8 +10,9 @@ import { RpcCode } from "../protocol/jsonrpc.ts";
  *   input        input.invalid, input.parse, input.invalid_request, input.unknown
  *   network      network.unreachable (DNS, refused, no route), network.timeout, network.reset, network.error
  *   exchange     exchange.unavailable, exchange.rate_limited, exchange.rejected, exchange.error
- *   data         data.invalid, data.unavailable, data.too_large
- *   model        model.missing, model.unknown, model.mismatch, model.integrity
+ *   data         data.invalid, data.unavailable, data.too_large, data.insufficient (too few bars to train)
+ *   model        model.missing, model.unknown, model.mismatch, model.integrity, model.unsafe (refers to
+ *                external data), model.unavailable (a registry version where no I/O is allowed)
  *   compliance   compliance.refused
  *   risk         risk.refused
  *   unavailable  agent.unavailable (no instance, venue down)

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { subjects } from "../../core/subjects.ts";
 import { BacktestRequest } from "./run.ts";
 
 /** The backtest command (`cmd.backtesting.run` on COMMANDS) and the names of what it produces. */
@@ -18,6 +19,10 @@ export const backtestEventType = {
   completed: "backtest.completed",
   failed: "backtest.failed",
 } as const;
+
+/** Where the function publishes its events (EVENTS, `events.backtesting.<kind>`). */
+export const backtestingSubject = (kind: "progress" | "completed" | "failed") =>
+  subjects.events.of("backtesting", kind);
 
 /** The full result's name in the results object store. */
 export const resultObjectName = (runId: string) => `backtest/${runId}.json`;

@@ -1,9 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { runBacktest } from "../../core/backtest/backtest.ts";
 import { BacktestSpec } from "../../core/backtest/spec.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
 import type { Candle } from "../../core/domain/market.ts";
-import { functionRegistry, functionToolDeps } from "../../core/functions/tools-app.ts";
 import { simulateCandles } from "../../core/market/simulator.ts";
 import { syntheticBars } from "../../core/ml/synthetic.ts";
 import { exportOnnx } from "../../core/ml/onnx-export.ts";
@@ -11,36 +9,26 @@ import { trainOnBars } from "../../core/ml/train.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { objectStores, subjects } from "../../core/subjects.ts";
-import { quietLogger } from "../../core/telemetry/log.ts";
 import { Registry } from "../../core/telemetry/metrics.ts";
 import { ToolError } from "../../core/tools/errors.ts";
-import type { ToolContext } from "../../core/tools/tool.ts";
-import { eventually, privateNats, testBus } from "../../test/nats.ts";
+import { eventually } from "../../test/nats.ts";
 import { inProcessInvoker } from "../trigger/inprocess.ts";
 import { triggerMetrics } from "../trigger/metrics.ts";
-import { readStream, testConfig } from "../trigger/testing.ts";
+import { readStream } from "../trigger/testing.ts";
 import { startTrigger } from "../trigger/trigger.ts";
 import { resultObjectName } from "./command.ts";
 import { definition } from "./function.ts";
+import { backtestingTestbed } from "./testing.ts";
 import { handler } from "./handler.ts";
 import { BATCH_KIND, BatchResult } from "../../core/functions/run.ts";
 import { scoreSeries } from "./onnx-signals.ts";
+import { statusObjectName } from "./status.ts";
 
-const config = testConfig();
-const logger = quietLogger("backtesting-test");
-const ctx: ToolContext = { requestId: "r1", correlationId: "c1", transport: "local", logger };
-
-const server = await privateNats();
-const bus = await testBus(server.url);
-await ensureTopology(bus);
+const { config, logger, ctx, bus, registry } = await backtestingTestbed("backtesting-test");
 const trigger = await startTrigger(
   definition,
   { bus, config, logger },
   { invoker: inProcessInvoker({ config, logger }), metrics: triggerMetrics(new Registry()) },
-);
-const registry = functionRegistry(
-  definition,
-  functionToolDeps(definition, { config, logger, bus: async () => bus }),
 );
 
 function command(runId: string, spec: unknown) {
@@ -104,7 +92,7 @@ describe("backtesting function over the bus", () => {
 
     const progress = await readStream(bus, "EVENTS", subjects.events.of("backtesting", "progress"));
     expect(progress.map((p) => (p.envelope.data as { done: number }).done)).toEqual(
-      Array.from({ length: 10 }, (_, k) => (k + 1) * 2_000),
+      Array.from({ length: 11 }, (_, k) => k * 2_000),
     );
     expect(Math.max(...progress.map((p) => p.seq))).toBeLessThan(completed[0]?.seq as number);
 
@@ -320,10 +308,13 @@ describe("Lambda handler", () => {
     );
     expect(out.events.map((e) => e.type).slice(-1)).toEqual(["backtest.completed"]);
     expect(out.events.every((e) => e.cause === 7)).toBe(true);
-    expect(out.objects.map((o) => o.name)).toEqual([resultObjectName("run-lambda")]);
+    expect(out.objects.map((o) => o.name)).toEqual([
+      resultObjectName("run-lambda"),
+      statusObjectName("run-lambda"),
+    ]);
     // No live channel in a Lambda: the progress events come with the completion, before it.
     expect(out.events.map((e) => e.type)).toEqual([
-      ...Array(10).fill("backtest.progress"),
+      ...Array(11).fill("backtest.progress"),
       "backtest.completed",
     ]);
   });

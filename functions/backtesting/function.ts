@@ -4,13 +4,26 @@ import {
   defineFunction,
   type Effects,
   type FunctionContext,
-  type LiveChannel,
+  type InboundEvent,
   type OutputEvent,
   type OutputObject,
 } from "../../core/functions/contract.ts";
 import { EventEnvelope } from "../../core/protocol/envelope.ts";
-import { subjects } from "../../core/subjects.ts";
-import { BacktestCommand, backtestEventType, refusalOf, resultObjectName } from "./command.ts";
+import {
+  BacktestCommand,
+  backtestEventType,
+  backtestingSubject,
+  type Refusal,
+  refusalOf,
+  resultObjectName,
+} from "./command.ts";
+import {
+  type BacktestingState,
+  BacktestingState as BacktestingStateSchema,
+  FinishedRuns,
+  initialBacktestingState,
+} from "./finished-runs.ts";
+import { progressReporter } from "./progress.ts";
 import { candlesOf, executeBacktest, mlProbabilities } from "./run.ts";
 import { runBacktestInWorker } from "./run-in-worker.ts";
 import { type RunStatus, statusObjectName } from "./status.ts";
@@ -19,111 +32,131 @@ import { backtestingTools } from "./tools.ts";
 /**
  * The backtesting function. Consumes `cmd.backtesting.>` on COMMANDS; for each backtest command it
  * runs core's engine — in a worker thread, so that while it runs the trigger's live channel publishes
- * `backtest.progress` events (every tenth of the run) on `events.backtesting.progress` and the run's
- * status object `backtest/<runId>.status.json` (running, with progress) — and returns, in this order:
+ * the run's `running` status (with its progress) and `backtest.progress` events (progress.ts) — and
+ * returns, in this order:
  *   - `backtest.completed` with the summary on `events.backtesting.completed` (or `backtest.failed`
- *     with the reason on `events.backtesting.failed` when the data or the spec is refused),
+ *     with the reason, cause and code on `events.backtesting.failed` when the data, the model or the
+ *     spec is refused, or when the run failed on its last delivery),
  *   - the full result (equity curve, every trade and fill) in the results object store as
- *     `backtest/<runId>.json`.
- * The handler does no I/O (the trigger publishes): commands carry simulated or inline data; exchange
- * data is fetched by the run_backtest tool. A command that fails the schema is dead-lettered.
+ *     `backtest/<runId>.json`, and the run's final status `backtest/<runId>.status.json`.
+ * A run finished once is never run again (finished-runs.ts). The handler does no I/O (the trigger
+ * publishes): commands carry simulated or inline data; exchange data is fetched by the run_backtest
+ * tool. A command that fails the schema is dead-lettered.
  */
 export const BacktestCommandEnvelope = EventEnvelope.extend({ data: BacktestCommand });
 export type BacktestCommandEnvelope = z.infer<typeof BacktestCommandEnvelope>;
 
-const subject = {
-  progress: subjects.events.of("backtesting", "progress"),
-  completed: subjects.events.of("backtesting", "completed"),
-  failed: subjects.events.of("backtesting", "failed"),
-};
+type Ctx = FunctionContext<BacktestingState>;
 
-/** One command's run: in a worker thread with live progress when the trigger offers a live channel. */
+/** The engine run: in a worker thread with live progress when the trigger offers a live channel. */
+async function execute(
+  spec: BacktestCommand["spec"],
+  ctx: Ctx,
+  onProgress: (done: number, total: number) => void,
+): Promise<BacktestResult> {
+  // No live channel (a Lambda): run here; progress goes out with the completion.
+  if (ctx.live === undefined) return executeBacktest(spec, { onProgress });
+  if (spec.data.source === "exchange") await candlesOf(spec.data, {}); // refused: no I/O here
+  const { model, ...engineSpec } = spec;
+  const probs =
+    spec.strategy.kind === "ml_signal"
+      ? await mlProbabilities(spec.strategy, model, await candlesOf(spec.data, {}), {})
+      : undefined;
+  return runBacktestInWorker(engineSpec, { ...(probs !== undefined ? { probs } : {}), onProgress });
+}
+
+/**
+ * Why a run that threw something other than a refusal failed, on its last delivery (earlier ones
+ * throw, so the trigger retries with backoff): the run is reported failed rather than left running.
+ */
+function lastDeliveryFailure(msg: InboundEvent<unknown>, ctx: Ctx): Refusal | undefined {
+  const max = ctx.config.TRIGGER_MAX_DELIVERIES;
+  if (msg.deliveryCount < max) return undefined;
+  return {
+    reason: `the run failed on each of its ${max} deliveries (an internal error, logged by the backtesting function)`,
+    cause: "internal",
+    code: "internal",
+  };
+}
+
+/** One command's run; its effects go to `out`. Throws (the batch is retried) for a bug before the last delivery. */
 async function runCommand(
-  msg: { seq: number; event: BacktestCommandEnvelope },
-  ctx: FunctionContext<undefined>,
+  msg: InboundEvent<BacktestCommandEnvelope>,
+  runId: string,
+  ctx: Ctx,
   out: { events: OutputEvent[]; objects: OutputObject[] },
 ): Promise<void> {
   const cause = msg.seq;
-  const runId = msg.event.data.runId ?? msg.event.id;
-  const spec = msg.event.data.spec;
-  const name = statusObjectName(runId);
-  const status = (s: Omit<RunStatus, "runId" | "at">, at: number): OutputObject<RunStatus> => ({
+  const attempt = msg.deliveryCount;
+  const status = (s: Omit<RunStatus, "runId" | "at" | "attempt">): OutputObject<RunStatus> => ({
     cause,
-    name,
-    data: { runId, at, ...s },
+    name: statusObjectName(runId),
+    data: { runId, at: ctx.now, attempt, ...s },
   });
-  const live = ctx.live;
-  // Live publishes go one after the other: concurrent puts of one object name race in the object
-  // store (a later put can purge an earlier one's chunks), and progress must arrive in order anyway.
-  let chain: Promise<void> = Promise.resolve();
-  const pending = [chain];
-  const send = (effects: Parameters<LiveChannel["publish"]>[0]) => {
-    if (live === undefined) return;
-    chain = chain
-      .then(() => live.publish(effects))
-      .catch((err: unknown) => ctx.logger.warn({ err, runId }, "live progress not published"));
-    pending.push(chain);
-  };
-  const onProgress = (done: number, total: number) => {
-    const progress = { done, total, fraction: total === 0 ? 1 : done / total };
-    const event: OutputEvent = {
-      cause,
-      subject: subject.progress,
-      type: backtestEventType.progress,
-      data: { runId, ...progress },
-    };
-    if (live === undefined) out.events.push(event);
-    else send({ events: [event] });
-  };
+  const progress = progressReporter({
+    cause,
+    runId,
+    attempt,
+    live: ctx.live,
+    logger: ctx.logger,
+    events: out.events,
+  });
   try {
-    let result: BacktestResult;
-    if (live === undefined) {
-      // No live channel (a Lambda): run here; progress goes out with the completion.
-      result = await executeBacktest(spec, { onProgress });
-    } else {
-      if (spec.data.source === "exchange") await candlesOf(spec.data, {});
-      const { model, ...engineSpec } = spec;
-      const probs =
-        spec.strategy.kind === "ml_signal"
-          ? await mlProbabilities(spec.strategy, model, await candlesOf(spec.data, {}), {})
-          : undefined;
-      result = await runBacktestInWorker(engineSpec, {
-        ...(probs !== undefined ? { probs } : {}),
-        onProgress,
-      });
-    }
-    await Promise.all(pending);
+    const result = await execute(msg.event.data.spec, ctx, (done, total) => progress.report(done, total));
+    await progress.settled();
     const resultName = resultObjectName(runId);
     out.events.push({
       cause,
-      subject: subject.completed,
+      subject: backtestingSubject("completed"),
       type: backtestEventType.completed,
       data: { runId, resultObject: resultName, summary: summarize(result) },
     });
-    // The stored result is what marks the run completed (get_backtest_result reads it).
-    out.objects.push({ cause, name: resultName, data: { runId, ...result } });
+    const total = progress.last?.total;
+    out.objects.push(
+      { cause, name: resultName, data: { runId, ...result } },
+      status({
+        status: "completed",
+        ...(total !== undefined ? { progress: { done: total, total, fraction: 1 } } : {}),
+      }),
+    );
   } catch (err) {
-    await Promise.all(pending);
-    const refusal = refusalOf(err);
+    await progress.settled();
+    const refusal = refusalOf(err) ?? lastDeliveryFailure(msg, ctx);
     if (refusal === undefined) throw err;
-    ctx.logger.warn({ runId, ...refusal }, "backtest refused");
+    ctx.logger.warn({ runId, attempt, ...refusal, err }, "backtest failed");
     out.events.push({
       cause,
-      subject: subject.failed,
+      subject: backtestingSubject("failed"),
       type: backtestEventType.failed,
       data: { runId, ...refusal },
     });
-    out.objects.push(status({ status: "failed", ...refusal }, ctx.now));
+    out.objects.push(
+      status({
+        status: "failed",
+        ...(progress.last !== undefined ? { progress: progress.last } : {}),
+        ...refusal,
+      }),
+    );
   }
 }
 
-export const definition = defineFunction<BacktestCommandEnvelope, undefined>({
+export const definition = defineFunction<BacktestCommandEnvelope, BacktestingState>({
   name: "backtesting",
   input: BacktestCommandEnvelope,
+  state: { schema: BacktestingStateSchema, initial: initialBacktestingState },
   tools: (deps) => backtestingTools(deps),
-  async handle(batch, ctx): Promise<Effects<undefined>> {
+  async handle(batch, ctx): Promise<Effects<BacktestingState>> {
     const out = { events: [] as OutputEvent[], objects: [] as OutputObject[] };
-    for (const msg of batch) await runCommand(msg, ctx, out);
-    return out;
+    const finished = new FinishedRuns(ctx.state);
+    for (const msg of batch) {
+      const runId = msg.event.data.runId ?? msg.event.id;
+      if (finished.has(runId)) {
+        ctx.logger.info({ runId, seq: msg.seq }, "backtest already finished; not run again");
+        continue;
+      }
+      await runCommand(msg, runId, ctx, out);
+      finished.add(runId);
+    }
+    return { ...out, state: finished.state() };
   },
 });

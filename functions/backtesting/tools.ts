@@ -13,9 +13,11 @@ import { defineTool, type Tool } from "../../core/tools/tool.ts";
 import { poolOptionsOf, runPooled } from "../../core/compute/pool.ts";
 import { ArtifactIntegrityError, ModelStore, UnknownModelError } from "../../core/registry/model-store.ts";
 import { BacktestCommand, backtestEventType, resultObjectName } from "./command.ts";
+import type { BacktestingState } from "./finished-runs.ts";
 import { HEAVY_MODULE, refusing } from "./heavy.ts";
 import { BacktestRequest, type ExchangeData, WalkForwardRequest } from "./run.ts";
-import { BacktestResultAnswer, RunStatus, statusObjectName } from "./status.ts";
+import { readRun } from "./read-run.ts";
+import { BacktestResultAnswer, type RunStatus, RunState, statusObjectName } from "./status.ts";
 
 /** Largest run the synchronous tools accept, in bars (bigger runs go through the COMMANDS stream). */
 export const MAX_SYNC_BARS = 600_000;
@@ -107,7 +109,7 @@ export function walkForwardWork(
 /** Largest walk-forward run the synchronous tool accepts, in bar evaluations. */
 export const MAX_SYNC_WALK_FORWARD_WORK = 20_000_000;
 
-export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly Tool[] {
+export function backtestingTools(deps: FunctionToolDeps<BacktestingState>): readonly Tool[] {
   const access = marketDataAccess(deps.config);
   /** A registry model's verified bytes; unknown or corrupt versions are refused naming the model. */
   const loadModel = async (version: string): Promise<Uint8Array> => {
@@ -195,13 +197,28 @@ export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly To
   const submitBacktest = defineTool({
     name: "submit_backtest",
     description:
-      "Queues a backtest of any size on the COMMANDS stream; the backtesting function publishes progress and backtest.completed events and stores the full result (get it with get_backtest_result).",
+      "Queues a backtest of any size on the COMMANDS stream; the backtesting function publishes progress and backtest.completed events and stores the full result (follow it with get_backtest_result). Idempotent by runId: a run that already exists is answered with its status and never queued again.",
     input: BacktestCommand.strict(),
-    output: z.object({ runId: z.string(), subject: z.string(), resultObject: z.string() }),
+    output: z.object({
+      runId: z.string(),
+      subject: z.string(),
+      resultObject: z.string(),
+      /** The run's status after the call (queued for a new run). */
+      status: RunState,
+      /** True when a run with this runId existed already: nothing new was queued. */
+      duplicate: z.boolean(),
+    }),
     handler: async (args) => {
       const runId = args.runId ?? randomUUID();
       const subject = subjects.commands.of("backtesting", "run");
       const bus = await deps.bus();
+      const store = await bus.objectStore(objectStores.results);
+      const answer = { runId, subject, resultObject: resultObjectName(runId) };
+      const existing = await readRun(bus, runId);
+      // Running or finished: never queued again, never reset. A queued run is published again below
+      // (its first publish may have failed); the message id dedups it, the function skips a rerun.
+      if (existing.found && existing.status !== "queued")
+        return { ...answer, status: existing.status ?? ("queued" as RunState), duplicate: true };
       // The command handler does no I/O: a registry model is resolved to its (small) bytes here.
       const model = args.spec.model;
       const spec =
@@ -221,64 +238,22 @@ export function backtestingTools(deps: FunctionToolDeps<undefined>): readonly To
         subject,
         data: { runId, spec },
       });
-      const store = await bus.objectStore(objectStores.results);
-      const queued: RunStatus = { runId, status: "queued", at: Date.now() };
-      await store.putBlob({ name: statusObjectName(runId) }, bus.encode(queued));
+      if (!existing.found) {
+        const queued: RunStatus = { runId, status: "queued", at: Date.now() };
+        await store.putBlob({ name: statusObjectName(runId) }, bus.encode(queued));
+      }
       await bus.publishEvent(event);
-      return { runId, subject, resultObject: resultObjectName(runId) };
+      return { ...answer, status: "queued" as const, duplicate: existing.found };
     },
   });
 
   const getBacktestResult = defineTool({
     name: "get_backtest_result",
     description:
-      "The status of a backtest run submitted as a command (by runId): queued, running with its progress, completed with the summary, or failed with the reason, its cause and code; found: false for a run nobody submitted.",
+      "The status of a backtest run submitted as a command (by runId): queued, running with its progress (bars done of total) and attempt, completed with the summary, or failed with the reason, its cause and stable code; found: false for a run nobody submitted.",
     input: z.object({ runId: BacktestCommand.shape.runId.unwrap() }),
     output: BacktestResultAnswer,
-    handler: async ({ runId }) => {
-      const store = await (await deps.bus()).objectStore(objectStores.results);
-      const read = async (name: string) => {
-        const bytes = await store.getBlob(name);
-        return bytes === null ? undefined : (JSON.parse(new TextDecoder().decode(bytes)) as unknown);
-      };
-      const [statusJson, resultJson] = await Promise.all([
-        read(statusObjectName(runId)),
-        read(resultObjectName(runId)),
-      ]);
-      const status = statusJson === undefined ? undefined : RunStatus.safeParse(statusJson);
-      if (status !== undefined && !status.success)
-        throw failure(
-          RpcCode.InternalError,
-          "data",
-          "data.invalid",
-          `stored status of ${runId} is malformed`,
-        );
-      let summary: BacktestSummary | undefined;
-      if (resultJson !== undefined) {
-        const parsed = BacktestSummary.safeParse(resultJson);
-        if (!parsed.success)
-          throw failure(
-            RpcCode.InternalError,
-            "data",
-            "data.invalid",
-            `stored object ${resultObjectName(runId)} is not a backtest result`,
-          );
-        summary = parsed.data;
-      }
-      if (status === undefined && summary === undefined) return { runId, found: false };
-      const s = status?.data;
-      return {
-        runId,
-        found: true,
-        // A result stored before its status object (or by an older version) is a completed run.
-        status: summary !== undefined ? "completed" : (s?.status ?? "queued"),
-        ...(s?.progress !== undefined ? { progress: s.progress } : {}),
-        ...(s?.reason !== undefined ? { reason: s.reason } : {}),
-        ...(s?.cause !== undefined ? { cause: s.cause } : {}),
-        ...(s?.code !== undefined ? { code: s.code } : {}),
-        ...(summary !== undefined ? { summary } : {}),
-      };
-    },
+    handler: async ({ runId }) => readRun(await deps.bus(), runId),
   });
 
   return [runBacktest, runWalkForward, submitBacktest, getBacktestResult];

@@ -289,6 +289,48 @@ describe("exchange service on the paper venue", () => {
     expect((sub.body.streams as { mode: string }[]).map((x) => x.mode)).toEqual(["feed", "feed"]);
   });
 
+  it("stamps every paper fill on the market's time base: inside the bar it trades on", async () => {
+    const MINUTE = 60_000;
+    const btc = (candles: Candle[]) => candles.find((c) => c.symbol === "BTC/USDT") as Candle;
+    /** A time of the bar that closed at `c.ts + 1 min`: at its close or after, before the next one. */
+    const inBar = (ts: number, c: Candle) => ts >= c.ts + MINUTE && ts < c.ts + 2 * MINUTE;
+    // Ten bars in a few milliseconds: the market runs minutes ahead of the wall clock, so a fill
+    // stamped with the wall clock (or a candle's own open time) falls outside the bar.
+    let last = btc(rt.feed.tick());
+    for (let k = 0; k < 9; k++) last = btc(rt.feed.tick());
+    expect(last.ts).toBeGreaterThan(Date.now() + 5 * MINUTE);
+    const market = await post("submit_order", {
+      symbol: "BTC/USDT",
+      side: "buy",
+      type: "market",
+      amount: 0.001,
+      client_order_id: "clock-1",
+    });
+    const arriving = (market.body.fills as Fill[])[0] as Fill;
+    expect(inBar(arriving.timestamp, last)).toBe(true);
+    // A resting limit under the last close fills on a later bar, stamped on that bar's time.
+    const price = Math.round(last.close * 0.9995 * 100) / 100;
+    const resting = await post("submit_order", {
+      symbol: "BTC/USDT",
+      side: "buy",
+      type: "limit",
+      amount: 0.001,
+      price,
+      client_order_id: "clock-2",
+    });
+    expect((resting.body.order as Order).status).toBe("accepted");
+    let filledOn: Candle | undefined;
+    for (let k = 0; k < 500 && filledOn === undefined; k++) {
+      const bar = btc(rt.feed.tick());
+      const got = (await post("get_order", { client_order_id: "clock-2" })).body;
+      if ((got.order as Order).status === "filled") filledOn = bar;
+    }
+    expect(filledOn).toBeDefined();
+    const fills = (await post("get_order", { client_order_id: "clock-2" })).body.fills as Fill[];
+    expect(fills.length).toBeGreaterThan(0);
+    for (const f of fills) expect(inBar(f.timestamp, filledOn as Candle)).toBe(true);
+  });
+
   it("plans a route over the paper book by all-in price", async () => {
     const { body } = await post("route_order", { symbol: "BTC/USDT", side: "buy", amount: 0.005 });
     expect(body.legs).toHaveLength(1);
