@@ -249,6 +249,16 @@ export const kvBuckets = {
     history: 5,
     ttl: 0,
   },
+  /**
+   * The exchange's recovery snapshot: its trade history folded up to an EVENTS sequence, gzipped JSON
+   * in chunks under 1 MB (hotpath/exchange/snapshot.ts, keys {@link exchangeStateKeys}).
+   */
+  exchangeState: {
+    bucket: "bot4_exchange_state",
+    description: "Exchange recovery snapshot: trade history up to an EVENTS sequence",
+    history: 1,
+    ttl: 0,
+  },
   /** State an event-triggered function carries across batches (one key per function, CAS-updated). */
   functionState: {
     bucket: "bot4_function_state",
@@ -257,6 +267,18 @@ export const kvBuckets = {
     ttl: 0,
   },
 } as const satisfies Record<string, KvSpec>;
+
+/**
+ * Keys of {@link kvBuckets.exchangeState}: the snapshot's metadata (which generation of chunks is
+ * current, the sequence it covers, its digest), and chunk `n` of generation `gen`.
+ */
+export const exchangeStateKeys = {
+  meta: "snapshot.meta",
+  chunk: (gen: string, n: number) => {
+    assertToken(gen, "snapshot generation");
+    return `snapshot.${gen}.${n}`;
+  },
+} as const;
 
 /** How often an instance refreshes its registry entry (well inside the bucket's ttl). */
 export const HEARTBEAT_INTERVAL_MS = 2_000;

@@ -6,6 +6,7 @@ import type { Logger } from "../../core/telemetry/log.ts";
 import { rejected, ToolError } from "../../core/tools/errors.ts";
 import { accountView, PriceCache } from "./account-view.ts";
 import { marketIssues, termsConflict } from "./order-checks.ts";
+import { illegalTransition, TERMINAL } from "./order-state.ts";
 import { PositionBook } from "./positions.ts";
 import { NotDurable, type Publisher } from "./publisher.ts";
 import type { RiskSource, SnapshotSource } from "./risk-source.ts";
@@ -86,7 +87,6 @@ interface Tracked {
   placing?: boolean;
 }
 
-export const TERMINAL: ReadonlySet<string> = new Set(["filled", "canceled", "rejected", "expired"]);
 export const STALE_ORDER_MS = 5 * 24 * 3_600_000;
 
 export class OrderManager {
@@ -366,12 +366,14 @@ export class OrderManager {
       });
     }
     this.setOrder(rec, order);
-    // A venue that keeps orders itself must never hold an order the history does not know of.
-    if (venue.capabilities.remoteState) await this.durable(rec);
-
-    let answer: VenueOrder | undefined;
+    // From here until the venue has answered, polls and resyncs leave the order alone: a resync
+    // running while `order.submitted` is being stored would otherwise look the order up, find
+    // nothing, settle it `rejected`, and the placement would then bring `accepted` after it.
     rec.placing = true;
+    let answer: VenueOrder | undefined;
     try {
+      // A venue that keeps orders itself must never hold an order the history does not know of.
+      if (venue.capabilities.remoteState) await this.durable(rec);
       answer = await this.place(venue, request);
     } catch (err) {
       rec.placing = false;
@@ -449,7 +451,16 @@ export class OrderManager {
 
   // ── state and events ────────────────────────────────────────────────────────────────────────────
 
+  /** The one way an order's state changes: legal transitions only (order-state.ts), each published once. */
   private setOrder(rec: Tracked, order: Order): void {
+    const illegal = illegalTransition(rec.order, order);
+    if (illegal !== undefined) {
+      this.o.logger.error(
+        { venue: order.venue, clientOrderId: order.clientOrderId, from: rec.order.status, to: order.status },
+        `order state change refused: ${illegal}`,
+      );
+      return;
+    }
     rec.order = order;
     const mark = `${order.status}:${order.filled}`;
     if (mark === rec.lastPublished) return;

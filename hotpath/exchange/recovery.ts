@@ -1,76 +1,131 @@
-import { DeliverPolicy } from "@nats-io/jetstream";
+import { DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
 import type { Bus } from "../../core/bus/bus.ts";
 import { Candle } from "../../core/domain/market.ts";
-import { Fill, Order, tradeEventType } from "../../core/domain/trading.ts";
+import type { Fill, Order } from "../../core/domain/trading.ts";
 import { streams, subjects } from "../../core/subjects.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
+import type { SnapshotStore } from "./snapshot.ts";
+import { TradeFold } from "./trade-fold.ts";
 
 /**
- * What the exchange rebuilds its state from at start: every order and fill it published that EVENTS
- * still holds (a full replay of `events.trade.>` through an ordered consumer), and the last paper bar
- * of each symbol (MARKET, last message per subject). Orders are reduced to their latest state: the one
- * with the most filled, terminal over open, then the latest update — so an out-of-order redelivery
- * never moves an order back.
+ * What the exchange rebuilds its state from at start: every order and fill it published (the latest
+ * state of each order, see trade-fold.ts), and the last paper bar of each symbol (MARKET, last message
+ * per subject). With a snapshot store, the snapshot (the fold up to an EVENTS sequence) is loaded and
+ * only the events after its sequence are replayed; an absent, corrupted or incompatible snapshot falls
+ * back to a full replay of `events.trade.>`, with a warning saying why. Both give the same history.
  */
 export interface TradeHistory {
   orders: Order[];
   fills: Fill[];
-  /** Messages read, and how long the replay took. */
+  /** Messages replayed (the tail after the snapshot, or all of them), and how long recovery took. */
   messages: number;
   ms: number;
+  /** Where the history came from, and the sequence the snapshot covered (0 for a full replay). */
+  source: "snapshot" | "replay";
+  snapshotSeq: number;
+  /** The fold, kept up to date by the snapshotter afterwards. */
+  fold: TradeFold;
 }
 
-const SOURCE = "exchange";
-const TERMINAL = new Set(["filled", "canceled", "rejected", "expired"]);
-const rank = (o: Order) => (TERMINAL.has(o.status) ? 2 : o.status === "submitted" ? 0 : 1);
-
-/** True when `b` is a later state of the same order than `a`. */
-export function isLater(a: Order, b: Order): boolean {
-  if (b.filled !== a.filled) return b.filled > a.filled;
-  if (rank(b) !== rank(a)) return rank(b) > rank(a);
-  return b.updatedAt >= a.updatedAt;
-}
-
-export async function readTradeHistory(bus: Bus, logger: Logger): Promise<TradeHistory> {
-  const started = performance.now();
-  const orders = new Map<string, Order>();
-  const fills = new Map<string, Fill>();
+/**
+ * Folds every `events.trade.>` message after `fold.seq` into `fold`: an ordered consumer from there up
+ * to the stream's last `events.trade.>` message (looked up first), then again for anything stored
+ * meanwhile, until nothing follows. Unreadable events are logged and skipped. A delivery that stalls
+ * for `STALL_MS` is abandoned and the read resumes from `fold.seq` with a new consumer (the fold is
+ * sequential, so resuming is exact).
+ */
+export async function replayTrades(bus: Bus, fold: TradeFold, logger: Logger): Promise<number> {
   const stream = streams.EVENTS.name;
-  const info = await bus.jsm.streams.info(stream, { subjects_filter: subjects.trade.all });
-  const held = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
   let messages = 0;
   let malformed = 0;
-  if (held > 0) {
+  const skipped = (err: unknown, seq: number) => {
+    malformed++;
+    if (malformed <= 5) logger.warn({ err, seq }, "unreadable trade event skipped in recovery");
+  };
+  for (;;) {
+    const last = await bus.jsm.streams.getMessage(stream, { last_by_subj: subjects.trade.all });
+    if (last === null || last.seq <= fold.seq) return messages;
     const consumer = await bus.js.consumers.get(stream, {
       filter_subjects: subjects.trade.all,
-      deliver_policy: DeliverPolicy.All,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: fold.seq + 1,
     });
     const iter = await consumer.consume({ max_messages: 4_096 });
-    for await (const m of iter) {
-      messages++;
-      try {
-        const env = m.json<{ source?: string; type?: string; data?: unknown }>();
-        if (env.source === SOURCE) {
-          if (env.type === tradeEventType.fill) {
-            const fill = Fill.parse(env.data);
-            fills.set(fill.id, fill);
-          } else if (typeof env.type === "string" && env.type.startsWith("order.")) {
-            const order = Order.parse(env.data);
-            const key = `${order.venue}|${order.clientOrderId}`;
-            const prev = orders.get(key);
-            if (prev === undefined || isLater(prev, order)) orders.set(key, order);
-          }
-        }
-      } catch (err) {
-        malformed++;
-        if (malformed <= 5) logger.warn({ err, seq: m.seq }, "unreadable trade event skipped in recovery");
+    const passStart = messages;
+    const stall = setTimeout(() => {
+      logger.warn(
+        { seq: fold.seq, until: last.seq, received: messages - passStart },
+        "trade replay stalled; resuming with a new consumer",
+      );
+      iter.stop();
+    }, STALL_MS);
+    try {
+      for await (const m of iter) {
+        stall.refresh();
+        messages++;
+        foldIn(fold, m, skipped);
+        if (m.seq >= last.seq) break;
       }
-      if (m.info.pending === 0) break;
+    } finally {
+      clearTimeout(stall);
+      await iter.close();
     }
-    await iter.close();
+  }
+}
+
+const STALL_MS = 5_000;
+
+/** Folds one stored message; an unreadable one is handed to `skipped` (its sequence still counts). */
+function foldIn(fold: TradeFold, m: JsMsg, skipped: (err: unknown, seq: number) => void): void {
+  try {
+    fold.apply(m.seq, m.json<{ source?: string; type?: string; data?: unknown }>());
+  } catch (err) {
+    skipped(err, m.seq);
+  }
+}
+
+export async function readTradeHistory(
+  bus: Bus,
+  logger: Logger,
+  store?: SnapshotStore,
+): Promise<TradeHistory> {
+  const started = performance.now();
+  let fold = new TradeFold();
+  let source: TradeHistory["source"] = "replay";
+  let unused: { problem: string; reason: string } | undefined;
+  if (store !== undefined) {
+    const info = await bus.jsm.streams.info(streams.EVENTS.name);
+    const loaded = await store.load({
+      name: info.config.name,
+      created: info.created,
+      lastSeq: info.state.last_seq,
+    });
+    if ("fold" in loaded) {
+      fold = loaded.fold;
+      source = "snapshot";
+      if (info.state.first_seq > fold.seq + 1) {
+        logger.warn(
+          { snapshotSeq: fold.seq, firstSeq: info.state.first_seq },
+          "EVENTS no longer holds every message after the snapshot (expired): those events are lost to recovery",
+        );
+      }
+    } else unused = loaded;
+  }
+  const snapshotSeq = fold.seq;
+  const messages = await replayTrades(bus, fold, logger);
+  if (unused !== undefined && (unused.problem !== "absent" || messages > 0)) {
+    logger.warn({ ...unused, messages }, "exchange snapshot not used: replayed all of EVENTS");
   }
   const ms = performance.now() - started;
-  return { orders: [...orders.values()], fills: [...fills.values()], messages, ms };
+  return {
+    orders: [...fold.orders.values()],
+    fills: [...fold.fills.values()],
+    messages,
+    ms,
+    source,
+    snapshotSeq,
+    fold,
+  };
 }
 
 /** The last candle MARKET holds for each paper symbol (undefined for symbols without one). */

@@ -85,6 +85,8 @@ export class ExchangeRuntime {
   readonly defaultVenue: string;
   private pollTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** How the last `recover` rebuilt the state (absent before it). */
+  recovered: Pick<TradeHistory, "source" | "snapshotSeq" | "messages" | "ms"> | undefined;
 
   constructor(readonly o: ExchangeRuntimeOptions) {
     const { config } = o;
@@ -186,6 +188,12 @@ export class ExchangeRuntime {
    * remote state (ccxt) are then reconciled by their first resync (client order ids, fills, balances).
    */
   recover(history: TradeHistory, bars: ReadonlyMap<string, Candle>): void {
+    this.recovered = {
+      source: history.source,
+      snapshotSeq: history.snapshotSeq,
+      messages: history.messages,
+      ms: history.ms,
+    };
     this.oms.restore(history.orders, history.fills);
     this.paper.restore(history.orders, history.fills);
     for (const venue of this.venues.values()) {

@@ -7,6 +7,8 @@ import type { RunningService, ServeOptions, ServiceDeps } from "../kit/types.ts"
 import { busPublisher } from "./publisher.ts";
 import { lastBars, readTradeHistory } from "./recovery.ts";
 import { ExchangeRuntime, type ExchangeRuntimeOptions } from "./runtime.ts";
+import { SnapshotStore } from "./snapshot.ts";
+import { Snapshotter } from "./snapshotter.ts";
 import { exchangeTools } from "./tools.ts";
 
 const agent = findAgent("exchange") as ServiceAgent;
@@ -55,12 +57,17 @@ export async function startExchange(
   });
   exchange.onRuntime?.(rt);
   await rt.risk.watch(deps.bus);
+  let snapshots: Snapshotter | undefined;
   try {
-    // Recovery before anything is served: the previous runs' orders, fills, positions, wallet, bars.
-    const history = await readTradeHistory(deps.bus, logger);
+    // Recovery before anything is served: the previous runs' orders, fills, positions, wallet, bars —
+    // the snapshot plus the events after it (or every event when there is no usable snapshot).
+    const store = await SnapshotStore.open(deps.bus);
+    const history = await readTradeHistory(deps.bus, logger, store);
     rt.recover(history, await lastBars(deps.bus, rt.paper.name, rt.paper.symbols()));
     logger.info(
       {
+        source: history.source,
+        snapshotSeq: history.snapshotSeq,
         messages: history.messages,
         orders: history.orders.length,
         fills: history.fills.length,
@@ -68,6 +75,17 @@ export async function startExchange(
       },
       "exchange state recovered from EVENTS",
     );
+    snapshots = new Snapshotter({
+      bus: deps.bus,
+      store,
+      fold: history.fold,
+      logger,
+      lastSeq: () => publisher.lastSeq,
+      unsaved: history.messages,
+      savedSeq: history.snapshotSeq,
+    });
+    snapshots.start();
+    const running = snapshots;
     await rt.start();
     return await startService(
       {
@@ -107,12 +125,14 @@ export async function startExchange(
         onStop: async () => {
           await rt.stop();
           await publisher.flush();
+          await running.final();
         },
       },
       deps,
       options,
     );
   } catch (err) {
+    snapshots?.stop();
     await rt.stop();
     throw err;
   }

@@ -1,6 +1,9 @@
 import type { Bus } from "../../core/bus/bus.ts";
 import type { EventEnvelope } from "../../core/protocol/envelope.ts";
 import { streams } from "../../core/subjects.ts";
+import { CcxtVenue } from "./ccxt-venue.ts";
+import type { BinanceEmulator } from "./emulator/binance.ts";
+import type { Publisher } from "./publisher.ts";
 
 /**
  * Test support: every event stored in a stream (in order), read message by message with the stream's
@@ -20,6 +23,24 @@ export async function storedEvents(
   return out;
 }
 
+/** Test support: the event types stored for one client order id, in stream order. */
+export async function eventTypesOf(bus: Bus, clientOrderId: string): Promise<string[]> {
+  return (await storedEvents(bus))
+    .filter((e) => (e.data as { clientOrderId?: string } | undefined)?.clientOrderId === clientOrderId)
+    .map((e) => e.type);
+}
+
+/** Test support: ccxt's real binance class pointed at a running emulator. */
+export const emulatedBinance = (emu: BinanceEmulator) =>
+  new CcxtVenue({
+    name: "binance",
+    exchangeId: "binance",
+    apiKey: emu.apiKey,
+    secret: emu.secret,
+    apiBaseUrl: emu.url,
+    timeoutMs: 2_000,
+  });
+
 /** Test support: `POST /tools/<tool>` on a running service, answering the status and the parsed body. */
 export const toolPoster =
   (baseUrl: () => string) =>
@@ -31,3 +52,22 @@ export const toolPoster =
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
+
+/** Test and bench support: a publisher that stores nothing (the in-memory path). */
+export function memoryPublisher(): Publisher {
+  return {
+    order() {},
+    fill() {},
+    position() {},
+    market() {},
+    notice() {},
+    durable: () => Promise.resolve(),
+    available: true,
+    flush: () => Promise.resolve(),
+    pending: 0,
+    published: 0,
+    failures: 0,
+    dropped: 0,
+    lastSeq: 0,
+  };
+}

@@ -54,7 +54,7 @@ export const ownership = {
       subjects.trade.position,
       subjects.market.all,
     ],
-    kv: [kvBuckets.positions.bucket],
+    kv: [kvBuckets.positions.bucket, kvBuckets.exchangeState.bucket],
   },
   strategy: {
     ...none,

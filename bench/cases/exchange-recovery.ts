@@ -1,0 +1,211 @@
+import { Bus } from "../../core/bus/bus.ts";
+import { ensureTopology } from "../../core/bus/topology.ts";
+import { loadConfig } from "../../core/config.ts";
+import { type Fill, type Order, tradeEventType } from "../../core/domain/trading.ts";
+import { startNatsServer } from "../../core/nats-server/process.ts";
+import { type EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
+import { streams, subjects } from "../../core/subjects.ts";
+import { quietLogger } from "../../core/telemetry/log.ts";
+import { busPublisher } from "../../hotpath/exchange/publisher.ts";
+import { lastBars, readTradeHistory } from "../../hotpath/exchange/recovery.ts";
+import { ExchangeRuntime } from "../../hotpath/exchange/runtime.ts";
+import { SnapshotStore } from "../../hotpath/exchange/snapshot.ts";
+import { SNAPSHOT_EVERY_EVENTS } from "../../hotpath/exchange/snapshotter.ts";
+import type { BenchCase, BenchResult } from "../harness.ts";
+
+/**
+ * Exchange recovery: time from nothing to an exchange ready to take orders (runtime built, history
+ * read, state rebuilt, paper market seeded — what the service does before it serves), on a private
+ * nats-server, with `10 000 × BENCH_SCALE` market orders in EVENTS (five events each: submitted,
+ * accepted, fill, position, filled) and then a tail of `SNAPSHOT_EVERY_EVENTS` more events — the most
+ * a running exchange leaves after its last snapshot before it writes the next one.
+ *   full replay      — every event of EVENTS folded (no snapshot);
+ *   snapshot + tail  — the snapshot (KV bot4_exchange_state) loaded, then only the tail replayed.
+ * Each is started `RUNS` times, alternating; the median is reported. Both rebuild the same history.
+ */
+const RUNS = 5;
+
+const recoveryCase: BenchCase = {
+  name: "exchange-recovery",
+  order: 41,
+  async run(ctx): Promise<BenchResult[]> {
+    const orders = Math.max(1_000, Math.round(10_000 * ctx.scale));
+    const tailOrders = Math.round(SNAPSHOT_EVERY_EVENTS / 5);
+    const server = await startNatsServer();
+    const logger = quietLogger("bench-recovery");
+    const bus = await Bus.connect({ url: server.url, name: "bench-recovery", logger });
+    try {
+      await ensureTopology(bus);
+      const written = performance.now();
+      await writeOrders(bus, 0, orders);
+      ctx.log(
+        `recovery: ${orders} orders (${orders * 5} events) written in ${Math.round(performance.now() - written)} ms`,
+      );
+      const store = await SnapshotStore.open(bus);
+      const base = await readTradeHistory(bus, logger);
+      const info = await bus.jsm.streams.info(streams.EVENTS.name);
+      const saving = performance.now();
+      const meta = await store.save(base.fold, { name: info.config.name, created: info.created });
+      const saveMs = performance.now() - saving;
+      ctx.log(
+        `recovery: snapshot of ${meta.orders} orders, ${meta.fills} fills up to seq ${meta.seq}: ${meta.bytes} bytes gzipped in ${meta.chunks} chunks, written in ${Math.round(saveMs)} ms`,
+      );
+      await writeOrders(bus, orders, tailOrders);
+      const full: Sample[] = [];
+      const snap: Sample[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        full.push(await startOnce(bus, undefined));
+        snap.push(await startOnce(bus, store));
+      }
+      const f = median(full);
+      const s = median(snap);
+      if (f.orders !== s.orders || f.fills !== s.fills) {
+        throw new Error(
+          `snapshot recovery rebuilt ${s.orders}/${s.fills}, full replay ${f.orders}/${f.fills}`,
+        );
+      }
+      ctx.log(
+        `recovery: full replay ${full.map((x) => Math.round(x.ms)).join(", ")} ms; snapshot + tail ${snap.map((x) => Math.round(x.ms)).join(", ")} ms`,
+      );
+      const history = `${orders + tailOrders} orders (${(orders + tailOrders) * 5} events)`;
+      return [
+        {
+          case: `exchange recovery: start → ready, ${history}, full replay`,
+          unit: "start",
+          notes: {
+            median_ms: Math.round(f.ms),
+            replay_ms: Math.round(f.readMs),
+            messages: f.messages,
+            runs: RUNS,
+          },
+        },
+        {
+          case: `exchange recovery: start → ready, ${history}, snapshot + ${tailOrders * 5}-event tail`,
+          unit: "start",
+          notes: {
+            median_ms: Math.round(s.ms),
+            load_and_tail_ms: Math.round(s.readMs),
+            tail_messages: s.messages,
+            snapshot_bytes: meta.bytes,
+            snapshot_write_ms: Math.round(saveMs),
+            runs: RUNS,
+            target_ms: 2_000,
+          },
+        },
+      ];
+    } finally {
+      await bus.drain();
+      await server.stop({ clean: true });
+    }
+  },
+};
+
+interface Sample {
+  ms: number;
+  readMs: number;
+  messages: number;
+  orders: number;
+  fills: number;
+}
+
+const median = (xs: Sample[]): Sample =>
+  [...xs].sort((a, b) => a.ms - b.ms)[Math.floor(xs.length / 2)] as Sample;
+
+/** One start to ready, as the service does it (with or without the snapshot store). */
+async function startOnce(bus: Bus, store: SnapshotStore | undefined): Promise<Sample> {
+  const logger = quietLogger("bench-recovery");
+  const config = loadConfig({ PAPER_BALANCES: "USDT:1000000000,BTC:1000", PAPER_SYMBOLS: "BTC/USDT" });
+  const started = performance.now();
+  const publisher = busPublisher(bus, logger);
+  const rt = new ExchangeRuntime({ config, logger, publisher, feedTimer: false });
+  const history = await readTradeHistory(bus, logger, store);
+  rt.recover(history, await lastBars(bus, rt.paper.name, rt.paper.symbols()));
+  await rt.start();
+  const ms = performance.now() - started;
+  const counts = rt.oms.counts();
+  await publisher.flush();
+  await rt.stop();
+  return { ms, readMs: history.ms, messages: history.messages, ...counts };
+}
+
+/** Writes market orders `from … from + n − 1`, five events each, as the exchange publishes them. */
+async function writeOrders(bus: Bus, from: number, n: number): Promise<void> {
+  const t0 = Date.UTC(2026, 0, 1);
+  let pending: Promise<unknown>[] = [];
+  for (let i = from; i < from + n; i++) {
+    for (const e of orderEvents(i, t0 + i)) pending.push(bus.publishEvent(e));
+    if (pending.length >= 2_000) {
+      await Promise.all(pending);
+      pending = [];
+    }
+  }
+  await Promise.all(pending);
+}
+
+function orderEvents(i: number, t: number): EventEnvelope[] {
+  const id = `paper-bench-${i + 1}`;
+  const cid = `c-${i}`;
+  const side = i % 2 === 0 ? "buy" : "sell";
+  const base = {
+    clientOrderId: cid,
+    account: "default",
+    venue: "paper",
+    symbol: "BTC/USDT",
+    side,
+    type: "market",
+    amount: 0.001,
+    createdAt: t,
+    updatedAt: t,
+  } as const;
+  const submitted: Order = { ...base, id: cid, status: "submitted", filled: 0, remaining: 0.001 };
+  const accepted: Order = { ...submitted, id, status: "accepted" };
+  const fill: Fill = {
+    id: `paper:${id}:1`,
+    orderId: id,
+    clientOrderId: cid,
+    account: "default",
+    venue: "paper",
+    symbol: "BTC/USDT",
+    side,
+    amount: 0.001,
+    price: 50_000,
+    fee: { currency: "USDT", cost: 0.05 },
+    liquidity: "taker",
+    timestamp: t,
+  };
+  const done: Order = { ...accepted, status: "filled", filled: 0.001, remaining: 0, averagePrice: 50_000 };
+  const event = (eventId: string, type: string, subject: string, data: unknown) =>
+    makeEvent({ id: eventId, type, source: "exchange", subject, data });
+  return [
+    event(
+      `order:paper:${cid}:submitted:0`,
+      tradeEventType.order("submitted"),
+      subjects.trade.order("submitted"),
+      submitted,
+    ),
+    event(
+      `order:paper:${id}:accepted:0`,
+      tradeEventType.order("accepted"),
+      subjects.trade.order("accepted"),
+      accepted,
+    ),
+    event(`fill:${fill.id}`, tradeEventType.fill, subjects.trade.fill, fill),
+    event(`position:paper:default:BTC/USDT:${fill.id}`, tradeEventType.position, subjects.trade.position, {
+      account: "default",
+      venue: "paper",
+      symbol: "BTC/USDT",
+      amount: side === "buy" ? 0.001 : 0,
+      averagePrice: 50_000,
+      realizedPnl: 0,
+      timestamp: t,
+    }),
+    event(
+      `order:paper:${id}:filled:0.001`,
+      tradeEventType.order("filled"),
+      subjects.trade.order("filled"),
+      done,
+    ),
+  ];
+}
+
+export default recoveryCase;
