@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import type { Order } from "../../core/domain/trading.ts";
-import { OrderState } from "../../core/subjects.ts";
+import { OrderState } from "../../core/domain/trading.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";
 import { BinanceEmulator } from "./emulator/binance.ts";
