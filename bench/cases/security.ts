@@ -8,9 +8,11 @@ import { kellyTool } from "../../hotpath/kit/testing/agent.ts";
 import { HEAVY_MODULE } from "../../hotpath/risk/tools/heavy.ts";
 import { simulationTools } from "../../hotpath/risk/tools/simulation.ts";
 import { riskTools } from "../../hotpath/risk/tools.ts";
-import { type BenchCase, type BenchResult, measureSequential } from "../harness.ts";
+import { type BenchCase, type BenchResult, measureInterleaved, measureSequential } from "../harness.ts";
 
 const ctx = { requestId: "b", correlationId: "b", transport: "local" as const, logger: quietLogger() };
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 /** Interleaves rounds of each op so machine drift hits all alike; answers p50 per op over all rounds. */
 async function interleaved(ops: Record<string, () => Promise<unknown>>, rounds: number, perRound: number) {
@@ -21,7 +23,6 @@ async function interleaved(ops: Record<string, () => Promise<unknown>>, rounds: 
       const { latency } = await measureSequential(op, perRound, Math.min(50, perRound));
       samples[name]?.push(latency.p50_us);
     }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
 }
 
@@ -63,7 +64,11 @@ const securityCase: BenchCase = {
       if (res.status !== 200) throw new Error(`status ${res.status}`);
       await res.arrayBuffer();
     };
-    const checks = await interleaved({ bare: call(bare), guarded: call(guarded) }, 7, 3_000);
+    // Call by call (bare, guarded, bare, …) so a loaded machine slows both alike; median of 5 runs.
+    const pairs: Awaited<ReturnType<typeof measureInterleaved>>[] = [];
+    for (let r = 0; r < 5; r++) pairs.push(await measureInterleaved([call(bare), call(guarded)], 8_000, 500));
+    const p50 = (k: number) => median(pairs.map((run) => run[k]?.latency.p50_us ?? 0));
+    const checks = { bare: p50(0), guarded: p50(1) };
     const added = (checks.guarded ?? 0) - (checks.bare ?? 0);
     results.push({
       case: "security: Host/Origin/Content-Type + API key checks",

@@ -96,6 +96,37 @@ describe("strategy kernel", () => {
     expect(chase[0]?.reason).toBe("chase");
   });
 
+  it("applies a fill once by id, remembers the last 256 ids, and follows a book replaced at a restore", () => {
+    const params = {
+      strategyId: "s1",
+      symbol: "BTC/USDT",
+      capital: 1_000,
+      sizing: { kind: "fixed", fraction: 1 },
+    } as const;
+    const k = new StrategyKernel(scripted([]), params);
+    const fill = (id: string) => ({ id, side: "buy" as const, amount: 1, price: 1, fee: 0, timestamp: T0 });
+    k.onFill(fill("f0"));
+    k.onFill(fill("f0"));
+    expect(k.book.cash).toBe(999); // once
+    for (let i = 1; i <= 256; i++) k.onFill(fill(`f${i}`));
+    expect(k.book.cash).toBe(743);
+    expect(k.book.seenFills).toHaveLength(256);
+    expect(k.hasSeenFill("f0")).toBe(false); // forgotten: the oldest of 257
+    expect(k.hasSeenFill("f1")).toBe(true);
+    expect(k.hasSeenFill("f256")).toBe(true);
+    k.onFill(fill("f256"));
+    expect(k.book.cash).toBe(743);
+    // A restored book (another list): its ids count, the old ones no longer do.
+    k.book = { ...structuredClone(k.book), seenFills: ["r1"] };
+    expect(k.hasSeenFill("r1")).toBe(true);
+    expect(k.hasSeenFill("f256")).toBe(false);
+    k.onFill(fill("r1"));
+    expect(k.book.cash).toBe(743);
+    // The same list changed in place elsewhere is noticed too.
+    k.book.seenFills.push("r2");
+    expect(k.hasSeenFill("r2")).toBe(true);
+  });
+
   it("stop loss: exits at the first close 2 % under the entry and waits for the signal to change", () => {
     // Entry at 100; 99 (−1 %) holds; 97.9 (−2.1 %) stops out; the strategy still says long: no re-entry
     // until it says flat (bar 5), then long again (bar 6).

@@ -317,6 +317,8 @@ export class StrategyKernel {
   /** Bars fed to the strategy (indicator state, not persisted: rebuilt by replaying candles). */
   private fed = 0;
   private fedTs = -1;
+  /** `book.seenFills` as a set (one lookup per fill, not a scan of up to 256 ids); rebuilt when the list is replaced. */
+  private seen: { list: string[]; ids: Set<string> } | undefined;
 
   constructor(
     readonly strategy: Strategy,
@@ -574,14 +576,35 @@ export class StrategyKernel {
     }
   }
 
+  /** True when the fill `id` was applied already (among the last {@link SEEN_FILLS} remembered). */
+  hasSeenFill(id: string): boolean {
+    return this.seenIds().has(id);
+  }
+
+  private seenIds(): Set<string> {
+    const list = this.book.seenFills;
+    // The ids in the list are distinct, so a set of another size is stale (the list was changed elsewhere).
+    if (this.seen === undefined || this.seen.list !== list || this.seen.ids.size !== list.length)
+      this.seen = { list, ids: new Set(list) };
+    return this.seen.ids;
+  }
+
+  /** Records a fill id; false when it was applied already. */
+  private rememberFill(id: string): boolean {
+    const b = this.book;
+    const ids = this.seenIds();
+    if (ids.has(id)) return false;
+    b.seenFills.push(id);
+    ids.add(id);
+    if (b.seenFills.length > SEEN_FILLS)
+      for (const old of b.seenFills.splice(0, b.seenFills.length - SEEN_FILLS)) ids.delete(old);
+    return true;
+  }
+
   /** A fill of one of this strategy's orders; replays of a fill already applied are ignored. */
   onFill(f: KernelFill, bar = this.fed - 1): void {
     const b = this.book;
-    if (f.id !== undefined) {
-      if (b.seenFills.includes(f.id)) return;
-      b.seenFills.push(f.id);
-      if (b.seenFills.length > SEEN_FILLS) b.seenFills.splice(0, b.seenFills.length - SEEN_FILLS);
-    }
+    if (f.id !== undefined && !this.rememberFill(f.id)) return;
     const sign = f.side === "buy" ? 1 : -1;
     const fee = f.fee;
     b.cash = b.cash - sign * f.amount * f.price - fee; // the paper venue's bookkeeping, operation for operation

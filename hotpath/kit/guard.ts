@@ -38,6 +38,12 @@ export function hostName(hostHeader: string): string {
   return colon < 0 ? h : h.slice(0, colon);
 }
 
+/** `origin` (lower case) is `http://<host>` or `https://<host>`, without building either string. */
+const sameOrigin = (origin: string, host: string): boolean =>
+  origin.endsWith(host) &&
+  ((origin.length === host.length + 7 && origin.startsWith("http://")) ||
+    (origin.length === host.length + 8 && origin.startsWith("https://")));
+
 const WILDCARD_BINDS = new Set(["0.0.0.0", "::", ""]);
 
 /** The pure decision: which Host and Origin values a service accepts. */
@@ -46,20 +52,28 @@ export function hostPolicy(options: GuardOptions, bindHost?: string) {
   const hosts = new Set(options.allowedHosts.map((h) => hostName(h)));
   if (bindHost !== undefined && !WILDCARD_BINDS.has(bindHost)) hosts.add(hostName(bindHost));
   const origins = new Set([...options.allowedOrigins, ...options.corsOrigins].map((o) => o.toLowerCase()));
-  const hostAllowed = (hostHeader: string | undefined): boolean => {
+  const decide = (hostHeader: string | undefined): boolean => {
     if (anyHost) return true;
     if (hostHeader === undefined || hostHeader === "") return false;
     const name = hostName(hostHeader);
     return isLoopback(name) || hosts.has(name);
   };
+  // Clients send the same Host on every request: the last decision is kept (a pure function of it).
+  let lastHost: string | undefined;
+  let lastAllowed = decide(undefined);
+  const hostAllowed = (hostHeader: string | undefined): boolean => {
+    if (hostHeader !== lastHost) {
+      lastAllowed = decide(hostHeader);
+      lastHost = hostHeader;
+    }
+    return lastAllowed;
+  };
   const originAllowed = (origin: string, hostHeader: string | undefined): boolean => {
     const o = origin.toLowerCase();
     if (origins.has(o)) return true;
     // Same origin, the common case of a page served by this service: no URL parse.
-    if (hostHeader !== undefined) {
-      const h = hostHeader.trim().toLowerCase();
-      if ((o === `http://${h}` || o === `https://${h}`) && hostAllowed(hostHeader)) return true;
-    }
+    if (hostHeader !== undefined && sameOrigin(o, hostHeader.trim().toLowerCase()) && hostAllowed(hostHeader))
+      return true;
     let url: URL;
     try {
       url = new URL(o);
@@ -93,24 +107,31 @@ const refuse = (c: Context, status: 403 | 415, message: string) =>
 /** Host, Origin and Content-Type checks as one middleware (see {@link GuardOptions}). */
 export function browserGuard(options: GuardOptions, bindHost?: string): MiddlewareHandler {
   const policy = hostPolicy(options, bindHost);
-  return async (c, next) => {
+  // Not async: the common (allowed) case hands on `next()`'s promise without an extra await.
+  return (c, next) => {
     const host = c.req.header("host");
     if (!policy.hostAllowed(host))
-      return refuse(
-        c,
-        403,
-        `host ${JSON.stringify(host ?? "")} is not allowed (loopback only; set BOT4_ALLOWED_HOSTS to serve other names)`,
+      return Promise.resolve(
+        refuse(
+          c,
+          403,
+          `host ${JSON.stringify(host ?? "")} is not allowed (loopback only; set BOT4_ALLOWED_HOSTS to serve other names)`,
+        ),
       );
     const origin = c.req.header("origin");
     if (origin !== undefined && !policy.originAllowed(origin, host))
-      return refuse(
-        c,
-        403,
-        `origin ${JSON.stringify(origin)} is not allowed (set BOT4_ALLOWED_ORIGINS to accept it)`,
+      return Promise.resolve(
+        refuse(
+          c,
+          403,
+          `origin ${JSON.stringify(origin)} is not allowed (set BOT4_ALLOWED_ORIGINS to accept it)`,
+        ),
       );
     if (STATE_CHANGING.has(c.req.method) && !isJson(c.req.header("content-type")))
-      return refuse(c, 415, "Content-Type must be application/json for a state-changing request");
-    await next();
+      return Promise.resolve(
+        refuse(c, 415, "Content-Type must be application/json for a state-changing request"),
+      );
+    return next();
   };
 }
 

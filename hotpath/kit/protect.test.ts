@@ -1,7 +1,8 @@
+import { createHash } from "node:crypto";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { quietLogger } from "../../core/telemetry/log.ts";
-import { apiKeyAuth, bindHost, protectionOf, rateLimit } from "./protect.ts";
+import { apiKeyAuth, bearerToken, bindHost, keyMatcher, protectionOf, rateLimit } from "./protect.ts";
 import { testConfig } from "./testing/agent.ts";
 
 describe("the token bucket", () => {
@@ -71,6 +72,48 @@ describe("API keys", () => {
       const res = await app.request("/", authorization === undefined ? {} : { headers: { authorization } });
       expect(res.status, String(authorization)).toBe(401);
     }
+  });
+});
+
+describe("the key matcher", () => {
+  const long = "k".repeat(64); // exactly one 64-byte slot
+  const longer = `${"x".repeat(100)}é`; // 102 bytes: a wider slot
+  const match = keyMatcher(["alpha", long, longer, "ünï"]);
+  const fingerprint = (k: string) =>
+    `key:${createHash("sha256").update(k).digest().subarray(0, 4).toString("hex")}`;
+
+  it("answers each key's fingerprint (the first 4 bytes of its SHA-256), however long the key", () => {
+    for (const k of ["alpha", long, longer, "ünï"]) expect(match(k), k).toBe(fingerprint(k));
+  });
+
+  it("refuses prefixes, extensions, NUL padding, case changes and over-long tokens", () => {
+    for (const token of [
+      "",
+      "alph",
+      "alphaa",
+      "alpha\0",
+      "\0alpha",
+      "ALPHA",
+      long.slice(1),
+      `${long}k`,
+      `${long}\0`,
+      longer.slice(0, -1),
+      `${longer}x`,
+      "uni",
+      "ünï ",
+      `alpha${"\0".repeat(200)}`,
+      "k".repeat(10_000),
+    ])
+      expect(match(token), JSON.stringify(token.slice(0, 20))).toBeUndefined();
+    // A refused long token leaves nothing behind for the next, shorter one.
+    expect(match("alpha")).toBe(fingerprint("alpha"));
+  });
+
+  it("matches nothing without keys, and reads the token of a Bearer header in any case", () => {
+    expect(keyMatcher([])("alpha")).toBeUndefined();
+    expect(bearerToken("  bEaReR   tok en ")).toBe("tok en");
+    for (const h of [undefined, "", "Bearer", "Bearer ", "Basic tok", "Bearertok"])
+      expect(bearerToken(h)).toBeUndefined();
   });
 });
 

@@ -256,7 +256,7 @@ export class StrategyHost {
   }
 
   private applyFill(inst: StrategyInstance, kernel: StrategyKernel, f: Fill): void {
-    if (kernel.book.seenFills.includes(f.id)) return;
+    if (kernel.hasSeenFill(f.id)) return;
     kernel.onFill({
       id: f.id,
       clientOrderId: f.clientOrderId,
