@@ -13,13 +13,31 @@ import type { RunningService } from "../../hotpath/kit/types.ts";
 import { privateNats, testBus } from "../../test/nats.ts";
 import { agreement, classify, judge } from "./checks.ts";
 import { generateCases, type JsonSchema } from "./generate.ts";
-import type { Outcome } from "./transports.ts";
+import { type Outcome, sseAnswer } from "./transports.ts";
 import { validateContracts } from "./validator.ts";
 
 const schemaOf = (t: z.ZodType) =>
   describeTool(
     defineTool({ name: "t", description: "", input: t, output: z.object({}), handler: () => ({}) }),
   ).inputSchema as JsonSchema;
+
+describe("an MCP answer as a server-sent event stream", () => {
+  it("is the last event whose data is a JSON-RPC response; other events and comments are skipped", () => {
+    const stream = [
+      ": keep-alive",
+      "",
+      'event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{}}',
+      "",
+      'event: message\nid: 7\ndata: {"jsonrpc":"2.0","id":3,"result":{"content":[]}}',
+      "",
+      "",
+    ].join("\n");
+    expect(sseAnswer(stream)).toEqual({ jsonrpc: "2.0", id: 3, result: { content: [] } });
+    expect(sseAnswer("event: message\r\ndata: not json\r\n\r\n")).toBe(
+      "event: message\r\ndata: not json\r\n\r\n",
+    );
+  });
+});
 
 describe("the input generator", () => {
   const schema = schemaOf(
