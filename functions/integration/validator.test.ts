@@ -10,7 +10,11 @@ import { start as startCoordinator } from "../../hotpath/coordinator/service.ts"
 import { testConfig } from "../../hotpath/kit/testing/agent.ts";
 import { startService } from "../../hotpath/kit/service.ts";
 import type { RunningService } from "../../hotpath/kit/types.ts";
-import { privateNats, testBus } from "../../test/nats.ts";
+import { eventually, privateNats, testBus } from "../../test/nats.ts";
+import { objectStores } from "../../core/subjects.ts";
+import { runCli } from "../../hotpath/coordinator/cli.ts";
+import { startLocalFunctions } from "../local.ts";
+import { reportObjectName } from "./run.ts";
 import { agreement, classify, judge } from "./checks.ts";
 import { generateCases, type JsonSchema } from "./generate.ts";
 import { type Outcome, sseAnswer } from "./transports.ts";
@@ -252,4 +256,68 @@ describe("the validator on a system with known bugs", () => {
     ]);
     expect(report.totals.inputs).toBeGreaterThan(3 * 20);
   }, 60_000);
+
+  it("bot4 validate exits 1 naming each failure; the run is an event and a stored report; a new agent version is validated on its own", async () => {
+    const seen: { type: string; data: { runId: string; trigger: string; passed: boolean } }[] = [];
+    const sub = bus.nc.subscribe("events.integration.>");
+    void (async () => {
+      for await (const m of sub) seen.push(JSON.parse(m.string()));
+    })();
+    const functions = await startLocalFunctions(
+      { config: testConfig({ VALIDATE_ON_REGISTER: "true" }), bus, logger },
+      { only: ["integration"] },
+    );
+    const coordinator = services[services.length - 1] as RunningService;
+    try {
+      const out: string[] = [];
+      const err: string[] = [];
+      const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
+      const code = await runCli(["validate", "--agent", "risk", "--url", coordinator.url], {}, io);
+      expect(err).toEqual([]);
+      expect(code).toBe(1);
+      expect(out[0]).toMatch(
+        /^validation (\S+): 2 tools of 1 agents, \d+ inputs \(50 generated per tool\), [1-9]\d* failures/,
+      );
+      expect(out.join("\n")).toMatch(/FAIL risk\.calculate_kelly not_a_server_error \[x=1e\+308\]/);
+      const runId = /^validation (\S+):/.exec(out[0] ?? "")?.[1] as string;
+      // The handler publishes the run (validated, and failed since something failed) and stores it.
+      await eventually(
+        () => seen.some((e) => e.type === "integration.failed" && e.data.runId === runId) || undefined,
+        10_000,
+        "integration.failed",
+      );
+      const stored = await (await bus.objectStore(objectStores.results)).getBlob(reportObjectName(runId));
+      expect(JSON.parse(new TextDecoder().decode(stored ?? new Uint8Array()))).toMatchObject({
+        runId,
+        trigger: "command",
+        passed: false,
+      });
+      // A risk instance of a version not seen at start: the watcher validates risk by itself.
+      const risk = createToolRegistry("risk", [
+        defineTool({
+          name: "calculate_kelly",
+          description: "fine",
+          input: z.object({ x: z.number().min(-1e6).max(1e6) }).strict(),
+          output: z.object({ y: z.number() }),
+          handler: ({ x }) => ({ y: x * x }),
+        }),
+      ]);
+      services.unshift(
+        await startService(
+          { agent: findAgent("risk") as ServiceAgent, registry: risk, version: "9.9.9-validation" },
+          { config, bus, logger },
+          { port: 0 },
+        ),
+      );
+      const registered = await eventually(
+        () => seen.find((e) => e.type === "integration.validated" && e.data.trigger === "registered"),
+        30_000,
+        "a validation of the new version",
+      );
+      expect(registered.data.runId).toMatch(/^reg-/);
+    } finally {
+      await functions.stop();
+      sub.unsubscribe();
+    }
+  }, 90_000);
 });
