@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
@@ -12,7 +13,6 @@ import { startService } from "../../hotpath/kit/service.ts";
 import type { RunningService } from "../../hotpath/kit/types.ts";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";
 import { objectStores } from "../../core/subjects.ts";
-import { runCli } from "../../hotpath/coordinator/cli.ts";
 import { startLocalFunctions } from "../local.ts";
 import { reportObjectName } from "./run.ts";
 import { agreement, classify, judge } from "./checks.ts";
@@ -269,10 +269,29 @@ describe("the validator on a system with known bugs", () => {
     );
     const coordinator = services[services.length - 1] as RunningService;
     try {
-      const out: string[] = [];
-      const err: string[] = [];
-      const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
-      const code = await runCli(["validate", "--agent", "risk", "--url", coordinator.url], {}, io);
+      // The CLI in its own process (asynchronously: the services it reaches run in this one).
+      const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const p = spawn(
+          process.execPath,
+          ["bin/bot4.mjs", "validate", "--agent", "risk", "--url", coordinator.url],
+          {
+            stdio: ["ignore", "pipe", "pipe"],
+            env: { ...process.env, BOT4_URL: "", BOT4_API_KEY: "" },
+          },
+        );
+        let stdout = "";
+        let stderr = "";
+        p.stdout.on("data", (d: Buffer) => {
+          stdout += d.toString();
+        });
+        p.stderr.on("data", (d: Buffer) => {
+          stderr += d.toString();
+        });
+        p.once("exit", (code) => resolve({ code, stdout, stderr }));
+      });
+      const out = run.stdout.split("\n");
+      const code = run.code;
+      const err = run.stderr.split("\n").filter((l) => l.length > 0);
       expect(err).toEqual([]);
       expect(code).toBe(1);
       expect(out[0]).toMatch(
