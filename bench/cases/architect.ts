@@ -184,7 +184,7 @@ const architectCase: BenchCase = {
         3,
       );
       results.push({
-        case: "architect duplication warm, in process (read + cached scan + detect)",
+        case: "architect duplication warm, in process (read + cached scan; the clone search reused: no file changed)",
         unit: "analysis",
         latency: inproc.latency,
         throughput: inproc.throughput,

@@ -1,6 +1,9 @@
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { RpcCode } from "../protocol/jsonrpc.ts";
+import { quietLogger } from "../telemetry/log.ts";
 import { ToolError } from "../tools/errors.ts";
 import type { Tool } from "../tools/tool.ts";
 
@@ -20,11 +23,24 @@ export const DEFAULT_DEADLINE_MS = 60_000;
 
 let shared: Piscina | undefined;
 
+const WORKER = new URL("./worker.mjs", import.meta.url);
+let workerShipped: boolean | undefined;
+
+/**
+ * Whether this build can start pool workers: false inside a one-file bundle (a Lambda), which ships
+ * neither the worker entry nor the task modules. There one invocation has its process to itself, so
+ * a pooled tool runs its handler in thread.
+ */
+export function poolAvailable(): boolean {
+  workerShipped ??= WORKER.protocol === "file:" && existsSync(fileURLToPath(WORKER));
+  return workerShipped;
+}
+
 export function cpuPool(options: PoolOptions = {}): Piscina {
   if (shared !== undefined) return shared;
   const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
   shared = new Piscina({
-    filename: new URL("./worker.mjs", import.meta.url).href,
+    filename: WORKER.href,
     minThreads: 1,
     maxThreads: threads,
     idleTimeout: 60_000,
@@ -94,9 +110,10 @@ export const poolOptionsOf = (config: {
 });
 
 /**
- * The same tool, its handler run in the pool: `fn` of `module` gets `{ tool, args }` (the parsed args). `when` keeps a
- * call on the main thread when it is cheap (e.g. parametric VaR). Input and output are still
- * validated by the registry on the main thread.
+ * The same tool, its handler run in the pool: `fn` of `module` gets `{ tool, args }` (the parsed args;
+ * {@link toolRunner} makes such a function). `when` keeps a call on the main thread when it is cheap
+ * (e.g. parametric VaR); so does a build without pool workers ({@link poolAvailable}). Input and
+ * output are still validated by the registry on the main thread.
  */
 export function pooled<T extends Tool>(
   tool: T,
@@ -107,8 +124,36 @@ export function pooled<T extends Tool>(
   return {
     ...tool,
     handler: (args: unknown, ctx: Parameters<T["handler"]>[1]) =>
-      options.when !== undefined && !options.when(args)
+      (options.when !== undefined && !options.when(args)) || !poolAvailable()
         ? tool.handler(args as never, ctx)
         : runPooled(module, fn, { tool: tool.name, args }, tool.name, options),
   } as T;
+}
+
+/** What {@link pooled} hands the worker: the tool's name and the args the registry already parsed. */
+export interface PooledTask {
+  tool: string;
+  args: unknown;
+}
+
+/**
+ * The worker side of {@link pooled}: a function (export it from `module`) that runs the named tool's
+ * own handler among `build()`'s tools (built once per worker), with a context of its own.
+ */
+export function toolRunner(
+  owner: string,
+  build: () => readonly Tool[],
+): (task: PooledTask) => Promise<unknown> {
+  let tools: Map<string, Tool> | undefined;
+  return async ({ tool, args }) => {
+    tools ??= new Map(build().map((t) => [t.name, t]));
+    const t = tools.get(tool);
+    if (t === undefined) throw new Error(`no pooled ${owner} tool ${tool}`);
+    return t.handler(args as never, {
+      requestId: "pool",
+      correlationId: "pool",
+      transport: "local",
+      logger: quietLogger(`${owner}-pool`),
+    });
+  };
 }

@@ -20,6 +20,8 @@ export const bounds = {
   rate: { min: -1, max: 1 },
   /** The return of a bet as a fraction of the stake (Kelly). */
   betReturn: { min: 1e-6, max: 1e6 },
+  /** A time in UTC ms: from the epoch to the last ms of year 9999 (ISO 8601's four-digit years). */
+  timeMs: { min: 0, max: 253_402_300_799_999 },
 } as const;
 
 const ranged = (b: { min: number; max: number }, what: string) =>
@@ -31,3 +33,4 @@ export const Money = ranged(bounds.money, "an amount of money");
 export const FractionLimit = ranged(bounds.fraction, "a fraction");
 export const Leverage = ranged(bounds.leverage, "leverage");
 export const Rate = ranged(bounds.rate, "a per-period rate");
+export const TimeMs = ranged(bounds.timeMs, "a time in UTC ms").int();

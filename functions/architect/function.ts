@@ -22,7 +22,7 @@ import {
   architectEventType,
   architectSubject,
 } from "./command.ts";
-import { architectTools } from "./tools.ts";
+import { architectTools, warmAnalysis } from "./tools.ts";
 
 /**
  * The architect function. Consumes `cmd.architect.>` on COMMANDS; for each analysis command it runs
@@ -63,6 +63,11 @@ export const definition = defineFunction<ArchitectCommandEnvelope, undefined>({
   name: "architect",
   input: ArchitectCommandEnvelope,
   tools: (deps) => architectTools(deps),
+  // Not awaited: the warm-up runs in the CPU pool while the system starts.
+  background: async (deps) => {
+    void warmAnalysis(deps);
+    return { stop: async () => {} };
+  },
   handle(batch, ctx): Effects<undefined> {
     const events: OutputEvent[] = [];
     const objects: OutputObject[] = [];

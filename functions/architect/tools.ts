@@ -16,6 +16,7 @@ import {
   TimingsSchema,
 } from "../../core/analysis/schemas.ts";
 import { readSources } from "../../core/analysis/workspace.ts";
+import { poolAvailable, poolOptionsOf, pooled, runPooled, toolRunner } from "../../core/compute/pool.ts";
 import type { FunctionToolDeps } from "../../core/functions/contract.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { ToolError } from "../../core/tools/errors.ts";
@@ -26,6 +27,11 @@ import { defineTool, type Tool } from "../../core/tools/tool.ts";
  * folder or file of the machine the function runs on. A path that does not exist, lies outside the
  * working and temporary directories, or whose configuration does not parse is invalid params
  * (-32602) naming the field.
+ *
+ * Every analysis reads and parses a whole checkout (about a second for this repository, several on a
+ * cold start), so the tools run in the CPU pool: in `npm start` the event loop they would block serves
+ * every agent of the process (a blocked loop there closed kept-alive HTTP connections under their
+ * clients' next request: ECONNRESET).
  */
 
 const PathArg = z.string().min(1).max(1_000).default(".");
@@ -63,7 +69,39 @@ const truncatedOf = (lists: Record<string, { total: number; limit: number }>) =>
       .map(([k, v]) => [k, v.total]),
   );
 
-export function architectTools(_deps: FunctionToolDeps<undefined>): readonly Tool[] {
+export function architectTools(deps: FunctionToolDeps<undefined>): readonly Tool[] {
+  const pool = poolOptionsOf(deps.config);
+  return analysisTools().map((t) => pooled(t, import.meta.url, "runArchitectTool", pool));
+}
+
+/** The worker side: the same tools' handlers, inside a pool worker. */
+export const runArchitectTool = toolRunner("architect", analysisTools);
+
+/**
+ * One analysis of the checkout the process runs in, in the pool, when the function starts: the first
+ * one loads and compiles the TypeScript parser and parses every file (≈ 10 s on a busy 2-core
+ * machine, past the 10 s tool timeout), later ones reuse the worker's per-file cache (≈ 0.5 s).
+ * Resolves when done; a failure (no checkout here) is only logged.
+ */
+export async function warmAnalysis(deps: FunctionToolDeps<undefined>): Promise<void> {
+  if (!poolAvailable()) return;
+  const started = performance.now();
+  try {
+    await runPooled(
+      import.meta.url,
+      "runArchitectTool",
+      { tool: "analyze_code", args: { path: ".", allFunctions: false, limit: 0 } },
+      "architect warm-up",
+      poolOptionsOf(deps.config),
+    );
+    deps.logger.debug({ ms: Math.round(performance.now() - started) }, "architect analysis warmed");
+  } catch (err) {
+    deps.logger.info({ err }, "architect warm-up analysis failed (the first call will be slower)");
+  }
+}
+
+/** The architect's tools with their handlers run where they are called. */
+function analysisTools(): readonly Tool[] {
   const analyzeCode = defineTool({
     name: "analyze_code",
     description:

@@ -20,7 +20,16 @@ export interface Issue {
 export type Outcome =
   | { kind: "result"; transport: Transport; value: unknown }
   /** A refusal or an error the tool (or its transport) answered with: a JSON-RPC code and its issues. */
-  | { kind: "error"; transport: Transport; code: number; message: string; issues: Issue[]; status?: number }
+  | {
+      kind: "error";
+      transport: Transport;
+      code: number;
+      message: string;
+      issues: Issue[];
+      status?: number;
+      /** `data.cause`, when the error names one (e.g. `mcp_order_budget`). */
+      cause?: string;
+    }
   /** No protocol answer at all: a connection failure, a timeout of our own, a body that is not JSON. */
   | { kind: "broken"; transport: Transport; message: string; status?: number };
 
@@ -133,25 +142,57 @@ async function post(
   if (e.apiKey !== undefined) headers.authorization = `Bearer ${e.apiKey}`;
   for (let attempt = 0; ; attempt++) {
     let res: Response;
+    let text: string;
     try {
       res = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(e.timeoutMs) });
+      // The timeout covers the body too: an MCP answer streams (SSE) until the tool has answered.
+      text = await res.text();
     } catch (err) {
       return { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
     }
     // The rate limiter is the service protecting itself, not the tool's answer: wait and retry.
     if (res.status === 429 && attempt < 5) {
-      await res.arrayBuffer();
       const wait = Math.min(2_000, 1000 * Number(res.headers.get("retry-after") ?? "0.2"));
       await new Promise((r) => setTimeout(r, Math.max(50, wait)));
       continue;
     }
-    const text = await res.text();
+    return { status: res.status, body: bodyOf(res.headers.get("content-type"), text) };
+  }
+}
+
+/** An answer's body: the JSON-RPC answer of an event stream, parsed JSON, or the text as it is. */
+function bodyOf(contentType: string | null, text: string): unknown {
+  if (/^text\/event-stream\b/i.test(contentType ?? "")) return sseAnswer(text);
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The JSON-RPC answer in a server-sent event stream (MCP Streamable HTTP answers a POST with one when
+ * the server may send requests of its own first): the last event whose data is a response object, or
+ * the stream's text when none is.
+ */
+export function sseAnswer(stream: string): unknown {
+  let answer: unknown;
+  for (const block of stream.split(/\r?\n\r?\n/)) {
+    const data = block
+      .split(/\r?\n/)
+      .filter((line) => line.startsWith("data:"))
+      .map((line) => line.slice(line.startsWith("data: ") ? 6 : 5))
+      .join("\n");
+    if (data.length === 0) continue;
     try {
-      return { status: res.status, body: text.length === 0 ? undefined : JSON.parse(text) };
+      const message: unknown = JSON.parse(data);
+      if (isRecord(message) && ("result" in message || "error" in message)) answer = message;
     } catch {
-      return { status: res.status, body: text };
+      // not JSON: not an answer
     }
   }
+  return answer ?? stream;
 }
 
 let ids = 0;
@@ -230,22 +271,34 @@ function fromMcp(body: unknown, status: number): Outcome {
   const text =
     content.find((c): c is { type: "text"; text: string } => isRecord(c) && typeof c.text === "string")
       ?.text ?? "";
-  if (result.isError === true) {
-    const m = /^error (-?\d+): ([^\n]*)(?:\n([\s\S]*))?$/.exec(text);
-    if (m === null)
-      return { kind: "broken", transport, message: `isError without a code: ${text.slice(0, 200)}` };
-    let data: unknown;
-    try {
-      data = m[3] === undefined ? undefined : JSON.parse(m[3]);
-    } catch {
-      data = undefined;
-    }
-    return { kind: "error", transport, code: Number(m[1]), message: m[2] ?? "", issues: issuesOf(data) };
-  }
+  if (result.isError === true) return fromMcpErrorText(text);
   if ("structuredContent" in result) return { kind: "result", transport, value: result.structuredContent };
   try {
     return { kind: "result", transport, value: JSON.parse(text) };
   } catch {
     return { kind: "broken", transport, message: `result text is not JSON: ${text.slice(0, 200)}` };
   }
+}
+
+/** An MCP `isError` text, `error <code>: <message>` with the error's data as JSON on the next line. */
+function fromMcpErrorText(text: string): Outcome {
+  const transport = "mcp" as const;
+  const m = /^error (-?\d+): ([^\n]*)(?:\n([\s\S]*))?$/.exec(text);
+  if (m === null)
+    return { kind: "broken", transport, message: `isError without a code: ${text.slice(0, 200)}` };
+  let data: unknown;
+  try {
+    data = m[3] === undefined ? undefined : JSON.parse(m[3]);
+  } catch {
+    data = undefined;
+  }
+  const cause = isRecord(data) && typeof data.cause === "string" ? { cause: data.cause } : {};
+  return {
+    kind: "error",
+    transport,
+    code: Number(m[1]),
+    message: m[2] ?? "",
+    issues: issuesOf(data),
+    ...cause,
+  };
 }

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
@@ -10,16 +11,37 @@ import { start as startCoordinator } from "../../hotpath/coordinator/service.ts"
 import { testConfig } from "../../hotpath/kit/testing/agent.ts";
 import { startService } from "../../hotpath/kit/service.ts";
 import type { RunningService } from "../../hotpath/kit/types.ts";
-import { privateNats, testBus } from "../../test/nats.ts";
+import { eventually, privateNats, testBus } from "../../test/nats.ts";
+import { objectStores } from "../../core/subjects.ts";
+import { startLocalFunctions } from "../local.ts";
+import { reportObjectName } from "./run.ts";
 import { agreement, classify, judge } from "./checks.ts";
 import { generateCases, type JsonSchema } from "./generate.ts";
-import type { Outcome } from "./transports.ts";
+import { type Outcome, sseAnswer } from "./transports.ts";
 import { validateContracts } from "./validator.ts";
 
 const schemaOf = (t: z.ZodType) =>
   describeTool(
     defineTool({ name: "t", description: "", input: t, output: z.object({}), handler: () => ({}) }),
   ).inputSchema as JsonSchema;
+
+describe("an MCP answer as a server-sent event stream", () => {
+  it("is the last event whose data is a JSON-RPC response; other events and comments are skipped", () => {
+    const stream = [
+      ": keep-alive",
+      "",
+      'event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{}}',
+      "",
+      'event: message\nid: 7\ndata: {"jsonrpc":"2.0","id":3,"result":{"content":[]}}',
+      "",
+      "",
+    ].join("\n");
+    expect(sseAnswer(stream)).toEqual({ jsonrpc: "2.0", id: 3, result: { content: [] } });
+    expect(sseAnswer("event: message\r\ndata: not json\r\n\r\n")).toBe(
+      "event: message\r\ndata: not json\r\n\r\n",
+    );
+  });
+});
 
 describe("the input generator", () => {
   const schema = schemaOf(
@@ -234,4 +256,87 @@ describe("the validator on a system with known bugs", () => {
     ]);
     expect(report.totals.inputs).toBeGreaterThan(3 * 20);
   }, 60_000);
+
+  it("bot4 validate exits 1 naming each failure; the run is an event and a stored report; a new agent version is validated on its own", async () => {
+    const seen: { type: string; data: { runId: string; trigger: string; passed: boolean } }[] = [];
+    const sub = bus.nc.subscribe("events.integration.>");
+    void (async () => {
+      for await (const m of sub) seen.push(JSON.parse(m.string()));
+    })();
+    const functions = await startLocalFunctions(
+      { config: testConfig({ VALIDATE_ON_REGISTER: "true" }), bus, logger },
+      { only: ["integration"] },
+    );
+    const coordinator = services[services.length - 1] as RunningService;
+    try {
+      // The CLI in its own process (asynchronously: the services it reaches run in this one).
+      const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const p = spawn(
+          process.execPath,
+          ["bin/bot4.mjs", "validate", "--agent", "risk", "--url", coordinator.url],
+          {
+            stdio: ["ignore", "pipe", "pipe"],
+            env: { ...process.env, BOT4_URL: "", BOT4_API_KEY: "" },
+          },
+        );
+        let stdout = "";
+        let stderr = "";
+        p.stdout.on("data", (d: Buffer) => {
+          stdout += d.toString();
+        });
+        p.stderr.on("data", (d: Buffer) => {
+          stderr += d.toString();
+        });
+        p.once("exit", (code) => resolve({ code, stdout, stderr }));
+      });
+      const out = run.stdout.split("\n");
+      const code = run.code;
+      const err = run.stderr.split("\n").filter((l) => l.length > 0);
+      expect(err).toEqual([]);
+      expect(code).toBe(1);
+      expect(out[0]).toMatch(
+        /^validation (\S+): 2 tools of 1 agents, \d+ inputs \(50 generated per tool\), [1-9]\d* failures/,
+      );
+      expect(out.join("\n")).toMatch(/FAIL risk\.calculate_kelly not_a_server_error \[x=1e\+308\]/);
+      const runId = /^validation (\S+):/.exec(out[0] ?? "")?.[1] as string;
+      // The handler publishes the run (validated, and failed since something failed) and stores it.
+      await eventually(
+        () => seen.some((e) => e.type === "integration.failed" && e.data.runId === runId) || undefined,
+        10_000,
+        "integration.failed",
+      );
+      const stored = await (await bus.objectStore(objectStores.results)).getBlob(reportObjectName(runId));
+      expect(JSON.parse(new TextDecoder().decode(stored ?? new Uint8Array()))).toMatchObject({
+        runId,
+        trigger: "command",
+        passed: false,
+      });
+      // A risk instance of a version not seen at start: the watcher validates risk by itself.
+      const risk = createToolRegistry("risk", [
+        defineTool({
+          name: "calculate_kelly",
+          description: "fine",
+          input: z.object({ x: z.number().min(-1e6).max(1e6) }).strict(),
+          output: z.object({ y: z.number() }),
+          handler: ({ x }) => ({ y: x * x }),
+        }),
+      ]);
+      services.unshift(
+        await startService(
+          { agent: findAgent("risk") as ServiceAgent, registry: risk, version: "9.9.9-validation" },
+          { config, bus, logger },
+          { port: 0 },
+        ),
+      );
+      const registered = await eventually(
+        () => seen.find((e) => e.type === "integration.validated" && e.data.trigger === "registered"),
+        30_000,
+        "a validation of the new version",
+      );
+      expect(registered.data.runId).toMatch(/^reg-/);
+    } finally {
+      await functions.stop();
+      sub.unsubscribe();
+    }
+  }, 90_000);
 });

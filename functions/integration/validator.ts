@@ -34,7 +34,7 @@ export const ValidateOptions = z
       .min(0)
       .max(2 ** 31 - 1)
       .default(1),
-    /** Tools validated at once (each tool's cases run in order). */
+    /** Agents validated at once (each agent's tools, and each tool's cases, run in order). */
     concurrency: z.number().int().min(1).max(16).default(4),
     timeout_ms: z.number().int().min(100).max(60_000).default(10_000),
   })
@@ -152,16 +152,22 @@ export async function validateContracts(
     })),
   );
   const reports: z.infer<typeof ToolReport>[] = [];
+  // One agent's tools one after another (an agent is one queue: its heavy tools share one CPU pool),
+  // `concurrency` agents at once, those with the most tools first.
+  const groups = new Map<string, ToolTarget[]>();
+  for (const w of work) groups.set(w.agent, [...(groups.get(w.agent) ?? []), w]);
+  const byAgent = [...groups.values()].sort((a, b) => b.length - a.length);
   let next = 0;
   const worker = async () => {
-    while (next < work.length) {
-      const target = work[next++] as ToolTarget;
-      const r = await validateTool(target, endpoints, options);
-      reports.push(r.report);
-      failures.push(...r.failures);
+    while (next < byAgent.length) {
+      for (const target of byAgent[next++] as ToolTarget[]) {
+        const r = await validateTool(target, endpoints, options);
+        reports.push(r.report);
+        failures.push(...r.failures);
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency, work.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, byAgent.length) }, worker));
   reports.sort((a, b) => a.agent.localeCompare(b.agent) || a.tool.localeCompare(b.tool));
   const inputs = reports.reduce((n, r) => n + r.inputs, 0);
   return {
@@ -185,24 +191,42 @@ function toolSeed(seed: number, name: string): number {
   return h >>> 0;
 }
 
+/**
+ * One case over one transport. The MCP session's order budget is the coordinator guarding a trading
+ * client (this run's one session), not the tool's answer: such a case goes over JSON-RPC instead.
+ */
+async function callCase(
+  transport: Transport,
+  endpoints: Endpoints,
+  t: ToolTarget,
+  json: string,
+): Promise<Outcome> {
+  const outcome = await callOver(transport, endpoints, t, json);
+  return outcome.kind === "error" && outcome.cause === "mcp_order_budget"
+    ? callOver("rpc", endpoints, t, json)
+    : outcome;
+}
+
 async function validateTool(
   t: ToolTarget,
   endpoints: Endpoints,
   options: z.output<typeof ValidateOptions>,
 ): Promise<{ report: z.infer<typeof ToolReport>; failures: Failure[] }> {
-  const failures: Failure[] = [];
   const changesState = t.nature !== "read";
   const props = isObj(t.input.properties) ? t.input.properties : {};
   const hasAccount = "account" in props;
-  if (changesState && t.input.additionalProperties !== false) {
-    failures.push({
-      agent: t.agent,
-      tool: t.tool,
-      check: "unknown_fields_refused",
-      label: "schema",
-      detail: `a ${t.nature ?? "undeclared"} tool must refuse unknown fields (.strict()); its input schema allows them`,
-    });
-  }
+  const failures: Failure[] =
+    changesState && t.input.additionalProperties !== false
+      ? [
+          {
+            agent: t.agent,
+            tool: t.tool,
+            check: "unknown_fields_refused",
+            label: "schema",
+            detail: `a ${t.nature ?? "undeclared"} tool must refuse unknown fields (.strict()); its input schema allows them`,
+          },
+        ]
+      : [];
   const transports: Transport[] = TRANSPORTS.filter((x) => x !== "http" || t.url !== undefined);
   const cases = generateCases(t.input, {
     seed: toolSeed(options.seed, `${t.agent}.${t.tool}`),
@@ -238,7 +262,7 @@ async function validateTool(
     // MCP types `arguments` as an object: arguments that are not one go over the other transports.
     const usable = c.kind === "args" ? transports.filter((x) => x !== "mcp") : transports;
     const transport = usable[sent++ % usable.length] as Transport;
-    const outcome = await callOver(transport, endpoints, t, c.json);
+    const outcome = await callCase(transport, endpoints, t, c.json);
     failures.push(
       ...judge(verdict, outcome, t.output, {
         agent: t.agent,
@@ -252,24 +276,9 @@ async function validateTool(
   }
   // The same answer over every transport, for read tools, on the first accepted valid input.
   if (reference !== undefined) {
-    const [first, ...rest] = transports;
-    const a = await callOver(first as Transport, endpoints, t, reference.json);
-    const b = await callOver(first as Transport, endpoints, t, reference.json);
-    const others: Outcome[] = [];
-    for (const x of rest) others.push(await callOver(x, endpoints, t, reference.json));
-    const c = await callOver(first as Transport, endpoints, t, reference.json);
-    sent += 3 + others.length;
-    const differs = agreement(a, [b, c], others);
-    if (differs !== undefined) {
-      failures.push({
-        agent: t.agent,
-        tool: t.tool,
-        check: "transports_agree",
-        label: "valid",
-        input: cut(reference.json),
-        detail: differs,
-      });
-    }
+    const agreed = await transportsAgree(t, endpoints, transports, reference.json);
+    sent += agreed.sent;
+    if (agreed.failure !== undefined) failures.push(agreed.failure);
   }
   return {
     report: {
@@ -284,5 +293,37 @@ async function validateTool(
       transports,
     },
     failures,
+  };
+}
+
+/**
+ * The reference transport is asked before and after the others (checks.ts `agreement`): the failure
+ * when they disagree, and how many calls that took.
+ */
+async function transportsAgree(
+  t: ToolTarget,
+  endpoints: Endpoints,
+  transports: readonly Transport[],
+  json: string,
+): Promise<{ sent: number; failure?: Failure }> {
+  const [first, ...rest] = transports as [Transport, ...Transport[]];
+  const a = await callOver(first, endpoints, t, json);
+  const b = await callOver(first, endpoints, t, json);
+  const others: Outcome[] = [];
+  for (const x of rest) others.push(await callOver(x, endpoints, t, json));
+  const c = await callOver(first, endpoints, t, json);
+  const differs = agreement(a, [b, c], others);
+  const sent = 3 + others.length;
+  if (differs === undefined) return { sent };
+  return {
+    sent,
+    failure: {
+      agent: t.agent,
+      tool: t.tool,
+      check: "transports_agree",
+      label: "valid",
+      input: cut(json),
+      detail: differs,
+    },
   };
 }

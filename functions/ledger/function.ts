@@ -27,6 +27,12 @@ export function createLedgerFunction(
       );
       return ledgerTools({ config: deps.config, store: () => store(deps.config), bus: deps.bus });
     },
+    // The host awaits this before the function counts as running (and `npm start` says it is up): a
+    // ledger whose store is still being created (tens of seconds on a busy machine) cannot answer a read.
+    async background(deps) {
+      await store(deps.config).catch(() => undefined); // logged where the opening started (tools)
+      return { stop: async () => {} };
+    },
     async handle(batch, ctx) {
       const s = await store(ctx.config);
       const result = await s.apply(batch.map((m) => toLedgerEvent(m.event, m.seq)));

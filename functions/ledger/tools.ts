@@ -7,16 +7,14 @@ import type { FunctionToolDeps } from "../../core/functions/contract.ts";
 import { markKey, profitReport, tradesCsv, tradeView } from "../../core/ledger/reports.ts";
 import type { LedgerStore, TableDigest, TradeFilter } from "../../core/ledger/store.ts";
 import { rejected } from "../../core/tools/errors.ts";
+import { TimeMs } from "../../core/domain/bounds.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
 import { readTradeEvents } from "./replay.ts";
 import { decodeCursor } from "./sql/store.ts";
 import { UnifiedSymbol } from "../../core/domain/market.ts";
 
 /** A time as integer UTC ms or an ISO 8601 string. */
-const Time = z.union([
-  z.number().int().nonnegative().max(8.64e15),
-  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
-]);
+const Time = z.union([TimeMs, z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
 
 const Filters = {
   strategy: StrategyId.optional(),

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { evaluateGate, GateConditions, Snapshot } from "../../core/analysis/gate.ts";
 import { AnalysisInputError, checkedPath, runGate } from "../../core/analysis/run.ts";
 import { GateResultSchema, TimingsSchema } from "../../core/analysis/schemas.ts";
+import { poolOptionsOf, pooled, toolRunner } from "../../core/compute/pool.ts";
 import type { FunctionToolDeps } from "../../core/functions/contract.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { ToolError } from "../../core/tools/errors.ts";
@@ -51,7 +52,22 @@ function invalid(err: unknown, field: string): never {
   throw err;
 }
 
-export function qualityTools(_deps: FunctionToolDeps<QualityState>): readonly Tool[] {
+/**
+ * The gate on a checkout (`path`) analyses the whole working tree and reads git: it runs in the CPU
+ * pool, off the event loop every agent of an `npm start` process shares. Snapshots compare in thread.
+ */
+export function qualityTools(deps: FunctionToolDeps<QualityState>): readonly Tool[] {
+  const onCheckout = (args: unknown) => (args as { path?: unknown }).path !== undefined;
+  return gateTools().map((t) =>
+    pooled(t, import.meta.url, "runQualityTool", { ...poolOptionsOf(deps.config), when: onCheckout }),
+  );
+}
+
+/** The worker side: the gate's handler, inside a pool worker. */
+export const runQualityTool = toolRunner("quality", gateTools);
+
+/** The quality gate's tools with their handlers run where they are called. */
+function gateTools(): readonly Tool[] {
   const evaluate = defineTool({
     name: "evaluate_gate",
     description:

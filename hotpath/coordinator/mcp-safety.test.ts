@@ -193,6 +193,8 @@ describe("the per-session order budget", () => {
     const third = await mcp.call("exchange__submit_order", order);
     expect(third.isError).toBe(true);
     expect(mcp.text(third)).toMatch(/2 orders in the last minute; the budget is 2 per minute/);
+    // Written like a tool's own error: a code, and the cause as data on the next line.
+    expect(mcp.text(third)).toMatch(/^error -32003: order refused: .*\n\{"cause":"mcp_order_budget"\}$/);
     // A cancel is never held back by the budget.
     expect((await mcp.call("exchange__cancel_order", { order_id: "x" })).isError).toBeFalsy();
     expect(rec.placed()).toBe(2);

@@ -110,6 +110,13 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 const textError = (text: string): CallToolResult => ({ isError: true, content: [{ type: "text", text }] });
 
 /**
+ * A refusal of this MCP server (toolsets, order safety), written like a tool's own error:
+ * `error -32003: <message>` and, when there is one, `data` as JSON on the next line.
+ */
+const refusal = (message: string, data?: { cause: string }): CallToolResult =>
+  textError(`error ${RpcCode.Rejected}: ${message}${data === undefined ? "" : `\n${JSON.stringify(data)}`}`);
+
+/**
  * An MCP server over a tool directory (one per MCP session). `tools/list` lists every available
  * agent's tools that the policy's toolsets allow, with annotations from the manifest; `tools/call`
  * runs one through the directory. A tool's own failure (invalid args, refusal, absent agent, timeout)
@@ -166,12 +173,12 @@ export function createMcpServer(
         intent.price,
       );
     } catch (err) {
-      return textError(
+      return refusal(
         `order refused: its notional could not be valued for the session budget (${toRpcError(err).message})`,
       );
     }
     const over = budget.refusal(notional);
-    if (over !== undefined) return textError(`order refused: ${over}`);
+    if (over !== undefined) return refusal(`order refused: ${over}`, { cause: "mcp_order_budget" });
     const nonPaper = intent.venues.filter((v) => v !== "paper");
     if (nonPaper.length > 0) {
       if (server.getClientCapabilities()?.elicitation !== undefined) {
@@ -191,9 +198,9 @@ export function createMcpServer(
           },
         });
         if (answer.action !== "accept" || answer.content?.confirm !== true)
-          return textError(`order not placed: the user did not confirm it (${answer.action})`);
+          return refusal(`order not placed: the user did not confirm it (${answer.action})`);
       } else if (!policy.allowUnconfirmedLive) {
-        return textError(unconfirmedRefusal(nonPaper));
+        return refusal(unconfirmedRefusal(nonPaper));
       }
     }
     budget.record(notional);
@@ -216,7 +223,7 @@ export function createMcpServer(
     }
     const nature = natureOrTrade(toolNature(agent, target.tool));
     if (!policy.toolsets.has(nature))
-      return textError(
+      return refusal(
         `tool ${request.params.name} (${nature}) is not served here: this server exposes ${[...policy.toolsets].join(", ")} tools only (BOT4_MCP_TOOLSETS)`,
       );
     const args = request.params.arguments ?? {};

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Candle, Signal, Timeframe } from "../../core/domain/market.ts";
+import { TimeMs } from "../../core/domain/bounds.ts";
 import { StrategyId } from "../../core/domain/trading.ts";
 import { KernelSizingSpec, ProtectionsSpec } from "../../core/strategy/kernel-spec.ts";
 import { StrategySpec, strategyKinds } from "../../core/strategy/spec.ts";
@@ -71,7 +72,7 @@ function parseParams(kind: string, params: Record<string, unknown>, base: Record
 }
 
 const Params = z.record(z.string(), z.unknown()).default({});
-const Id = z.object({ id: StrategyId });
+const Id = z.object({ id: StrategyId }).strict();
 
 const PositionOut = z.object({
   symbol: z.string(),
@@ -210,15 +211,17 @@ export function strategyTools(d: StrategyToolDeps): Tool[] {
     defineTool({
       name: "create_strategy",
       description: `Create a strategy instance: a kind of the catalogue (${strategyKinds.join(", ")}) with its params, bound to an account, venue and symbols, with its own capital, sizing (Kelly from its own trades by default) and protections (stop loss, take profit, trailing stop, time limit, cooldown, max drawdown). Starts at once unless start=false.`,
-      input: z.object({
-        id: StrategyId,
-        kind: z.enum(strategyKinds),
-        params: Params,
-        ...ConfigFields,
-        symbols: z.array(SymbolArg).min(1).max(20),
-        capital: z.number().positive().max(1e12),
-        start: z.boolean().default(true),
-      }),
+      input: z
+        .object({
+          id: StrategyId,
+          kind: z.enum(strategyKinds),
+          params: Params,
+          ...ConfigFields,
+          symbols: z.array(SymbolArg).min(1).max(20),
+          capital: z.number().positive().max(1e12),
+          start: z.boolean().default(true),
+        })
+        .strict(),
       output: Summary,
       handler: async (a, ctx) => {
         if (host.instances.has(a.id)) {
@@ -271,14 +274,16 @@ export function strategyTools(d: StrategyToolDeps): Tool[] {
       name: "update_strategy",
       description:
         "Hot-reload a strategy's params, capital, sizing, protections or regimes without a restart (indicators are kept unless the strategy params change). Account, venue, symbols and timeframe are fixed. Recorded on AUDIT.",
-      input: z.object({
-        id: StrategyId,
-        params: z.record(z.string(), z.unknown()).optional(),
-        capital: ConfigFields.capital,
-        sizing: ConfigFields.sizing,
-        protections: ConfigFields.protections,
-        regimes: z.array(z.string().min(1).max(32)).min(1).max(16).nullable().optional(),
-      }),
+      input: z
+        .object({
+          id: StrategyId,
+          params: z.record(z.string(), z.unknown()).optional(),
+          capital: ConfigFields.capital,
+          sizing: ConfigFields.sizing,
+          protections: ConfigFields.protections,
+          regimes: z.array(z.string().min(1).max(32)).min(1).max(16).nullable().optional(),
+        })
+        .strict(),
       output: Summary.extend({ changed: z.array(z.string()) }),
       handler: async (a, ctx) => {
         const inst = find(a.id);
@@ -387,7 +392,7 @@ export function strategyTools(d: StrategyToolDeps): Tool[] {
         symbol: SymbolArg,
         timeframe: Timeframe.default("1m"),
         limit: z.number().int().min(1).max(1_000).default(100),
-        since: z.number().int().nonnegative().optional().describe("only candles stored from this time (ms)"),
+        since: TimeMs.optional().describe("only candles stored from this time (ms)"),
       }),
       output: z.object({ candles: z.array(Candle) }),
       handler: async (a) => ({ candles: await d.candles(a) }),
@@ -399,7 +404,7 @@ export function strategyTools(d: StrategyToolDeps): Tool[] {
       input: z.object({
         symbol: SymbolArg,
         limit: z.number().int().min(1).max(1_000).default(100),
-        since: z.number().int().nonnegative().optional().describe("only signals stored from this time (ms)"),
+        since: TimeMs.optional().describe("only signals stored from this time (ms)"),
       }),
       output: z.object({ signals: z.array(Signal) }),
       handler: async (a) => ({ signals: await d.signals(a) }),
