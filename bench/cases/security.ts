@@ -33,54 +33,59 @@ async function interleaved(ops: Record<string, () => Promise<unknown>>, rounds: 
  *   monte_carlo 10,000 paths × 20 steps (2 assets) in the CPU pool vs in thread;
  *   the pool hop itself (a trivial pooled call) beside calculate_kelly in thread (cheap tools stay there).
  */
+/** The guard and key checks' cost: the same Hono app with and without them, call by call. */
+async function measureChecks(bench: Parameters<BenchCase["run"]>[0]): Promise<BenchResult> {
+  const registry = createToolRegistry("risk", [kellyTool()]);
+  const route = (app: Hono) =>
+    app.post("/tools/:tool", async (c) =>
+      c.json(await registry.call(c.req.param("tool"), JSON.parse(await c.req.text()), ctx)),
+    );
+  const bare = route(new Hono());
+  const guarded = new Hono();
+  guarded.use(browserGuard({ allowedHosts: [], allowedOrigins: [], corsOrigins: [] }, "127.0.0.1"));
+  guarded.use(apiKeyAuth(["bench-key-1", "bench-key-2"], { perMinute: 10 }));
+  route(guarded);
+  const body = JSON.stringify({ win_probability: 0.6, win_return: 1, loss_return: -1 });
+  const headers = {
+    host: "127.0.0.1:3000",
+    origin: "http://127.0.0.1:3000",
+    "content-type": "application/json",
+    authorization: "Bearer bench-key-2",
+  };
+  // What @hono/node-server hands the app: the socket the client address is read from.
+  const env = {
+    incoming: { socket: { remoteAddress: "127.0.0.1", remotePort: 50_000, remoteFamily: "IPv4" } },
+  };
+  const call = (app: Hono) => async () => {
+    const res = await app.request("/tools/calculate_kelly", { method: "POST", headers, body }, env);
+    if (res.status !== 200) throw new Error(`status ${res.status}`);
+    await res.arrayBuffer();
+  };
+  // Call by call (bare, guarded, bare, …) so a loaded machine slows both alike; median of 5 runs.
+  const pairs: Awaited<ReturnType<typeof measureInterleaved>>[] = [];
+  for (let r = 0; r < 5; r++) pairs.push(await measureInterleaved([call(bare), call(guarded)], 8_000, 500));
+  const p50 = (k: number) => median(pairs.map((run) => run[k]?.latency.p50_us ?? 0));
+  const checks = { bare: p50(0), guarded: p50(1) };
+  const added = (checks.guarded ?? 0) - (checks.bare ?? 0);
+  bench.log(`checks: bare ${checks.bare} µs, guarded ${checks.guarded} µs p50 → +${added.toFixed(2)} µs`);
+  return {
+    case: "security: Host/Origin/Content-Type + API key checks",
+    unit: "µs p50 added per tool call",
+    notes: {
+      bare_p50_us: checks.bare ?? 0,
+      guarded_p50_us: checks.guarded ?? 0,
+      added_p50_us: added,
+      target_us: 5,
+    },
+  };
+}
+
 const securityCase: BenchCase = {
   name: "security",
   order: 90,
   async run(bench): Promise<BenchResult[]> {
     const results: BenchResult[] = [];
-    const registry = createToolRegistry("risk", [kellyTool()]);
-    const route = (app: Hono) =>
-      app.post("/tools/:tool", async (c) =>
-        c.json(await registry.call(c.req.param("tool"), JSON.parse(await c.req.text()), ctx)),
-      );
-    const bare = route(new Hono());
-    const guarded = new Hono();
-    guarded.use(browserGuard({ allowedHosts: [], allowedOrigins: [], corsOrigins: [] }, "127.0.0.1"));
-    guarded.use(apiKeyAuth(["bench-key-1", "bench-key-2"], { perMinute: 10 }));
-    route(guarded);
-    const body = JSON.stringify({ win_probability: 0.6, win_return: 1, loss_return: -1 });
-    const headers = {
-      host: "127.0.0.1:3000",
-      origin: "http://127.0.0.1:3000",
-      "content-type": "application/json",
-      authorization: "Bearer bench-key-2",
-    };
-    // What @hono/node-server hands the app: the socket the client address is read from.
-    const env = {
-      incoming: { socket: { remoteAddress: "127.0.0.1", remotePort: 50_000, remoteFamily: "IPv4" } },
-    };
-    const call = (app: Hono) => async () => {
-      const res = await app.request("/tools/calculate_kelly", { method: "POST", headers, body }, env);
-      if (res.status !== 200) throw new Error(`status ${res.status}`);
-      await res.arrayBuffer();
-    };
-    // Call by call (bare, guarded, bare, …) so a loaded machine slows both alike; median of 5 runs.
-    const pairs: Awaited<ReturnType<typeof measureInterleaved>>[] = [];
-    for (let r = 0; r < 5; r++) pairs.push(await measureInterleaved([call(bare), call(guarded)], 8_000, 500));
-    const p50 = (k: number) => median(pairs.map((run) => run[k]?.latency.p50_us ?? 0));
-    const checks = { bare: p50(0), guarded: p50(1) };
-    const added = (checks.guarded ?? 0) - (checks.bare ?? 0);
-    results.push({
-      case: "security: Host/Origin/Content-Type + API key checks",
-      unit: "µs p50 added per tool call",
-      notes: {
-        bare_p50_us: checks.bare ?? 0,
-        guarded_p50_us: checks.guarded ?? 0,
-        added_p50_us: added,
-        target_us: 5,
-      },
-    });
-    bench.log(`checks: bare ${checks.bare} µs, guarded ${checks.guarded} µs p50 → +${added.toFixed(2)} µs`);
+    results.push(await measureChecks(bench));
 
     const inThread = simulationTools().find((t) => t.name === "monte_carlo");
     const inPool = riskTools({ KELLY_FRACTION: 0.25 }, {} as never).find((t) => t.name === "monte_carlo");
