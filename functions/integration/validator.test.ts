@@ -165,6 +165,24 @@ describe("the checks", () => {
  * each one, and must never hand a state-changing tool an input that could change anything outside
  * the validation account.
  */
+/** The CLI in its own process (asynchronously: the services it reaches run in this one). */
+const cli = (args: string[]) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const p = spawn(process.execPath, ["bin/bot4.mjs", ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, BOT4_URL: "", BOT4_API_KEY: "" },
+    });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    p.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    p.once("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+
 describe("the validator on a system with known bugs", () => {
   let bus: Bus;
   const services: RunningService[] = [];
@@ -269,26 +287,7 @@ describe("the validator on a system with known bugs", () => {
     );
     const coordinator = services[services.length - 1] as RunningService;
     try {
-      // The CLI in its own process (asynchronously: the services it reaches run in this one).
-      const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const p = spawn(
-          process.execPath,
-          ["bin/bot4.mjs", "validate", "--agent", "risk", "--url", coordinator.url],
-          {
-            stdio: ["ignore", "pipe", "pipe"],
-            env: { ...process.env, BOT4_URL: "", BOT4_API_KEY: "" },
-          },
-        );
-        let stdout = "";
-        let stderr = "";
-        p.stdout.on("data", (d: Buffer) => {
-          stdout += d.toString();
-        });
-        p.stderr.on("data", (d: Buffer) => {
-          stderr += d.toString();
-        });
-        p.once("exit", (code) => resolve({ code, stdout, stderr }));
-      });
+      const run = await cli(["validate", "--agent", "risk", "--url", coordinator.url]);
       const out = run.stdout.split("\n");
       const code = run.code;
       const err = run.stderr.split("\n").filter((l) => l.length > 0);
@@ -299,6 +298,13 @@ describe("the validator on a system with known bugs", () => {
       );
       expect(out.join("\n")).toMatch(/FAIL risk\.calculate_kelly not_a_server_error \[x=1e\+308\]/);
       const runId = /^validation (\S+):/.exec(out[0] ?? "")?.[1] as string;
+      // An agent that is not in the manifest, or not running, is refused: a run over nothing would pass.
+      const unknown = await cli(["validate", "--agent", "nosuch", "--url", coordinator.url]);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/error -32602: agent: no agent "nosuch" in the manifest/);
+      const absent = await cli(["validate", "--agent", "ledger", "--url", coordinator.url]);
+      expect(absent.code).toBe(1);
+      expect(absent.stderr).toMatch(/error -32602: agent: no instance of "ledger" is running/);
       // The handler publishes the run (validated, and failed since something failed) and stores it.
       await eventually(
         () => seen.some((e) => e.type === "integration.failed" && e.data.runId === runId) || undefined,
