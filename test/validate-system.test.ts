@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { manifest } from "../core/agents/manifest.ts";
+import { bot4 } from "./cli.ts";
 import { eventually } from "./nats.ts";
 
 /**
@@ -29,21 +30,7 @@ describe("bot4 validate against npm start", () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const cli = (args: string[]) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const p = spawn(process.execPath, ["bin/bot4.mjs", ...args, "--url", coordinator], {
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      p.stdout?.on("data", (d: Buffer) => {
-        stdout += d.toString();
-      });
-      p.stderr?.on("data", (d: Buffer) => {
-        stderr += d.toString();
-      });
-      p.once("exit", (code) => resolve({ code, stdout, stderr }));
-    });
+  const cli = (args: string[]) => bot4([...args, "--url", coordinator]);
 
   it("checks every tool of every running agent with zero failures", async () => {
     const env: NodeJS.ProcessEnv = {

@@ -1,5 +1,10 @@
 import { z } from "zod";
+import { findAgent } from "../../core/agents/manifest.ts";
+import { readInstances } from "../../core/bus/agent-registry.ts";
+import type { Bus } from "../../core/bus/bus.ts";
 import type { FunctionToolDeps } from "../../core/functions/contract.ts";
+import { RpcCode } from "../../core/protocol/jsonrpc.ts";
+import { ToolError } from "../../core/tools/errors.ts";
 import { objectStores } from "../../core/subjects.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
 import { newRunId, reportObjectName, runAndReport } from "./run.ts";
@@ -19,6 +24,20 @@ const RunAnswer = z.object({
   error: z.string().optional(),
 });
 
+/**
+ * `agent` must name a manifest agent (or its seed alias) with a running instance: otherwise the run
+ * would check nothing and pass (-32602 naming `agent`).
+ */
+async function checkAgent(bus: Bus, nameOrAlias: string): Promise<void> {
+  const agent = findAgent(nameOrAlias);
+  const refuse = (message: string) =>
+    new ToolError(RpcCode.InvalidParams, message, { issues: [{ path: "agent", message, code: "custom" }] });
+  if (agent === undefined) throw refuse(`agent: no agent "${nameOrAlias}" in the manifest`);
+  const live = await readInstances(bus);
+  if (!live.some((i) => i.agent === agent.name))
+    throw refuse(`agent: no instance of "${agent.name}" is running: nothing to validate`);
+}
+
 /** The IntegrationValidator's tools: run a validation, and read a run's report. */
 export function integrationTools(deps: FunctionToolDeps<undefined>): readonly Tool[] {
   /** Runs of this instance: in flight, or finished here before the stored report is readable. */
@@ -35,6 +54,7 @@ export function integrationTools(deps: FunctionToolDeps<undefined>): readonly To
     output: RunAnswer,
     async handler({ wait, ...options }) {
       const bus = await deps.bus();
+      if (options.agent !== undefined) await checkAgent(bus, options.agent);
       const runId = newRunId("command");
       runs.set(runId, { status: "running" });
       // Keep the last 50 runs' answers; older ones are read from the object store.

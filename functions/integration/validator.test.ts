@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
@@ -11,6 +10,7 @@ import { start as startCoordinator } from "../../hotpath/coordinator/service.ts"
 import { testConfig } from "../../hotpath/kit/testing/agent.ts";
 import { startService } from "../../hotpath/kit/service.ts";
 import type { RunningService } from "../../hotpath/kit/types.ts";
+import { bot4 } from "../../test/cli.ts";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";
 import { objectStores } from "../../core/subjects.ts";
 import { startLocalFunctions } from "../local.ts";
@@ -165,6 +165,7 @@ describe("the checks", () => {
  * each one, and must never hand a state-changing tool an input that could change anything outside
  * the validation account.
  */
+
 describe("the validator on a system with known bugs", () => {
   let bus: Bus;
   const services: RunningService[] = [];
@@ -269,26 +270,7 @@ describe("the validator on a system with known bugs", () => {
     );
     const coordinator = services[services.length - 1] as RunningService;
     try {
-      // The CLI in its own process (asynchronously: the services it reaches run in this one).
-      const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const p = spawn(
-          process.execPath,
-          ["bin/bot4.mjs", "validate", "--agent", "risk", "--url", coordinator.url],
-          {
-            stdio: ["ignore", "pipe", "pipe"],
-            env: { ...process.env, BOT4_URL: "", BOT4_API_KEY: "" },
-          },
-        );
-        let stdout = "";
-        let stderr = "";
-        p.stdout.on("data", (d: Buffer) => {
-          stdout += d.toString();
-        });
-        p.stderr.on("data", (d: Buffer) => {
-          stderr += d.toString();
-        });
-        p.once("exit", (code) => resolve({ code, stdout, stderr }));
-      });
+      const run = await bot4(["validate", "--agent", "risk", "--url", coordinator.url]);
       const out = run.stdout.split("\n");
       const code = run.code;
       const err = run.stderr.split("\n").filter((l) => l.length > 0);
@@ -299,6 +281,13 @@ describe("the validator on a system with known bugs", () => {
       );
       expect(out.join("\n")).toMatch(/FAIL risk\.calculate_kelly not_a_server_error \[x=1e\+308\]/);
       const runId = /^validation (\S+):/.exec(out[0] ?? "")?.[1] as string;
+      // An agent that is not in the manifest, or not running, is refused: a run over nothing would pass.
+      const unknown = await bot4(["validate", "--agent", "nosuch", "--url", coordinator.url]);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/error -32602: agent: no agent "nosuch" in the manifest/);
+      const absent = await bot4(["validate", "--agent", "ledger", "--url", coordinator.url]);
+      expect(absent.code).toBe(1);
+      expect(absent.stderr).toMatch(/error -32602: agent: no instance of "ledger" is running/);
       // The handler publishes the run (validated, and failed since something failed) and stores it.
       await eventually(
         () => seen.some((e) => e.type === "integration.failed" && e.data.runId === runId) || undefined,

@@ -23,7 +23,7 @@ usage:
   bot4 trades [filters] [--status open|closed] [--limit n] [--cursor c]   trades from the ledger
   bot4 profit [filters]                      realised/unrealised PnL, fees, win rate per strategy and symbol
   bot4 ledger rebuild                        replay EVENTS into a fresh ledger database (identical tables)
-  bot4 validate [--agent <name>]             check every tool's contract (IntegrationValidator); exit 1 on a failure
+  bot4 validate [--agent <name>] [--json]    check every tool's contract (IntegrationValidator); exit 1 on a failure
 ${ANALYSIS_USAGE}
 
 options:
