@@ -173,8 +173,12 @@ export function createMcpServer(
         intent.price,
       );
     } catch (err) {
+      const error = toRpcError(err);
+      // Arguments the exchange cannot even price (a blank symbol) go on to the tool, which refuses them
+      // naming the field (-32602); the budget never counts an order the exchange refuses.
+      if (error.code === RpcCode.InvalidParams) return undefined;
       return refusal(
-        `order refused: its notional could not be valued for the session budget (${toRpcError(err).message})`,
+        `order refused: its notional could not be valued for the session budget (${error.message})`,
       );
     }
     const over = budget.refusal(notional);

@@ -71,7 +71,24 @@ function parseParams(kind: string, params: Record<string, unknown>, base: Record
   return strategy;
 }
 
-const Params = z.record(z.string(), z.unknown()).default({});
+/**
+ * The params a create or update may name: every parameter of the catalogue's kinds, each optional, no
+ * other key (the schema says so, a typo is refused naming it); the kind's own spec then refuses a
+ * parameter of another kind, naming it.
+ */
+const Params = z
+  .object(
+    Object.fromEntries(
+      StrategySpec.options.flatMap((spec) =>
+        Object.entries(spec.shape)
+          .filter(([k]) => k !== "kind")
+          .map(([k, v]) => [k, ((v instanceof z.ZodDefault ? v.unwrap() : v) as z.ZodType).optional()]),
+      ),
+    ),
+  )
+  .strict()
+  .default({}) as unknown as z.ZodDefault<z.ZodRecord<z.ZodString, z.ZodUnknown>>;
+
 const Id = z.object({ id: StrategyId }).strict();
 
 const PositionOut = z.object({
