@@ -156,6 +156,30 @@ export function createMcpServer(
     return amount * last;
   };
 
+  /**
+   * The order's notional for the budget; "unpriceable" when the exchange refuses the arguments
+   * themselves (a blank symbol): the tool then refuses them naming the field, and the budget never
+   * counts an order the exchange refuses. Any other failure to value it is a refusal.
+   */
+  const valueOrder = async (
+    intent: NonNullable<ReturnType<typeof orderIntent>>,
+  ): Promise<number | "unpriceable" | CallToolResult> => {
+    try {
+      return await notionalOf(
+        intent.venues[0] ?? policy.defaultVenue,
+        intent.symbol,
+        intent.amount,
+        intent.price,
+      );
+    } catch (err) {
+      const error = toRpcError(err);
+      if (error.code === RpcCode.InvalidParams) return "unpriceable";
+      return refusal(
+        `order refused: its notional could not be valued for the session budget (${error.message})`,
+      );
+    }
+  };
+
   /** Undefined when the order may go ahead; otherwise the refusal to answer with. */
   const guardOrder = async (
     agent: string,
@@ -164,23 +188,10 @@ export function createMcpServer(
   ): Promise<CallToolResult | undefined> => {
     const intent = orderIntent(agent, tool, args, policy);
     if (intent === undefined) return undefined;
-    let notional: number;
-    try {
-      notional = await notionalOf(
-        intent.venues[0] ?? policy.defaultVenue,
-        intent.symbol,
-        intent.amount,
-        intent.price,
-      );
-    } catch (err) {
-      const error = toRpcError(err);
-      // Arguments the exchange cannot even price (a blank symbol) go on to the tool, which refuses them
-      // naming the field (-32602); the budget never counts an order the exchange refuses.
-      if (error.code === RpcCode.InvalidParams) return undefined;
-      return refusal(
-        `order refused: its notional could not be valued for the session budget (${error.message})`,
-      );
-    }
+    const valued = await valueOrder(intent);
+    if (valued === "unpriceable") return undefined;
+    if (typeof valued !== "number") return valued;
+    const notional = valued;
     const over = budget.refusal(notional);
     if (over !== undefined) return refusal(`order refused: ${over}`, { cause: "mcp_order_budget" });
     const nonPaper = intent.venues.filter((v) => v !== "paper");
