@@ -11,7 +11,7 @@ import { CcxtVenue } from "./ccxt-venue.ts";
 import { BinanceEmulator } from "./emulator/binance.ts";
 import { ccxtVenueOptions } from "./runtime.ts";
 import { startExchange } from "./service.ts";
-import { storedEvents, toolPoster } from "./testing.ts";
+import { emulatedBinance, storedEvents, toolPoster } from "./testing.ts";
 
 /**
  * The exchange service trading through ccxt's real `binance` class (request signing, parsing, error
@@ -45,16 +45,7 @@ const ofOrder = (clientOrderId: string) => (e: EventEnvelope) =>
   (e.data as { clientOrderId?: string }).clientOrderId === clientOrderId;
 
 beforeAll(async () => {
-  const venue = new CcxtVenue({
-    name: "binance",
-    exchangeId: "binance",
-    apiKey: emu.apiKey,
-    secret: emu.secret,
-    apiBaseUrl: emu.url,
-    timeoutMs: 2_000,
-    burst: 50,
-    refillPerSecond: 500,
-  });
+  const venue = emulatedBinance(emu, { burst: 50, refillPerSecond: 500 });
   svc = await startExchange(
     { config, bus, logger: quietLogger() },
     { port: 0, instanceId: "exchange-ccxt" },
@@ -398,13 +389,7 @@ describe("ccxt binance against the emulator", () => {
 
   it("adopts, on resync, an open order the venue has and the service never saw", async () => {
     // Another client with the same keys places an order while this service is cut off from the venue.
-    const other = new CcxtVenue({
-      name: "binance",
-      exchangeId: "binance",
-      apiKey: emu.apiKey,
-      secret: emu.secret,
-      apiBaseUrl: emu.url,
-    });
+    const other = emulatedBinance(emu);
     await other.init();
     emu.inject({ fault: { kind: "down" }, times: Number.POSITIVE_INFINITY, match: "GET /api/v3/openOrders" });
     await eventually(

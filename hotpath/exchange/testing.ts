@@ -31,7 +31,10 @@ export async function eventTypesOf(bus: Bus, clientOrderId: string): Promise<str
 }
 
 /** Test support: ccxt's real binance class pointed at a running emulator. */
-export const emulatedBinance = (emu: BinanceEmulator) =>
+export const emulatedBinance = (
+  emu: BinanceEmulator,
+  rate: { burst?: number; refillPerSecond?: number } = {},
+) =>
   new CcxtVenue({
     name: "binance",
     exchangeId: "binance",
@@ -39,6 +42,7 @@ export const emulatedBinance = (emu: BinanceEmulator) =>
     secret: emu.secret,
     apiBaseUrl: emu.url,
     timeoutMs: 2_000,
+    ...rate,
   });
 
 /** Test support: `POST /tools/<tool>` on a running service, answering the status and the parsed body. */
