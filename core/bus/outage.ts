@@ -43,8 +43,14 @@ export async function waitOutOutage<T>(
     } catch (err) {
       if (!isBusOutage(err) || Date.now() > deadline) throw err;
       logger.warn({ err, attempt, step: what }, `${what}: the bus is unavailable; retrying once it is back`);
-      while (!bus.connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      await untilConnected(bus, deadline - Date.now());
       await new Promise((r) => setTimeout(r, 250));
     }
   }
+}
+
+/** Resolves once the bus is connected, or after `timeoutMs` (the caller's next step then fails on its own). */
+export async function untilConnected(bus: Bus, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!bus.connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 }

@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { manifest, type ServiceAgent, serviceAgents } from "../../core/agents/manifest.ts";
 import { Bus } from "../../core/bus/bus.ts";
-import { waitOutOutage } from "../../core/bus/outage.ts";
+import { untilConnected, waitOutOutage } from "../../core/bus/outage.ts";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import type { Config } from "../../core/config.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
@@ -25,11 +25,6 @@ export interface RunningSystem {
   /** The trigger's /health and /metrics. */
   triggerUrl: string;
   stop(): Promise<void>;
-}
-
-async function untilConnected(bus: Bus, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!bus.connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 }
 
 function isServiceModule(mod: unknown): mod is ServiceModule {
