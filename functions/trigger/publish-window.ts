@@ -7,6 +7,7 @@
  */
 export class PublishWindow {
   private inFlight = 0;
+  private pending = 0;
   private tail: Promise<void> = Promise.resolve();
   private room: (() => void) | undefined;
 
@@ -26,6 +27,7 @@ export class PublishWindow {
     settle: (err?: unknown) => Promise<void>,
   ): Promise<void> {
     this.inFlight += count;
+    this.pending++;
     const outcome = published.then(
       () => undefined,
       (err: unknown) => err ?? new Error("publish failed"),
@@ -38,12 +40,18 @@ export class PublishWindow {
         await settle(err);
       } finally {
         this.inFlight -= count;
+        this.pending--;
         const room = this.room;
         this.room = undefined;
         room?.();
       }
     })().catch(() => undefined);
     while (this.inFlight >= this.limit) await new Promise<void>((r) => (this.room = r));
+  }
+
+  /** No batch is waiting to be settled. */
+  get idle(): boolean {
+    return this.pending === 0;
   }
 
   /** Resolves when every batch added so far has been settled. */

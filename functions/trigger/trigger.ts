@@ -502,8 +502,9 @@ class ConsumerLoop {
       );
     }
     const published = Promise.all(publishes.map((publish) => publish()));
-    if (this.state.stateful) {
-      // The next batch reads the state this one saves: no overlap.
+    if (this.state.stateful || (publishes.length === 0 && this.window.idle)) {
+      // The next batch reads the state this one saves: no overlap (and nothing to wait for when the
+      // batch published nothing and no earlier batch is in flight).
       await published;
       await this.settle(items, result);
       return;
