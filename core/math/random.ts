@@ -71,24 +71,65 @@ const ZIG_R = 3.442619855899;
 }
 const TWO_POW_53 = 9007199254740992;
 
-/** sfc32 (Chris Doty-Humphrey's small fast counting generator), seeded through splitmix32 and warmed up. */
-function sfc32(seed: number): () => number {
+/**
+ * sfc32 (Chris Doty-Humphrey's small fast counting generator), seeded through splitmix32 and warmed up.
+ * Its four words live in an Int32Array (no boxed numbers on the way), which {@link fillNormals} loads
+ * into local variables for its loop.
+ */
+function sfc32(seed: number): { state: Int32Array; next32: () => number } {
   const init = splitmix32(seed);
-  let a = init();
-  let b = init();
-  let c = init();
-  let d = init();
+  const s = Int32Array.of(init(), init(), init(), init());
   const next32 = (): number => {
+    const a = s[0] as number;
+    const b = s[1] as number;
+    const c = s[2] as number;
+    const d = s[3] as number;
     const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
+    s[3] = d + 1;
+    s[0] = b ^ (b >>> 9);
+    s[1] = c + (c << 3);
+    s[2] = ((c << 21) | (c >>> 11)) + t;
     return t >>> 0;
   };
   for (let i = 0; i < 12; i++) next32();
-  return next32;
+  return { state: s, next32 };
+}
+
+/**
+ * Fills `out` with standard normals: the same draws as calling `normal()` once per element, with the
+ * generator and the ziggurat's fast path inlined in one loop (no call per draw); the rare slow path
+ * (wedges and tail, under 3 draws in 100) goes through `next32` on the shared state.
+ */
+function fillNormals(
+  g: { state: Int32Array; next32: () => number },
+  out: Float64Array,
+  uniform: () => number,
+): Float64Array {
+  const s = g.state;
+  let a = s[0] as number;
+  let b = s[1] as number;
+  let c = s[2] as number;
+  let d = s[3] as number;
+  for (let i = 0; i < out.length; i++) {
+    const hz = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (((c << 21) | (c >>> 11)) + hz) | 0;
+    const iz = hz & 127;
+    if (Math.abs(hz) < (KN[iz] as number)) {
+      out[i] = hz * (WN[iz] as number);
+      continue;
+    }
+    s.set([a, b, c, d]);
+    out[i] = normalSlow(hz, g.next32, uniform);
+    a = s[0] as number;
+    b = s[1] as number;
+    c = s[2] as number;
+    d = s[3] as number;
+  }
+  s.set([a, b, c, d]);
+  return out;
 }
 
 /** The ziggurat's base strip: a draw from the tail beyond ZIG_R, on the side of `hz`. */
@@ -131,7 +172,8 @@ function poissonDraw(lambda: number, uniform: () => number): number {
 }
 
 export function createRandom(seed: number | string): Random {
-  const next32 = sfc32(seedOf(seed));
+  const g = sfc32(seedOf(seed));
+  const next32 = g.next32;
   const uniform = (): number => ((next32() >>> 5) * 67108864 + (next32() >>> 6)) / TWO_POW_53;
   const normal = (): number => {
     const hz = next32() | 0;
@@ -142,10 +184,7 @@ export function createRandom(seed: number | string): Random {
     uniform,
     int: (n) => Math.floor(uniform() * n),
     normal,
-    fillNormal(out) {
-      for (let i = 0; i < out.length; i++) out[i] = normal();
-      return out;
-    },
+    fillNormal: (out) => fillNormals(g, out, uniform),
     poisson: (lambda) => poissonDraw(lambda, uniform),
   };
 }

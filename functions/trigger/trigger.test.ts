@@ -293,6 +293,61 @@ describe("trigger: idempotence under redelivery", () => {
   });
 });
 
+describe("trigger: publish window", () => {
+  it("hands back a batch whose output publish failed while later batches are acked; nothing lost", async () => {
+    const { bus } = await fresh();
+    const attempts = new Map<number, number>();
+    const def = defineFunction<Input>({
+      name: "quality",
+      input: Input,
+      tools: () => [],
+      handle(batch) {
+        return {
+          events: batch.map((m) => {
+            const n = m.event.data.n;
+            attempts.set(n, (attempts.get(n) ?? 0) + 1);
+            // On its first delivery, n = 12's output goes to a subject no stream stores: its publish fails.
+            const lost = n === 12 && m.deliveryCount === 1;
+            return {
+              cause: m.seq,
+              subject: lost ? "unstored.quality.done" : subjects.events.of("quality", "done"),
+              type: "quality.done",
+              data: { n },
+            };
+          }),
+        };
+      },
+    });
+    const metrics = triggerMetrics(new Registry());
+    const trigger = await startTrigger(
+      def,
+      { bus, config, logger },
+      options({ batchSize: 5, publishWindow: 20, ackWaitMs: 10_000, metrics }),
+    );
+    await send(bus, "quality", 0, 30);
+    await eventually(async () => {
+      const info = await bus.jsm.consumers.info(streams.COMMANDS.name, "fn_quality");
+      return info.num_ack_pending === 0 && info.num_pending === 0 && (attempts.get(12) ?? 0) >= 2;
+    }, 15_000);
+    await trigger.stop();
+    const outputs = await outputsOf(bus, "quality");
+    // Every input has its output once: the failed batch's outputs that did go through the first time
+    // were published again on the redelivery and dropped as duplicates.
+    expect(outputs.map((o) => (o.envelope.data as { n: number }).n).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 30 }, (_, i) => i),
+    );
+    expect(new Set(outputs.map((o) => o.envelope.id)).size).toBe(30);
+    expect(attempts.get(12)).toBe(2);
+    // Only n = 12's batch was handed back (not acked), and each of its inputs ran again once.
+    const requeued = (await metrics.messages.get()).values.find((v) => v.labels.outcome === "requeued");
+    const twice = [...attempts.values()].filter((a) => a === 2).length;
+    expect(requeued?.value).toBe(twice);
+    expect(twice).toBeGreaterThanOrEqual(1);
+    expect(twice).toBeLessThanOrEqual(5);
+    expect(await deadLettersOf(bus, "quality")).toHaveLength(0);
+  });
+});
+
 describe("trigger: nats-server crash", () => {
   it("reconnects after nats-server is killed mid-stream and restarted; nothing lost, nothing doubled", async () => {
     const { bus, nats } = await fresh();

@@ -24,6 +24,7 @@ import { backoffDelay } from "./backoff.ts";
 import { FunctionState } from "./function-state.ts";
 import { FunctionFailedError, type Invoker } from "./invoker.ts";
 import type { TriggerMetrics } from "./metrics.ts";
+import { PublishWindow } from "./publish-window.ts";
 
 /** The phases after which a test may simulate a crash (see {@link TriggerOptions.probe}). */
 export type CommitPhase = "published" | "state_saved";
@@ -40,6 +41,11 @@ export interface TriggerOptions {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   ackWaitMs?: number;
+  /**
+   * Output publishes of a stateless function kept in flight across batches while their acks come back
+   * (a batch's inputs are acked once all its outputs are). Default: 4 batches' worth, at least 1024.
+   */
+  publishWindow?: number;
   /** Milliseconds stop() lets the batch in hand finish before naking it. Default 10 000. */
   shutdownDeadlineMs?: number;
   /**
@@ -130,6 +136,8 @@ class ConsumerLoop {
   private readonly backoffBase: number;
   private readonly backoffMax: number;
   private readonly ackWaitMs: number;
+  private readonly window: PublishWindow;
+  private readonly windowSize: number;
   private messages: ConsumerMessages | undefined;
   private readonly queue: JsMsg[] = [];
   private wakeUp: (() => void) | undefined;
@@ -158,6 +166,8 @@ class ConsumerLoop {
     this.backoffBase = options.backoffBaseMs ?? c.TRIGGER_BACKOFF_BASE_MS;
     this.backoffMax = options.backoffMaxMs ?? c.TRIGGER_BACKOFF_MAX_MS;
     this.ackWaitMs = options.ackWaitMs ?? c.TRIGGER_ACK_WAIT_MS;
+    this.windowSize = options.publishWindow ?? Math.max(1024, this.batchSize * 4);
+    this.window = new PublishWindow(this.windowSize);
   }
 
   async start(): Promise<void> {
@@ -166,7 +176,8 @@ class ConsumerLoop {
       ack_wait: this.ackWaitMs * NS_PER_MS,
       // The trigger dead-letters by itself at maxDeliveries; the server must never drop a message first.
       max_deliver: -1,
-      max_ack_pending: Math.max(1024, this.batchSize * 4),
+      // Room for the buffered and in-hand batches plus the inputs whose outputs are in the window.
+      max_ack_pending: Math.max(1024, this.batchSize * 4) + this.windowSize,
     });
     const consumer = await this.deps.bus.consumer(this.stream, this.durable);
     this.messages = await consumer.consume({
@@ -219,6 +230,7 @@ class ConsumerLoop {
       }
       this.inHand = [];
     }
+    await this.window.drain();
   }
 
   async stop(): Promise<void> {
@@ -397,20 +409,25 @@ class ConsumerLoop {
     try {
       await this.commit(items, result);
     } catch (err) {
-      if (err instanceof Abandoned) {
-        this.logger.warn({ seqs: items.map((i) => i.seq) }, "batch abandoned by the probe (simulated crash)");
-      } else {
-        this.state.invalidate();
-        if (err instanceof StateConflictError) {
-          this.logger.warn({ err }, "state changed under us; requeueing the batch");
-        } else {
-          this.logger.warn({ err }, "publishing the batch's effects failed; requeueing it");
-        }
-        this.requeue(items);
-      }
+      this.abandon(items, err);
     } finally {
       clearInterval(heartbeat);
     }
+  }
+
+  /** A commit that did not finish: requeued (a probe's simulated crash leaves it as a crash would). */
+  private abandon(items: readonly Item[], err: unknown): void {
+    if (err instanceof Abandoned) {
+      this.logger.warn({ seqs: items.map((i) => i.seq) }, "batch abandoned by the probe (simulated crash)");
+      return;
+    }
+    this.state.invalidate();
+    if (err instanceof StateConflictError) {
+      this.logger.warn({ err }, "state changed under us; requeueing the batch");
+    } else {
+      this.logger.warn({ err }, "publishing the batch's effects failed; requeueing it");
+    }
+    this.requeue(items);
   }
 
   /**
@@ -444,7 +461,10 @@ class ConsumerLoop {
     };
   }
 
-  /** Publishes the outputs (deterministic ids), saves the state, then acks. */
+  /**
+   * Publishes the outputs (deterministic ids), saves the state, then acks. A stateless function's
+   * publishes go into the window and this returns as soon as it has room: the inputs are acked later.
+   */
   private async commit(items: readonly Item[], result: BatchResult): Promise<void> {
     const fn = this.def.name;
     const bus = this.deps.bus;
@@ -481,7 +501,27 @@ class ConsumerLoop {
         }),
       );
     }
-    await Promise.all(publishes.map((publish) => publish()));
+    const published = Promise.all(publishes.map((publish) => publish()));
+    if (this.state.stateful || (publishes.length === 0 && this.window.idle)) {
+      // The next batch reads the state this one saves: no overlap (and nothing to wait for when the
+      // batch published nothing and no earlier batch is in flight).
+      await published;
+      await this.settle(items, result);
+      return;
+    }
+    await this.window.add(publishes.length, published, async (err) => {
+      try {
+        if (err !== undefined) throw err;
+        await this.settle(items, result);
+      } catch (settleErr) {
+        this.abandon(items, settleErr);
+      }
+    });
+  }
+
+  /** After the batch's outputs are acked: saves the state (stateful functions), then acks the inputs. */
+  private async settle(items: readonly Item[], result: BatchResult): Promise<void> {
+    const fn = this.def.name;
     const m = this.options.metrics.outputs;
     if (result.events.length > 0) m.inc({ function: fn, kind: "event" }, result.events.length);
     if (result.records.length > 0) m.inc({ function: fn, kind: "record" }, result.records.length);
