@@ -7,7 +7,7 @@ import { functionAgents, manifest, serviceAgents } from "../../core/agents/manif
 import { agentProcess } from "../../core/agents/process.ts";
 import { Bus } from "../../core/bus/bus.ts";
 import { tradeEventType } from "../../core/domain/trading.ts";
-import { freePort } from "../../core/nats-server/process.ts";
+import { freePort } from "../nats-server/process.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { streams, subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";

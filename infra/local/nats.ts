@@ -6,7 +6,7 @@ import {
   isListening,
   type NatsServerHandle,
   startNatsServer,
-} from "../../core/nats-server/process.ts";
+} from "../nats-server/process.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import { natsUsers } from "../nats/permissions.ts";
 import { renderNatsConfig } from "../nats/render.ts";

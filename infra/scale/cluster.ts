@@ -7,7 +7,7 @@ import {
   freePort,
   isListening,
   NatsServerMissingError,
-} from "../../core/nats-server/process.ts";
+} from "../nats-server/process.ts";
 
 /** A local JetStream cluster: what docs/deploy.md's replicated-stream figures are measured on. */
 export interface LocalCluster {
