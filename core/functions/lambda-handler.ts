@@ -4,7 +4,8 @@ import { type Config, loadConfig } from "../config.ts";
 import { createLogger, type Logger } from "../telemetry/log.ts";
 import type { FunctionDefinition } from "./contract.ts";
 import { BATCH_KIND, BatchPayload, type BatchResult, runBatch } from "./run.ts";
-import { functionRegistry, functionToolDeps, toolsApp } from "./tools-app.ts";
+import { functionRegistry, functionToolDeps } from "./tool-deps.ts";
+import { toolsApp } from "./tools-app.ts";
 
 /** An AWS Lambda handler: the event is the JSON payload, the result is JSON-serialised by the runtime. */
 export type LambdaHandler = (event: unknown, context?: unknown) => Promise<unknown>;
