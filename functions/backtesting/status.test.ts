@@ -5,7 +5,7 @@ import { syntheticBars } from "../../core/ml/synthetic.ts";
 import { trainOnBars } from "../../core/ml/train.ts";
 import { type EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
-import { ModelStore } from "../../core/registry/model-store.ts";
+import { ModelStore } from "../../adapters/nats/model-store.ts";
 import { consumerName, objectStores, streams, subjects } from "../../core/subjects.ts";
 import { Registry } from "../../core/telemetry/metrics.ts";
 import { eventually } from "../../test/nats.ts";

@@ -11,7 +11,7 @@ import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { failure, rejected } from "../../core/tools/errors.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
 import { poolOptionsOf, runPooled } from "../../core/compute/pool.ts";
-import { ArtifactIntegrityError, ModelStore, UnknownModelError } from "../../core/registry/model-store.ts";
+import { ArtifactIntegrityError, ModelStore, UnknownModelError } from "../../adapters/nats/model-store.ts";
 import { BacktestCommand, backtestEventType, resultObjectName } from "./command.ts";
 import type { BacktestingState } from "./finished-runs.ts";
 import { HEAVY_MODULE, refusing } from "./heavy.ts";

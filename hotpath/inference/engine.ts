@@ -7,7 +7,7 @@ import {
   ArtifactIntegrityError,
   type ModelStore,
   UnknownModelError,
-} from "../../core/registry/model-store.ts";
+} from "../../adapters/nats/model-store.ts";
 
 export interface EngineOptions {
   /** Loaded sessions kept (MODEL_CACHE_SIZE); the least recently used one is released beyond it. */

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import type { KV } from "@nats-io/kv";
 import type { ObjectStore } from "@nats-io/obj";
-import type { Bus } from "../bus/bus.ts";
-import { DeployedModel, ModelMetadata } from "../ml/model-meta.ts";
-import { kvBuckets, modelKeys, objectStores } from "../subjects.ts";
+import type { Bus } from "../../core/bus/bus.ts";
+import { DeployedModel, ModelMetadata } from "../../core/ml/model-meta.ts";
+import { kvBuckets, modelKeys, objectStores } from "../../core/subjects.ts";
 
 /** An artifact whose bytes do not hash to what the registry recorded: it is never loaded. */
 export class ArtifactIntegrityError extends Error {
