@@ -11,6 +11,7 @@ import { analyzePath } from "./run.ts";
 const rules = readFileSync(new URL("../../architect.rules.json", import.meta.url), "utf8");
 
 const offenders: Record<string, [rule: string, to: string]> = {
+  'core/ledger/projection.ts:import { readFileSync } from "node:fs";': ["domain-pure", "node:fs"],
   'core/tools/routes.ts:import { Hono } from "hono";': ["core-no-adapter", "hono"],
   'core/functions/app.ts:import { handle } from "hono/aws-lambda";': ["core-no-adapter", "hono"],
   'core/bus/server.ts:import { spawn } from "node:child_process";': ["core-no-process", "node:child_process"],
