@@ -3,7 +3,7 @@
 /**
  * Bot4 in AWS (SST v3 config API, as the `sst` npm package ships it): hot-path services on ECS
  * Fargate, function agents as Lambda, the trigger as a service, NATS as an external JetStream
- * deployment. Every resource comes from the agent manifest through stacks/plan/deployment.ts.
+ * deployment. Every resource comes from the agent manifest through core/agents/deployment-plan.ts.
  *
  *   npx sst secret set NatsHost nats.example.com:4222 --stage prod   (and the rest: docs/deploy.md)
  *   npx sst deploy --stage prod
@@ -19,7 +19,7 @@ export default $config({
   },
   async run() {
     const { existsSync } = await import("node:fs");
-    const { deploymentPlan } = await import("./stacks/plan/deployment.ts");
+    const { deploymentPlan } = await import("./core/agents/deployment-plan.ts");
     const { secrets } = await import("./stacks/secrets.ts");
     const { bus } = await import("./stacks/bus.ts");
     const { functions } = await import("./stacks/functions.ts");

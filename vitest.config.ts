@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["{core,hotpath,functions,stacks,infra,bench,test}/**/*.test.ts"],
+    include: ["{core,adapters,hotpath,functions,stacks,infra,bench,test}/**/*.test.ts"],
     globalSetup: ["test/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,

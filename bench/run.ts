@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { startNatsServer } from "../core/nats-server/process.ts";
+import { startNatsServer } from "../infra/nats-server/process.ts";
 import { type BenchCase, type BenchResult, machineInfo } from "./harness.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));

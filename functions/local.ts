@@ -7,7 +7,7 @@ import { waitOutOutage } from "../core/bus/outage.ts";
 import { serveToolsOverNats } from "../core/bus/tool-transport.ts";
 import type { Config } from "../core/config.ts";
 import type { AnyFunctionDefinition, RunningBackground } from "../core/functions/contract.ts";
-import { functionRegistry, functionToolDeps } from "../core/functions/tools-app.ts";
+import { functionRegistry, functionToolDeps } from "../core/functions/tool-deps.ts";
 import { childWith, type Logger } from "../core/telemetry/log.ts";
 import { createMetricsRegistry, type Registry } from "../core/telemetry/metrics.ts";
 import { localDispatch } from "../core/tools/execute.ts";

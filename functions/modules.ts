@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { AnyFunctionDefinition, FunctionModule } from "../core/functions/contract.ts";
-import type { LambdaHandler } from "../core/functions/lambda-handler.ts";
+import type { LambdaHandler } from "../adapters/lambda/handler.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 

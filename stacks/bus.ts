@@ -1,4 +1,4 @@
-import { type ProcessEnvironment, secretNames } from "./plan/deployment.ts";
+import { type ProcessEnvironment, secretNames } from "../core/agents/deployment-plan.ts";
 import { type Secrets, secret } from "./secrets.ts";
 
 /**

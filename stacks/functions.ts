@@ -1,6 +1,6 @@
 import type { BusResource } from "./bus.ts";
 import { environmentOf, linkedSecrets } from "./bus.ts";
-import type { DeploymentPlan, FunctionPlan } from "./plan/deployment.ts";
+import type { DeploymentPlan, FunctionPlan } from "../core/agents/deployment-plan.ts";
 import type { Secrets } from "./secrets.ts";
 
 export interface DeployedFunction {

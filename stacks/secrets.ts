@@ -1,4 +1,4 @@
-import type { DeploymentPlan } from "./plan/deployment.ts";
+import type { DeploymentPlan } from "../core/agents/deployment-plan.ts";
 
 /** Every secret of the plan, declared once and handed to the stacks that link them. */
 export type Secrets = Readonly<Record<string, sst.Secret>>;

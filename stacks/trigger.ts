@@ -1,7 +1,7 @@
 import type { BusResource } from "./bus.ts";
 import { environmentOf, linkedSecrets } from "./bus.ts";
 import type { DeployedFunction } from "./functions.ts";
-import type { DeploymentPlan } from "./plan/deployment.ts";
+import type { DeploymentPlan } from "../core/agents/deployment-plan.ts";
 import type { Secrets } from "./secrets.ts";
 
 /**

@@ -1,5 +1,5 @@
 import type { TestProject } from "vitest/node";
-import { startNatsServer } from "../core/nats-server/process.ts";
+import { startNatsServer } from "../infra/nats-server/process.ts";
 
 /**
  * Starts one private `nats-server -js` (free port, temporary store) for the whole run and hands its

@@ -2,7 +2,7 @@ import onnxProto from "onnx-proto";
 import { describe, expect, it } from "vitest";
 import { definition } from "../functions/backtesting/function.ts";
 import { scoreSeries } from "../functions/backtesting/onnx-signals.ts";
-import { functionRegistry, functionToolDeps } from "../core/functions/tools-app.ts";
+import { functionRegistry, functionToolDeps } from "../core/functions/tool-deps.ts";
 import { loadConfig } from "../core/config.ts";
 import { exportOnnx } from "../core/ml/onnx-export.ts";
 import { assertSelfContained, UnsafeModelError } from "../core/ml/onnx-guard.ts";

@@ -5,7 +5,7 @@ import {
   type NatsServerHandle,
   type NatsServerOptions,
   startNatsServer,
-} from "../core/nats-server/process.ts";
+} from "../infra/nats-server/process.ts";
 import { quietLogger } from "../core/telemetry/log.ts";
 
 /** The URL of the run's shared nats-server (core NATS only: streams belong to private servers). */

@@ -2,7 +2,7 @@ import { Bus } from "../../core/bus/bus.ts";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import { type Fill, type Order, tradeEventType } from "../../core/domain/trading.ts";
-import { startNatsServer } from "../../core/nats-server/process.ts";
+import { startNatsServer } from "../../infra/nats-server/process.ts";
 import { type EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
 import { streams, subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";

@@ -9,7 +9,7 @@ import { ONNX_INPUT, ONNX_OUTPUT, exportOnnx } from "../../core/ml/onnx-export.t
 import { syntheticBars } from "../../core/ml/synthetic.ts";
 import { trainOnBars } from "../../core/ml/train.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
-import { sha256 } from "../../core/registry/model-store.ts";
+import { sha256 } from "../../adapters/nats/model-store.ts";
 import { LoadedModel } from "../../hotpath/inference/onnx-model.ts";
 import { startInference } from "../../hotpath/inference/service.ts";
 import { type BenchCase, type BenchResult, Recorder, measureSequential } from "../harness.ts";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { PositionState, TradeRow } from "./model.ts";
 import { projectBatch } from "./projection.ts";
 import { profitReport } from "./reports.ts";
-import type { ProfitGroup } from "./store.ts";
+import type { ProfitGroup } from "../ports/ledger-store.ts";
 import { at, fill, fillEvent, resetSeq, scenarioEvents, scenarioFills } from "./testing.ts";
 
 /** Tolerances: toBeCloseTo(x, d) allows |error| < 10^−d / 2; the values are worked out by hand below. */

@@ -1,5 +1,5 @@
 import type { TradeRow } from "./model.ts";
-import type { ProfitGroup } from "./store.ts";
+import type { ProfitGroup } from "../ports/ledger-store.ts";
 
 /**
  * The ledger's reports from the store's aggregates, pure. Unrealised PnL of open trades is

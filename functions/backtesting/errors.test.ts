@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { functionRegistry, functionToolDeps } from "../../core/functions/tools-app.ts";
+import { functionRegistry, functionToolDeps } from "../../core/functions/tool-deps.ts";
 import { RpcCode, type RpcFailure } from "../../core/protocol/jsonrpc.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { executeRpc, localDispatch } from "../../core/tools/execute.ts";

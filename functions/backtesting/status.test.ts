@@ -5,7 +5,7 @@ import { syntheticBars } from "../../core/ml/synthetic.ts";
 import { trainOnBars } from "../../core/ml/train.ts";
 import { type EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
-import { ModelStore } from "../../core/registry/model-store.ts";
+import { NatsModelStore } from "../../adapters/nats/model-store.ts";
 import { consumerName, objectStores, streams, subjects } from "../../core/subjects.ts";
 import { Registry } from "../../core/telemetry/metrics.ts";
 import { eventually } from "../../test/nats.ts";
@@ -92,7 +92,7 @@ async function registryModel(version: string): Promise<Uint8Array> {
   });
   const result = trainOnBars(bars, { kind: "logistic", seed: 1 });
   const bytes = exportOnnx(result.model, { version, featureSet: result.featureSet });
-  const store = await ModelStore.open(bus);
+  const store = await NatsModelStore.open(bus);
   await store.save(bytes, {
     version,
     kind: result.model.kind,

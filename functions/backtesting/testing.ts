@@ -1,5 +1,5 @@
 import { ensureTopology } from "../../core/bus/topology.ts";
-import { functionRegistry, functionToolDeps } from "../../core/functions/tools-app.ts";
+import { functionRegistry, functionToolDeps } from "../../core/functions/tool-deps.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import type { ToolContext } from "../../core/tools/tool.ts";
 import { privateNats, testBus } from "../../test/nats.ts";

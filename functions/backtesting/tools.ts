@@ -11,7 +11,8 @@ import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { failure, rejected } from "../../core/tools/errors.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
 import { poolOptionsOf, runPooled } from "../../core/compute/pool.ts";
-import { ArtifactIntegrityError, ModelStore, UnknownModelError } from "../../core/registry/model-store.ts";
+import { NatsModelStore } from "../../adapters/nats/model-store.ts";
+import { ArtifactIntegrityError, UnknownModelError } from "../../core/ports/model-store.ts";
 import { BacktestCommand, backtestEventType, resultObjectName } from "./command.ts";
 import type { BacktestingState } from "./finished-runs.ts";
 import { HEAVY_MODULE, refusing } from "./heavy.ts";
@@ -113,7 +114,7 @@ export function backtestingTools(deps: FunctionToolDeps<BacktestingState>): read
   const access = marketDataAccess(deps.config);
   /** A registry model's verified bytes; unknown or corrupt versions are refused naming the model. */
   const loadModel = async (version: string): Promise<Uint8Array> => {
-    const store = await ModelStore.open(await deps.bus());
+    const store = await NatsModelStore.open(await deps.bus());
     try {
       return (await store.load(version)).bytes;
     } catch (err) {

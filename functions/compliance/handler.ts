@@ -1,4 +1,4 @@
-import { createLambdaHandler } from "../../core/functions/lambda-handler.ts";
+import { createLambdaHandler } from "../../adapters/lambda/handler.ts";
 import { definition } from "./function.ts";
 
 /** AWS Lambda entry: trigger batches and HTTP tool calls (API Gateway v2 / function URL). */

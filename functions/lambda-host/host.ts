@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import type { LambdaHandler } from "../../core/functions/lambda-handler.ts";
+import type { LambdaHandler } from "../../adapters/lambda/handler.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 
 /**

@@ -3,7 +3,7 @@ import { basename, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { functionAgents } from "../../core/agents/manifest.ts";
 import { loadConfig } from "../../core/config.ts";
-import type { LambdaHandler } from "../../core/functions/lambda-handler.ts";
+import type { LambdaHandler } from "../../adapters/lambda/handler.ts";
 import { createLogger } from "../../core/telemetry/log.ts";
 import { loadLambdaHandler } from "../modules.ts";
 import { startLambdaHost } from "./host.ts";

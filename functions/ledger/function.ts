@@ -1,6 +1,6 @@
 import type { Config } from "../../core/config.ts";
 import { defineFunction, type FunctionDefinition } from "../../core/functions/contract.ts";
-import type { LedgerStore } from "../../core/ledger/store.ts";
+import type { LedgerStore } from "../../core/ports/ledger-store.ts";
 import { type LedgerInbound, LedgerInput, toLedgerEvent } from "./events.ts";
 import { closeSharedLedgerStores, sharedLedgerStore } from "./sql/open.ts";
 import { ledgerTools } from "./tools.ts";

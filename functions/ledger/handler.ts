@@ -1,4 +1,4 @@
-import { createLambdaHandler } from "../../core/functions/lambda-handler.ts";
+import { createLambdaHandler } from "../../adapters/lambda/handler.ts";
 import { definition } from "./function.ts";
 
 /** AWS Lambda entry: trigger batches (projected into POSTGRES_URL) and HTTP tool calls. */

@@ -6,7 +6,7 @@ import type { Bus } from "../../core/bus/bus.ts";
 import { callTool, serveToolsOverNats } from "../../core/bus/tool-transport.ts";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import { DeadLetter } from "../../core/functions/dead-letter.ts";
-import { functionRegistry, functionToolDeps } from "../../core/functions/tools-app.ts";
+import { functionRegistry, functionToolDeps } from "../../core/functions/tool-deps.ts";
 import type { LedgerEvent } from "../../core/ledger/model.ts";
 import { scenarioEvents } from "../../core/ledger/testing.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";

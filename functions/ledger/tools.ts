@@ -5,7 +5,7 @@ import { Ticker } from "../../core/domain/market.ts";
 import { AccountId, StrategyId } from "../../core/domain/trading.ts";
 import type { FunctionToolDeps } from "../../core/functions/contract.ts";
 import { markKey, profitReport, tradesCsv, tradeView } from "../../core/ledger/reports.ts";
-import type { LedgerStore, TableDigest, TradeFilter } from "../../core/ledger/store.ts";
+import type { LedgerStore, TableDigest, TradeFilter } from "../../core/ports/ledger-store.ts";
 import { rejected } from "../../core/tools/errors.ts";
 import { TimeMs } from "../../core/domain/bounds.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";

@@ -4,7 +4,7 @@ import type { Bus } from "../../core/bus/bus.ts";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import type { Config } from "../../core/config.ts";
 import { type Order, tradeEventType } from "../../core/domain/trading.ts";
-import { createLambdaHandler, type LambdaHandler } from "../../core/functions/lambda-handler.ts";
+import { createLambdaHandler, type LambdaHandler } from "../../adapters/lambda/handler.ts";
 import { BATCH_KIND, type BatchPayload, parseInbound } from "../../core/functions/run.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { streams, subjects } from "../../core/subjects.ts";
@@ -243,7 +243,7 @@ describe("Lambda invoker through the local Lambda host and the real AWS SDK", ()
     const error = JSON.parse(bad.body).error;
     expect(error.code).toBe(-32602);
     expect(JSON.stringify(error)).toContain("side"); // names the missing field
-    // The same request-id handling as the services' kit (core/tools/http.ts): the caller's id comes back.
+    // The same request-id handling as the services' kit (adapters/http/tool-routes.ts): the caller's id comes back.
     expect(bad.headers["x-request-id"]).toBe("req-7");
     const rpc = (await handler(
       http("POST", "/rpc", {

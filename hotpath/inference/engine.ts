@@ -3,11 +3,7 @@ import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import { ToolError, rejected } from "../../core/tools/errors.ts";
 import { LoadedModel } from "./onnx-model.ts";
-import {
-  ArtifactIntegrityError,
-  type ModelStore,
-  UnknownModelError,
-} from "../../core/registry/model-store.ts";
+import { ArtifactIntegrityError, type ModelStore, UnknownModelError } from "../../core/ports/model-store.ts";
 
 export interface EngineOptions {
   /** Loaded sessions kept (MODEL_CACHE_SIZE); the least recently used one is released beyond it. */

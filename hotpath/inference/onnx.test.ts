@@ -7,7 +7,7 @@ import { syntheticBars } from "../../core/ml/synthetic.ts";
 import { trainOnBars } from "../../core/ml/train.ts";
 import { checkRows } from "./engine.ts";
 import { LoadedModel, ModelShapeError } from "./onnx-model.ts";
-import { sha256 } from "../../core/registry/model-store.ts";
+import { sha256 } from "../../adapters/nats/model-store.ts";
 import { PARITY_TOLERANCE, runOnnx } from "./training.ts";
 
 const bars = syntheticBars({ bars: 3_000, seed: "onnx", phi: 0.3 }).bars;

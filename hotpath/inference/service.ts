@@ -5,7 +5,7 @@ import { createToolRegistry } from "../../core/tools/registry.ts";
 import { startService } from "../kit/service.ts";
 import type { RunningService, ServeOptions, ServiceDeps } from "../kit/types.ts";
 import { InferenceEngine } from "./engine.ts";
-import { ModelStore } from "../../core/registry/model-store.ts";
+import { NatsModelStore } from "../../adapters/nats/model-store.ts";
 import { type SignalLoop, startSignalLoop } from "./signals.ts";
 import { type TrainingSource, barsOf, inferenceTools } from "./tools.ts";
 import { trainAndStore } from "./training.ts";
@@ -49,7 +49,7 @@ export async function startInference(
   inference: InferenceOptions = {},
 ): Promise<RunningService> {
   const logger = deps.logger;
-  const store = await ModelStore.open(deps.bus);
+  const store = await NatsModelStore.open(deps.bus);
   let batchRows: Histogram | undefined;
   let batchSeconds: Histogram | undefined;
   const engine = new InferenceEngine(store, {

@@ -12,8 +12,7 @@ import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { failure, rejected, ToolError } from "../../core/tools/errors.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
 import type { InferenceEngine } from "./engine.ts";
-import type { ModelStore } from "../../core/registry/model-store.ts";
-import { ArtifactIntegrityError, UnknownModelError } from "../../core/registry/model-store.ts";
+import { ArtifactIntegrityError, type ModelStore, UnknownModelError } from "../../core/ports/model-store.ts";
 import { type PoolCallOptions, runPooled } from "../../core/compute/pool.ts";
 import type { TrainedArtifact } from "./training.ts";
 

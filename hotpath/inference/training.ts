@@ -7,7 +7,7 @@ import type { ModelMetadata } from "../../core/ml/model-meta.ts";
 import { predictAll } from "../../core/ml/model.ts";
 import { ONNX_INPUT, ONNX_OUTPUT, exportOnnx } from "../../core/ml/onnx-export.ts";
 import { type TrainOptions, type TrainResult, trainOnBars } from "../../core/ml/train.ts";
-import type { ModelStore } from "../../core/registry/model-store.ts";
+import type { ModelStore } from "../../core/ports/model-store.ts";
 
 /** The largest difference between ONNX and TypeScript probabilities tolerated before a model is stored. */
 export const PARITY_TOLERANCE = 1e-5;

@@ -7,7 +7,7 @@ import { RpcCode, rpcError } from "../../core/protocol/jsonrpc.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import type { Registry } from "../../core/telemetry/metrics.ts";
 import type { Dispatch } from "../../core/tools/execute.ts";
-import { errorBody, mountToolRoutes } from "../../core/tools/http.ts";
+import { errorBody, mountToolRoutes } from "../../adapters/http/tool-routes.ts";
 import { browserGuard, corsFor } from "./guard.ts";
 import { apiKeyAuth, clientOf, limitBody, rateLimit, tooMany } from "./protect.ts";
 import type { ProtectionOptions, ServiceSpec } from "./types.ts";

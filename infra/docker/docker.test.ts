@@ -7,7 +7,7 @@ import { functionAgents, manifest, serviceAgents } from "../../core/agents/manif
 import { agentProcess } from "../../core/agents/process.ts";
 import { Bus } from "../../core/bus/bus.ts";
 import { tradeEventType } from "../../core/domain/trading.ts";
-import { freePort } from "../../core/nats-server/process.ts";
+import { freePort } from "../nats-server/process.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { streams, subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
@@ -84,7 +84,7 @@ describe("infra/docker/Dockerfile, checked without a Docker engine", () => {
       dependencies: Record<string, string>;
     };
     const runtime = new Set(Object.keys(pkg.dependencies));
-    const shipped = ["core", "hotpath", "functions", "infra/docker"].flatMap((dir) =>
+    const shipped = ["core", "adapters", "hotpath", "functions", "infra/docker"].flatMap((dir) =>
       sourceFiles(join(repoRoot, dir)).filter((f) => !f.endsWith(".test.ts") && !f.includes("/testing/")),
     );
     expect(shipped.length).toBeGreaterThan(10);

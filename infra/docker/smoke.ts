@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { functionAgents, serviceAgents } from "../../core/agents/manifest.ts";
 import { agentProcess } from "../../core/agents/process.ts";
-import { freePort, startNatsServer } from "../../core/nats-server/process.ts";
+import { freePort, startNatsServer } from "../nats-server/process.ts";
 import { ADMIN_USER, issuePasswords, withCredentials } from "../nats/permissions.ts";
 import { NATS_CONFIG_PATH } from "../nats/render.ts";
 import { probe } from "./healthcheck.ts";

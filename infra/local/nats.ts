@@ -1,12 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Config } from "../../core/config.ts";
-import {
-  freePort,
-  isListening,
-  type NatsServerHandle,
-  startNatsServer,
-} from "../../core/nats-server/process.ts";
+import { freePort, isListening, type NatsServerHandle, startNatsServer } from "../nats-server/process.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import { natsUsers } from "../nats/permissions.ts";
 import { renderNatsConfig } from "../nats/render.ts";

@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from "../../core/config.ts";
-import { NatsServerMissingError } from "../../core/nats-server/process.ts";
+import { NatsServerMissingError } from "../nats-server/process.ts";
 import { createLogger, logFormat } from "../../core/telemetry/log.ts";
 import { tradingSummary, venueModes } from "../../core/venues.ts";
 import { bannerText, bannerUrls } from "./banner.ts";

@@ -16,7 +16,7 @@ import { makeEvent } from "../../core/protocol/envelope.ts";
 import { streamOf, subjects } from "../../core/subjects.ts";
 import { privateNats, testBus } from "../../test/nats.ts";
 import { testDatabase } from "../../test/postgres.ts";
-import { deploymentPlan } from "../../stacks/plan/deployment.ts";
+import { deploymentPlan } from "../../core/agents/deployment-plan.ts";
 import { repoRoot } from "../generate.ts";
 import { bundleFunctions, crc32, nativePackageFiles, zip } from "./bundle.ts";
 import { createOrUpdate, DeployOptions, triggerEnvironment } from "./deploy.ts";

@@ -13,7 +13,7 @@ import {
 } from "@aws-sdk/client-lambda";
 import { z } from "zod";
 import { agentProcess } from "../../core/agents/process.ts";
-import { type FunctionPlan, deploymentPlan } from "../../stacks/plan/deployment.ts";
+import { type FunctionPlan, deploymentPlan } from "../../core/agents/deployment-plan.ts";
 import { passwordVariable } from "../nats/permissions.ts";
 import { type BundleReport, bundleFunctions, type FunctionBundle, zipBundle } from "./bundle.ts";
 

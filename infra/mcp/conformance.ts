@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Bus } from "../../core/bus/bus.ts";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import { loadConfig } from "../../core/config.ts";
-import { startNatsServer } from "../../core/nats-server/process.ts";
+import { startNatsServer } from "../nats-server/process.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { start as startCoordinator } from "../../hotpath/coordinator/service.ts";
 import { startRisk } from "../../hotpath/risk/service.ts";

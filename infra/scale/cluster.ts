@@ -2,12 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  findNatsServer,
-  freePort,
-  isListening,
-  NatsServerMissingError,
-} from "../../core/nats-server/process.ts";
+import { findNatsServer, freePort, isListening, NatsServerMissingError } from "../nats-server/process.ts";
 
 /** A local JetStream cluster: what docs/deploy.md's replicated-stream figures are measured on. */
 export interface LocalCluster {

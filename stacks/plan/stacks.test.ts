@@ -6,7 +6,7 @@ import { z } from "zod";
 import { functionAgents, manifest, serviceAgents } from "../../core/agents/manifest.ts";
 import { agentProcess } from "../../core/agents/process.ts";
 import { repoRoot } from "../../infra/generate.ts";
-import { deploymentPlan, exchangeVenues, pascal, secretNames } from "./deployment.ts";
+import { deploymentPlan, exchangeVenues, pascal, secretNames } from "../../core/agents/deployment-plan.ts";
 import { installSstRecorder, type SstConfigModule } from "./sst-recorder.ts";
 
 const Env = z.record(z.string(), z.string());

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { Config } from "../../../core/config.ts";
-import type { LedgerStore } from "../../../core/ledger/store.ts";
+import type { LedgerStore } from "../../../core/ports/ledger-store.ts";
 import { openPglite, openPostgres } from "./client.ts";
 import { SqlLedgerStore } from "./store.ts";
 

@@ -18,7 +18,7 @@ import type {
   TableDigest,
   TradeFilter,
   TradePage,
-} from "../../../core/ledger/store.ts";
+} from "../../../core/ports/ledger-store.ts";
 import type { SqlClient } from "./client.ts";
 import { migrate, quoteSchema } from "./migrations.ts";
 

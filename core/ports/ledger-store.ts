@@ -1,4 +1,4 @@
-import type { FillRow, LedgerEvent, MarkRow, PositionRow, TradeRow } from "./model.ts";
+import type { FillRow, LedgerEvent, MarkRow, PositionRow, TradeRow } from "../ledger/model.ts";
 
 /**
  * The ledger's store, as a port: the function's handler and tools talk to this, and an adapter

@@ -1,12 +1,12 @@
 import type { Context, Hono } from "hono";
 import type {} from "hono/request-id";
 import { z } from "zod";
-import { RpcCode, type RpcErrorObject, rpcError } from "../protocol/jsonrpc.ts";
-import { headers } from "../subjects.ts";
-import { callLogger, type Logger } from "../telemetry/log.ts";
-import { httpStatusOf, toRpcError } from "./errors.ts";
-import { type Dispatch, executeRpc } from "./execute.ts";
-import type { ToolContext } from "./tool.ts";
+import { RpcCode, type RpcErrorObject, rpcError } from "../../core/protocol/jsonrpc.ts";
+import { headers } from "../../core/subjects.ts";
+import { callLogger, type Logger } from "../../core/telemetry/log.ts";
+import { httpStatusOf, toRpcError } from "../../core/tools/errors.ts";
+import { type Dispatch, executeRpc } from "../../core/tools/execute.ts";
+import type { ToolContext } from "../../core/tools/tool.ts";
 
 /** A correlation id a caller may pass in (`Bot4-Correlation-Id`); anything else is ignored, not trusted. */
 const CorrelationId = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/);

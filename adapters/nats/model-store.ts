@@ -1,48 +1,29 @@
 import { createHash } from "node:crypto";
 import type { KV } from "@nats-io/kv";
 import type { ObjectStore } from "@nats-io/obj";
-import type { Bus } from "../bus/bus.ts";
-import { DeployedModel, ModelMetadata } from "../ml/model-meta.ts";
-import { kvBuckets, modelKeys, objectStores } from "../subjects.ts";
-
-/** An artifact whose bytes do not hash to what the registry recorded: it is never loaded. */
-export class ArtifactIntegrityError extends Error {
-  override name = "ArtifactIntegrityError";
-  constructor(
-    readonly version: string,
-    readonly expected: string,
-    readonly actual: string,
-  ) {
-    super(
-      `artifact of model ${version} is corrupt or was replaced: sha256 ${actual}, registry says ${expected}`,
-    );
-  }
-}
-
-export class UnknownModelError extends Error {
-  override name = "UnknownModelError";
-  constructor(readonly version: string) {
-    super(`unknown model version "${version}"`);
-  }
-}
+import type { Bus } from "../../core/bus/bus.ts";
+import { DeployedModel, ModelMetadata } from "../../core/ml/model-meta.ts";
+import { ArtifactIntegrityError, type ModelStore, UnknownModelError } from "../../core/ports/model-store.ts";
+import { kvBuckets, modelKeys, objectStores } from "../../core/subjects.ts";
 
 export const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 const decoder = new TextDecoder();
 
 /**
- * The model registry on JetStream: artifacts (ONNX bytes) in the object store `bot4_model_artifacts`,
- * metadata in KV `bot4_models` under `model.<version>`, and the deployed version under `deployed`.
+ * The model store port (core/ports/model-store.ts) on JetStream: artifacts (ONNX bytes) in the object
+ * store `bot4_model_artifacts`, metadata in KV `bot4_models` under `model.<version>`, and the deployed
+ * version under `deployed`.
  * Every value read back is parsed by zod; every artifact read back is checked against its sha256.
  */
-export class ModelStore {
+export class NatsModelStore implements ModelStore {
   private constructor(
     private readonly kv: KV,
     private readonly os: ObjectStore,
   ) {}
 
-  static async open(bus: Bus): Promise<ModelStore> {
-    return new ModelStore(await bus.kv(kvBuckets.models), await bus.objectStore(objectStores.models));
+  static async open(bus: Bus): Promise<NatsModelStore> {
+    return new NatsModelStore(await bus.kv(kvBuckets.models), await bus.objectStore(objectStores.models));
   }
 
   /** Stores the artifact, then its metadata (so metadata never names a missing artifact). */

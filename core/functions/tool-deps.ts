@@ -1,10 +1,6 @@
-import { Hono } from "hono";
-import { requestId } from "hono/request-id";
-import type { Config } from "../config.ts";
 import type { Bus } from "../bus/bus.ts";
+import type { Config } from "../config.ts";
 import type { Logger } from "../telemetry/log.ts";
-import { localDispatch } from "../tools/execute.ts";
-import { mountToolRoutes } from "../tools/http.ts";
 import { createToolRegistry, type ToolRegistry } from "../tools/registry.ts";
 import type { FunctionDefinition, FunctionToolDeps } from "./contract.ts";
 import { resolveState } from "./run.ts";
@@ -34,19 +30,4 @@ export function functionRegistry<In, S>(
   deps: FunctionToolDeps<S>,
 ): ToolRegistry {
   return createToolRegistry(def.name, def.tools(deps));
-}
-
-/**
- * The HTTP face of a function's tools, as its Lambda serves them behind API Gateway v2 or a function
- * URL: `GET /health`, `GET /tools`, and the tool routes every Bot4 HTTP face shares (core/tools/http.ts):
- * `POST /tools/:tool` (body = args) and `POST /rpc` (JSON-RPC 2.0), with the same error bodies, request
- * ids (`X-Request-Id`) and correlation header (`Bot4-Correlation-Id`) as the services.
- */
-export function toolsApp(registry: ToolRegistry, logger: Logger): Hono {
-  const app = new Hono();
-  app.use(requestId({ limitLength: 128 }));
-  app.get("/health", (c) => c.json({ status: "ok", agent: registry.agent }));
-  app.get("/tools", (c) => c.json({ agent: registry.agent, tools: registry.describe() }));
-  mountToolRoutes(app, { agent: registry.agent, dispatch: localDispatch([registry]), logger });
-  return app;
 }

@@ -5,8 +5,8 @@ import {
   type ServiceAgent,
   type ServiceName,
   manifest,
-} from "../../core/agents/manifest.ts";
-import { agentProcess } from "../../core/agents/process.ts";
+} from "./manifest.ts";
+import { agentProcess } from "./process.ts";
 
 /**
  * What the SST stacks deploy, derived from the agent manifest: pure data, no SST, so it is

@@ -1,10 +1,11 @@
 import { handle } from "hono/aws-lambda";
-import { Bus } from "../bus/bus.ts";
-import { type Config, loadConfig } from "../config.ts";
-import { createLogger, type Logger } from "../telemetry/log.ts";
-import type { FunctionDefinition } from "./contract.ts";
-import { BATCH_KIND, BatchPayload, type BatchResult, runBatch } from "./run.ts";
-import { functionRegistry, functionToolDeps, toolsApp } from "./tools-app.ts";
+import { Bus } from "../../core/bus/bus.ts";
+import { type Config, loadConfig } from "../../core/config.ts";
+import { createLogger, type Logger } from "../../core/telemetry/log.ts";
+import type { FunctionDefinition } from "../../core/functions/contract.ts";
+import { BATCH_KIND, BatchPayload, type BatchResult, runBatch } from "../../core/functions/run.ts";
+import { functionRegistry, functionToolDeps } from "../../core/functions/tool-deps.ts";
+import { toolsApp } from "../http/function-app.ts";
 
 /** An AWS Lambda handler: the event is the JSON payload, the result is JSON-serialised by the runtime. */
 export type LambdaHandler = (event: unknown, context?: unknown) => Promise<unknown>;
