@@ -87,7 +87,7 @@ interface Item {
   seq: number;
   id: string;
   event: EventEnvelope;
-  positionKey?: string;
+  positionKey?: string | undefined;
   /** Its journal seq, once appended to the journal. */
   j?: number;
 }
@@ -111,10 +111,7 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
   const queue: Item[] = [];
   const seen = new Set<string>();
   const waiters: { seq: number; resolve: () => void }[] = [];
-  let journal = options.journal;
-  const unjournaled: Item[] = [];
-  let journalScheduled = false;
-  let journaled = 0;
+  const lane = new JournalLane(options.journal, logger, () => wake());
   let enqueued = 0;
   let acked = 0;
   let lastSeq = 0;
@@ -135,7 +132,7 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
   };
 
   /** Every trade event up to this queue seq is stored: journaled (in queue order) or acked. */
-  const stored = () => Math.max(journaled, acked);
+  const stored = () => Math.max(lane.upTo, acked);
 
   const wake = () => {
     const upTo = stored();
@@ -161,48 +158,12 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
     });
   };
 
-  /** Appends what is queued and not journaled yet, in one write (the group commit). */
-  const writeJournal = () => {
-    journalScheduled = false;
-    if (journal === undefined || unjournaled.length === 0) return;
-    const items = unjournaled.splice(0);
-    try {
-      let j = journal.next;
-      journal.append(
-        items.map((i) => ({
-          msgId: i.id,
-          event: i.event,
-          ...(i.positionKey !== undefined ? { positionKey: i.positionKey } : {}),
-        })),
-      );
-      for (const i of items) i.j = j++;
-      journaled = (items[items.length - 1] as Item).seq;
-      wake();
-    } catch (err) {
-      // A write that failed may have left a partial line: nothing more goes into this journal, and
-      // orders wait for JetStream's acks again.
-      logger.error({ err }, "journal append failed; orders now wait for JetStream to store their events");
-      journal = undefined;
-    }
-  };
-
   const enqueue = (spec: Spec) => {
     if (seen.has(spec.id)) return;
     remember(spec.id);
-    const item: Item = {
-      seq: ++enqueued,
-      id: spec.id,
-      event: eventOf(spec),
-      ...(spec.positionKey !== undefined ? { positionKey: spec.positionKey } : {}),
-    };
+    const item: Item = { seq: ++enqueued, id: spec.id, event: eventOf(spec), positionKey: spec.positionKey };
     queue.push(item);
-    if (journal !== undefined) {
-      unjournaled.push(item);
-      if (!journalScheduled) {
-        journalScheduled = true;
-        queueMicrotask(writeJournal);
-      }
-    }
+    lane.add(item);
     schedule();
   };
 
@@ -223,7 +184,7 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
         logger.error({ pending: queue.length }, "bus closed with trade events not stored");
         return;
       }
-      writeJournal();
+      lane.write();
       const batch = queue.slice(0, window);
       const results = await Promise.allSettled(
         batch.map((item) => bus.publishEvent(item.event, { msgID: item.id })),
@@ -238,7 +199,7 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
       if (done.length > 0) {
         const last = done[done.length - 1] as Item;
         acked = last.seq;
-        if (last.j !== undefined) journal?.acked(last.j, lastSeq);
+        lane.acked(last, lastSeq);
         published += done.length;
         writePositions(done);
         wake();
@@ -376,7 +337,7 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
       });
     },
     get available() {
-      return bus.connected && healthy && journal?.full !== true;
+      return bus.connected && healthy && !lane.full;
     },
     async flush(timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
@@ -387,14 +348,8 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
         if (draining !== undefined) await Promise.race([draining, new Promise((r) => setTimeout(r, 50))]);
         else await new Promise((r) => setTimeout(r, 5));
       }
-      writeJournal();
-      if (queue.length === 0) return;
-      if (journal !== undefined && queue.every((i) => i.j !== undefined))
-        logger.warn(
-          { pending: queue.length },
-          "trade events not in JetStream at shutdown: the journal replays them at the next start",
-        );
-      else logger.error({ pending: queue.length }, "trade events not stored at shutdown");
+      lane.write();
+      lane.reportShutdown(queue);
     },
     get pending() {
       return queue.length;
@@ -413,3 +368,75 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
     },
   };
 }
+
+/**
+ * The publisher's journal side: the items queued in one turn go into the journal in one write (the
+ * group commit, in a microtask), `upTo` is the queue seq up to which every item is journaled, and
+ * JetStream's acks are passed on as marks. Without a journal it does nothing. A failed write may have
+ * left a partial line: nothing more goes into that journal, and orders wait for JetStream's acks again.
+ */
+class JournalLane {
+  private readonly pending: Item[] = [];
+  private scheduled = false;
+  upTo = 0;
+
+  constructor(
+    private journal: Journal | undefined,
+    private readonly logger: Logger,
+    private readonly onWritten: () => void,
+  ) {}
+
+  add(item: Item): void {
+    if (this.journal === undefined) return;
+    this.pending.push(item);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => this.write());
+  }
+
+  /** Appends what is queued and not journaled yet, in one write. */
+  write(): void {
+    this.scheduled = false;
+    const journal = this.journal;
+    if (journal === undefined || this.pending.length === 0) return;
+    const items = this.pending.splice(0);
+    try {
+      let j = journal.next;
+      journal.append(items.map(entryOf));
+      for (const i of items) i.j = j++;
+      this.upTo = (items[items.length - 1] as Item).seq;
+      this.onWritten();
+    } catch (err) {
+      this.logger.error(
+        { err },
+        "journal append failed; orders now wait for JetStream to store their events",
+      );
+      this.journal = undefined;
+    }
+  }
+
+  acked(last: Item, seq: number): void {
+    if (last.j !== undefined) this.journal?.acked(last.j, seq);
+  }
+
+  get full(): boolean {
+    return this.journal?.full === true;
+  }
+
+  /** At shutdown: what is left for JetStream, and whether the journal keeps it for the next start. */
+  reportShutdown(queue: readonly Item[]): void {
+    if (queue.length === 0) return;
+    if (this.journal !== undefined && queue.every((i) => i.j !== undefined))
+      this.logger.warn(
+        { pending: queue.length },
+        "trade events not in JetStream at shutdown: the journal replays them at the next start",
+      );
+    else this.logger.error({ pending: queue.length }, "trade events not stored at shutdown");
+  }
+}
+
+const entryOf = (i: Item) => ({
+  msgId: i.id,
+  event: i.event,
+  ...(i.positionKey !== undefined ? { positionKey: i.positionKey } : {}),
+});
