@@ -55,7 +55,8 @@ const exchangeCase: BenchCase = {
       transport: "local",
       logger,
     });
-    const below = Math.round((durable.paper.price("BTC/USDT") ?? 50_000) * 0.5);
+    // Below the market (a resting order) and inside the pre-trade price band (5 %).
+    const below = Math.round((durable.paper.price("BTC/USDT") ?? 50_000) * 0.97);
     let n = 0;
     const resting = (registry: (typeof registries)[number]) => () => {
       n += 1;
