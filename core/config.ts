@@ -75,6 +75,12 @@ export const Config = z.object({
     .default("paper"),
   /** Milliseconds between order/outage polls of ccxt venues (and market-stream polls without websockets). */
   EXCHANGE_POLL_MS: count(1_000),
+  /**
+   * The exchange journal's durability: `off` (default) — an acknowledged order's events are written
+   * to the journal file (they survive kill -9 of the process, not a power loss: JetStream's default
+   * too); `always` — also fdatasync'ed before the answer (they survive a power loss).
+   */
+  EXCHANGE_JOURNAL_FSYNC: z.enum(["off", "always"], { message: "must be off or always" }).default("off"),
   /** Binance keys; other venues read `<ID>_API_KEY`, `<ID>_SECRET`, `<ID>_PASSWORD` likewise. */
   BINANCE_API_KEY: z.string().optional(),
   BINANCE_SECRET: z.string().optional(),

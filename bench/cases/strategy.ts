@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Bus } from "../../core/bus/bus.ts";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import { loadConfig } from "../../core/config.ts";
@@ -7,6 +10,7 @@ import { subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { createToolRegistry } from "../../core/tools/registry.ts";
 import type { ExchangeRuntime } from "../../hotpath/exchange/runtime.ts";
+import { Journal } from "../../hotpath/exchange/journal.ts";
 import { busPublisher } from "../../hotpath/exchange/publisher.ts";
 import { ExchangeRuntime as Runtime } from "../../hotpath/exchange/runtime.ts";
 import { startExchange } from "../../hotpath/exchange/service.ts";
@@ -56,7 +60,10 @@ async function inProcess(ctx: { natsUrl: string; scale: number }): Promise<Bench
   const logger = quietLogger("bench-strategy");
   const bus = await Bus.connect({ url: ctx.natsUrl, name: "bench-strategy-local", logger });
   await ensureTopology(bus);
-  const publisher = busPublisher(bus, logger);
+  // The service's publisher: orders answered once their events are journaled.
+  const dir = mkdtempSync(join(tmpdir(), "bot4-bench-strategy-"));
+  const journal = Journal.open({ dir }, logger).journal;
+  const publisher = busPublisher(bus, logger, { journal });
   const exchangeConfig = loadConfig({ PAPER_BALANCES: "USDT:1000000000", PAPER_SYMBOLS: SYMBOL });
   const rt = new Runtime({ config: exchangeConfig, logger, publisher, feedTimer: false });
   await rt.start();
@@ -107,6 +114,8 @@ async function inProcess(ctx: { natsUrl: string; scale: number }): Promise<Bench
   }
   await publisher.flush();
   await rt.stop();
+  journal.close();
+  rmSync(dir, { recursive: true, force: true });
   await bus.drain();
   return {
     case: "strategy tick→order in process (kernel+pre-trade+paper)",

@@ -2,9 +2,10 @@ import type { Bus } from "../../core/bus/bus.ts";
 import type { Candle, OrderBook, Ticker } from "../../core/domain/market.ts";
 import { marketEventType } from "../../core/domain/market.ts";
 import { type Fill, type Order, type Position, tradeEventType } from "../../core/domain/trading.ts";
-import { makeEvent } from "../../core/protocol/envelope.ts";
+import { type EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
 import { kvBuckets, type MarketKind, positionKeys, subjects } from "../../core/subjects.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
+import type { Journal } from "./journal.ts";
 
 /**
  * Publishes the exchange's events to JetStream. Every event carries a deterministic id (below) used as
@@ -20,8 +21,11 @@ import type { Logger } from "../../core/telemetry/log.ts";
  * - **trade events** (orders, fills, positions) are durable: an ordered queue, published in windows of
  *   up to `window` events at once (pipelined on the one connection, so the stream stores them in queue
  *   order) and retried in order with backoff until JetStream acks each one. `durable()` resolves once
- *   every trade event queued so far is acked: the order manager answers a client only then. This is
- *   the group commit: the acks of concurrent orders' events are awaited together.
+ *   every trade event queued so far is durably stored: the order manager answers a client only then.
+ *   With a journal (journal.ts, the service's case) that is once they are appended to it — every
+ *   event queued in the same turn in one write (the group commit) — and JetStream stores them after;
+ *   JetStream's acks are marked in the journal, which then compacts. Without one (tests, benches)
+ *   it is once JetStream acked them, the acks of concurrent orders' events awaited together.
  * - **market data and notices** are best effort: published without waiting, dropped while the bus is
  *   down (a stale market is refreshed by the next bar; nothing is acknowledged on it).
  *
@@ -43,11 +47,14 @@ export interface Publisher {
   /** An agent-scoped event (`events.exchange.<kind>`), e.g. stream.down. */
   notice(kind: string, type: string, data: unknown, id: string): void;
   /**
-   * Resolves once every trade event queued so far is stored in JetStream; rejects with
+   * Resolves once every trade event queued so far is stored (in the journal, or in JetStream); rejects with
    * {@link NotDurable} after `timeoutMs` (the events stay queued and keep being retried).
    */
   durable(timeoutMs?: number): Promise<void>;
-  /** True when the bus is connected and the last attempt to store a trade event succeeded. */
+  /**
+   * True when the bus is connected, the last attempt to store a trade event succeeded, and the
+   * journal is within its bound.
+   */
   readonly available: boolean;
   /** Waits for the trade queue to drain (shutdown), at most `timeoutMs`. */
   flush(timeoutMs?: number): Promise<void>;
@@ -66,8 +73,7 @@ export class NotDurable extends Error {
   override name = "NotDurable";
 }
 
-interface Item {
-  seq: number;
+interface Spec {
   id: string;
   type: string;
   subject: string;
@@ -77,11 +83,22 @@ interface Item {
   positionKey?: string;
 }
 
+interface Item {
+  seq: number;
+  id: string;
+  event: EventEnvelope;
+  positionKey?: string | undefined;
+  /** Its journal seq, once appended to the journal. */
+  j?: number;
+}
+
 export interface PublisherOptions {
   /** Trade events in flight at once (default 256). */
   window?: number;
   /** Default timeout of `durable()` in ms (default 5 000). */
   durableTimeoutMs?: number;
+  /** The local journal: `durable()` then resolves once the events are appended to it. */
+  journal?: Journal;
 }
 
 const SOURCE = "exchange";
@@ -94,6 +111,7 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
   const queue: Item[] = [];
   const seen = new Set<string>();
   const waiters: { seq: number; resolve: () => void }[] = [];
+  const lane = new JournalLane(options.journal, logger, () => wake());
   let enqueued = 0;
   let acked = 0;
   let lastSeq = 0;
@@ -113,10 +131,14 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
     }
   };
 
+  /** Every trade event up to this queue seq is stored: journaled (in queue order) or acked. */
+  const stored = () => Math.max(lane.upTo, acked);
+
   const wake = () => {
+    const upTo = stored();
     for (let i = waiters.length - 1; i >= 0; i--) {
       const w = waiters[i] as (typeof waiters)[number];
-      if (w.seq <= acked) {
+      if (w.seq <= upTo) {
         waiters.splice(i, 1);
         w.resolve();
       }
@@ -136,14 +158,16 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
     });
   };
 
-  const enqueue = (item: Omit<Item, "seq">) => {
-    if (seen.has(item.id)) return;
-    remember(item.id);
-    queue.push({ ...item, seq: ++enqueued });
+  const enqueue = (spec: Spec) => {
+    if (seen.has(spec.id)) return;
+    remember(spec.id);
+    const item: Item = { seq: ++enqueued, id: spec.id, event: eventOf(spec), positionKey: spec.positionKey };
+    queue.push(item);
+    lane.add(item);
     schedule();
   };
 
-  const eventOf = (item: Omit<Item, "seq">) =>
+  const eventOf = (item: Spec) =>
     makeEvent({
       id: item.id,
       type: item.type,
@@ -160,9 +184,10 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
         logger.error({ pending: queue.length }, "bus closed with trade events not stored");
         return;
       }
+      lane.write();
       const batch = queue.slice(0, window);
       const results = await Promise.allSettled(
-        batch.map((item) => bus.publishEvent(eventOf(item), { msgID: item.id })),
+        batch.map((item) => bus.publishEvent(item.event, { msgID: item.id })),
       );
       let k = 0;
       while (k < results.length && (results[k] as PromiseSettledResult<unknown>).status === "fulfilled") {
@@ -172,7 +197,9 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
       }
       const done = queue.splice(0, k);
       if (done.length > 0) {
-        acked = (done[done.length - 1] as Item).seq;
+        const last = done[done.length - 1] as Item;
+        acked = last.seq;
+        lane.acked(last, lastSeq);
         published += done.length;
         writePositions(done);
         wake();
@@ -203,14 +230,14 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
     void (async () => {
       try {
         const kv = await bus.kv(kvBuckets.positions);
-        await Promise.all(puts.map((i) => kv.put(i.positionKey as string, JSON.stringify(i.data))));
+        await Promise.all(puts.map((i) => kv.put(i.positionKey as string, JSON.stringify(i.event.data))));
       } catch (err) {
         logger.warn({ err }, "positions KV not updated (the events are stored)");
       }
     })();
   }
 
-  const best = (item: Omit<Item, "seq">) => {
+  const best = (item: Spec) => {
     if (seen.has(item.id)) return;
     if (!bus.connected || marketInFlight >= MAX_MARKET_IN_FLIGHT) {
       dropped += 1;
@@ -292,7 +319,7 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
     },
     durable(timeoutMs = defaultTimeout) {
       const target = enqueued;
-      if (acked >= target) return Promise.resolve();
+      if (stored() >= target) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           const i = waiters.indexOf(waiter);
@@ -310,7 +337,7 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
       });
     },
     get available() {
-      return bus.connected && healthy;
+      return bus.connected && healthy && !lane.full;
     },
     async flush(timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
@@ -321,7 +348,8 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
         if (draining !== undefined) await Promise.race([draining, new Promise((r) => setTimeout(r, 50))]);
         else await new Promise((r) => setTimeout(r, 5));
       }
-      if (queue.length > 0) logger.error({ pending: queue.length }, "trade events not stored at shutdown");
+      lane.write();
+      lane.reportShutdown(queue);
     },
     get pending() {
       return queue.length;
@@ -340,3 +368,75 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
     },
   };
 }
+
+/**
+ * The publisher's journal side: the items queued in one turn go into the journal in one write (the
+ * group commit, in a microtask), `upTo` is the queue seq up to which every item is journaled, and
+ * JetStream's acks are passed on as marks. Without a journal it does nothing. A failed write may have
+ * left a partial line: nothing more goes into that journal, and orders wait for JetStream's acks again.
+ */
+class JournalLane {
+  private readonly pending: Item[] = [];
+  private scheduled = false;
+  upTo = 0;
+
+  constructor(
+    private journal: Journal | undefined,
+    private readonly logger: Logger,
+    private readonly onWritten: () => void,
+  ) {}
+
+  add(item: Item): void {
+    if (this.journal === undefined) return;
+    this.pending.push(item);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => this.write());
+  }
+
+  /** Appends what is queued and not journaled yet, in one write. */
+  write(): void {
+    this.scheduled = false;
+    const journal = this.journal;
+    if (journal === undefined || this.pending.length === 0) return;
+    const items = this.pending.splice(0);
+    try {
+      let j = journal.next;
+      journal.append(items.map(entryOf));
+      for (const i of items) i.j = j++;
+      this.upTo = (items[items.length - 1] as Item).seq;
+      this.onWritten();
+    } catch (err) {
+      this.logger.error(
+        { err },
+        "journal append failed; orders now wait for JetStream to store their events",
+      );
+      this.journal = undefined;
+    }
+  }
+
+  acked(last: Item, seq: number): void {
+    if (last.j !== undefined) this.journal?.acked(last.j, seq);
+  }
+
+  get full(): boolean {
+    return this.journal?.full === true;
+  }
+
+  /** At shutdown: what is left for JetStream, and whether the journal keeps it for the next start. */
+  reportShutdown(queue: readonly Item[]): void {
+    if (queue.length === 0) return;
+    if (this.journal !== undefined && queue.every((i) => i.j !== undefined))
+      this.logger.warn(
+        { pending: queue.length },
+        "trade events not in JetStream at shutdown: the journal replays them at the next start",
+      );
+    else this.logger.error({ pending: queue.length }, "trade events not stored at shutdown");
+  }
+}
+
+const entryOf = (i: Item) => ({
+  msgId: i.id,
+  event: i.event,
+  ...(i.positionKey !== undefined ? { positionKey: i.positionKey } : {}),
+});

@@ -4,6 +4,7 @@ import { createToolRegistry } from "../../core/tools/registry.ts";
 import { childWith } from "../../core/telemetry/log.ts";
 import { startService } from "../kit/service.ts";
 import type { RunningService, ServeOptions, ServiceDeps } from "../kit/types.ts";
+import { startJournal } from "./journal-replay.ts";
 import { busPublisher } from "./publisher.ts";
 import { lastBars, readTradeHistory } from "./recovery.ts";
 import { ExchangeRuntime, type ExchangeRuntimeOptions } from "./runtime.ts";
@@ -42,7 +43,10 @@ export async function startExchange(
   exchange: ExchangeOptions = {},
 ): Promise<RunningService> {
   const logger = childWith(deps.logger, { agent: agent.name });
-  const publisher = busPublisher(deps.bus, logger);
+  // Before anything else: what the journal holds and JetStream may not goes into JetStream, so the
+  // recovery below reads every order ever acknowledged.
+  const journal = await startJournal(deps.bus, deps.config, logger);
+  const publisher = busPublisher(deps.bus, logger, { journal: journal.journal });
   const rt = new ExchangeRuntime({
     config: deps.config,
     logger,
@@ -125,6 +129,7 @@ export async function startExchange(
         onStop: async () => {
           await rt.stop();
           await publisher.flush();
+          journal.close();
           await running.final();
         },
       },
@@ -134,6 +139,7 @@ export async function startExchange(
   } catch (err) {
     snapshots?.stop();
     await rt.stop();
+    journal.close();
     throw err;
   }
 }

@@ -100,6 +100,12 @@ export interface NatsServerHandle {
   kill(): Promise<void>;
   /** Starts the server again on the same port and store, after a stop or kill. */
   restart(): Promise<void>;
+  /**
+   * Freezes the server (SIGSTOP): its connections stay open and nothing is answered or stored, what a
+   * hung server looks like to a client. `thaw` continues it; a stop or kill of a frozen server works.
+   */
+  freeze(): void;
+  thaw(): void;
   readonly running: boolean;
 }
 
@@ -155,6 +161,8 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     await new Promise<void>((resolve) => {
       proc.once("exit", () => resolve());
       proc.kill(signal);
+      // A frozen server acts on the signal once continued (SIGKILL needs no continue).
+      proc.kill("SIGCONT");
     });
     child = undefined;
   };
@@ -173,6 +181,8 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       if (clean && ownStore) rmSync(storeDir, { recursive: true, force: true });
     },
     kill: () => halt("SIGKILL"),
+    freeze: () => child?.kill("SIGSTOP"),
+    thaw: () => child?.kill("SIGCONT"),
     async restart() {
       await halt("SIGTERM");
       await launch();

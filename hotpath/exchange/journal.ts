@@ -1,0 +1,334 @@
+import {
+  closeSync,
+  fdatasyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
+import { crc32 } from "node:zlib";
+import type { EventEnvelope } from "../../core/protocol/envelope.ts";
+import type { Logger } from "../../core/telemetry/log.ts";
+
+/**
+ * The exchange's local append-only journal of trade events (issue 12.1): an order is acknowledged
+ * once its events are appended here, and they go on to JetStream afterwards; what JetStream may not
+ * hold is replayed into it at the next start (journal-replay.ts) before anything else.
+ *
+ * Files: segments `<dir>/<segment number, 16 digits>.jnl`, the newest one open for appending. A
+ * line is `<crc32 of the JSON, 8 hex> <JSON>\n`, one of
+ *   an entry  {"j": journal seq, "m": Nats-Msg-Id, "e": the event envelope, "p"?: positions KV key}
+ *   a mark    {"a": journal seq acked by JetStream, "q": the EVENTS sequence of that ack}
+ * Every segment starts with a mark, so the last mark read tells which entries JetStream acked.
+ * A line whose checksum or JSON does not hold (a write torn by kill -9) ends what is read of its
+ * segment; the file is cut back to its last whole line. Such a record was never acknowledged: an
+ * order is answered only after `append` returned.
+ *
+ * Compaction: once JetStream acked every entry of a closed segment the segment is deleted; once it
+ * acked everything and the open segment passed `compactBytes`, a fresh segment replaces it. So the
+ * journal holds the unacked tail plus at most one small segment. `bytes` is the size on disk, which
+ * the publisher bounds (`maxBytes`): past it the exchange refuses orders.
+ *
+ * Durability: `append` is one write(2) of the group (survives kill -9 of the process: the page cache
+ * is the kernel's); with `fsync: "always"` it is followed by fdatasync(2) (survives a power loss).
+ */
+export interface JournalEntry {
+  j: number;
+  msgId: string;
+  event: EventEnvelope;
+  positionKey?: string;
+}
+
+export interface AckMark {
+  /** Journal seq of the last entry JetStream acked (0: none). */
+  j: number;
+  /** The EVENTS sequence of that ack (0: unknown, before any). */
+  seq: number;
+}
+
+export interface JournalOptions {
+  dir: string;
+  fsync?: "always" | "off";
+  /** The open segment is replaced once everything is acked and it holds more (default 64 KiB). */
+  compactBytes?: number;
+  /** A segment is closed and a new one started past this size (default 4 MiB). */
+  segmentBytes?: number;
+  /** Bound of the journal on disk (default 64 MiB): past it `full` is true. */
+  maxBytes?: number;
+}
+
+/** What the segments on disk held when the journal was opened. */
+export interface JournalContents {
+  /** Every entry read, in journal order. */
+  entries: JournalEntry[];
+  /** The last ack mark read. */
+  mark: AckMark;
+  /** Lines dropped because their checksum or JSON did not hold (torn writes). */
+  torn: number;
+}
+
+interface Segment {
+  name: string;
+  /** Highest journal seq of an entry in it (0 when none). */
+  last: number;
+  bytes: number;
+}
+
+const SUFFIX = ".jnl";
+const segmentName = (n: number) => `${String(n).padStart(16, "0")}${SUFFIX}`;
+
+export function frame(record: unknown): string {
+  const json = JSON.stringify(record);
+  return `${crc32(json).toString(16).padStart(8, "0")} ${json}\n`;
+}
+
+/** The record a line holds, or undefined when the line is torn or corrupt. */
+export function unframe(line: string): unknown {
+  if (line.length < 10 || line[8] !== " ") return undefined;
+  const json = line.slice(9);
+  if (crc32(json).toString(16).padStart(8, "0") !== line.slice(0, 8)) return undefined;
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+type Line = { kind: "entry"; entry: JournalEntry } | { kind: "mark"; mark: AckMark };
+
+function lineOf(record: unknown): Line | undefined {
+  if (typeof record !== "object" || record === null) return undefined;
+  const r = record as Record<string, unknown>;
+  if (typeof r.a === "number" && typeof r.q === "number") return { kind: "mark", mark: { j: r.a, seq: r.q } };
+  if (typeof r.j !== "number" || typeof r.m !== "string" || typeof r.e !== "object" || r.e === null)
+    return undefined;
+  const entry: JournalEntry = { j: r.j, msgId: r.m, event: r.e as EventEnvelope };
+  if (typeof r.p === "string") entry.positionKey = r.p;
+  return { kind: "entry", entry };
+}
+
+/** Reads one segment: its lines up to the first that does not hold, and the byte length they fill. */
+function readSegment(path: string): { lines: Line[]; good: number; size: number; torn: number } {
+  const buf = readFileSync(path);
+  const lines: Line[] = [];
+  let offset = 0;
+  let torn = 0;
+  while (offset < buf.length) {
+    const nl = buf.indexOf(10, offset);
+    const line = nl < 0 ? undefined : lineOf(unframe(buf.toString("utf8", offset, nl)));
+    if (line === undefined) {
+      torn = 1;
+      break;
+    }
+    lines.push(line);
+    offset = nl + 1;
+  }
+  return { lines, good: offset, size: buf.length, torn };
+}
+
+export class Journal {
+  private fd: number;
+  private readonly segments: Segment[] = [];
+  private lastJ: number;
+  private ackedMark: AckMark;
+  private readonly fsync: boolean;
+  private readonly compactBytes: number;
+  private readonly segmentBytes: number;
+  private readonly maxBytes: number;
+  private segmentNo: number;
+
+  private constructor(
+    private readonly o: JournalOptions,
+    private readonly logger: Logger,
+    contents: JournalContents,
+    segments: Segment[],
+  ) {
+    this.fsync = o.fsync === "always";
+    this.maxBytes = o.maxBytes ?? 64 * 1024 * 1024;
+    // Within the bound, so that what JetStream acked can always be compacted below it.
+    this.compactBytes = Math.min(o.compactBytes ?? 64 * 1024, this.maxBytes / 4);
+    this.segmentBytes = Math.min(o.segmentBytes ?? 4 * 1024 * 1024, this.maxBytes / 4);
+    this.segments.push(...segments);
+    this.lastJ = Math.max(contents.entries.at(-1)?.j ?? 0, contents.mark.j);
+    this.ackedMark = contents.mark;
+    this.segmentNo = segments.reduce((n, s) => Math.max(n, Number.parseInt(s.name, 10) || 0), 0);
+    this.fd = -1;
+    this.fd = this.openSegment();
+    this.deleteAcked();
+  }
+
+  /**
+   * Opens the journal in `dir` (created when missing): reads every segment, cuts a torn tail back to
+   * its last whole line, and starts appending to a new segment. `contents` is what was read.
+   */
+  static open(o: JournalOptions, logger: Logger): { journal: Journal; contents: JournalContents } {
+    mkdirSync(o.dir, { recursive: true });
+    const names = readdirSync(o.dir)
+      .filter((n) => n.endsWith(SUFFIX))
+      .sort();
+    const contents: JournalContents = { entries: [], mark: { j: 0, seq: 0 }, torn: 0 };
+    const segments: Segment[] = [];
+    for (const name of names) {
+      const path = join(o.dir, name);
+      const read = readSegment(path);
+      if (read.torn > 0) {
+        contents.torn += 1;
+        logger.warn(
+          { segment: name, at: read.good, size: read.size },
+          "journal: torn record dropped (written when the process died; never acknowledged)",
+        );
+        const fd = openSync(path, "r+");
+        ftruncateSync(fd, read.good);
+        closeSync(fd);
+      }
+      let last = 0;
+      for (const line of read.lines) {
+        if (line.kind === "mark") {
+          if (line.mark.j >= contents.mark.j) contents.mark = line.mark;
+        } else {
+          contents.entries.push(line.entry);
+          last = line.entry.j;
+        }
+      }
+      segments.push({ name, last, bytes: read.good });
+    }
+    contents.entries.sort((a, b) => a.j - b.j);
+    return { journal: new Journal(o, logger, contents, segments), contents };
+  }
+
+  /** Journal seq the next appended entry gets. */
+  get next(): number {
+    return this.lastJ + 1;
+  }
+
+  /** Size of the journal on disk, in bytes. */
+  get bytes(): number {
+    let total = 0;
+    for (const s of this.segments) total += s.bytes;
+    return total;
+  }
+
+  /** True once the journal passed its bound: the publisher refuses new orders then. */
+  get full(): boolean {
+    return this.bytes > this.maxBytes;
+  }
+
+  /** The last ack mark recorded. */
+  get mark(): AckMark {
+    return this.ackedMark;
+  }
+
+  /**
+   * Appends the entries (journal seqs `next`, `next + 1`, … in order) in one write, then fdatasync
+   * when configured. Throws when the write fails (the caller then waits for JetStream instead).
+   */
+  append(entries: readonly Omit<JournalEntry, "j">[]): number {
+    if (entries.length === 0) return this.lastJ;
+    let text = "";
+    let j = this.lastJ;
+    for (const e of entries) {
+      j += 1;
+      text += frame({
+        j,
+        m: e.msgId,
+        e: e.event,
+        ...(e.positionKey !== undefined ? { p: e.positionKey } : {}),
+      });
+    }
+    this.write(text);
+    this.lastJ = j;
+    const open = this.segments.at(-1) as Segment;
+    open.last = j;
+    if (open.bytes >= this.segmentBytes) this.rotate();
+    return j;
+  }
+
+  /**
+   * JetStream acked every entry up to `j` (its EVENTS sequence `seq`): records a mark and compacts.
+   * Never throws (a mark not written only makes the next start check more entries).
+   */
+  acked(j: number, seq: number): void {
+    if (j <= this.ackedMark.j) return;
+    this.ackedMark = { j, seq };
+    try {
+      const open = this.segments.at(-1) as Segment;
+      if (j >= this.lastJ && open.bytes >= this.compactBytes) this.rotate();
+      else this.write(frame({ a: j, q: seq }));
+      this.deleteAcked();
+    } catch (err) {
+      this.logger.warn({ err, j }, "journal: ack mark not written");
+    }
+  }
+
+  /**
+   * Everything journaled is in JetStream, whose last sequence is `seq` (after the start-up replay):
+   * marks it all acked and starts a fresh segment, so the next start checks nothing before `seq`.
+   */
+  settle(seq: number): void {
+    this.ackedMark = { j: this.lastJ, seq };
+    this.rotate();
+  }
+
+  /**
+   * Closes the file. When JetStream acked every entry, the segments are removed: a clean stop leaves
+   * nothing to replay.
+   */
+  close(): void {
+    if (this.fd < 0) return;
+    closeSync(this.fd);
+    this.fd = -1;
+    if (this.ackedMark.j < this.lastJ) {
+      this.logger.warn(
+        { unacked: this.lastJ - this.ackedMark.j, dir: this.o.dir },
+        "journal: trade events not yet in JetStream are kept for the next start",
+      );
+      return;
+    }
+    for (const s of this.segments.splice(0)) rmSync(join(this.o.dir, s.name), { force: true });
+  }
+
+  /** True when every entry appended is acked by JetStream. */
+  get settled(): boolean {
+    return this.ackedMark.j >= this.lastJ;
+  }
+
+  private write(text: string): void {
+    const open = this.segments.at(-1) as Segment;
+    const buf = Buffer.from(text, "utf8");
+    let done = 0;
+    while (done < buf.length) done += writeSync(this.fd, buf, done, buf.length - done);
+    if (this.fsync) fdatasyncSync(this.fd);
+    open.bytes += buf.length;
+  }
+
+  /** Starts the next segment, beginning with the current mark. */
+  private openSegment(): number {
+    this.segmentNo += 1;
+    const name = segmentName(this.segmentNo);
+    const fd = openSync(join(this.o.dir, name), "a");
+    this.segments.push({ name, last: 0, bytes: 0 });
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = fd;
+    this.write(frame({ a: this.ackedMark.j, q: this.ackedMark.seq }));
+    return fd;
+  }
+
+  private rotate(): void {
+    this.openSegment();
+    this.deleteAcked();
+  }
+
+  /** Deletes the closed segments whose every entry JetStream acked. */
+  private deleteAcked(): void {
+    while (this.segments.length > 1) {
+      const first = this.segments[0] as Segment;
+      if (first.last > this.ackedMark.j) return;
+      rmSync(join(this.o.dir, first.name), { force: true });
+      this.segments.shift();
+    }
+  }
+}
