@@ -6,6 +6,7 @@ import { headers } from "../../core/subjects.ts";
 import { callLogger, type Logger } from "../../core/telemetry/log.ts";
 import { httpStatusOf, toRpcError } from "../../core/tools/errors.ts";
 import { type Dispatch, executeRpc } from "../../core/tools/execute.ts";
+import { type RpcRelay, relayRpc } from "../../core/tools/relay.ts";
 import type { ToolContext } from "../../core/tools/tool.ts";
 
 /** A correlation id a caller may pass in (`Bot4-Correlation-Id`); anything else is ignored, not trusted. */
@@ -16,7 +17,10 @@ export const errorBody = (error: RpcErrorObject) => ({ error });
 
 /** The caller's correlation id if it is a valid one, else the request id (hono's `requestId` middleware). */
 export function correlationOf(c: Context): string {
-  const correlation = CorrelationId.safeParse(c.req.header(headers.correlationId));
+  const header = c.req.header(headers.correlationId);
+  // No header (the common case): no schema run, whose failure would build its issues for nothing.
+  if (header === undefined) return c.get("requestId");
+  const correlation = CorrelationId.safeParse(header);
   return correlation.success ? correlation.data : c.get("requestId");
 }
 
@@ -38,6 +42,8 @@ export function contextOf(
 export interface ToolRoutesOptions {
   agent: string;
   dispatch: Dispatch;
+  /** `POST /rpc` forwards calls for the agents it reaches as bytes and answers their reply bytes. */
+  relay?: RpcRelay;
   logger: Logger;
   /** Names the caller in call logs (the kit's API key or address). */
   client?: (c: Context) => string;
@@ -80,20 +86,30 @@ export function mountToolRoutes(app: Hono, o: ToolRoutesOptions): void {
   });
 
   app.post("/rpc", async (c) => {
+    const text = await c.req.text();
     let payload: unknown;
     try {
-      payload = JSON.parse(await c.req.text());
+      payload = JSON.parse(text);
     } catch {
       return c.json(rpcError(null, RpcCode.ParseError, "parse error: the body is not valid JSON"));
     }
     const refused = o.refuseRpc?.(c, payload);
     if (refused !== undefined) return refused;
-    const response = await executeRpc(payload, o.dispatch, {
-      transport: "rpc",
+    const meta = {
+      transport: "rpc" as const,
       logger,
       correlationId: correlationOf(c),
       ...(o.maxBatch === undefined ? {} : { maxBatch: o.maxBatch }),
-    });
+    };
+    if (o.relay !== undefined) {
+      const answer = await relayRpc(payload, text, o.dispatch, o.relay, meta);
+      if (answer === undefined) return c.body(null, 204);
+      // Bytes off the bus: a plain ArrayBuffer underneath, never a shared one.
+      return c.body(answer as string | Uint8Array<ArrayBuffer>, 200, JSON_TYPE);
+    }
+    const response = await executeRpc(payload, o.dispatch, meta);
     return response === undefined ? c.body(null, 204) : c.json(response);
   });
 }
+
+const JSON_TYPE = { "content-type": "application/json" } as const;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type Subscription, headers as natsHeaders, errors as natsErrors } from "@nats-io/transport-node";
-import { RpcCode, RpcResponse, TOOL_EXECUTE } from "../protocol/jsonrpc.ts";
+import { RpcCode, TOOL_EXECUTE, responseOf } from "../protocol/jsonrpc.ts";
 import { headers, queueGroup, subjects } from "../subjects.ts";
 import { ToolError } from "../tools/errors.ts";
 import { type Dispatch, canonicalAgent, executeRpc } from "../tools/execute.ts";
@@ -71,14 +71,24 @@ export interface CallOptions extends CallIds {
  * JSON-RPC code: the tool's own error, Timeout (-32001) or AgentUnavailable (-32002), each naming the
  * agent.
  */
-export async function callTool(
+export function callTool(
   bus: Bus,
   agent: string,
   tool: string,
   args: unknown,
   options: CallOptions = {},
 ): Promise<unknown> {
-  const name = canonicalAgent(agent);
+  return callAgentTool(bus, canonicalAgent(agent), tool, args, options);
+}
+
+/** {@link callTool} for an agent already resolved to its manifest name (no second lookup). */
+export async function callAgentTool(
+  bus: Bus,
+  name: string,
+  tool: string,
+  args: unknown,
+  options: CallOptions = {},
+): Promise<unknown> {
   // Refused here, before JSON.stringify recurses through it (a deep body overflowed its stack).
   assertDepth(args, `${name}.${tool}`);
   const timeout = options.timeout ?? 5_000;
@@ -102,7 +112,7 @@ export async function callTool(
   } catch (err) {
     throw transportError(err, name, tool, timeout);
   }
-  const response = RpcResponse.parse(JSON.parse(decoder.decode(reply)));
+  const response = responseOf(JSON.parse(decoder.decode(reply)));
   if ("error" in response)
     throw new ToolError(response.error.code, response.error.message, response.error.data);
   return response.result;
@@ -115,13 +125,28 @@ export async function forwardRpc(
   payload: string,
   options: CallOptions & { tool?: string } = {},
 ): Promise<string> {
-  const name = canonicalAgent(agent);
+  return decoder.decode(await forwardRpcBytes(bus, canonicalAgent(agent), payload, options));
+}
+
+/**
+ * Forwards a raw JSON-RPC payload to an agent (by its manifest name) and returns the reply bytes as
+ * they came. The ids travel in headers only when given (the agent otherwise reads the JSON-RPC id).
+ */
+export async function forwardRpcBytes(
+  bus: Bus,
+  name: string,
+  payload: string | Uint8Array,
+  options: CallOptions & { tool?: string } = {},
+): Promise<Uint8Array> {
   const timeout = options.timeout ?? 5_000;
-  const h = natsHeaders();
-  if (options.requestId !== undefined) h.set(headers.requestId, options.requestId);
-  if (options.correlationId !== undefined) h.set(headers.correlationId, options.correlationId);
+  let h: ReturnType<typeof natsHeaders> | undefined;
+  if (options.requestId !== undefined || options.correlationId !== undefined) {
+    h = natsHeaders();
+    if (options.requestId !== undefined) h.set(headers.requestId, options.requestId);
+    if (options.correlationId !== undefined) h.set(headers.correlationId, options.correlationId);
+  }
   try {
-    return decoder.decode((await bus.request(subjects.tools.of(name), payload, timeout, h)).data);
+    return (await bus.request(subjects.tools.of(name), payload, timeout, h)).data;
   } catch (err) {
     throw transportError(err, name, options.tool ?? "?", timeout);
   }

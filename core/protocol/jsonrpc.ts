@@ -47,6 +47,26 @@ export type RpcSuccess = z.infer<typeof RpcSuccess>;
 export type RpcFailure = z.infer<typeof RpcFailure>;
 export type RpcResponse = z.infer<typeof RpcResponse>;
 
+/**
+ * A JSON-RPC response as `RpcResponse` reads it. The common reply of a Bot4 agent (`jsonrpc`, `id`,
+ * then `result`, or an `error` with an integer code and a message) is checked by hand; anything else
+ * goes through the schema (which throws on what is not a response).
+ */
+export function responseOf(value: unknown): RpcResponse {
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    const v = value as Record<string, unknown>;
+    const id = v.id;
+    const idOk = id === null || typeof id === "string" || typeof id === "number";
+    if (v.jsonrpc === "2.0" && idOk && Object.keys(v).length === 3) {
+      if ("result" in v) return v as RpcSuccess;
+      const e = v.error as Record<string, unknown> | undefined;
+      if (typeof e === "object" && e !== null && Number.isInteger(e.code) && typeof e.message === "string")
+        return v as RpcFailure;
+    }
+  }
+  return RpcResponse.parse(value);
+}
+
 /** `params` of the one method Bot4 serves, `tool.execute`. */
 export const ToolExecuteParams = z.object({
   agent: z.string().min(1),

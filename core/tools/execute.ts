@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { findAgent } from "../agents/manifest.ts";
 import {
   RpcCode,
+  type RpcErrorObject,
   type RpcId,
   RpcRequest,
   type RpcResponse,
@@ -60,14 +61,8 @@ export async function executeRpc(
     }
   }
   if (Array.isArray(value)) {
-    if (value.length === 0) return rpcError(null, RpcCode.InvalidRequest, "invalid request: empty batch");
-    const max = meta.maxBatch ?? MAX_BATCH;
-    if (value.length > max)
-      return rpcError(
-        null,
-        RpcCode.InvalidRequest,
-        `invalid request: a batch of ${value.length} calls; at most ${max} per batch`,
-      );
+    const refused = batchRefusal(value, meta.maxBatch);
+    if (refused !== undefined) return refused;
     const answers = await Promise.all(value.map((member) => executeOne(member, dispatch, meta)));
     const responses = answers.filter((a): a is RpcResponse => a !== undefined);
     return responses.length === 0 ? undefined : responses;
@@ -75,27 +70,43 @@ export async function executeRpc(
   return executeOne(value, dispatch, meta);
 }
 
-async function executeOne(
-  value: unknown,
-  dispatch: Dispatch,
-  meta: RpcMeta,
-): Promise<RpcResponse | undefined> {
+/** The answer to a batch refused whole (empty, or more than `max` members), or undefined: run it. */
+export function batchRefusal(batch: readonly unknown[], max = MAX_BATCH): RpcResponse | undefined {
+  if (batch.length === 0) return rpcError(null, RpcCode.InvalidRequest, "invalid request: empty batch");
+  if (batch.length > max)
+    return rpcError(
+      null,
+      RpcCode.InvalidRequest,
+      `invalid request: a batch of ${batch.length} calls; at most ${max} per batch`,
+    );
+  return undefined;
+}
+
+/** One JSON-RPC member after its checks: an answer of its own (undefined for a notification), or a call to run. */
+export type CheckedRequest =
+  | { kind: "answer"; response: RpcResponse | undefined }
+  | { kind: "call"; id: RpcId | undefined; call: ToolExecuteParams };
+
+/** Checks one member: a well-formed request of `tool.execute` with valid params, else its error answer. */
+export function checkRequest(value: unknown): CheckedRequest {
   // The common, well-formed request takes a hand-checked fast path equivalent to the schema; anything
   // else goes through zod, which produces the precise issues.
   let request = wellFormedRequest(value);
   if (request === undefined) {
     const parsedRequest = RpcRequest.safeParse(value);
     if (!parsedRequest.success) {
-      const id = idOf(value);
-      return rpcError(id, RpcCode.InvalidRequest, "invalid request", {
+      const response = rpcError(idOf(value), RpcCode.InvalidRequest, "invalid request", {
         issues: zodIssues(parsedRequest.error),
       });
+      return { kind: "answer", response };
     }
     request = parsedRequest.data;
   }
   const { id, method, params } = request;
-  const isNotification = id === undefined;
-  const answer = (response: RpcResponse) => (isNotification ? undefined : response);
+  const answer = (response: RpcResponse): CheckedRequest => ({
+    kind: "answer",
+    response: id === undefined ? undefined : response,
+  });
   if (method !== TOOL_EXECUTE) {
     return answer(rpcError(id ?? null, RpcCode.MethodNotFound, `method not found: ${method}`));
   }
@@ -107,8 +118,34 @@ async function executeOne(
       }),
     );
   }
+  return { kind: "call", id, call: parsed.data };
+}
+
+/** The ids of a call: the transport's, else the JSON-RPC id (a non-empty string) or a fresh one. */
+export function callIdsOf(id: RpcId | undefined, meta: CallIds): Required<CallIds> {
   const requestId = meta.requestId ?? (typeof id === "string" && id.length > 0 ? id : randomUUID());
-  const correlationId = meta.correlationId ?? requestId;
+  return { requestId, correlationId: meta.correlationId ?? requestId };
+}
+
+async function executeOne(
+  value: unknown,
+  dispatch: Dispatch,
+  meta: RpcMeta,
+): Promise<RpcResponse | undefined> {
+  const checked = checkRequest(value);
+  if (checked.kind === "answer") return checked.response;
+  const response = await runCall(checked.call, checked.id ?? null, dispatch, meta);
+  return checked.id === undefined ? undefined : response;
+}
+
+/** Runs one checked call through `dispatch` and answers its response (a failure inside it, logged). */
+export async function runCall(
+  call: ToolExecuteParams,
+  id: RpcId,
+  dispatch: Dispatch,
+  meta: RpcMeta,
+): Promise<RpcResponse> {
+  const { requestId, correlationId } = callIdsOf(id, meta);
   // The per-call child logger is built only when a handler (or an error) logs: most calls never do.
   let logger: Logger | undefined;
   const ctx: ToolContext = {
@@ -116,24 +153,24 @@ async function executeOne(
     correlationId,
     transport: meta.transport,
     get logger() {
-      logger ??= callLogger(meta.logger, {
-        requestId,
-        correlationId,
-        agent: parsed.data.agent,
-        tool: parsed.data.tool,
-      });
+      logger ??= callLogger(meta.logger, { requestId, correlationId, agent: call.agent, tool: call.tool });
       return logger;
     },
   };
   try {
-    return answer(rpcResult(id ?? null, await dispatch(parsed.data, ctx)));
+    return rpcResult(id, await dispatch(call, ctx));
   } catch (err) {
-    const error = toRpcError(err);
-    if (error.code === RpcCode.InternalError) ctx.logger.error({ err }, "tool call failed");
-    else if (error.code === RpcCode.Upstream)
-      ctx.logger.warn({ err, data: error.data }, "tool call failed upstream");
-    return answer({ jsonrpc: "2.0", id: id ?? null, error });
+    return { jsonrpc: "2.0", id, error: logFailure(err, () => ctx.logger) };
   }
+}
+
+/** The JSON-RPC error of a failed call; internal and upstream failures are logged. */
+export function logFailure(err: unknown, logger: () => Logger): RpcErrorObject {
+  const error = toRpcError(err);
+  if (error.code === RpcCode.InternalError) logger().error({ err }, "tool call failed");
+  else if (error.code === RpcCode.Upstream)
+    logger().warn({ err, data: error.data }, "tool call failed upstream");
+  return error;
 }
 
 function idOf(value: unknown): RpcId {

@@ -2,9 +2,10 @@ import { z } from "zod";
 import { type Agent, findAgent, manifest } from "../../core/agents/manifest.ts";
 import { type LiveInstance, RegisteredTool, readInstances } from "../../core/bus/agent-registry.ts";
 import type { Bus } from "../../core/bus/bus.ts";
-import { callTool } from "../../core/bus/tool-transport.ts";
+import { callAgentTool, forwardRpcBytes } from "../../core/bus/tool-transport.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { ToolError } from "../../core/tools/errors.ts";
+import type { RelayedCall } from "../../core/tools/relay.ts";
 import type { CallIds } from "../../core/tools/tool.ts";
 
 /** One agent's entry in the aggregated listing (`GET /tools` on the coordinator). */
@@ -65,11 +66,19 @@ export function listingOf(instances: readonly LiveInstance[]): AgentTools[] {
   });
 }
 
+/** The coordinator's directory, plus the calls it makes for an agent already resolved. */
+export interface NatsDirectory extends ToolDirectory {
+  /** `call` for an agent's manifest name: no second lookup. */
+  callAgent(name: string, tool: string, args: unknown, meta?: CallIds): Promise<unknown>;
+  /** Forwards a JSON-RPC payload to an agent (by its manifest name) and answers its reply bytes. */
+  forward(name: string, payload: string, call: RelayedCall): Promise<Uint8Array>;
+}
+
 /**
  * The coordinator's directory: the listing from the KV registry (cached for `cacheMs`, so a burst of
  * `tools/list` costs one read), calls over NATS to the agent's queue group with a timeout.
  */
-export function natsDirectory(bus: Bus, timeoutMs: number, cacheMs = 500): ToolDirectory {
+export function natsDirectory(bus: Bus, timeoutMs: number, cacheMs = 500): NatsDirectory {
   let cached: { at: number; value: Promise<LiveInstance[]> } | undefined;
   const instances = () => {
     const now = Date.now();
@@ -82,31 +91,43 @@ export function natsDirectory(bus: Bus, timeoutMs: number, cacheMs = 500): ToolD
     }
     return cached.value;
   };
+  /** Runs `send` on the bus; a failure that is not the agent's own answer names the agent and tool. */
+  const onBus = async <T>(name: string, tool: string, send: () => Promise<T>): Promise<T> => {
+    if (!bus.connected) {
+      throw new ToolError(
+        RpcCode.AgentUnavailable,
+        `the coordinator is not connected to NATS: cannot reach agent "${name}" (tool ${tool})`,
+        { agent: name, tool },
+      );
+    }
+    try {
+      return await send();
+    } catch (err) {
+      if (err instanceof ToolError) throw err;
+      throw new ToolError(
+        RpcCode.AgentUnavailable,
+        `call to agent "${name}" (tool ${tool}) failed on the bus: ${err instanceof Error ? err.message : String(err)}`,
+        { agent: name, tool },
+        { cause: err },
+      );
+    }
+  };
+  const callAgent = (name: string, tool: string, args: unknown, meta: CallIds = {}) =>
+    onBus(name, tool, () => callAgentTool(bus, name, tool, args, { timeout: timeoutMs, ...definedOf(meta) }));
   return {
     async list() {
       return listingOf(await instances());
     },
-    async call(agent, tool, args, meta = {}) {
-      const target = resolveAgent(agent);
-      if (!bus.connected) {
-        throw new ToolError(
-          RpcCode.AgentUnavailable,
-          `the coordinator is not connected to NATS: cannot reach agent "${target.name}" (tool ${tool})`,
-          { agent: target.name, tool },
-        );
-      }
-      try {
-        return await callTool(bus, target.name, tool, args, { timeout: timeoutMs, ...definedOf(meta) });
-      } catch (err) {
-        if (err instanceof ToolError) throw err;
-        throw new ToolError(
-          RpcCode.AgentUnavailable,
-          `call to agent "${target.name}" (tool ${tool}) failed on the bus: ${err instanceof Error ? err.message : String(err)}`,
-          { agent: target.name, tool },
-          { cause: err },
-        );
-      }
-    },
+    call: (agent, tool, args, meta) => callAgent(resolveAgent(agent).name, tool, args, meta),
+    callAgent,
+    forward: (name, payload, call) =>
+      onBus(name, call.tool, () =>
+        forwardRpcBytes(bus, name, payload, {
+          timeout: timeoutMs,
+          tool: call.tool,
+          ...definedOf(call),
+        }),
+      ),
   };
 }
 

@@ -194,6 +194,56 @@ describe("the coordinator", () => {
     }
   });
 
+  it("forwards a batch member by member and answers the agents' replies in request order", async () => {
+    const batch = [
+      {
+        jsonrpc: "2.0",
+        id: "b1",
+        method: "tool.execute",
+        params: { agent: "risk", tool: "calculate_kelly", args: seedArgs },
+      },
+      {
+        jsonrpc: "2.0",
+        method: "tool.execute",
+        params: { agent: "risk", tool: "calculate_kelly", args: seedArgs },
+      },
+      { jsonrpc: "2.0", id: 7, method: "tool.execute", params: { agent: "risk", tool: "whoami" } },
+      { jsonrpc: "2.0", id: "b3", method: "tool.execute", params: { agent: "skynet", tool: "x" } },
+      { jsonrpc: "2.0", id: "b4", method: "tool.nope" },
+      {
+        jsonrpc: "2.0",
+        id: "b5",
+        method: "tool.execute",
+        params: { agent: "coordinator", tool: "agent_status", args: { agent: "risk" } },
+      },
+    ];
+    const replies = await read<RpcReply[]>(
+      fetch(`${coordinator.url}/rpc`, {
+        method: "POST",
+        body: JSON.stringify(batch),
+        headers: { "content-type": "application/json", "x-request-id": "batch-trace" },
+      }),
+    );
+    expect(replies.map((r) => r.id)).toEqual(["b1", 7, "b3", "b4", "b5"]);
+    expect(replies[0]?.result).toEqual({ kelly_fraction: expect.closeTo(expected, 12), served_by: "local" });
+    // A numeric id is no request id: the agent is told a fresh one, and the caller's trace.
+    expect(replies[1]?.result).toMatchObject({ correlationId: "batch-trace", transport: "nats" });
+    expect(replies[1]?.result?.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(replies[2]?.error?.code).toBe(RpcCode.MethodNotFound);
+    expect(replies[3]?.error?.code).toBe(RpcCode.MethodNotFound);
+    expect(replies[4]?.result).toMatchObject({ agents: [expect.objectContaining({ name: "risk" })] });
+    const failed = await rpc(
+      JSON.stringify({
+        id: 9,
+        method: "tool.execute",
+        params: { agent: "risk", tool: "calculate_kelly", args: {} },
+      }),
+    );
+    expect(failed.error?.code).toBe(RpcCode.InvalidParams);
+    const metrics = await (await fetch(`${coordinator.url}/metrics`)).text();
+    expect(metrics).toMatch(/bot4_tool_calls_total\{tool="risk\.\?",transport="rpc",outcome="invalid"/);
+  });
+
   it("aggregates every agent's tools, marking absent agents, and counts instances and routed calls", async () => {
     const body = await read<{ agents: { agent: string; available: boolean; tools: { name: string }[] }[] }>(
       fetch(`${coordinator.url}/tools`),

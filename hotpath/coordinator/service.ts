@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { type ServiceAgent, findAgent, manifest } from "../../core/agents/manifest.ts";
 import { processVersion, readInstances } from "../../core/bus/agent-registry.ts";
 import { Counter, Gauge } from "../../core/telemetry/metrics.ts";
-import type { Dispatch } from "../../core/tools/execute.ts";
 import { createToolRegistry } from "../../core/tools/registry.ts";
+import type { RpcRelay } from "../../core/tools/relay.ts";
 import { startService } from "../kit/service.ts";
 import type { RunningService, ServeOptions, ServiceDeps } from "../kit/types.ts";
 import { type ToolDirectory, natsDirectory, resolveAgent } from "./directory.ts";
@@ -30,12 +30,12 @@ export async function start(deps: ServiceDeps, options: ServeOptions = {}): Prom
   const hooks = webhookOptions(deps.config);
   let mcp: ReturnType<typeof mountMcp> | undefined;
 
-  /** Own tools run here; every other agent's go over NATS to its queue group. */
+  /** Own tools run here; every other agent's go over NATS to its queue group. Resolved once per call. */
   const directory: ToolDirectory = {
     list: remote.list,
     call(name, tool, args, meta = {}) {
       const target = resolveAgent(name);
-      if (target.name !== agent.name) return remote.call(target.name, tool, args, meta);
+      if (target.name !== agent.name) return remote.callAgent(target.name, tool, args, meta);
       const requestId = meta.requestId ?? randomUUID();
       return registry.call(tool, args, {
         requestId,
@@ -45,13 +45,13 @@ export async function start(deps: ServiceDeps, options: ServeOptions = {}): Prom
       });
     },
   };
-  const dispatch: Dispatch = (call, ctx) => {
-    const target = resolveAgent(call.agent);
-    if (target.name === agent.name) return registry.call(call.tool, call.args, ctx);
-    return remote.call(target.name, call.tool, call.args, {
-      requestId: ctx.requestId,
-      correlationId: ctx.correlationId,
-    });
+  /** `POST /rpc`: own tools run here, other agents' calls are forwarded as bytes, replies passed back as bytes. */
+  const relay: RpcRelay = {
+    target(name) {
+      const target = resolveAgent(name).name;
+      return target === agent.name ? undefined : target;
+    },
+    forward: remote.forward,
   };
 
   const service = await startService(
@@ -59,7 +59,7 @@ export async function start(deps: ServiceDeps, options: ServeOptions = {}): Prom
       agent,
       registry,
       version: processVersion,
-      dispatch,
+      relay,
       listTools: async () => ({ agents: await directory.list() }),
       ready: () => bus.connected,
       onStop: async () => {

@@ -46,48 +46,56 @@ const sameOrigin = (origin: string, host: string): boolean =>
 
 const WILDCARD_BINDS = new Set(["0.0.0.0", "::", ""]);
 
-/** The pure decision: which Host and Origin values a service accepts. */
+/** A pure decision that keeps its last answer: clients send the same headers on every request. */
+function remembered<A, B>(decide: (a: A, b: B) => boolean): (a: A, b: B) => boolean {
+  let last: { a: A; b: B; allowed: boolean } | undefined;
+  return (a, b) => {
+    if (last === undefined || last.a !== a || last.b !== b) last = { a, b, allowed: decide(a, b) };
+    return last.allowed;
+  };
+}
+
+/** Whether an Origin is allowed: listed, loopback, or the request's own (an allowed Host's). */
+function originListed(
+  origin: string,
+  hostHeader: string | undefined,
+  origins: ReadonlySet<string>,
+  hostAllowed: (host: string | undefined) => boolean,
+): boolean {
+  const o = origin.toLowerCase();
+  if (origins.has(o)) return true;
+  // Same origin, the common case of a page served by this service: no URL parse.
+  if (hostHeader !== undefined && sameOrigin(o, hostHeader.trim().toLowerCase()) && hostAllowed(hostHeader))
+    return true;
+  let url: URL;
+  try {
+    url = new URL(o);
+  } catch {
+    return false; // "null" (sandboxed frames, file://) and garbage
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return false;
+  const name = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  if (isLoopback(name)) return true;
+  // Same origin: the page was served by this very service under a Host that passed the allowlist.
+  return hostHeader !== undefined && url.host === hostHeader.trim().toLowerCase() && hostAllowed(hostHeader);
+}
+
+/** The pure decision: which Host and Origin values a service accepts (the last answers kept). */
 export function hostPolicy(options: GuardOptions, bindHost?: string) {
   const anyHost = options.allowedHosts.includes("*");
   const hosts = new Set(options.allowedHosts.map((h) => hostName(h)));
   if (bindHost !== undefined && !WILDCARD_BINDS.has(bindHost)) hosts.add(hostName(bindHost));
   const origins = new Set([...options.allowedOrigins, ...options.corsOrigins].map((o) => o.toLowerCase()));
-  const decide = (hostHeader: string | undefined): boolean => {
+  const hostDecision = remembered((hostHeader: string | undefined, _: undefined) => {
     if (anyHost) return true;
     if (hostHeader === undefined || hostHeader === "") return false;
     const name = hostName(hostHeader);
     return isLoopback(name) || hosts.has(name);
-  };
-  // Clients send the same Host on every request: the last decision is kept (a pure function of it).
-  let lastHost: string | undefined;
-  let lastAllowed = decide(undefined);
-  const hostAllowed = (hostHeader: string | undefined): boolean => {
-    if (hostHeader !== lastHost) {
-      lastAllowed = decide(hostHeader);
-      lastHost = hostHeader;
-    }
-    return lastAllowed;
-  };
-  const originAllowed = (origin: string, hostHeader: string | undefined): boolean => {
-    const o = origin.toLowerCase();
-    if (origins.has(o)) return true;
-    // Same origin, the common case of a page served by this service: no URL parse.
-    if (hostHeader !== undefined && sameOrigin(o, hostHeader.trim().toLowerCase()) && hostAllowed(hostHeader))
-      return true;
-    let url: URL;
-    try {
-      url = new URL(o);
-    } catch {
-      return false; // "null" (sandboxed frames, file://) and garbage
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") return false;
-    const name = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-    if (isLoopback(name)) return true;
-    // Same origin: the page was served by this very service under a Host that passed the allowlist.
-    return (
-      hostHeader !== undefined && url.host === hostHeader.trim().toLowerCase() && hostAllowed(hostHeader)
-    );
-  };
+  });
+  const hostAllowed = (hostHeader: string | undefined): boolean => hostDecision(hostHeader, undefined);
+  const originAllowed = remembered((origin: string, hostHeader: string | undefined) =>
+    originListed(origin, hostHeader, origins, hostAllowed),
+  );
   return { hostAllowed, originAllowed };
 }
 
@@ -96,6 +104,7 @@ const STATE_CHANGING = new Set(["POST", "PUT", "PATCH"]);
 /** `application/json`, with or without parameters (`; charset=utf-8`). */
 export function isJson(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
+  if (contentType === "application/json") return true;
   const semi = contentType.indexOf(";");
   const media = (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
   return media === "application/json";

@@ -7,6 +7,7 @@ import { RpcCode, rpcError } from "../../core/protocol/jsonrpc.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import type { Registry } from "../../core/telemetry/metrics.ts";
 import type { Dispatch } from "../../core/tools/execute.ts";
+import type { RpcRelay } from "../../core/tools/relay.ts";
 import { errorBody, mountToolRoutes } from "../../adapters/http/tool-routes.ts";
 import { browserGuard, corsFor } from "./guard.ts";
 import { apiKeyAuth, clientOf, limitBody, rateLimit, tooMany } from "./protect.ts";
@@ -18,6 +19,8 @@ export interface AppOptions {
   logger: Logger;
   metrics: Registry;
   dispatch: Dispatch;
+  /** Where `POST /rpc` forwards other agents' calls as bytes (the coordinator); see {@link RpcRelay}. */
+  relay?: RpcRelay;
   protection: ProtectionOptions;
   instanceId: string;
   version: string;
@@ -134,6 +137,7 @@ export function buildApp(o: AppOptions): Hono {
   mountToolRoutes(app, {
     agent,
     dispatch: o.dispatch,
+    ...(o.relay === undefined ? {} : { relay: o.relay }),
     logger,
     client: clientOf,
     maxBatch: protection.rpcBatchMax,

@@ -5,11 +5,16 @@ import { Gauge, type Registry, type ToolMetrics } from "../../core/telemetry/met
 import { ToolError } from "../../core/tools/errors.ts";
 import type { Dispatch } from "../../core/tools/execute.ts";
 import { type ToolRegistry, servesAgent } from "../../core/tools/registry.ts";
+import { type RpcRelay, replyErrorCode } from "../../core/tools/relay.ts";
 
 /** What became of a call, as a bounded metric label. */
 export function outcomeOf(err: unknown): string {
-  if (!(err instanceof ToolError)) return "error";
-  switch (err.code) {
+  return err instanceof ToolError ? outcomeOfCode(err.code) : "error";
+}
+
+/** {@link outcomeOf} for a JSON-RPC error code. */
+export function outcomeOfCode(code: number): string {
+  switch (code) {
     case RpcCode.InvalidParams:
       return "invalid";
     case RpcCode.MethodNotFound:
@@ -31,25 +36,7 @@ export function outcomeOf(err: unknown): string {
  * unknown as `unknown`.
  */
 export function instrument(dispatch: Dispatch, registry: ToolRegistry, metrics: ToolMetrics): Dispatch {
-  // prom-client hashes label objects on every call; bound children are looked up once per label set.
-  const calls = new Map<string, { inc(): void }>();
-  const latency = new Map<string, { observe(v: number): void }>();
-  const record = (tool: string, transport: string, outcome: string, seconds: number) => {
-    const key = `${tool}|${transport}`;
-    let h = latency.get(key);
-    if (h === undefined) {
-      h = metrics.latency.labels({ tool, transport });
-      latency.set(key, h);
-    }
-    h.observe(seconds);
-    const ckey = `${key}|${outcome}`;
-    let c = calls.get(ckey);
-    if (c === undefined) {
-      c = metrics.calls.labels({ tool, transport, outcome });
-      calls.set(ckey, c);
-    }
-    c.inc();
-  };
+  const record = recorder(metrics);
   return async (call, ctx) => {
     const started = performance.now();
     const own = servesAgent(registry, call.agent);
@@ -70,6 +57,56 @@ export function instrument(dispatch: Dispatch, registry: ToolRegistry, metrics: 
       observe(outcomeOf(err));
       throw err;
     }
+  };
+}
+
+/**
+ * A relay's forwarded calls counted like routed ones (`<agent>.<tool>` once the tool answered,
+ * `<agent>.?` otherwise), the outcome read from the reply's prefix (an error reply is read for its code).
+ */
+export function instrumentRelay(relay: RpcRelay, metrics: ToolMetrics, transport = "rpc"): RpcRelay {
+  const record = recorder(metrics);
+  return {
+    target: (name) => relay.target(name),
+    async forward(agent, payload, call) {
+      const started = performance.now();
+      const seconds = () => (performance.now() - started) / 1000;
+      try {
+        const reply = await relay.forward(agent, payload, call);
+        const code = replyErrorCode(reply, call.id);
+        if (code === undefined) record(`${agent}.${call.tool}`, transport, "ok", seconds());
+        else record(`${agent}.?`, transport, outcomeOfCode(code), seconds());
+        return reply;
+      } catch (err) {
+        record(`${agent}.?`, transport, outcomeOf(err), seconds());
+        throw err;
+      }
+    },
+  };
+}
+
+/**
+ * Records one call's count and latency. prom-client hashes label objects on every call; bound
+ * children are looked up once per label set.
+ */
+function recorder(metrics: ToolMetrics) {
+  const calls = new Map<string, { inc(): void }>();
+  const latency = new Map<string, { observe(v: number): void }>();
+  return (tool: string, transport: string, outcome: string, seconds: number) => {
+    const key = `${tool}|${transport}`;
+    let h = latency.get(key);
+    if (h === undefined) {
+      h = metrics.latency.labels({ tool, transport });
+      latency.set(key, h);
+    }
+    h.observe(seconds);
+    const ckey = `${key}|${outcome}`;
+    let c = calls.get(ckey);
+    if (c === undefined) {
+      c = metrics.calls.labels({ tool, transport, outcome });
+      calls.set(ckey, c);
+    }
+    c.inc();
   };
 }
 

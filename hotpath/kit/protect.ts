@@ -74,11 +74,14 @@ export function keyMatcher(keys: readonly string[]): (token: string) => string |
   // Written synchronously per call; 4 bytes of room so an over-long token shows as more than `width`.
   const scratch = Buffer.alloc(width + 4);
   const given = scratch.subarray(0, width);
+  // Bytes past the last token's end are zero already: only what it wrote beyond this one is cleared.
+  let written = 0;
   return (token) => {
     // A token longer than `width` is compared like any other (its first `width` bytes) and fails on
     // its length, so an over-long token takes no shorter a path.
     const length = scratch.write(token);
-    scratch.fill(0, length);
+    if (written > length) scratch.fill(0, length, written);
+    written = length;
     let client: string | undefined;
     for (const s of slots) {
       const same = timingSafeEqual(s.bytes, given);
@@ -99,29 +102,41 @@ export function apiKeyAuth(
   now = () => performance.now(),
 ): MiddlewareHandler {
   const match = keyMatcher(keys);
-  // Failed authentications per remote address: `perMinute` a minute, the same as a burst.
-  const failed =
-    failures === false
-      ? undefined
-      : new TokenBuckets({ perSecond: failures.perMinute / 60, burst: failures.perMinute }, now);
+  const limit = failureLimit(failures, now);
   return (c, next) => {
-    const address = failed === undefined ? "" : clientOf(c);
-    if (failed !== undefined) {
-      const wait = failed.wait(address);
-      if (wait > 0) return Promise.resolve(tooMany(c, wait, "too many failed authentications", address));
-    }
+    const locked = limit?.refusal(c);
+    if (locked !== undefined) return Promise.resolve(locked);
     const token = bearerToken(c.req.header("authorization"));
-    if (token === undefined) {
-      failed?.take(address);
-      return Promise.resolve(unauthorized(c, "missing bearer token"));
-    }
-    const client = match(token);
+    const client = token === undefined ? undefined : match(token);
     if (client === undefined) {
-      failed?.take(address);
-      return Promise.resolve(unauthorized(c, "invalid API key"));
+      limit?.failed(c);
+      return Promise.resolve(
+        unauthorized(c, token === undefined ? "missing bearer token" : "invalid API key"),
+      );
     }
     c.set("client", client);
     return next();
+  };
+}
+
+/**
+ * Failed authentications per remote address: `perMinute` a minute, the same as a burst. `refusal`
+ * answers 429 for an address out of tries; `failed` counts one failure.
+ */
+function failureLimit(failures: { perMinute: number } | false, now: () => number) {
+  if (failures === false) return undefined;
+  const buckets = new TokenBuckets({ perSecond: failures.perMinute / 60, burst: failures.perMinute }, now);
+  return {
+    refusal(c: Context): Response | undefined {
+      // Until some address has failed, no address is out of tries: no lookup of the caller's.
+      if (buckets.size === 0) return undefined;
+      const address = clientOf(c);
+      const wait = buckets.wait(address);
+      return wait > 0 ? tooMany(c, wait, "too many failed authentications", address) : undefined;
+    },
+    failed(c: Context): void {
+      buckets.take(clientOf(c));
+    },
   };
 }
 
@@ -182,6 +197,11 @@ export class TokenBuckets {
       this.refill(b, t);
     }
     return b;
+  }
+
+  /** How many clients have a bucket (one that took a token); 0: every client has its full burst. */
+  get size(): number {
+    return this.buckets.size;
   }
 
   /** Seconds to wait before `n` tokens are there (0: taken now). */

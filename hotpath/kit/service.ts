@@ -8,7 +8,7 @@ import { createMetricsRegistry, toolMetrics } from "../../core/telemetry/metrics
 import { localDispatch } from "../../core/tools/execute.ts";
 import { childWith } from "../../core/telemetry/log.ts";
 import { buildApp } from "./http.ts";
-import { busMetrics, instrument } from "./instrument.ts";
+import { busMetrics, instrument, instrumentRelay } from "./instrument.ts";
 import { bindHost, protectionOf } from "./protect.ts";
 import type { RunningService, ServeOptions, ServiceDeps, ServiceSpec } from "./types.ts";
 
@@ -46,6 +46,7 @@ export async function startService(
     logger,
     metrics,
     dispatch,
+    ...(spec.relay === undefined ? {} : { relay: instrumentRelay(spec.relay, perTool) }),
     protection,
     instanceId,
     version,

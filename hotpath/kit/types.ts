@@ -6,6 +6,7 @@ import type { Config } from "../../core/config.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import type { Dispatch } from "../../core/tools/execute.ts";
 import type { ToolRegistry } from "../../core/tools/registry.ts";
+import type { RpcRelay } from "../../core/tools/relay.ts";
 
 /** What every hot-path service is given by whoever starts it (launcher, test, container entry). */
 export interface ServiceDeps {
@@ -72,6 +73,11 @@ export interface ServiceSpec {
    * coordinator routes other agents' calls over NATS. NATS always serves the agent's own registry.
    */
   dispatch?: Dispatch;
+  /**
+   * Forwards `POST /rpc` calls for other agents as they are and answers the agents' reply bytes (the
+   * coordinator); calls it keeps go to the dispatch.
+   */
+  relay?: RpcRelay;
   /** Replaces the body of `GET /tools` (the coordinator's aggregated listing). */
   listTools?: () => unknown | Promise<unknown>;
 }
