@@ -11,10 +11,49 @@ export interface SqlClient {
   query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
   /** Runs a script of several statements (no parameters). */
   exec(text: string): Promise<void>;
+  /**
+   * Appends rows to `table` (a plain INSERT, no ON CONFLICT: a row whose key exists fails the
+   * statement, SQLSTATE 23505). `columns` is the column list with SQL types (`id text, seq bigint`).
+   * PGlite takes them with COPY (`FROM '/dev/blob'`, text format: in WASM several times cheaper
+   * than parsing JSON); PostgreSQL with one INSERT … SELECT FROM json_to_recordset.
+   */
+  appendRows(table: string, columns: string, rows: readonly object[]): Promise<void>;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
+
+const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+const COPY_SPECIAL = /[\\\t\n\r]/g;
+
+/** One COPY text-format field: backslash, tab, newline and carriage return escaped; null is `\N`. */
+function copyField(v: unknown): string {
+  if (v === null || v === undefined) return "\\N";
+  if (typeof v === "number") return String(v);
+  const t = typeof v === "string" ? v : String(v);
+  return t.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c] ?? c);
+}
+
+/**
+ * Rows in COPY's text format, `columns` in order. Numbers go as JavaScript prints them, the shortest
+ * text that reads back as the same double, so a float8 column holds exactly the value of the row.
+ */
+export function copyText(rows: readonly object[], columns: readonly string[]): string {
+  let out = "";
+  for (const r of rows as readonly Record<string, unknown>[]) {
+    let line = copyField(r[columns[0] ?? ""]);
+    for (let i = 1; i < columns.length; i++) line += `\t${copyField(r[columns[i] ?? ""])}`;
+    out += `${line}\n`;
+  }
+  return out;
+}
+
+/** The names of a typed column list (`id text, seq bigint` → id, seq). */
+export const columnNames = (columns: string): string[] =>
+  columns
+    .split(",")
+    .map((c) => c.trim().split(/\s+/)[0] ?? "")
+    .filter((c) => c.length > 0);
 
 const INT8 = 20;
 const toNumber = (v: string) => Number(v);
@@ -72,7 +111,7 @@ export async function openPglite(dir: string): Promise<SqlClient> {
     worker.on("error", fail);
     worker.on("exit", (code) => fail(new SqlError(`the PGlite worker exited (code ${code})`)));
   });
-  const send = (msg: { op: string; text?: string; params?: readonly unknown[] }) =>
+  const send = (msg: { op: string; text?: string; params?: readonly unknown[]; data?: string }) =>
     new Promise<WorkerReply>((resolve, reject) => {
       if (failed !== undefined) {
         reject(failed);
@@ -94,11 +133,17 @@ export async function openPglite(dir: string): Promise<SqlClient> {
     exec: async (text: string) => {
       await send({ op: "exec", text });
     },
+    appendRows: async (table: string, columns: string, rows: readonly object[]) => {
+      const list = columnNames(columns);
+      const text = `COPY ${table} (${list.join(", ")}) FROM '/dev/blob'`;
+      await send({ op: "copy", text, data: copyText(rows, list) });
+    },
   };
   const inTx: SqlClient = {
     kind: "pglite",
     query: raw.query,
     exec: raw.exec,
+    appendRows: raw.appendRows,
     transaction: () => Promise.reject(new Error("nested transactions are not supported")),
     close: async () => {},
   };
@@ -112,6 +157,7 @@ export async function openPglite(dir: string): Promise<SqlClient> {
     kind: "pglite",
     query: (text, params) => exclusive(() => raw.query(text, params)),
     exec: (text) => exclusive(() => raw.exec(text)),
+    appendRows: (table, columns, rows) => exclusive(() => raw.appendRows(table, columns, rows)),
     transaction: (fn) =>
       exclusive(async () => {
         await raw.exec("BEGIN");
@@ -155,6 +201,13 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
     },
     async exec(text: string) {
       await s.unsafe(text).simple();
+    },
+    async appendRows(table: string, columns: string, rows: readonly object[]) {
+      const list = columnNames(columns).join(", ");
+      await s.unsafe(
+        `INSERT INTO ${table} (${list}) SELECT ${list} FROM json_to_recordset($1::text::json) AS x(${columns})`,
+        [JSON.stringify(rows)],
+      );
     },
     transaction,
     close,

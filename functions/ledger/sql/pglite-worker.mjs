@@ -30,6 +30,10 @@ port.on("message", async (m) => {
     } else if (m.op === "exec") {
       await db.exec(m.text);
       port.postMessage({ id: m.id });
+    } else if (m.op === "copy") {
+      // COPY … FROM '/dev/blob' reads the rows from the blob (PGlite's stand-in for STDIN).
+      await db.query(m.text, [], { blob: new Blob([m.data]) });
+      port.postMessage({ id: m.id });
     } else if (m.op === "close") {
       await db.close();
       port.postMessage({ id: m.id });

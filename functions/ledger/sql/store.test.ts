@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { at, DAY1, scenarioEvents } from "../../../core/ledger/testing.ts";
+import { at, DAY1, fill, fillEvent, scenarioEvents } from "../../../core/ledger/testing.ts";
 import { testDatabase } from "../../../test/postgres.ts";
 import { openPglite, openPostgres, type SqlClient } from "./client.ts";
 import { migrations } from "./migrations.ts";
@@ -64,6 +64,43 @@ describe.each(adapters)("the ledger store on %s", (_name, open) => {
     expect(await store.apply(events.slice(3, 9))).toEqual({ applied: 0, duplicates: 6 });
     expect(await store.digests()).toEqual(before);
     expect(await store.lastSeq()).toBe(18);
+  });
+
+  it("applies the new events of a batch that also holds stored ones, and takes any characters in ids", async () => {
+    const odd = await SqlLedgerStore.open(client, { schema: "ledger_odd_ids", ownsClient: false });
+    const first = fillEvent(
+      fill("f\t1\\x", {
+        symbol: "ETH/USDT",
+        side: "buy",
+        amount: 1,
+        price: 3000,
+        fee: [0.001, "ETH"],
+        timestamp: DAY1,
+      }),
+      "ev\n1",
+    );
+    const second = fillEvent(
+      fill("f\r2", {
+        symbol: "ETH/USDT",
+        side: "sell",
+        amount: 0.999,
+        price: 3100,
+        fee: [3.0969, "USDT"],
+        timestamp: DAY1 + 1,
+      }),
+      "ev\\N",
+    );
+    expect(await odd.apply([first])).toEqual({ applied: 1, duplicates: 0 });
+    // The same fill under a new event id is not booked twice; the stored event is skipped.
+    const again = { ...first, id: "ev-other" };
+    expect(await odd.apply([first, again, second])).toEqual({ applied: 2, duplicates: 1 });
+    const got = await odd.trade("f\t1\\x");
+    expect(got?.fills.map((f) => [f.id, f.event_id])).toEqual([
+      ["f\t1\\x", "ev\n1"],
+      ["f\r2", "ev\\N"],
+    ]);
+    expect(got?.trade.status).toBe("closed");
+    expect(got?.trade.realized_pnl).toBeCloseTo(0.999 * 3100 - 3.0969 - 3000, 9);
   });
 
   it("gives the same tables whatever the batching (one event per transaction)", async () => {

@@ -1,6 +1,7 @@
 import type {
   FillRow,
   LedgerEvent,
+  LedgerWrites,
   MarkRow,
   PositionRow,
   PositionState,
@@ -19,7 +20,7 @@ import type {
   TradeFilter,
   TradePage,
 } from "../../../core/ports/ledger-store.ts";
-import type { SqlClient } from "./client.ts";
+import { columnNames, type SqlClient } from "./client.ts";
 import { migrate, quoteSchema } from "./migrations.ts";
 
 /** Column lists of the tables the projection writes (names and SQL types, as in the migrations). */
@@ -59,11 +60,7 @@ type Table = keyof typeof columns;
 /** The projected tables, in the order a digest or a copy walks them. */
 export const ledgerTables = Object.keys(columns) as Table[];
 
-const names = (t: Table) =>
-  columns[t].cols
-    .split(",")
-    .map((c) => c.trim().split(/\s+/)[0] ?? "")
-    .filter((c) => c.length > 0);
+const names = (t: Table) => columnNames(columns[t].cols);
 
 /** The upsert policy per table: what a row whose key exists does. */
 const onConflict: Record<Table, (s: string) => string> = {
@@ -85,11 +82,14 @@ function set(t: Table): string {
 }
 
 /** One multi-row statement: the rows travel as one JSON parameter (`$<param>`) through json_to_recordset. */
-function insertSql(s: string, t: Table, returning = "", param = 1): string {
+function insertSql(s: string, t: Table, param: number): string {
   const list = names(t).join(", ");
   return `INSERT INTO ${s}.${t} (${list}) SELECT ${list} FROM json_to_recordset($${param}::text::json) AS x(${columns[t].cols})
-    ON CONFLICT (${columns[t].key.join(", ")}) ${onConflict[t](s)} ${returning}`;
+    ON CONFLICT (${columns[t].key.join(", ")}) ${onConflict[t](s)}`;
 }
+
+/** SQLSTATE of a duplicate key. */
+const UNIQUE_VIOLATION = "23505";
 
 const TRADE_COLS = names("trades").join(", ");
 const FILL_COLS = names("fills").join(", ");
@@ -154,72 +154,110 @@ export class SqlLedgerStore implements LedgerStore {
     return `bot4.ledger.apply.${this.schema}`;
   }
 
+  /**
+   * Applies a batch in one transaction under the apply lock. Optimistic first: the batch is written
+   * as if every event and fill were new, and the primary keys of the append-only tables check it (a
+   * replayed event id or a fill id stored before fails the COPY, which rolls the transaction back);
+   * only then is the batch applied again, checked: stored events and fills are read and skipped.
+   * Redeliveries are rare, so the common batch pays no lookup of its ids.
+   */
   async apply(events: readonly LedgerEvent[]): Promise<{ applied: number; duplicates: number }> {
     if (events.length === 0) return { applied: 0, duplicates: 0 };
-    return this.client.transaction(async (tx) => {
-      await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [this.lockKey()]);
-      return this.applyIn(tx, events);
-    });
+    const run = (checked: boolean) =>
+      this.client.transaction(async (tx) => {
+        await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [this.lockKey()]);
+        return this.applyIn(tx, events, checked);
+      });
+    try {
+      return await run(false);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
+      return run(true);
+    }
   }
 
   /**
-   * The body of {@link apply}, inside a transaction the caller holds: one statement records the
-   * inbox and reads what the projection needs (the new event ids, the fills already stored, the
-   * touched positions and their open trades), one statement writes every table (data-modifying
-   * CTEs), so a batch costs three round trips whatever its size.
+   * The body of {@link apply}, inside a transaction the caller holds (and its apply lock): one
+   * statement reads what the projection needs (the touched positions and their open trades and,
+   * `checked`, which event ids and fill ids are stored already); the inbox rows and fills go in with
+   * COPY (append-only), and one statement upserts orders, trades, positions and marks
+   * (data-modifying CTEs). A batch costs four round trips whatever its size, and no row is written
+   * twice. Unchecked, a stored event or fill fails the COPY with a unique violation.
    */
   async applyIn(
     tx: SqlClient,
     events: readonly LedgerEvent[],
+    checked = true,
   ): Promise<{ applied: number; duplicates: number }> {
     const s = this.s;
     const unique = new Map<string, LedgerEvent>();
     for (const e of events) if (!unique.has(e.id)) unique.set(e.id, e);
     const all = [...unique.values()];
-    const inbox = all.map((e) => ({ id: e.id, seq: e.seq, type: e.type, time: e.time }));
+    const ids = (sql: string) => (checked ? sql : "NULL::json");
     const fillIds = all.flatMap((e) => (e.kind === "fill" ? [e.data.id] : []));
     const [read] = await tx.query<{
-      fresh: string[] | null;
+      stored: string[] | null;
       known: string[] | null;
       positions: PositionRow[] | null;
       open: TradeRow[] | null;
     }>(
-      `WITH ins AS (${insertSql(s, "events", "RETURNING id")}),
-         keys AS (SELECT * FROM json_to_recordset($2::text::json) AS k(account text, venue text, symbol text, strategy_id text)),
+      `WITH keys AS (SELECT * FROM json_to_recordset($1::text::json) AS k(account text, venue text, symbol text, strategy_id text)),
          pos AS (SELECT p.* FROM ${s}.positions p JOIN keys USING (account, venue, symbol, strategy_id))
-       SELECT (SELECT json_agg(id) FROM ins) AS fresh,
-         (SELECT json_agg(id) FROM ${s}.fills WHERE id IN (SELECT json_array_elements_text($3::text::json))) AS known,
+       SELECT ${ids(`(SELECT json_agg(id) FROM ${s}.events WHERE id IN (SELECT json_array_elements_text($2::text::json)))`)} AS stored,
+         ${ids(`(SELECT json_agg(id) FROM ${s}.fills WHERE id IN (SELECT json_array_elements_text($3::text::json)))`)} AS known,
          (SELECT json_agg(pos) FROM pos) AS positions,
          (SELECT json_agg(t) FROM ${s}.trades t WHERE t.id IN (SELECT open_trade_id FROM pos)) AS open`,
-      [JSON.stringify(inbox), JSON.stringify(touchedKeys(all)), JSON.stringify(fillIds)],
+      [
+        JSON.stringify(touchedKeys(all)),
+        ...(checked ? [JSON.stringify([...unique.keys()]), JSON.stringify(fillIds)] : []),
+      ],
     );
-    const fresh = new Set(read?.fresh ?? []);
-    const batch = all.filter((e) => fresh.has(e.id));
+    const stored = new Set(read?.stored ?? []);
+    const batch = all.filter((e) => !stored.has(e.id));
     if (batch.length === 0) return { applied: 0, duplicates: events.length };
-    const open = new Map((read?.open ?? []).map((t) => [t.id, t]));
-    const positions = new Map<string, PositionState>();
-    for (const p of read?.positions ?? []) {
-      positions.set(positionKey(p), {
-        position: { ...p },
-        open: p.open_trade_id === null ? undefined : open.get(p.open_trade_id),
-      });
-    }
-    const w = projectBatch(batch, positions, new Set(read?.known ?? []));
+    const w = projectBatch(
+      batch,
+      this.states(read?.positions ?? [], read?.open ?? []),
+      new Set(read?.known ?? []),
+    );
+    await this.writeRows(tx, w);
+    return { applied: batch.length, duplicates: events.length - batch.length };
+  }
+
+  /** Writes a batch's rows: the inbox and the fills appended, the rest upserted in one statement. */
+  private async writeRows(tx: SqlClient, w: LedgerWrites): Promise<void> {
+    const s = this.s;
+    await tx.appendRows(`${s}.events`, columns.events.cols, w.events);
+    if (w.fills.length > 0) await tx.appendRows(`${s}.fills`, columns.fills.cols, w.fills);
     const parts: string[] = [];
     const params: string[] = [];
     for (const [t, rows] of [
       ["orders", w.orders],
-      ["fills", w.fills],
       ["trades", w.trades],
       ["positions", w.positions],
       ["marks", w.marks],
     ] as const) {
       if (rows.length === 0) continue;
       params.push(JSON.stringify(rows));
-      parts.push(`w_${t} AS (${insertSql(s, t, "", params.length)})`);
+      parts.push(`w_${t} AS (${insertSql(s, t, params.length)})`);
     }
     if (parts.length > 0) await tx.query(`WITH ${parts.join(",\n")} SELECT 1`, params);
-    return { applied: batch.length, duplicates: events.length - batch.length };
+  }
+
+  /** The projection's state of the touched positions, from the rows the read returned. */
+  private states(
+    positions: readonly PositionRow[],
+    openTrades: readonly TradeRow[],
+  ): Map<string, PositionState> {
+    const open = new Map(openTrades.map((t) => [t.id, t]));
+    const out = new Map<string, PositionState>();
+    for (const p of positions) {
+      out.set(positionKey(p), {
+        position: { ...p },
+        open: p.open_trade_id === null ? undefined : open.get(p.open_trade_id),
+      });
+    }
+    return out;
   }
 
   async trades(f: TradeFilter, page: { limit: number; cursor?: string | undefined }): Promise<TradePage> {
@@ -419,7 +457,7 @@ export class SqlLedgerStore implements LedgerStore {
     await this.client.transaction(async (tx) => {
       await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [this.lockKey()]);
       for await (const batch of read(last + 1)) {
-        await fresh.applyIn(tx, batch);
+        await fresh.applyIn(tx, batch, true);
         events += batch.length;
         for (const e of batch) last = Math.max(last, e.seq);
       }
