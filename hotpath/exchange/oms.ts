@@ -10,7 +10,7 @@ import { rejected } from "../../core/tools/errors.ts";
 import { accountView } from "./account-view.ts";
 import type { OmsContext, OmsOptions } from "./oms-context.ts";
 import { type OrderRef, OrderRecords, type Tracked } from "./order-records.ts";
-import { TERMINAL } from "./order-state.ts";
+import { TERMINAL } from "../../core/domain/order-state.ts";
 import { OrderUpdates } from "./order-updates.ts";
 import { PositionBook } from "./positions.ts";
 import { PriceCache } from "./price-cache.ts";

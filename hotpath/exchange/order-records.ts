@@ -1,5 +1,5 @@
 import type { Fill, Order, OrderRequest } from "../../core/domain/trading.ts";
-import { TERMINAL } from "./order-state.ts";
+import { TERMINAL } from "../../core/domain/order-state.ts";
 
 /**
  * The orders the order manager tracks, indexed by (venue, client order id) — the idempotency key — and

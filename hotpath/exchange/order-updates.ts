@@ -2,7 +2,7 @@ import type { Fill, Order } from "../../core/domain/trading.ts";
 import type { Venue, VenueOrder } from "../../core/ports/venue.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import { type Tracked, strategyOf } from "./order-records.ts";
-import { illegalTransition } from "./order-state.ts";
+import { illegalTransition } from "../../core/domain/order-state.ts";
 import type { PositionBook } from "./positions.ts";
 import type { Publisher } from "./publisher.ts";
 import type { RiskSource } from "./risk-source.ts";

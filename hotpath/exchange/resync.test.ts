@@ -7,7 +7,7 @@ import { quietLogger } from "../../core/telemetry/log.ts";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";
 import { BinanceEmulator } from "./emulator/binance.ts";
 import { STALE_ORDER_MS } from "./resync.ts";
-import { illegalTransition, TERMINAL } from "./order-state.ts";
+import { illegalTransition, TERMINAL } from "../../core/domain/order-state.ts";
 import { busPublisher, type Publisher } from "./publisher.ts";
 import { ExchangeRuntime } from "./runtime.ts";
 import { startExchange } from "./service.ts";

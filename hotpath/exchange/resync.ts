@@ -1,7 +1,7 @@
 import { type Venue, VenueNetworkError, type VenueOrder, VenueRateLimited } from "../../core/ports/venue.ts";
 import type { OmsContext } from "./oms-context.ts";
 import { requestOf, type Tracked, tracked } from "./order-records.ts";
-import { TERMINAL } from "./order-state.ts";
+import { TERMINAL } from "../../core/domain/order-state.ts";
 
 /**
  * Keeping polled venues (ccxt) in step: `poll` refreshes tracked open orders while the venue is up;

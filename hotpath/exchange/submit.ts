@@ -13,7 +13,7 @@ import { rejected, ToolError } from "../../core/tools/errors.ts";
 import type { OmsContext } from "./oms-context.ts";
 import { marketIssues, termsConflict } from "./order-checks.ts";
 import { recordKey, strategyOf, type Tracked, tracked } from "./order-records.ts";
-import { TERMINAL } from "./order-state.ts";
+import { TERMINAL } from "../../core/domain/order-state.ts";
 import { NotDurable } from "./publisher.ts";
 import type { SnapshotSource } from "./risk-source.ts";
 
