@@ -251,7 +251,8 @@ export const kvBuckets = {
   },
   /**
    * The exchange's recovery snapshot: its trade history folded up to an EVENTS sequence, gzipped JSON
-   * in chunks under 1 MB (hotpath/exchange/snapshot.ts, keys {@link exchangeStateKeys}).
+   * in chunks under 1 MB (core/exchange-state/snapshot.ts, keys {@link exchangeStateKeys}); written by the
+   * exchange, read by the exchange and by risk at start.
    */
   exchangeState: {
     bucket: "bot4_exchange_state",

@@ -1,39 +1,15 @@
+import { STABLECOINS } from "../../core/domain/currencies.ts";
 import type { RiskPosition } from "../../core/risk/snapshot.ts";
 import type { PositionBook } from "./positions.ts";
-import type { Balance, Venue } from "./venue.ts";
+import type { PriceCache } from "./price-cache.ts";
+import type { Balance, Venue } from "../../core/ports/venue.ts";
 
 /**
  * The exchange's own view of an account, for the local pre-trade snapshot: the latest price of each
  * symbol (any venue), balances per venue valued in the quote currency, and positions at their marks.
- * Currencies in `stablecoins` count at par; others at their `<CCY>/USDT` price when one is known.
+ * Currencies in `stablecoins` (default: the catalogue of core/domain/currencies.ts) count at par; others
+ * at their `<CCY>/USDT` price when one is known.
  */
-export const DEFAULT_STABLECOINS: readonly string[] = ["USDT", "USDC", "USD", "BUSD", "FDUSD", "DAI", "TUSD"];
-
-export class PriceCache {
-  private readonly prices = new Map<string, number>();
-
-  /** Records a price; returns true when it changed. */
-  set(venue: string, symbol: string, price: number): boolean {
-    const key = `${venue}|${symbol}`;
-    if (this.prices.get(key) === price) return false;
-    this.prices.set(key, price);
-    this.prices.set(`*|${symbol}`, price);
-    return true;
-  }
-
-  /** The venue's latest price of a symbol, else the latest on any venue. */
-  get(venue: string, symbol: string): number | undefined {
-    return this.prices.get(`${venue}|${symbol}`) ?? this.prices.get(`*|${symbol}`);
-  }
-
-  /** The latest price of every symbol, any venue. */
-  marks(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [key, price] of this.prices) if (key.startsWith("*|")) out[key.slice(2)] = price;
-    return out;
-  }
-}
-
 export function accountView(input: {
   account: string;
   venues: ReadonlyMap<string, Venue>;
@@ -42,7 +18,7 @@ export function accountView(input: {
   positions: PositionBook;
   stablecoins?: readonly string[];
 }): { equity: number; positions: Record<string, RiskPosition>; marks: Record<string, number> } {
-  const stable = new Set(input.stablecoins ?? DEFAULT_STABLECOINS);
+  const stable = new Set(input.stablecoins ?? STABLECOINS);
   const all = new Map(input.fetched);
   for (const [name, venue] of input.venues) {
     const now = venue.balancesNow?.();

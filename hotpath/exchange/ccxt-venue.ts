@@ -15,13 +15,15 @@ import {
   type Venue,
   type VenueHealth,
   type VenueMarket,
+  type VenueCapabilities,
+  type VenueMode,
   VenueNetworkError,
   type VenueOrder,
   type VenueOrderRef,
   VenueOrderNotFound,
   VenueRateLimited,
   VenueRejected,
-} from "./venue.ts";
+} from "../../core/ports/venue.ts";
 
 /**
  * A venue adapter over any ccxt exchange class. ccxt's own throttle is switched off: this adapter's
@@ -110,9 +112,16 @@ const typeOf = (t: string | undefined): OrderType => {
 const positiveOr = (x: number | undefined, fallback?: number) =>
   x !== undefined && Number.isFinite(x) && x > 0 ? x : fallback;
 
+/** How a ccxt venue is run, from its options: an API URL override is an emulator; no keys, public data only. */
+function modeOf(o: CcxtVenueOptions): VenueMode {
+  if (o.apiBaseUrl !== undefined) return "emulated";
+  if ((o.apiKey ?? "") === "" || (o.secret ?? "") === "") return "public_only";
+  return o.sandbox === true ? "sandbox" : "live";
+}
+
 export class CcxtVenue implements Venue, MarketDataSource {
   readonly kind = "ccxt" as const;
-  readonly capabilities = { remoteState: true, polled: true, fillsInAnswers: false } as const;
+  readonly capabilities: VenueCapabilities;
   /** The exchange streams a ccxt venue's market data itself (watch or poll). */
   readonly marketData: MarketDataSource = this;
   readonly name: string;
@@ -127,6 +136,7 @@ export class CcxtVenue implements Venue, MarketDataSource {
 
   constructor(readonly options: CcxtVenueOptions) {
     this.name = options.name;
+    this.capabilities = { remoteState: true, polled: true, fillsInAnswers: false, mode: modeOf(options) };
     const Cls = exchangeClass(options.exchangeId);
     const config = this.ccxtConfig();
     this.exchange = new Cls(config);

@@ -42,11 +42,19 @@ const startEx = async () => {
     },
   );
 };
+/** The EVENTS sequence of the snapshot the running risk service's book started from. */
+let riskStartedFrom = (): number => -1;
 const startRiskSvc = async () => {
   risk = await startRisk(
     { config, bus, logger },
     { port: 0, instanceId: "durability-risk" },
-    { env: {}, snapshotIntervalMs: 50 },
+    {
+      env: {},
+      snapshotIntervalMs: 50,
+      onRuntime: (r) => {
+        riskStartedFrom = () => r.startedFromSeq;
+      },
+    },
   );
 };
 
@@ -261,9 +269,11 @@ describe("exchange durability", () => {
     const filled = (await storedEvents(bus)).filter((e) => e.type === "order.filled").length;
     expect(fills.length).toBe(filled); // every market order here fills in one fill
 
-    // Risk restarted too: both rebuilt from EVENTS, both agree field by field.
+    // Risk restarted too: its book starts from the exchange's snapshot (written at the exchange's
+    // graceful stop) plus the events after it; both agree field by field.
     await risk.stop();
     await startRiskSvc();
+    expect(riskStartedFrom()).toBeGreaterThan(0);
     await expectAgreement();
   }, 30_000);
 });

@@ -1,8 +1,8 @@
 import type { Logger } from "../../core/telemetry/log.ts";
 import type { Publisher } from "./publisher.ts";
-import type { MarketDataSource, StreamKind, Venue } from "./venue.ts";
+import type { MarketDataSource, StreamKind, Venue } from "../../core/ports/venue.ts";
 
-export type { StreamKind, TradePrint } from "./venue.ts";
+export type { StreamKind, TradePrint } from "../../core/ports/venue.ts";
 
 /**
  * Market streams of ccxt venues, published to the MARKET stream (`subjects.market.of(venue, kind,

@@ -1,5 +1,5 @@
 import type { Order, OrderRequest } from "../../core/domain/trading.ts";
-import type { VenueMarket } from "./venue.ts";
+import type { VenueMarket } from "../../core/ports/venue.ts";
 
 /**
  * Pure checks of an order before anything is recorded or sent:

@@ -21,7 +21,7 @@ import {
   type VenueOrderRef,
   VenueOrderNotFound,
   VenueRejected,
-} from "./venue.ts";
+} from "../../core/ports/venue.ts";
 
 /**
  * The paper venue: a spot account that fills orders against market data with the shared fill model
@@ -67,7 +67,7 @@ const OPEN = new Set(["accepted", "partially_filled", "submitted"]);
 
 export class PaperVenue implements Venue {
   readonly kind = "paper" as const;
-  readonly capabilities = { remoteState: false, polled: false, fillsInAnswers: true } as const;
+  readonly capabilities = { remoteState: false, polled: false, fillsInAnswers: true, mode: "paper" } as const;
   readonly name: string;
   private readonly books = new Map<string, OrderBook>();
   private readonly lastPrice = new Map<string, number>();

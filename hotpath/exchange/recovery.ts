@@ -4,8 +4,8 @@ import { Candle } from "../../core/domain/market.ts";
 import type { Fill, Order } from "../../core/domain/trading.ts";
 import { streams, subjects } from "../../core/subjects.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
-import type { SnapshotStore } from "./snapshot.ts";
-import { TradeFold } from "./trade-fold.ts";
+import type { SnapshotStore } from "../../core/exchange-state/snapshot.ts";
+import { TradeFold } from "../../core/exchange-state/trade-fold.ts";
 
 /**
  * What the exchange rebuilds its state from at start: every order and fill it published (the latest
@@ -77,6 +77,11 @@ const STALL_MS = 5_000;
 
 /** Folds one stored message; an unreadable one is handed to `skipped` (its sequence still counts). */
 function foldIn(fold: TradeFold, m: JsMsg, skipped: (err: unknown, seq: number) => void): void {
+  // Positions are not folded (they are recomputed from the fills): not even decoded.
+  if (m.subject === subjects.trade.position) {
+    fold.apply(m.seq, {});
+    return;
+  }
   try {
     fold.apply(m.seq, m.json<{ source?: string; type?: string; data?: unknown }>());
   } catch (err) {

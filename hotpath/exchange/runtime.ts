@@ -12,7 +12,7 @@ import type { Publisher } from "./publisher.ts";
 import type { TradeHistory } from "./recovery.ts";
 import type { Candle } from "../../core/domain/market.ts";
 import { RiskSource } from "./risk-source.ts";
-import type { Venue } from "./venue.ts";
+import type { Venue, VenueMode } from "../../core/ports/venue.ts";
 
 /**
  * Everything the exchange service runs, wired once: venues (paper plus the ccxt ids of
@@ -40,9 +40,9 @@ export interface ExchangeRuntimeOptions {
 }
 
 export interface VenueConfig {
-  /** ccxt venues whose keys are present (trading), or absent (public data only). */
+  /** The venue can trade (a ccxt venue without keys serves public data only). */
   trading: boolean;
-  mode: "paper" | "live" | "sandbox" | "emulated" | "public_only";
+  mode: VenueMode;
 }
 
 export function ccxtVenueOptions(
@@ -97,20 +97,12 @@ export class ExchangeRuntime {
       balances: config.PAPER_BALANCES,
       slippageBps: config.PAPER_SLIPPAGE_BPS,
     });
-    this.venues.set(this.paper.name, this.paper);
-    this.venueConfig.set(this.paper.name, { trading: true, mode: "paper" });
+    this.add(this.paper);
     for (const id of config.EXCHANGE_VENUES) {
       if (id === "paper") continue;
-      const options = ccxtVenueOptions(id, config, o.env ?? process.env);
-      this.addCcxt(new CcxtVenue(options));
+      this.add(new CcxtVenue(ccxtVenueOptions(id, config, o.env ?? process.env)));
     }
-    for (const venue of o.venues ?? []) {
-      if (venue instanceof CcxtVenue) this.addCcxt(venue);
-      else {
-        this.venues.set(venue.name, venue);
-        this.venueConfig.set(venue.name, { trading: true, mode: "paper" });
-      }
-    }
+    for (const venue of o.venues ?? []) this.add(venue);
     if (!this.venues.has(config.EXCHANGE_DEFAULT_VENUE)) {
       throw new Error(`EXCHANGE_DEFAULT_VENUE ${config.EXCHANGE_DEFAULT_VENUE} is not a configured venue`);
     }
@@ -157,28 +149,15 @@ export class ExchangeRuntime {
     );
   }
 
-  private addCcxt(venue: CcxtVenue): void {
+  /** Adds (or replaces) a venue, configured as it declares itself (capabilities, keys). */
+  private add(venue: Venue): void {
     this.venues.set(venue.name, venue);
-    const o = venue.options;
-    const mode =
-      o.apiBaseUrl !== undefined
-        ? "emulated"
-        : !venue.hasCredentials
-          ? "public_only"
-          : o.sandbox === true
-            ? "sandbox"
-            : "live";
-    this.venueConfig.set(venue.name, { trading: venue.hasCredentials, mode });
+    this.venueConfig.set(venue.name, { trading: venue.canTrade !== false, mode: venue.capabilities.mode });
   }
 
   /** Venues whose orders are polled and which resync after outages (ccxt). */
   polledVenues(): Venue[] {
     return [...this.venues.values()].filter((v) => v.capabilities.polled);
-  }
-
-  /** The ccxt venues (streams, status). */
-  ccxtVenues(): CcxtVenue[] {
-    return [...this.venues.values()].filter((v): v is CcxtVenue => v instanceof CcxtVenue);
   }
 
   /**

@@ -8,7 +8,7 @@ import { startJournal } from "./journal-replay.ts";
 import { busPublisher } from "./publisher.ts";
 import { lastBars, readTradeHistory } from "./recovery.ts";
 import { ExchangeRuntime, type ExchangeRuntimeOptions } from "./runtime.ts";
-import { SnapshotStore } from "./snapshot.ts";
+import { SnapshotStore } from "../../core/exchange-state/snapshot.ts";
 import { Snapshotter } from "./snapshotter.ts";
 import { exchangeTools } from "./tools.ts";
 

@@ -11,7 +11,7 @@ import { busPublisher } from "./publisher.ts";
 import { lastBars, readTradeHistory, type TradeHistory } from "./recovery.ts";
 import { ExchangeRuntime } from "./runtime.ts";
 import { startExchange } from "./service.ts";
-import { SNAPSHOT_FORMAT, SnapshotStore } from "./snapshot.ts";
+import { SNAPSHOT_FORMAT, SnapshotStore } from "../../core/exchange-state/snapshot.ts";
 import { memoryPublisher } from "./testing.ts";
 
 /**

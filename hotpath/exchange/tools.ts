@@ -20,7 +20,7 @@ import { type ExecutedLeg, executedLeg, failedLeg, RouteOutput, routeResult } fr
 import { planRoute, type VenueBook } from "./router.ts";
 import type { ExchangeRuntime } from "./runtime.ts";
 import { Amount, Price } from "../../core/domain/bounds.ts";
-import { VenueNetworkError, VenueRateLimited, VenueRejected } from "./venue.ts";
+import { VenueNetworkError, VenueRateLimited, VenueRejected } from "../../core/ports/venue.ts";
 import { UnifiedSymbol as SymbolArg } from "../../core/domain/market.ts";
 
 /**

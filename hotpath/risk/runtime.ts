@@ -14,6 +14,7 @@ import {
   RiskLimits,
   type RiskSnapshot,
 } from "../../core/risk/snapshot.ts";
+import { SnapshotStore } from "../../core/exchange-state/snapshot.ts";
 import { kvBuckets, riskKeys, streams, subjects } from "../../core/subjects.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import { rejected } from "../../core/tools/errors.ts";
@@ -21,8 +22,10 @@ import type { ToolContext } from "../../core/tools/tool.ts";
 import type { RiskControl } from "./tools.ts";
 
 /**
- * The risk service's live state. Each instance replays, through its own ordered consumers, everything
- * EVENTS still holds on `events.trade.>` (fills and positions) and MARKET holds on tickers and candles,
+ * The risk service's live state. Each instance starts its book from the exchange's recovery snapshot
+ * when there is a usable one (the fills up to an EVENTS sequence), then replays, through its own
+ * ordered consumers, what EVENTS holds on `events.trade.>` after it (fills and positions; everything
+ * without a snapshot) and what MARKET holds on tickers and candles,
  * then follows them live; so every replica converges on the same book. Limits live in KV
  * (`riskKeys.limits`); every replica watches that key, so a change made through any replica applies
  * everywhere. Once caught up, the instance writes each account's snapshot to KV
@@ -108,7 +111,9 @@ export class RiskRuntime implements RiskControl {
     const runtime = new RiskRuntime(options, kv, loaded.limits);
     if (loaded.change !== undefined) await runtime.auditStartChange(loaded.change);
     await runtime.watchLimits();
-    await runtime.follow(streams.EVENTS.name, subjects.trade.all, (m) => runtime.onTrade(m), true);
+    const fromSeq = await runtime.startFromSnapshot();
+    runtime.startedFromSeq = fromSeq;
+    await runtime.follow(streams.EVENTS.name, subjects.trade.all, (m) => runtime.onTrade(m), true, fromSeq);
     await runtime.follow(
       streams.MARKET.name,
       subjects.market.allOfKind("ticker"),
@@ -125,6 +130,9 @@ export class RiskRuntime implements RiskControl {
     runtime.timer.unref();
     return runtime;
   }
+
+  /** The EVENTS sequence of the exchange snapshot the book started from (0: a full replay). */
+  startedFromSeq = 0;
 
   /** True once the trade history has been replayed (snapshots are written from then on). */
   get ready(): boolean {
@@ -235,14 +243,46 @@ export class RiskRuntime implements RiskControl {
   private stopLimitsWatch: (() => Promise<void> | void) | undefined;
   private stopped = false;
 
-  private async follow(stream: string, filter: string, handle: (m: JsMsg) => void, gatesReadiness: boolean) {
+  /**
+   * The book's start state from the exchange's recovery snapshot (core/exchange-state/snapshot.ts:
+   * every fill up to an EVENTS sequence), so only the events after it are replayed — the same state,
+   * from the same fills in the same order, that the exchange starts from. Returns the sequence covered
+   * (0: no usable snapshot, replay all of EVENTS).
+   */
+  private async startFromSnapshot(): Promise<number> {
+    const { bus, logger } = this.options;
+    const info = await bus.jsm.streams.info(streams.EVENTS.name);
+    const loaded = await (await SnapshotStore.open(bus)).load({
+      name: info.config.name,
+      created: info.created,
+      lastSeq: info.state.last_seq,
+    });
+    if (!("fold" in loaded)) return 0;
+    for (const fill of loaded.fold.fills.values()) {
+      if (!this.riskBook.applyFill(fill)) continue;
+      this.stats.fills++;
+      this.touch(fill.account);
+    }
+    logger.info(
+      { seq: loaded.meta.seq, fills: loaded.meta.fills },
+      "risk book started from the exchange snapshot",
+    );
+    return loaded.meta.seq;
+  }
+
+  private async follow(
+    stream: string,
+    filter: string,
+    handle: (m: JsMsg) => void,
+    gatesReadiness: boolean,
+    fromSeq = 0,
+  ) {
     const { bus } = this.options;
     if (gatesReadiness) {
-      const info = await bus.jsm.streams.info(stream, { subjects_filter: filter });
-      const held = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
-      if (held === 0) this.caughtUp = true;
+      const last = await bus.jsm.streams.getMessage(stream, { last_by_subj: filter });
+      if (last === null || last.seq <= fromSeq) this.caughtUp = true;
     }
-    const f: Follow = { stream, filter, handle, gatesReadiness, lastSeq: 0 };
+    const f: Follow = { stream, filter, handle, gatesReadiness, lastSeq: fromSeq };
     this.follows.push(f);
     await this.open(f);
     if (this.follows.length === 1) {

@@ -1,8 +1,9 @@
-import type { OrderBook, Ticker } from "../../core/domain/market.ts";
-import type { Fill, Order, OrderRequest } from "../../core/domain/trading.ts";
+import type { OrderBook, Ticker } from "../domain/market.ts";
+import type { Fill, Order, OrderRequest } from "../domain/trading.ts";
 
 /**
- * The port every venue adapter implements (paper, ccxt). The order manager speaks only this; venue
+ * The port every venue adapter implements (the adapters live at the edge: hotpath/exchange's
+ * paper-venue.ts and ccxt-venue.ts). The order manager speaks only this; venue
  * formats (ccxt's unified structures, Binance ids) stop at the adapter.
  *
  * Errors a venue throws are sorted by what the caller should do:
@@ -82,7 +83,11 @@ export interface VenueCapabilities {
   readonly polled: boolean;
   /** Every answer carries all of the order's fills, so `fetchOrderFills` is never needed. */
   readonly fillsInAnswers: boolean;
+  /** How the venue is run: simulated here (paper), a real venue live or in its sandbox, an emulator, or public data only. */
+  readonly mode: VenueMode;
 }
+
+export type VenueMode = "paper" | "live" | "sandbox" | "emulated" | "public_only";
 
 /** A market-data stream of one symbol. */
 export type StreamKind = "ticker" | "book" | "trade";

@@ -1,4 +1,4 @@
-import type { Order, OrderStatus } from "../../core/domain/trading.ts";
+import type { Order, OrderStatus } from "./trading.ts";
 
 /**
  * The order state machine, the one place that says which state may follow which:

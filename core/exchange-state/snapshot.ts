@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { promisify } from "node:util";
 import { gunzip, gzip } from "node:zlib";
-import type { KV } from "@nats-io/kv";
 import { z } from "zod";
-import type { Bus } from "../../core/bus/bus.ts";
-import { Fill, Order } from "../../core/domain/trading.ts";
-import { exchangeStateKeys, kvBuckets } from "../../core/subjects.ts";
+import type { Bus } from "../bus/bus.ts";
+import { Fill, Order } from "../domain/trading.ts";
+import { exchangeStateKeys, kvBuckets } from "../subjects.ts";
+import { type Columns, decodeColumns, encodeColumns, stringifyColumns } from "./columns.ts";
 import { TradeFold } from "./trade-fold.ts";
 
 /**
@@ -13,15 +13,19 @@ import { TradeFold } from "./trade-fold.ts";
  * of every order and every fill, in insertion order) up to an EVENTS sequence, so a start loads it and
  * replays only the events after that sequence.
  *
- * Layout: gzipped JSON `{orders, fills}` cut into chunks of 512 KiB (KV values stay under the 1 MB
+ * Layout: gzipped JSON `{orders, fills}`, each a column set (columns.ts: one array per field, small
+ * strings dictionary-coded — a fifth of the bytes of one object per record, and parsed that much
+ * faster), cut into chunks of 512 KiB (KV values stay under the 1 MB
  * message limit) under `snapshot.<slot>.<n>`, then `snapshot.meta` naming the slot, the chunk count,
  * the byte count and SHA-256 of the chunks, the sequence covered and the EVENTS stream it belongs to
  * (name and creation time). Two slots, `a` and `b`, alternate: a snapshot is written into the slot the
  * current meta does not name and the meta is written last, so a crash mid-write leaves the previous
  * snapshot whole. A snapshot is only used when it is whole (digest), readable (zod), of this format
  * and of the same stream (a recreated EVENTS has another creation time); `load` says why otherwise.
+ * The body's records are not re-validated one by one (the digest proves the bytes are the ones this
+ * format wrote from validated events): the first and last order and fill are, as a check of the shape.
  */
-export const SNAPSHOT_FORMAT = 1;
+export const SNAPSHOT_FORMAT = 2;
 const CHUNK_BYTES = 512 * 1024;
 const SLOTS = ["a", "b"] as const;
 
@@ -40,7 +44,10 @@ export const SnapshotMeta = z.object({
 });
 export type SnapshotMeta = z.infer<typeof SnapshotMeta>;
 
-const SnapshotBody = z.object({ orders: z.array(Order), fills: z.array(Fill) });
+interface SnapshotBody {
+  orders: Order[];
+  fills: Fill[];
+}
 
 /** The EVENTS stream a snapshot is checked against. */
 export interface StreamIdentity {
@@ -58,13 +65,19 @@ export interface Problem {
 
 export type SnapshotLoad = { fold: TradeFold; meta: SnapshotMeta } | Problem;
 
+/** The KV operations the store uses (the bucket `Bus.kv` opens has them). */
+export interface SnapshotKv {
+  get(key: string): Promise<{ operation: string; value: Uint8Array } | null>;
+  put(key: string, value: Uint8Array | string): Promise<unknown>;
+}
+
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 const decoder = new TextDecoder();
 
 export class SnapshotStore {
-  constructor(private readonly kv: KV) {}
+  constructor(private readonly kv: SnapshotKv) {}
 
   static async open(bus: Bus): Promise<SnapshotStore> {
     return new SnapshotStore(await bus.kv(kvBuckets.exchangeState));
@@ -122,7 +135,7 @@ export class SnapshotStore {
   }
 
   /** The orders and fills the metadata names: every chunk present, size and digest right, zod-valid. */
-  private async readBody(meta: SnapshotMeta): Promise<z.infer<typeof SnapshotBody> | Problem> {
+  private async readBody(meta: SnapshotMeta): Promise<SnapshotBody | Problem> {
     const parts: Uint8Array[] = [];
     for (let n = 0; n < meta.chunks; n++) {
       const chunk = await this.kv.get(exchangeStateKeys.chunk(meta.slot, n));
@@ -135,9 +148,9 @@ export class SnapshotStore {
     if (bytes.length !== meta.bytes || sha256(bytes) !== meta.sha256) {
       return { problem: "corrupted", reason: "the chunks do not match the snapshot's size and SHA-256" };
     }
-    let body: z.infer<typeof SnapshotBody>;
+    let body: SnapshotBody;
     try {
-      body = SnapshotBody.parse(JSON.parse((await gunzipAsync(bytes)).toString("utf8")));
+      body = decodeBody(JSON.parse((await gunzipAsync(bytes)).toString("utf8")));
     } catch (err) {
       return { problem: "corrupted", reason: `unreadable snapshot body: ${(err as Error).message}` };
     }
@@ -151,8 +164,10 @@ export class SnapshotStore {
   async save(fold: TradeFold, stream: Pick<StreamIdentity, "name" | "created">): Promise<SnapshotMeta> {
     // Read in one synchronous step, so the content and its sequence belong together.
     const seq = fold.seq;
-    const json = JSON.stringify({ orders: [...fold.orders.values()], fills: [...fold.fills.values()] });
     const counts = { orders: fold.orders.size, fills: fold.fills.size };
+    const orders = await stringifyColumns(await encodeColumns(fold.orders.values()));
+    const fills = await stringifyColumns(await encodeColumns(fold.fills.values()));
+    const json = `{"orders":${orders},"fills":${fills}}`;
     const bytes = await gzipAsync(json, { level: 1 });
     const current = await this.meta();
     const slot = current?.slot === "a" ? "b" : "a";
@@ -178,6 +193,21 @@ export class SnapshotStore {
     await this.kv.put(exchangeStateKeys.meta, JSON.stringify(meta));
     return meta;
   }
+}
+
+/** The orders and fills of a parsed body; throws when it is not two column sets of orders and fills. */
+function decodeBody(raw: unknown): SnapshotBody {
+  const body = raw as { orders?: Columns; fills?: Columns };
+  if (typeof body !== "object" || body === null || body.orders === undefined || body.fills === undefined) {
+    throw new Error("not {orders, fills}");
+  }
+  const orders = decodeColumns<Order>(body.orders);
+  const fills = decodeColumns<Fill>(body.fills);
+  if (typeof orders === "string") throw new Error(`orders: ${orders}`);
+  if (typeof fills === "string") throw new Error(`fills: ${fills}`);
+  for (const o of [orders[0], orders[orders.length - 1]]) if (o !== undefined) Order.parse(o);
+  for (const f of [fills[0], fills[fills.length - 1]]) if (f !== undefined) Fill.parse(f);
+  return { orders, fills };
 }
 
 function safeJson(text: string): unknown {

@@ -1,5 +1,5 @@
-import { Fill, Order, tradeEventType } from "../../core/domain/trading.ts";
-import { TERMINAL } from "./order-state.ts";
+import { Fill, Order, tradeEventType } from "../domain/trading.ts";
+import { TERMINAL } from "../domain/order-state.ts";
 
 /**
  * The exchange's trade history folded to what a restart needs: the latest state of each order (keyed

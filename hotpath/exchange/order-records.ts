@@ -1,0 +1,149 @@
+import type { Fill, Order, OrderRequest } from "../../core/domain/trading.ts";
+import { TERMINAL } from "../../core/domain/order-state.ts";
+
+/**
+ * The orders the order manager tracks, indexed by (venue, client order id) — the idempotency key — and
+ * by (venue, venue order id) once the venue has acknowledged them; with each its request, fills and
+ * the state last published. Holds no I/O: the submit, update and resync modules change records only
+ * through here and through order-updates.ts.
+ */
+export interface Tracked {
+  request: OrderRequest;
+  order: Order;
+  /** The venue has acknowledged (or we found) the order: `order.id` is the venue's id. */
+  known: boolean;
+  fills: Fill[];
+  fillIds: Set<string>;
+  filledByFills: number;
+  lastPublished: string;
+  /** The flow the order belongs to (the submitting call's correlation id). */
+  correlationId?: string;
+  /**
+   * A placement is in flight: polls and resyncs leave the order alone, or a lookup racing the request
+   * could find nothing and wrongly conclude the order never reached the venue.
+   */
+  placing?: boolean;
+}
+
+export interface OrderRef {
+  id?: string;
+  clientOrderId?: string;
+}
+
+export const recordKey = (venue: string, clientOrderId: string) => `${venue}|${clientOrderId}`;
+
+/** A new record of an order (no fills yet). */
+export function tracked(
+  request: OrderRequest,
+  order: Order,
+  known: boolean,
+  lastPublished = "",
+  correlationId?: string,
+): Tracked {
+  return {
+    request,
+    order,
+    known,
+    fills: [],
+    fillIds: new Set(),
+    filledByFills: 0,
+    lastPublished,
+    ...(correlationId !== undefined ? { correlationId } : {}),
+  };
+}
+
+export class OrderRecords {
+  private readonly byClientId = new Map<string, Tracked>();
+  private readonly byVenueId = new Map<string, Tracked>();
+
+  /** Tracks a record under its client order id (and its venue id when known). */
+  add(rec: Tracked): void {
+    this.byClientId.set(recordKey(rec.order.venue, rec.request.clientOrderId), rec);
+    if (rec.known) this.link(rec);
+  }
+
+  /** Indexes a record under the venue's id of its order (once the venue has acknowledged it). */
+  link(rec: Tracked, venueOrderId = rec.order.id): void {
+    this.byVenueId.set(recordKey(rec.order.venue, venueOrderId), rec);
+  }
+
+  byClient(venue: string, clientOrderId: string): Tracked | undefined {
+    return this.byClientId.get(recordKey(venue, clientOrderId));
+  }
+
+  byVenue(venue: string, venueOrderId: string): Tracked | undefined {
+    return this.byVenueId.get(recordKey(venue, venueOrderId));
+  }
+
+  find(venue: string, ref: OrderRef): Tracked | undefined {
+    if (ref.clientOrderId !== undefined) return this.byClient(venue, ref.clientOrderId);
+    if (ref.id !== undefined) return this.byVenue(venue, ref.id);
+    return undefined;
+  }
+
+  /** Every record (a copy: callers may add records while iterating). */
+  all(): Tracked[] {
+    return [...this.byClientId.values()];
+  }
+
+  /** Open records of a venue whose placement is not in flight: what polls and resyncs look at. */
+  settled(venue: string): Tracked[] {
+    return this.all().filter(
+      (r) => r.order.venue === venue && !TERMINAL.has(r.order.status) && r.placing !== true,
+    );
+  }
+
+  list(filter: { venue?: string; symbol?: string; open?: boolean; account?: string }): Order[] {
+    const out: Order[] = [];
+    for (const { order: o } of this.byClientId.values()) {
+      if (filter.venue !== undefined && o.venue !== filter.venue) continue;
+      if (filter.symbol !== undefined && o.symbol !== filter.symbol) continue;
+      if (filter.account !== undefined && o.account !== filter.account) continue;
+      if (filter.open !== undefined && filter.open === TERMINAL.has(o.status)) continue;
+      out.push(o);
+    }
+    return out;
+  }
+
+  /** Orders and fills held, for the recovery figures. */
+  counts(): { orders: number; fills: number } {
+    let fills = 0;
+    for (const r of this.byClientId.values()) fills += r.fills.length;
+    return { orders: this.byClientId.size, fills };
+  }
+
+  /** Rebuilds records from the event history: the latest state of each order, then every fill once. */
+  restore(orders: Iterable<Order>, fills: Iterable<Fill>): void {
+    for (const o of orders) {
+      const known = o.status !== "submitted" || o.id !== o.clientOrderId;
+      this.add(tracked(requestOf(o), o, known, `${o.status}:${o.filled}`));
+    }
+    for (const f of fills) {
+      const rec = this.byClient(f.venue, f.clientOrderId);
+      if (rec === undefined || rec.fillIds.has(f.id)) continue;
+      rec.fillIds.add(f.id);
+      rec.fills.push(f);
+      rec.filledByFills += f.amount;
+    }
+  }
+}
+
+/** The request an order stands for (terms a reused client order id must repeat). */
+export function requestOf(o: Order, clientOrderId = o.clientOrderId): OrderRequest {
+  return {
+    clientOrderId,
+    account: o.account,
+    venue: o.venue,
+    symbol: o.symbol,
+    side: o.side,
+    type: o.type,
+    amount: o.amount,
+    ...(o.price !== undefined ? { price: o.price } : {}),
+    ...(o.stopPrice !== undefined ? { stopPrice: o.stopPrice } : {}),
+    ...(o.strategyId !== undefined ? { strategyId: o.strategyId } : {}),
+  };
+}
+
+/** The strategy attribution an order request carries onto its order and fills (nothing for manual orders). */
+export const strategyOf = (r: OrderRequest): { strategyId?: string } =>
+  r.strategyId !== undefined ? { strategyId: r.strategyId } : {};
