@@ -193,7 +193,7 @@ export class MarketStreams {
               symbol: s.symbol,
               kind: s.kind,
               attempts: failures - 1,
-              ...(s.lastError !== undefined ? { lastError: s.lastError } : {}),
+              lastError: s.lastError,
             },
             [s.venue, s.kind, s.symbol, Date.now()],
           );
