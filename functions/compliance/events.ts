@@ -1,6 +1,8 @@
 import { z } from "zod";
-import { Fill, Order, OrderState, Position, tradeEventType } from "../../core/domain/trading.ts";
+import { Fill, Order, Position, tradeEventType } from "../../core/domain/trading.ts";
+import { consumedBy, events } from "../../core/events/catalogue.ts";
 import { EventEnvelope } from "../../core/protocol/envelope.ts";
+import { subjects } from "../../core/subjects.ts";
 
 /** What compliance receives on events.trade.>, sorted by kind once parsed. */
 export type ComplianceEvent =
@@ -10,12 +12,13 @@ export type ComplianceEvent =
   | (EventEnvelope<unknown> & { kind: "control" })
   | (EventEnvelope<unknown> & { kind: "other" });
 
-const orderTypes = new Set<string>(OrderState.map((s) => tradeEventType.order(s)));
-const controlTypes = new Set<string>([
-  tradeEventType.limits,
-  tradeEventType.killSwitch,
-  tradeEventType.strategy,
-]);
+const orderTypes = new Set<string>(Object.values(events.order).map((e) => e.type));
+/** The trading-control types compliance records: the catalogue's entries it consumes on `events.trade.control.*`. */
+const controlTypes = new Set<string>(
+  consumedBy("compliance")
+    .filter((e) => e.pattern.startsWith(subjects.trade.control("limits").replace(/[^.]+$/, "")))
+    .map((e) => e.type),
+);
 
 /**
  * The input schema: an envelope whose `data` must match the schema its `type` names (Order for
@@ -44,11 +47,11 @@ export const ComplianceInput = EventEnvelope.transform((e, ctx): ComplianceEvent
     }
     return { ...e, kind: "order", data };
   }
-  if (e.type === tradeEventType.fill) {
+  if (e.type === events.fill.type) {
     const data = check(Fill);
     return data === undefined ? z.NEVER : { ...e, kind: "fill", data };
   }
-  if (e.type === tradeEventType.position) {
+  if (e.type === events.position.type) {
     const data = check(Position);
     return data === undefined ? z.NEVER : { ...e, kind: "position", data };
   }

@@ -3,7 +3,7 @@ import type { FunctionToolDeps } from "../../core/functions/contract.ts";
 import { Side } from "../../core/domain/trading.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
 import { readAudit } from "./audit-reader.ts";
-import { auditKind, ControlRecord } from "./records.ts";
+import { auditKind, auditType, ControlRecord } from "./records.ts";
 import { checkOrder, type ComplianceState, Decision, Rule, thresholdsOf, Violation } from "./rules.ts";
 import { Amount, Price } from "../../core/domain/bounds.ts";
 import { UnifiedSymbol } from "../../core/domain/market.ts";
@@ -86,7 +86,7 @@ function toRecord(e: {
   envelope: { type: string; time: string; data: unknown };
 }): Entry | undefined {
   const data =
-    e.envelope.type === "audit.decision"
+    e.envelope.type === auditType.decision
       ? Decision.safeParse(e.envelope.data)
       : ControlRecord.safeParse(e.envelope.data);
   if (!data.success) return undefined;
@@ -95,6 +95,27 @@ function toRecord(e: {
 
 const inPeriod = (at: number, from?: number, to?: number) =>
   (from === undefined || at >= from) && (to === undefined || at <= to);
+
+/** True when a record passes the audit trail's filters. */
+function matches(args: z.infer<typeof AuditTrailInput>, r: Entry): boolean {
+  if (!inPeriod(r.data.at, args.from, args.to)) return false;
+  const d = r.data;
+  if (!("outcome" in d))
+    return (
+      args.kind !== auditKind.decision &&
+      args.symbol === undefined &&
+      args.account === undefined &&
+      args.order_id === undefined &&
+      args.outcome === undefined
+    );
+  return (
+    args.kind !== auditKind.control &&
+    (args.symbol === undefined || d.symbol === args.symbol) &&
+    (args.account === undefined || d.account === args.account) &&
+    (args.order_id === undefined || d.orderId === args.order_id) &&
+    (args.outcome === undefined || d.outcome === args.outcome)
+  );
+}
 
 /** The ComplianceAuditor's tools. */
 export function complianceTools(deps: FunctionToolDeps<ComplianceState>): readonly Tool[] {
@@ -109,24 +130,16 @@ export function complianceTools(deps: FunctionToolDeps<ComplianceState>): readon
       const records: Entry[] = [];
       let scanned = 0;
       let truncated = false;
-      for await (const entry of readAudit(bus, args.from)) {
+      await readAudit(bus, deps.logger, args.from, (entry) => {
         scanned++;
         const r = toRecord(entry);
-        if (r === undefined || !inPeriod(r.data.at, args.from, args.to)) continue;
-        const d = r.data;
-        const isDecision = "outcome" in d;
-        if (args.kind === auditKind.decision && !isDecision) continue;
-        if (args.kind === auditKind.control && isDecision) continue;
-        if (args.symbol !== undefined && (!isDecision || d.symbol !== args.symbol)) continue;
-        if (args.account !== undefined && (!isDecision || d.account !== args.account)) continue;
-        if (args.order_id !== undefined && (!isDecision || d.orderId !== args.order_id)) continue;
-        if (args.outcome !== undefined && (!isDecision || d.outcome !== args.outcome)) continue;
+        if (r === undefined || !matches(args, r)) return;
         if (records.length === args.limit) {
           truncated = true;
-          break;
+          return "stop";
         }
         records.push(r);
-      }
+      });
       return { records, scanned, truncated };
     },
   });
@@ -154,13 +167,13 @@ export function complianceTools(deps: FunctionToolDeps<ComplianceState>): readon
       const bump = (m: Record<string, number>, k: string) => {
         m[k] = (m[k] ?? 0) + 1;
       };
-      for await (const entry of readAudit(bus, args.from)) {
+      await readAudit(bus, deps.logger, args.from, (entry) => {
         const r = toRecord(entry);
-        if (r === undefined || !inPeriod(r.data.at, args.from, args.to)) continue;
+        if (r === undefined || !inPeriod(r.data.at, args.from, args.to)) return;
         const d = r.data;
         if (!("outcome" in d)) {
           out.controls++;
-          continue;
+          return;
         }
         out.decisions++;
         if (d.outcome === "pass") out.passed++;
@@ -171,7 +184,7 @@ export function complianceTools(deps: FunctionToolDeps<ComplianceState>): readon
           bump(out.bySymbol, v.symbol);
           bump(out.byAccount, v.account);
         }
-      }
+      });
       return out;
     },
   });

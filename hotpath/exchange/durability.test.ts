@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import type { Fill, Order, Position } from "../../core/domain/trading.ts";
+import { events as catalogue, messageId } from "../../core/events/catalogue.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";
 import type { RunningService } from "../kit/types.ts";
@@ -92,7 +93,11 @@ describe("exchange durability", () => {
     ]);
     const fill = events[2]?.data as Fill;
     const stored = await storedEvents(bus);
-    expect(stored.filter((e) => e.id === `position:paper:default:BTC/USDT:${fill.id}`)).toHaveLength(1);
+    expect(
+      stored.filter(
+        (e) => e.id === messageId(catalogue.position.type, "paper", "default", "BTC/USDT", fill.id),
+      ),
+    ).toHaveLength(1);
   });
 
   it("refuses orders with a 503 naming the bus while the nats-server is down, and /ready is false", async () => {

@@ -1,3 +1,4 @@
+import { events } from "../../core/events/catalogue.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import type { Publisher } from "./publisher.ts";
 import type { MarketDataSource, StreamKind, Venue } from "../../core/ports/venue.ts";
@@ -186,8 +187,7 @@ export class MarketStreams {
           s.state = "down";
           this.o.logger.error({ venue: s.venue, symbol: s.symbol, kind: s.kind, err }, "market stream down");
           this.o.publisher.notice(
-            "stream_down",
-            "stream.down",
+            events.streamDown,
             {
               venue: s.venue,
               symbol: s.symbol,
@@ -195,7 +195,7 @@ export class MarketStreams {
               attempts: failures - 1,
               lastError: s.lastError,
             },
-            `stream_down:${s.venue}:${s.kind}:${s.symbol}:${Date.now()}`,
+            [s.venue, s.kind, s.symbol, Date.now()],
           );
           return;
         }

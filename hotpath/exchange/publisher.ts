@@ -1,7 +1,8 @@
 import type { Bus } from "../../core/bus/bus.ts";
 import type { Candle, OrderBook, Ticker } from "../../core/domain/market.ts";
 import { marketEventType } from "../../core/domain/market.ts";
-import { type Fill, type Order, type Position, tradeEventType } from "../../core/domain/trading.ts";
+import type { Fill, Order, Position } from "../../core/domain/trading.ts";
+import { type EventSpec, events, messageId } from "../../core/events/catalogue.ts";
 import { type EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
 import { kvBuckets, type MarketKind, positionKeys, subjects } from "../../core/subjects.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
@@ -12,10 +13,12 @@ import type { Journal } from "./journal.ts";
  * its Nats-Msg-Id, so a republish inside the stream's duplicate window is stored once, and ids already
  * queued by this process are skipped before they reach the wire.
  *
- *   order     order:<venue>:<orderId>:<status>:<filled>   (pre-trade rejections: order:<venue>:<clientOrderId>:rejected:0)
- *   fill      fill:<fill id>                               (fill ids come from the venue's trade id)
- *   position  position:<venue>:<account>:<symbol>:<fill id>
- *   market    market:<venue>:<kind>:<symbol>:<timestamp or trade id>
+ * built by `messageId` (core/events/catalogue.ts, `<type>:<part>…`):
+ *
+ *   order     order.<status>:<venue>:<orderId>:<filled>   (pre-trade rejections: order.rejected:<venue>:<clientOrderId>:0)
+ *   fill      fill.executed:<fill id>                      (fill ids come from the venue's trade id)
+ *   position  position.changed:<venue>:<account>:<symbol>:<fill id>
+ *   market    <type>:<venue>:<symbol>:<timestamp or trade id>   (candle.closed, ticker.updated, …)
  *
  * Two lanes:
  * - **trade events** (orders, fills, positions) are durable: an ordered queue, published in windows of
@@ -44,8 +47,8 @@ export interface Publisher {
     data: Candle | Ticker | OrderBook | unknown,
     key: number | string,
   ): void;
-  /** An agent-scoped event (`events.exchange.<kind>`), e.g. stream.down. */
-  notice(kind: string, type: string, data: unknown, id: string): void;
+  /** A best-effort event of the catalogue (stream.down), with the parts of its message id. */
+  notice<T>(spec: EventSpec<T>, data: T, id: readonly (string | number)[]): void;
   /**
    * Resolves once every trade event queued so far is stored (in the journal, or in JetStream); rejects with
    * {@link NotDurable} after `timeoutMs` (the events stay queued and keep being retried).
@@ -255,6 +258,20 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
       });
   };
 
+  /** The queue item of one catalogue event: its type, its subject for this data, its message id. */
+  const itemOf = <T>(
+    spec: EventSpec<T>,
+    data: T,
+    id: readonly (string | number)[],
+    correlationId?: string,
+  ) => ({
+    id: messageId(spec.type, ...id),
+    type: spec.type,
+    subject: spec.subject(data),
+    data,
+    ...(correlationId !== undefined ? { correlationId } : {}),
+  });
+
   const safely = (what: string, build: () => void) => {
     try {
       build();
@@ -266,25 +283,13 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
   return {
     order(order, correlationId) {
       safely("order", () =>
-        enqueue({
-          id: `order:${order.venue}:${order.id}:${order.status}:${order.filled}`,
-          type: tradeEventType.order(order.status),
-          subject: subjects.trade.order(order.status),
-          data: order,
-          ...(correlationId !== undefined ? { correlationId } : {}),
-        }),
+        enqueue(
+          itemOf(events.order[order.status], order, [order.venue, order.id, order.filled], correlationId),
+        ),
       );
     },
     fill(fill, correlationId) {
-      safely("fill", () =>
-        enqueue({
-          id: `fill:${fill.id}`,
-          type: tradeEventType.fill,
-          subject: subjects.trade.fill,
-          data: fill,
-          ...(correlationId !== undefined ? { correlationId } : {}),
-        }),
-      );
+      safely("fill", () => enqueue(itemOf(events.fill, fill, [fill.id], correlationId)));
     },
     position(position, fillId, correlationId) {
       let positionKey: string | undefined;
@@ -295,11 +300,12 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
       }
       safely("position", () =>
         enqueue({
-          ...(correlationId !== undefined ? { correlationId } : {}),
-          id: `position:${position.venue}:${position.account}:${position.symbol}:${fillId}`,
-          type: tradeEventType.position,
-          subject: subjects.trade.position,
-          data: position,
+          ...itemOf(
+            events.position,
+            position,
+            [position.venue, position.account, position.symbol, fillId],
+            correlationId,
+          ),
           ...(positionKey !== undefined ? { positionKey } : {}),
         }),
       );
@@ -307,15 +313,15 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
     market(venue, kind, symbol, data, key) {
       safely("market", () =>
         best({
-          id: `market:${venue}:${kind}:${symbol}:${key}`,
+          id: messageId(marketEventType[kind], venue, symbol, key),
           type: marketEventType[kind],
           subject: subjects.market.of(venue, kind, symbol),
           data,
         }),
       );
     },
-    notice(kind, type, data, id) {
-      safely("notice", () => best({ id, type, subject: subjects.events.of(SOURCE, kind), data }));
+    notice(spec, data, id) {
+      safely("notice", () => best(itemOf(spec, data, id)));
     },
     durable(timeoutMs = defaultTimeout) {
       const target = enqueued;

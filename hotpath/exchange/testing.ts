@@ -1,25 +1,26 @@
 import type { Bus } from "../../core/bus/bus.ts";
-import type { EventEnvelope } from "../../core/protocol/envelope.ts";
+import { follow } from "../../core/bus/follow.ts";
+import { EventEnvelope } from "../../core/protocol/envelope.ts";
 import { streams } from "../../core/subjects.ts";
 import { CcxtVenue } from "./ccxt-venue.ts";
 import type { BinanceEmulator } from "./emulator/binance.ts";
 import type { Publisher } from "./publisher.ts";
 
 /**
- * Test support: every event stored in a stream (in order), read message by message with the stream's
- * direct-get API so the test sees exactly what consumers would, duplicates included.
+ * Test support: every event stored in a stream (in order), read with a bounded follow
+ * (core/bus/follow.ts), so the test sees exactly what consumers would, duplicates included.
  */
 export async function storedEvents(
   bus: Bus,
   stream: keyof typeof streams = "EVENTS",
 ): Promise<EventEnvelope[]> {
-  const name = streams[stream].name;
-  const info = await bus.jsm.streams.info(name);
+  const spec = streams[stream];
   const out: EventEnvelope[] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    const m = await bus.jsm.streams.getMessage(name, { seq });
-    if (m !== null) out.push(m.json<EventEnvelope>());
-  }
+  const read = await follow(bus, spec.name, spec.subjects[0] ?? ">", EventEnvelope, (e) => void out.push(e), {
+    logger: bus.logger,
+    toEnd: true,
+  });
+  await read.done;
   return out;
 }
 

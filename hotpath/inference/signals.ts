@@ -1,9 +1,11 @@
-import { DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
+import type { z } from "zod";
 import type { Bus } from "../../core/bus/bus.ts";
-import { Candle, type Signal, marketEventType } from "../../core/domain/market.ts";
+import { type Delivery, follow } from "../../core/bus/follow.ts";
+import { publish } from "../../core/bus/publish.ts";
+import type { Candle, Signal } from "../../core/domain/market.ts";
+import { envelopeOf, events } from "../../core/events/catalogue.ts";
 import { FeatureStream } from "../../core/features/feature-set.ts";
 import { filterStep } from "../../core/ml/hmm.ts";
-import { makeEvent, parseEvent } from "../../core/protocol/envelope.ts";
 import { streams, subjects, symbolToken } from "../../core/subjects.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import type { InferenceEngine } from "./engine.ts";
@@ -36,6 +38,9 @@ export interface SignalLoop {
   stop(): Promise<void>;
 }
 
+const CandleEvent = envelopeOf(events.candle);
+type CandleEvent = z.infer<typeof CandleEvent>;
+
 const keyOf = (c: Candle) => `${c.venue}|${c.symbol}|${c.timeframe}`;
 
 /**
@@ -49,22 +54,9 @@ export async function startSignalLoop(options: SignalLoopOptions): Promise<Signa
   const { bus, engine, logger } = options;
   const tracks = new Map<string, Track>();
   const inFlight = new Set<Promise<void>>();
-  const stats = { candles: 0, signals: 0, rejected: 0 };
-  const consumer = await bus.js.consumers.get(streams.MARKET.name, {
-    filter_subjects: subjects.market.allOfKind("candle"),
-    deliver_policy: DeliverPolicy.All,
-  });
-  const messages = await consumer.consume();
+  const counts = { candles: 0, signals: 0 };
 
-  const handle = (m: JsMsg) => {
-    let event: ReturnType<typeof parseEvent<typeof Candle>>;
-    try {
-      event = parseEvent(m.json(), Candle);
-    } catch (err) {
-      stats.rejected++;
-      logger.warn({ err, subject: m.subject, seq: m.seq }, "malformed candle skipped");
-      return;
-    }
+  const handle = (event: CandleEvent, m: Delivery) => {
     const candle = event.data;
     const key = keyOf(candle);
     let track = tracks.get(key);
@@ -78,7 +70,7 @@ export async function startSignalLoop(options: SignalLoopOptions): Promise<Signa
       tracks.set(key, track);
     }
     if (candle.ts <= track.features.lastBarTs) return; // a duplicate or an out-of-order bar
-    stats.candles++;
+    counts.candles++;
     const row = track.features.push(candle);
     const prevClose = track.prevClose;
     track.prevClose = candle.close;
@@ -97,7 +89,7 @@ export async function startSignalLoop(options: SignalLoopOptions): Promise<Signa
       track.regimeProbs = filterStep(meta.regime.hmm, track.regimeProbs, obs);
       regime = meta.regime.labels[track.regimeProbs.indexOf(Math.max(...track.regimeProbs))];
     }
-    const live = m.info.timestampNanos / 1e6 >= options.liveFrom;
+    const live = m.time >= options.liveFrom;
     if (row === undefined || !live) return;
     const work = (async () => {
       const { probabilities, version } = await engine.predict([row], meta.version);
@@ -111,34 +103,49 @@ export async function startSignalLoop(options: SignalLoopOptions): Promise<Signa
         ts: candle.ts,
         ...(regime === undefined ? {} : { regime }),
       };
-      await bus.publishEvent(
-        makeEvent(
-          {
-            type: marketEventType.signal,
-            source: options.source,
-            subject: subjects.events.signal(candle.symbol),
-            id: `signal-${version}-${candle.venue}-${symbolToken(candle.symbol)}-${candle.timeframe}-${candle.ts}`,
-            data: signal,
-          },
-          event,
-        ),
+      await publish(
+        bus,
+        events.signal,
+        {
+          source: options.source,
+          id: [version, candle.venue, symbolToken(candle.symbol), candle.timeframe, candle.ts],
+          data: signal,
+        },
+        event,
       );
-      stats.signals++;
+      counts.signals++;
       options.onSignal?.(signal);
     })().catch((err: unknown) => logger.error({ err, key }, "signal failed"));
     inFlight.add(work);
     void work.finally(() => inFlight.delete(work));
   };
 
-  const done = (async () => {
-    for await (const m of messages) handle(m);
-  })().catch((err: unknown) => logger.error({ err }, "candle consumer stopped"));
+  const candles = await follow(
+    bus,
+    streams.MARKET.name,
+    subjects.market.allOfKind("candle"),
+    CandleEvent,
+    handle,
+    {
+      logger,
+      name: "inference candles",
+    },
+  );
 
   return {
-    stats,
+    stats: {
+      get candles() {
+        return counts.candles;
+      },
+      get signals() {
+        return counts.signals;
+      },
+      get rejected() {
+        return candles.stats.rejected;
+      },
+    },
     async stop() {
-      await messages.close();
-      await done;
+      await candles.stop();
       await Promise.all([...inFlight]);
     },
   };

@@ -1,10 +1,15 @@
-import { DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
+import type { z } from "zod";
 import type { Bus } from "../../core/bus/bus.ts";
+import { type Following, follow } from "../../core/bus/follow.ts";
+import { waitOutOutage } from "../../core/bus/outage.ts";
+import { publish } from "../../core/bus/publish.ts";
 import type { Config } from "../../core/config.ts";
-import { Candle, type Timeframe, Ticker, timeframeMs } from "../../core/domain/market.ts";
-import { Fill, Position, tradeEventType } from "../../core/domain/trading.ts";
-import { EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
+import type { Candle, Timeframe, Ticker } from "../../core/domain/market.ts";
+import { timeframeMs } from "../../core/domain/market.ts";
+import type { Position } from "../../core/domain/trading.ts";
+import { type LimitsChange, envelopeOf, events, inputOf, newEvent } from "../../core/events/catalogue.ts";
+import type { EventEnvelope } from "../../core/protocol/envelope.ts";
 import { RiskBook } from "../../core/risk/book.ts";
 import { type Estimates, ReturnWindows } from "../../core/risk/estimator.ts";
 import { type RiskBreach, riskMetrics } from "../../core/risk/metrics.ts";
@@ -58,28 +63,24 @@ export interface RiskStats {
   breachesPublished: number;
 }
 
-export const BREACH_EVENT = "risk.breach";
+/** The trade events risk applies (fills and positions); the other trade types pass as `other`. */
+const TradeInput = inputOf({ fill: [events.fill], position: [events.position] });
+type TradeInput = z.infer<typeof TradeInput>;
 
-interface Follow {
-  stream: string;
-  filter: string;
-  handle: (m: JsMsg) => void;
-  gatesReadiness: boolean;
-  /** Stream sequence of the last message handled (0: none yet). */
-  lastSeq: number;
-  close?: () => Promise<void>;
-}
+const bus = (o: RiskRuntimeOptions) => o.bus;
 
 export class RiskRuntime implements RiskControl {
-  readonly stats: RiskStats = {
+  readonly stats: RiskStats = ((malformed: () => number) => ({
     fills: 0,
     positions: 0,
     prices: 0,
     candles: 0,
-    malformed: 0,
+    get malformed() {
+      return malformed();
+    },
     snapshotsWritten: 0,
     breachesPublished: 0,
-  };
+  }))(() => this.malformed());
   private readonly riskBook: RiskBook;
   private readonly windows: ReturnWindows;
   private readonly timeframe: Timeframe;
@@ -113,17 +114,28 @@ export class RiskRuntime implements RiskControl {
     await runtime.watchLimits();
     const fromSeq = await runtime.startFromSnapshot();
     runtime.startedFromSeq = fromSeq;
-    await runtime.follow(streams.EVENTS.name, subjects.trade.all, (m) => runtime.onTrade(m), true, fromSeq);
+    await runtime.follow(
+      streams.EVENTS.name,
+      subjects.trade.all,
+      TradeInput,
+      (e) => runtime.onTrade(e),
+      true,
+      fromSeq,
+    );
+    const tickers = envelopeOf(events.ticker).transform((e) => e.data);
+    const candles = envelopeOf(events.candle).transform((e) => e.data);
     await runtime.follow(
       streams.MARKET.name,
       subjects.market.allOfKind("ticker"),
-      (m) => runtime.onTicker(m),
+      tickers,
+      (t) => runtime.onTicker(t),
       false,
     );
     await runtime.follow(
       streams.MARKET.name,
       subjects.market.allOfKind("candle"),
-      (m) => runtime.onCandle(m),
+      candles,
+      (c) => runtime.onCandle(c),
       false,
     );
     runtime.timer = setInterval(() => void runtime.flush(), options.snapshotIntervalMs ?? 250);
@@ -189,12 +201,9 @@ export class RiskRuntime implements RiskControl {
       // Rewrite the snapshots now, so the exchange sees the new limits when this call returns.
       await this.flushing;
       await this.flush();
-      const type = kind === "limits" ? tradeEventType.limits : tradeEventType.killSwitch;
-      const event = makeEvent({
-        type,
+      const event = newEvent(kind === "limits" ? events.limits : events.killSwitch, {
         source: this.options.source,
-        subject: subjects.trade.control(kind),
-        id: `${kind}-${revision}`,
+        id: [revision],
         correlationid: ctx.correlationId,
         causationid: ctx.requestId,
         data: { previous, limits, changed, reason: reason ?? null, revision, transport: ctx.transport },
@@ -208,11 +217,9 @@ export class RiskRuntime implements RiskControl {
 
   /** Records on EVENTS (→ AUDIT through compliance) a change of limits the environment made at start. */
   private async auditStartChange(change: StartChange): Promise<void> {
-    const event = makeEvent({
-      type: tradeEventType.limits,
+    const event = newEvent<LimitsChange>(events.limits, {
       source: this.options.source,
-      subject: subjects.trade.control("limits"),
-      id: `limits-${change.revision}`,
+      id: [change.revision],
       data: {
         previous: change.previous,
         limits: change.limits,
@@ -239,7 +246,7 @@ export class RiskRuntime implements RiskControl {
 
   // ── inputs ────────────────────────────────────────────────────────────────────────────────────
 
-  private readonly follows: Follow[] = [];
+  private readonly follows: Following[] = [];
   private stopLimitsWatch: (() => Promise<void> | void) | undefined;
   private stopped = false;
 
@@ -270,110 +277,82 @@ export class RiskRuntime implements RiskControl {
     return loaded.meta.seq;
   }
 
-  private async follow(
+  /** Replays then follows one input (after `afterSeq`); the trade history gates readiness (snapshots wait for it). */
+  private async follow<T>(
     stream: string,
     filter: string,
-    handle: (m: JsMsg) => void,
+    schema: z.ZodType<T>,
+    handle: (value: T) => void,
     gatesReadiness: boolean,
-    fromSeq = 0,
-  ) {
-    const { bus } = this.options;
-    if (gatesReadiness) {
-      const last = await bus.jsm.streams.getMessage(stream, { last_by_subj: filter });
-      if (last === null || last.seq <= fromSeq) this.caughtUp = true;
-    }
-    const f: Follow = { stream, filter, handle, gatesReadiness, lastSeq: fromSeq };
+    afterSeq = 0,
+  ): Promise<void> {
+    const f = await follow(bus(this.options), stream, filter, schema, handle, {
+      logger: this.options.logger,
+      name: `risk ${filter}`,
+      ...(afterSeq > 0 ? { from: { seq: afterSeq + 1 } } : {}),
+    });
     this.follows.push(f);
-    await this.open(f);
+    if (gatesReadiness) {
+      void f.caughtUp.then(() => {
+        this.caughtUp = true;
+        this.options.logger.info(
+          { fills: this.stats.fills, positions: this.stats.positions },
+          "risk state replayed",
+        );
+      });
+    }
     if (this.follows.length === 1) {
-      this.stoppers.push(() => Promise.all(this.follows.map((x) => x.close?.())).then(() => undefined));
-      this.reopenOnReconnect();
+      this.stoppers.push(() => Promise.all(this.follows.map((x) => x.stop())).then(() => undefined));
+      this.rewatchOnReconnect();
     }
   }
 
-  /** Opens (or reopens after `lastSeq`) one ordered consumer and runs its loop. */
-  private async open(f: Follow): Promise<void> {
-    const { bus, logger } = this.options;
-    const consumer = await bus.js.consumers.get(f.stream, {
-      filter_subjects: f.filter,
-      ...(f.lastSeq === 0
-        ? { deliver_policy: DeliverPolicy.All }
-        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: f.lastSeq + 1 }),
-    });
-    const messages = await consumer.consume();
-    f.close = () => messages.close().then(() => undefined);
-    void (async () => {
-      for await (const m of messages) {
-        f.lastSeq = m.seq;
-        try {
-          f.handle(m);
-        } catch (err) {
-          this.stats.malformed++;
-          logger.warn({ err, subject: m.subject, seq: m.seq }, "malformed message skipped");
-        }
-        if (f.gatesReadiness && !this.caughtUp && m.info.pending === 0) {
-          this.caughtUp = true;
-          logger.info({ fills: this.stats.fills, positions: this.stats.positions }, "risk state replayed");
-        }
-      }
-    })().catch((err: unknown) =>
-      logger.error({ err, stream: f.stream, filter: f.filter }, "consumer stopped"),
-    );
+  /** Messages the inputs skipped as malformed. */
+  private malformed(): number {
+    return this.follows.reduce((n, f) => n + f.stats.rejected, 0);
   }
 
   /**
-   * After the bus reconnects (a restarted nats-server loses ordered consumers, and JetStream may not
-   * answer yet when the client's own reset runs), every consumer is reopened after the last message it
-   * handled, and the limits watch too; fills are applied once by id, so an overlap changes nothing.
+   * After the bus reconnects the limits watch is opened again (the followers reopen themselves,
+   * core/bus/follow.ts).
    */
-  private reopenOnReconnect(): void {
-    const { bus, logger } = this.options;
+  private rewatchOnReconnect(): void {
+    const { logger } = this.options;
+    const b = bus(this.options);
     void (async () => {
-      for await (const s of bus.nc.status()) {
+      for await (const s of b.nc.status()) {
         if (s.type !== "reconnect" || this.stopped) continue;
-        for (let attempt = 0; attempt < 40 && !this.stopped; attempt++) {
-          try {
-            await bus.jsm.streams.info(streams.EVENTS.name);
-            for (const f of this.follows) {
-              await f.close?.().catch(() => undefined);
-              await this.open(f);
-            }
+        await waitOutOutage(
+          b,
+          "risk limits watch",
+          async () => {
             await this.stopLimitsWatch?.();
             await this.watchLimits();
-            logger.info({ consumers: this.follows.length }, "risk consumers reopened after a reconnect");
-            break;
-          } catch (err) {
-            logger.debug({ err, attempt }, "JetStream not ready after the reconnect; retrying");
-            await new Promise((r) => setTimeout(r, 250));
-          }
-        }
+          },
+          logger,
+        ).catch((err: unknown) => logger.error({ err }, "limits watch not reopened"));
       }
     })().catch(() => undefined);
   }
 
-  private onTrade(m: JsMsg): void {
-    const envelope = EventEnvelope.parse(m.json());
-    if (envelope.type === tradeEventType.fill) {
-      const fill = Fill.parse(envelope.data);
-      if (this.riskBook.applyFill(fill)) {
+  private onTrade(e: TradeInput): void {
+    if (e.kind === "fill") {
+      if (this.riskBook.applyFill(e.data)) {
         this.stats.fills++;
-        this.touch(fill.account);
+        this.touch(e.data.account);
       }
-    } else if (envelope.type === tradeEventType.position) {
-      const position = Position.parse(envelope.data);
+    } else if (e.kind === "position") {
       this.stats.positions++;
-      if (this.riskBook.applyPosition(position)) this.touch(position.account);
+      if (this.riskBook.applyPosition(e.data)) this.touch(e.data.account);
     }
   }
 
-  private onTicker(m: JsMsg): void {
-    const ticker = Ticker.parse(EventEnvelope.parse(m.json()).data);
+  private onTicker(ticker: Ticker): void {
     this.stats.prices++;
     if (this.riskBook.applyPrice(ticker.symbol, ticker.last, ticker.timestamp)) this.touchAll();
   }
 
-  private onCandle(m: JsMsg): void {
-    const candle = Candle.parse(EventEnvelope.parse(m.json()).data);
+  private onCandle(candle: Candle): void {
     this.stats.candles++;
     const closeTime = candle.ts + timeframeMs[candle.timeframe];
     if (this.riskBook.applyPrice(candle.symbol, candle.close, closeTime)) this.touchAll();
@@ -457,15 +436,11 @@ export class RiskRuntime implements RiskControl {
     const now = new Set(breaches.map((b) => b.check));
     for (const breach of breaches) {
       if (active.has(breach.check)) continue;
-      await this.options.bus.publishEvent(
-        makeEvent({
-          type: BREACH_EVENT,
-          source: this.options.source,
-          subject: subjects.events.of("risk", "breach"),
-          id: `risk-breach-${account}-${breach.check}-${at}`,
-          data: { account, ...breach, limits: this.current, at },
-        }),
-      );
+      await publish(this.options.bus, events.riskBreach, {
+        source: this.options.source,
+        id: [account, breach.check, at],
+        data: { account, ...breach, limits: this.current, at },
+      });
       this.stats.breachesPublished++;
       this.options.logger.warn({ account, ...breach }, "risk limit breached");
     }

@@ -1,12 +1,13 @@
-import { DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
 import { z } from "zod";
 import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
 import type { Bus } from "../../core/bus/bus.ts";
 import { callTool } from "../../core/bus/tool-transport.ts";
 import type { Config } from "../../core/config.ts";
 import { Candle, Signal } from "../../core/domain/market.ts";
-import { Fill, Order, tradeEventType } from "../../core/domain/trading.ts";
-import { EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
+import { Fill, Order } from "../../core/domain/trading.ts";
+import { envelopeOf, events, inputOf } from "../../core/events/catalogue.ts";
+import { type Delivery, type FollowFrom, follow as followStream } from "../../core/bus/follow.ts";
+import { publish } from "../../core/bus/publish.ts";
 import { streams, subjects } from "../../core/subjects.ts";
 import { childWith, type Logger } from "../../core/telemetry/log.ts";
 import { ToolError } from "../../core/tools/errors.ts";
@@ -22,6 +23,8 @@ import { strategyTools } from "./tools.ts";
 
 const agent = findAgent("strategy") as ServiceAgent;
 const SubmitAnswer = z.object({ order: Order, fills: z.array(Fill) });
+/** What the strategies take from the trade events: fills and order changes. */
+const TradeInput = inputOf({ fill: [events.fill], order: Object.values(events.order) });
 
 /** Test and bench hooks; the launcher passes none. */
 export interface StrategyServiceOptions {
@@ -172,53 +175,43 @@ export async function startStrategy(
   }
 
   const stoppers: (() => Promise<void>)[] = [];
-  const follow = async (
+  const follow = async <T>(
     stream: string,
     filter: string,
-    policy: { deliver_policy: DeliverPolicy; opt_start_time?: string },
-    handle: (m: JsMsg) => void,
+    from: FollowFrom,
+    schema: z.ZodType<T>,
+    handle: (value: T, d: Delivery) => void,
   ) => {
-    const consumer = await bus.js.consumers.get(stream, { filter_subjects: filter, ...policy });
-    const messages = await consumer.consume();
-    const done = (async () => {
-      for await (const m of messages) {
-        try {
-          handle(m);
-        } catch (err) {
-          logger.warn({ err, subject: m.subject, seq: m.seq }, "malformed message skipped");
-        }
-      }
-    })().catch((err: unknown) => logger.error({ err, stream, filter }, "consumer stopped"));
-    stoppers.push(async () => {
-      await messages.close();
-      await done;
+    const f = await followStream(bus, stream, filter, schema, handle, {
+      logger,
+      from,
+      name: `strategy ${filter}`,
     });
+    stoppers.push(() => f.stop());
   };
-  const data = (m: JsMsg) => EventEnvelope.parse(m.json());
   // Fills and orders first (from the oldest save, so what happened while down is applied, deduplicated).
   const oldest = Math.min(liveFrom, ...restored.map((i) => i.updatedAt));
   await follow(
     streams.EVENTS.name,
     subjects.trade.all,
-    restored.length > 0
-      ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(oldest - 60_000).toISOString() }
-      : { deliver_policy: DeliverPolicy.New },
-    (m) => {
-      const e = data(m);
-      if (e.type === tradeEventType.fill) host.onFill(Fill.parse(e.data));
-      else if (e.type.startsWith("order.")) host.onOrder(Order.parse(e.data));
+    restored.length > 0 ? { time: oldest - 60_000 } : "new",
+    TradeInput,
+    (e) => {
+      if (e.kind === "fill") host.onFill(e.data);
+      else if (e.kind === "order") host.onOrder(e.data);
     },
   );
-  await follow(streams.EVENTS.name, subjects.events.signals, { deliver_policy: DeliverPolicy.New }, (m) =>
-    host.onSignal(Signal.parse(data(m).data)),
+  await follow(streams.EVENTS.name, subjects.events.signals, "new", envelopeOf(events.signal), (e) =>
+    host.onSignal(e.data),
   );
   await follow(
     streams.MARKET.name,
     subjects.market.allOfKind("candle"),
-    { deliver_policy: DeliverPolicy.All },
-    (m) => {
+    "all",
+    envelopeOf(events.candle),
+    (e, d) => {
       const started = performance.now();
-      host.onCandle(Candle.parse(data(m).data), m.info.timestampNanos / 1e6, liveFrom);
+      host.onCandle(e.data, d.time, liveFrom);
       metrics?.decisionSeconds.observe((performance.now() - started) / 1000);
     },
   );
@@ -237,25 +230,21 @@ export async function startStrategy(
     ctx: { correlationId: string; requestId: string; transport: string },
     extra: Record<string, unknown> = {},
   ) => {
-    await bus.publishEvent(
-      makeEvent({
-        type: tradeEventType.strategy,
-        source: agent.name,
-        subject: subjects.trade.control("strategy"),
-        id: `strategy-${inst.config.id}-${action}-${inst.revision}`,
-        correlationid: ctx.correlationId,
-        causationid: ctx.requestId,
-        data: {
-          action,
-          id: inst.config.id,
-          status: inst.status,
-          config: inst.config,
-          revision: inst.revision,
-          transport: ctx.transport,
-          ...extra,
-        },
-      }),
-    );
+    await publish(bus, events.strategy, {
+      source: agent.name,
+      id: [inst.config.id, action, inst.revision],
+      correlationid: ctx.correlationId,
+      causationid: ctx.requestId,
+      data: {
+        action,
+        id: inst.config.id,
+        status: inst.status,
+        config: inst.config,
+        revision: inst.revision,
+        transport: ctx.transport,
+        ...extra,
+      },
+    });
   };
 
   try {

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { functionAgents, manifest, serviceAgents } from "../../core/agents/manifest.ts";
 import { Bus, splitCredentials } from "../../core/bus/bus.ts";
 import { ensureTopology } from "../../core/bus/topology.ts";
+import { events } from "../../core/events/catalogue.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { kvBuckets, streams, subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
@@ -33,7 +34,7 @@ describe("nats-server users derived from the manifest", () => {
     expect(publishers(subjects.trade.fill)).toEqual(["exchange"]);
     expect(publishers(subjects.trade.position)).toEqual(["exchange"]);
     expect(publishers(subjects.audit.all)).toEqual(["compliance"]);
-    expect(publishers(subjects.events.signals)).toEqual(["inference"]);
+    expect(publishers(events.signal.pattern)).toEqual(["inference"]);
     expect(publishers(subjects.trade.control("kill_switch"))).toEqual(["risk"]);
     expect(Object.keys(ownership).sort()).toEqual(manifest.map((a) => a.name).sort());
   });

@@ -1,6 +1,6 @@
 import { type Agent, type AgentName, manifest } from "../../core/agents/manifest.ts";
 import { kvBuckets, objectStores, subjects, systemSubjects } from "../../core/subjects.ts";
-import { OrderState } from "../../core/domain/trading.ts";
+import { publishedBy } from "../../core/events/catalogue.ts";
 
 /**
  * Who may emit what on the bus: one nats-server user per agent of the manifest, with publish and
@@ -24,6 +24,15 @@ export interface Ownership {
 
 const none: Ownership = { publishes: [], kv: [], objects: [] };
 
+/** The subjects of the catalogue entries an agent publishes outside its own `events.<agent>.>`. */
+const catalogued = (agent: AgentName): string[] => [
+  ...new Set(
+    publishedBy(agent)
+      .map((e) => e.pattern)
+      .filter((p) => !p.startsWith(`events.${agent}.`)),
+  ),
+];
+
 /**
  * What each agent owns beyond its own events. Typed by the manifest's names: adding an agent to the
  * manifest without deciding what it owns does not compile.
@@ -37,29 +46,25 @@ export const ownership = {
   },
   risk: {
     ...none,
-    publishes: [subjects.trade.control("limits"), subjects.trade.control("kill_switch")],
+    publishes: catalogued("risk"),
     kv: [kvBuckets.risk.bucket],
   },
   inference: {
     ...none,
-    publishes: [subjects.events.signals],
+    publishes: catalogued("inference"),
     kv: [kvBuckets.models.bucket],
     objects: [objectStores.models.bucket],
   },
   exchange: {
     ...none,
-    publishes: [
-      ...OrderState.map((s) => subjects.trade.order(s)),
-      subjects.trade.fill,
-      subjects.trade.position,
-      subjects.market.all,
-    ],
+    // Its catalogue events, and the whole of MARKET (trade prints too, which have no entry).
+    publishes: [...catalogued("exchange").filter((p) => !p.startsWith("market.")), subjects.market.all],
     kv: [kvBuckets.positions.bucket, kvBuckets.exchangeState.bucket],
   },
   strategy: {
     ...none,
     // Every order goes through the exchange's submit_order (its pre-trade check), as a tool call.
-    publishes: [subjects.trade.control("strategy"), subjects.tools.of("exchange")],
+    publishes: [...catalogued("strategy"), subjects.tools.of("exchange")],
     kv: [kvBuckets.strategies.bucket],
   },
   architect: { ...none, objects: [objectStores.results.bucket] },
