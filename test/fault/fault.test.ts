@@ -18,6 +18,7 @@ import {
   tally,
   tradeEvents,
   waitReady,
+  waitStored,
 } from "./harness.ts";
 
 /**
@@ -101,6 +102,7 @@ const restartNats = async (downMs = 1_000) => {
 async function check(scenario: string, prefix: string, run: StreamResult): Promise<void> {
   await waitReady(system, offset);
   await eventually(() => bus.connected, 10_000, "the test's bus");
+  await waitStored(offset);
   const t = tally(await tradeEvents(bus), prefix, run.acknowledged);
   figures[scenario] = { ...t, refusals: run.refusals };
   console.log(

@@ -61,6 +61,21 @@ export async function waitReady(sys: SystemProcess, offset: number, timeoutMs = 
   }
 }
 
+/**
+ * Waits until the exchange has every event it acknowledged stored in JetStream: an order is answered
+ * once its events are in the exchange's journal (docs/exchange.md), and JetStream takes them after —
+ * after a nats-server restart, with the publisher's backoff. Read from the exchange's own gauge
+ * `bot4_exchange_events_pending` (trade events not yet acked by JetStream).
+ */
+export async function waitStored(offset: number, timeoutMs = 60_000): Promise<void> {
+  const url = `http://127.0.0.1:${portOf("exchange", offset)}/metrics`;
+  await eventually(
+    async () => /^bot4_exchange_events_pending(\{[^}]*\})? 0$/m.test(await (await fetch(url)).text()),
+    timeoutMs,
+    "the exchange's journal to be stored in JetStream (bot4_exchange_events_pending 0)",
+  );
+}
+
 export function kill9(sys: SystemProcess): Promise<void> {
   return new Promise((resolve) => {
     if (sys.child.exitCode !== null) return resolve();
