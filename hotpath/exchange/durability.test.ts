@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import { loadConfig } from "../../core/config.ts";
-import type { Fill, Order, Position } from "../../core/domain/trading.ts";
+import type { Fill, Position } from "../../core/domain/trading.ts";
+import type { OrderWire, PositionWire } from "../../core/domain/wire.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";
 import type { RunningService } from "../kit/types.ts";
@@ -194,8 +195,8 @@ describe("exchange durability", () => {
     });
     expect(resting.status).toBe(200);
     const before = {
-      orders: (await post("list_orders", { limit: 1000 })).body.orders as Order[],
-      positions: (await post("get_positions", {})).body.positions as Position[],
+      orders: (await post("list_orders", { limit: 1000 })).body.orders as OrderWire[],
+      positions: (await post("get_positions", {})).body.positions as PositionWire[],
       balances: (await post("get_balances", {})).body.balances as Record<
         string,
         { total: number; free: number }
@@ -208,28 +209,32 @@ describe("exchange durability", () => {
     await startEx();
 
     const after = {
-      orders: (await post("list_orders", { limit: 1000 })).body.orders as Order[],
-      positions: (await post("get_positions", {})).body.positions as Position[],
+      orders: (await post("list_orders", { limit: 1000 })).body.orders as OrderWire[],
+      positions: (await post("get_positions", {})).body.positions as PositionWire[],
       balances: (await post("get_balances", {})).body.balances as Record<
         string,
         { total: number; free: number }
       >,
     };
-    const byClient = (os: Order[]) =>
-      Object.fromEntries(os.map((o) => [o.clientOrderId, { id: o.id, status: o.status, filled: o.filled }]));
+    const byClient = (os: OrderWire[]) =>
+      Object.fromEntries(
+        os.map((o) => [o.client_order_id, { id: o.id, status: o.status, filled: o.filled }]),
+      );
     expect(byClient(after.orders)).toEqual(byClient(before.orders));
     // The stored position is the same; its unrealised PnL is marked at query time (the price moves on).
-    const held = (ps: Position[]) => ps.map(({ unrealizedPnl: _mark, ...rest }) => rest);
+    const held = (ps: PositionWire[]) => ps.map(({ unrealized_pnl: _mark, ...rest }) => rest);
     expect(held(after.positions)).toEqual(held(before.positions));
-    expect(after.positions.every((p) => Number.isFinite(p.unrealizedPnl))).toBe(true);
+    expect(after.positions.every((p) => Number.isFinite(p.unrealized_pnl))).toBe(true);
     expect(after.balances).toEqual(before.balances);
-    expect(after.orders.find((o) => o.clientOrderId === "dur-rest")?.status).toBe("accepted");
+    expect(after.orders.find((o) => o.client_order_id === "dur-rest")?.status).toBe("accepted");
 
     // Idempotent across the restart: the same order back, nothing executed.
     const fillsBefore = (await eventsOf("dur-2")).filter((e) => e.type === "fill.executed").length;
     const again = await market("dur-2", "buy", 0.002);
     expect(again.status).toBe(200);
-    expect((again.body.order as Order).id).toBe(before.orders.find((o) => o.clientOrderId === "dur-2")?.id);
+    expect((again.body.order as OrderWire).id).toBe(
+      before.orders.find((o) => o.client_order_id === "dur-2")?.id,
+    );
     expect((await eventsOf("dur-2")).filter((e) => e.type === "fill.executed")).toHaveLength(fillsBefore);
 
     // The same id with other terms is refused, naming the field.
@@ -250,7 +255,7 @@ describe("exchange durability", () => {
     // New ids never collide with the first run's.
     const fresh = await market("dur-4", "buy");
     expect(fresh.status).toBe(200);
-    expect(firstIds.has((fresh.body.order as Order).id)).toBe(false);
+    expect(firstIds.has((fresh.body.order as OrderWire).id)).toBe(false);
     const fills = (await storedEvents(bus))
       .filter((e) => e.type === "fill.executed")
       .map((e) => (e.data as Fill).id);
@@ -267,9 +272,9 @@ describe("exchange durability", () => {
 
 /** The exchange's positions and paper cash against the risk book's, field by field (1e-9 relative). */
 async function expectAgreement(): Promise<void> {
-  const positions = ((await post("get_positions", { account: "default" })).body.positions as Position[]).sort(
-    (a, b) => a.symbol.localeCompare(b.symbol),
-  );
+  const positions = (
+    (await post("get_positions", { account: "default" })).body.positions as PositionWire[]
+  ).sort((a, b) => a.symbol.localeCompare(b.symbol));
   const usdt = ((await post("get_balances", {})).body.balances as Record<string, { total: number }>).USDT
     ?.total;
   const book = await eventually(
@@ -289,8 +294,8 @@ async function expectAgreement(): Promise<void> {
   for (const [i, p] of positions.entries()) {
     const q = risky[i] as Position;
     close(q.amount, p.amount);
-    close(q.averagePrice, p.averagePrice);
-    close(q.realizedPnl, p.realizedPnl);
+    close(q.averagePrice, p.average_price);
+    close(q.realizedPnl, p.realized_pnl);
     close(q.fees ?? 0, p.fees ?? 0);
   }
 }

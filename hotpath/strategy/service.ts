@@ -1,11 +1,11 @@
 import { DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
-import { z } from "zod";
 import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
 import type { Bus } from "../../core/bus/bus.ts";
 import { callTool } from "../../core/bus/tool-transport.ts";
 import type { Config } from "../../core/config.ts";
 import { Candle, Signal } from "../../core/domain/market.ts";
 import { Fill, Order, tradeEventType } from "../../core/domain/trading.ts";
+import { OrderWithFillsWire, withFillsFromWire } from "../../core/domain/wire.ts";
 import { EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
 import { streams, subjects } from "../../core/subjects.ts";
 import { childWith, type Logger } from "../../core/telemetry/log.ts";
@@ -21,7 +21,6 @@ import { KvInstanceStore } from "./store.ts";
 import { strategyTools } from "./tools.ts";
 
 const agent = findAgent("strategy") as ServiceAgent;
-const SubmitAnswer = z.object({ order: Order, fills: z.array(Fill) });
 
 /** Test and bench hooks; the launcher passes none. */
 export interface StrategyServiceOptions {
@@ -57,19 +56,18 @@ export function exchangeOrderPort(bus: Bus, timeout = 5_000): OrderPort {
         },
         { timeout },
       );
-      return SubmitAnswer.parse(answer);
+      return withFillsFromWire(OrderWithFillsWire.parse(answer));
     },
     async lookup(venue, clientOrderId) {
       try {
-        return SubmitAnswer.parse(
-          await callTool(
-            bus,
-            "exchange",
-            "get_order",
-            { venue, client_order_id: clientOrderId },
-            { timeout },
-          ),
+        const answer = await callTool(
+          bus,
+          "exchange",
+          "get_order",
+          { venue, client_order_id: clientOrderId },
+          { timeout },
         );
+        return withFillsFromWire(OrderWithFillsWire.parse(answer));
       } catch (err) {
         if (err instanceof ToolError && err.code === -32003) return undefined;
         throw err;

@@ -176,9 +176,9 @@ export function liveTools(control: RiskControl): Tool[] {
         approved: r.approved,
         reasons: r.reasons,
         price: finite(r.price),
-        position_fraction: finite(r.positionFraction),
+        position_fraction: finite(r.position_fraction),
         leverage: finite(r.leverage),
-        portfolio_risk: finite(r.portfolioRisk),
+        portfolio_risk: finite(r.portfolio_risk),
         correlation: r.correlation,
         snapshot_updated_at: snapshot.updatedAt,
       };
