@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import { loadConfig } from "../../core/config.ts";
-import type { Fill, Position } from "../../core/domain/trading.ts";
+import type { Fill } from "../../core/domain/trading.ts";
 import type { OrderWire, PositionWire } from "../../core/domain/wire.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";
@@ -280,7 +280,7 @@ async function expectAgreement(): Promise<void> {
   const book = await eventually(
     async () => {
       const r = await postRisk("risk_metrics", { account: "default" });
-      const b = r.body.book as { cash: number; positions: Position[] } | undefined;
+      const b = r.body.book as { cash: number; positions: PositionWire[] } | undefined;
       return b !== undefined && Math.abs(b.cash - (usdt ?? 0)) < 1e-6 ? b : undefined;
     },
     10_000,
@@ -292,10 +292,10 @@ async function expectAgreement(): Promise<void> {
   const risky = [...book.positions].sort((a, b) => a.symbol.localeCompare(b.symbol));
   expect(risky.map((p) => [p.venue, p.symbol])).toEqual(positions.map((p) => [p.venue, p.symbol]));
   for (const [i, p] of positions.entries()) {
-    const q = risky[i] as Position;
+    const q = risky[i] as PositionWire;
     close(q.amount, p.amount);
-    close(q.averagePrice, p.average_price);
-    close(q.realizedPnl, p.realized_pnl);
+    close(q.average_price, p.average_price);
+    close(q.realized_pnl, p.realized_pnl);
     close(q.fees ?? 0, p.fees ?? 0);
   }
 }

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Position } from "../../core/domain/trading.ts";
 import type { PositionWire } from "../../core/domain/wire.ts";
 import { BinanceEmulator } from "../../hotpath/exchange/emulator/binance.ts";
 import { eventually, privateNats, testBus } from "../nats.ts";
@@ -140,7 +139,7 @@ async function expectExchangeEqualsRisk(): Promise<void> {
     const book = await eventually(
       async () => {
         const b = (await post(riskUrl, "risk_metrics", { account })).book as
-          | { cash: number; positions: Position[] }
+          | { cash: number; positions: PositionWire[] }
           | undefined;
         if (b === undefined) return undefined;
         const theirs = [...b.positions].sort((x, y) =>
@@ -154,8 +153,8 @@ async function expectExchangeEqualsRisk(): Promise<void> {
               p.venue === q.venue &&
               p.symbol === q.symbol &&
               near(p.amount, q.amount) &&
-              near(p.averagePrice, q.average_price) &&
-              near(p.realizedPnl, q.realized_pnl) &&
+              near(p.average_price, q.average_price) &&
+              near(p.realized_pnl, q.realized_pnl) &&
               near(p.fees ?? 0, q.fees ?? 0)
             );
           }) &&
