@@ -52,7 +52,7 @@ const isSchema = (v: unknown): v is Schema => typeof v === "object" && v !== nul
 
 function offenders(schema: unknown, path: string, out: { path: string; key: string }[]): void {
   if (Array.isArray(schema)) {
-    schema.forEach((s, i) => offenders(s, `${path}[${i}]`, out));
+    for (const [i, s] of schema.entries()) offenders(s, `${path}[${i}]`, out);
     return;
   }
   if (!isSchema(schema)) return;
