@@ -50,22 +50,26 @@ function stub(): never {
 type Schema = Record<string, unknown>;
 const isSchema = (v: unknown): v is Schema => typeof v === "object" && v !== null && !Array.isArray(v);
 
-function offenders(schema: unknown, path: string, out: { path: string; key: string }[]): void {
+type Offender = { path: string; key: string };
+
+function propertyOffenders(properties: Schema, path: string, out: Offender[]): void {
+  for (const [key, sub] of Object.entries(properties)) {
+    if (!SNAKE.test(key) && !JSON_SCHEMA_KEYWORDS.has(key)) out.push({ path: `${path}.${key}`, key });
+    offenders(sub, `${path}.${key}`, out);
+  }
+}
+
+function offenders(schema: unknown, path: string, out: Offender[]): void {
   if (Array.isArray(schema)) {
     for (const [i, s] of schema.entries()) offenders(s, `${path}[${i}]`, out);
     return;
   }
   if (!isSchema(schema)) return;
-  if (isSchema(schema.properties)) {
-    for (const [key, sub] of Object.entries(schema.properties)) {
-      if (!SNAKE.test(key) && !JSON_SCHEMA_KEYWORDS.has(key)) out.push({ path: `${path}.${key}`, key });
-      offenders(sub, `${path}.${key}`, out);
-    }
-  }
+  if (isSchema(schema.properties)) propertyOffenders(schema.properties, path, out);
   for (const k of ["items", "prefixItems", "anyOf", "oneOf", "allOf", "not", "additionalProperties"])
     if (schema[k] !== undefined) offenders(schema[k], `${path}/${k}`, out);
-  if (isSchema(schema.$defs))
-    for (const [name, sub] of Object.entries(schema.$defs)) offenders(sub, `${path}/$defs/${name}`, out);
+  const defs = isSchema(schema.$defs) ? Object.entries(schema.$defs) : [];
+  for (const [name, sub] of defs) offenders(sub, `${path}/$defs/${name}`, out);
 }
 
 async function toolsOf(agent: (typeof manifest)[number]): Promise<readonly Tool[]> {
@@ -107,7 +111,7 @@ describe("every tool's schema is snake_case", () => {
       pendingSeen.set(agent.name, seen);
       for (const tool of await toolsOf(agent)) {
         const d = describeTool(tool);
-        const out: { path: string; key: string }[] = [];
+        const out: Offender[] = [];
         offenders(d.inputSchema, "input", out);
         offenders(d.outputSchema, "output", out);
         for (const o of out) {
