@@ -13,9 +13,12 @@ import {
 } from "./trading.ts";
 
 /**
- * Orders, fills and positions as tools answer them: snake_case (the wire convention of every tool),
- * order prices on the venue's tick and amounts on its step when the venue states them, and every other
- * number cleaned of binary noise (0.1 + 0.2 answers 0.3, never 0.30000000000000004). The domain
+ * Orders, fills and positions as tools answer them: snake_case (the wire convention of every tool).
+ * An order's limit and stop prices are put on the venue's tick and its amount on its step when the
+ * venue states them; executions (fills, an order's filled amount, average price and fee) are answered
+ * exactly as the venue recorded them and EVENTS holds them, so a reader of the answer and a reader of
+ * the bus account the same numbers (the strategy agent keeps its books from the answer). Positions,
+ * a derived view, are shown on the step and cleaned of binary noise (12 significant digits). The domain
  * shapes of trading.ts stay camelCase inside the process and on the bus; this module is the one place
  * they cross to a tool's answer and back (the strategy agent reads the exchange's answers with it).
  * Each mapping names its fields: no generic key conversion runs on the order path.
@@ -92,8 +95,6 @@ export const PositionWire = z.object({
 });
 export type PositionWire = z.infer<typeof PositionWire>;
 
-const feeOut = (f: Fee): Fee => ({ currency: f.currency, cost: clean(f.cost) });
-
 export function orderToWire(o: Order, p: Precision = {}): OrderWire {
   const amt = (x: number) => onTick(x, p.stepSize);
   const px = (x: number) => onTick(x, p.tickSize);
@@ -110,10 +111,10 @@ export function orderToWire(o: Order, p: Precision = {}): OrderWire {
     ...opt("stop_price", o.stopPrice, px),
     ...optStr("strategy_id", o.strategyId),
     status: o.status,
-    filled: amt(o.filled),
-    remaining: amt(o.remaining),
-    ...opt("average_price", o.averagePrice, clean),
-    ...(o.fee !== undefined ? { fee: feeOut(o.fee) } : {}),
+    filled: o.filled,
+    remaining: o.remaining,
+    ...opt("average_price", o.averagePrice, (x) => x),
+    ...(o.fee !== undefined ? { fee: o.fee } : {}),
     ...optStr("reason", o.reason),
     created_at: o.createdAt,
     updated_at: o.updatedAt,
@@ -144,7 +145,7 @@ export function orderFromWire(w: OrderWire): Order {
   };
 }
 
-export function fillToWire(f: Fill, p: Precision = {}): FillWire {
+export function fillToWire(f: Fill): FillWire {
   return {
     id: f.id,
     order_id: f.orderId,
@@ -153,10 +154,12 @@ export function fillToWire(f: Fill, p: Precision = {}): FillWire {
     venue: f.venue,
     symbol: f.symbol,
     side: f.side,
-    amount: onTick(f.amount, p.stepSize),
-    // An execution's price is what the venue charged (the paper venue's slippage lands off the tick).
-    price: clean(f.price),
-    fee: feeOut(f.fee),
+    // An execution is answered exactly as the venue recorded it (and as EVENTS holds it), so a reader
+    // of the answer and a reader of the bus account the same numbers; the paper venue's slippage lands
+    // off the tick.
+    amount: f.amount,
+    price: f.price,
+    fee: f.fee,
     liquidity: f.liquidity,
     timestamp: f.timestamp,
     ...optStr("strategy_id", f.strategyId),
@@ -203,7 +206,7 @@ export function withFillsToWire(
   r: { order: Order; fills: readonly Fill[] },
   p: Precision = {},
 ): OrderWithFillsWire {
-  return { order: orderToWire(r.order, p), fills: r.fills.map((f) => fillToWire(f, p)) };
+  return { order: orderToWire(r.order, p), fills: r.fills.map(fillToWire) };
 }
 
 export function withFillsFromWire(w: OrderWithFillsWire): { order: Order; fills: Fill[] } {
