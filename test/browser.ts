@@ -1,10 +1,12 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { manifest } from "../core/agents/manifest.ts";
+import { CREDENTIALS_FILE } from "../infra/local/credentials.ts";
+import { ADMIN_USER, withCredentials } from "../infra/nats/permissions.ts";
 
 /** Polls `check` until it is true (no vitest import: the bench uses these helpers too). */
 async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -82,6 +84,8 @@ export interface RunningBot4 {
   url: string;
   port(agent: string): number;
   output(): string;
+  /** The launcher's nats-server URL with the operator's (admin) credentials from its 0600 file. */
+  operatorNatsUrl(): string;
   rpc(
     agent: string,
     tool: string,
@@ -145,6 +149,15 @@ export async function startBot4(env: Record<string, string> = {}): Promise<Runni
     url,
     port,
     output: () => output,
+    operatorNatsUrl: () => {
+      const nats = /"url":"(nats:\/\/[^"]+)"/.exec(output)?.[1];
+      if (nats === undefined) throw new Error("the launcher did not log its nats-server URL");
+      const credentials = JSON.parse(readFileSync(join(dataDir, CREDENTIALS_FILE), "utf8")) as Record<
+        string,
+        string
+      >;
+      return withCredentials(nats, ADMIN_USER, credentials[ADMIN_USER] ?? "");
+    },
     stop,
     rpc: async (agent, tool, args) => {
       const res = await fetch(`${url}/rpc`, {

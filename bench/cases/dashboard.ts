@@ -57,9 +57,12 @@ const dashboardCase: BenchCase = {
     const results: BenchResult[] = [];
     const bot4 = await startBot4();
     try {
-      const natsUrl = /"url":"(nats:\/\/[^"]+)"/.exec(bot4.output())?.[1];
-      if (natsUrl === undefined) throw new Error("the launcher did not log its nats-server URL");
-      const bus = await Bus.connect({ url: natsUrl, name: "bench-dashboard", logger: quietLogger() });
+      // The embedded bus is authenticated: the bench publishes as the operator.
+      const bus = await Bus.connect({
+        url: bot4.operatorNatsUrl(),
+        name: "bench-dashboard",
+        logger: quietLogger(),
+      });
       try {
         // --- fan-out --------------------------------------------------------------------------------
         const seconds = Math.max(3, Math.round(10 * scale));

@@ -51,7 +51,7 @@ describe("walk-forward", () => {
         {
           seed,
           timeframe: "15m",
-          regimes: [{ name: "flat", driftAnnual: 0, volScale: 1, meanDurationDays: 1 }],
+          regimes: [{ name: "flat", drift_annual: 0, vol_scale: 1, mean_duration_days: 1 }],
         },
         8_000,
       );

@@ -3,8 +3,8 @@ import { Candle, OrderBook } from "../domain/market.ts";
 import { bookFromCandle, createMarketSimulator, simulateCandles, tickerFromCandle } from "./simulator.ts";
 
 const calm = {
-  regimes: [{ name: "only", driftAnnual: 0, volScale: 1, meanDurationDays: 1 }],
-  jumps: { perYear: 0, meanLog: 0, stdLog: 0 },
+  regimes: [{ name: "only", drift_annual: 0, vol_scale: 1, mean_duration_days: 1 }],
+  jumps: { per_year: 0, mean_log: 0, std_log: 0 },
 };
 
 function logReturns(candles: Candle[]): number[] {
@@ -57,9 +57,9 @@ describe("market simulator", () => {
 
   it("matches its target annualised volatility (±5 %) and clusters volatility through GARCH", () => {
     const bars = 200_000;
-    const r = logReturns(simulateCandles({ ...calm, seed: 11, annualVol: 0.6 }, bars));
-    const annualVol = Math.sqrt(variance(r) * 525_600);
-    expect(Math.abs(annualVol - 0.6) / 0.6).toBeLessThan(0.05);
+    const r = logReturns(simulateCandles({ ...calm, seed: 11, annual_vol: 0.6 }, bars));
+    const annual_vol = Math.sqrt(variance(r) * 525_600);
+    expect(Math.abs(annual_vol - 0.6) / 0.6).toBeLessThan(0.05);
     // GARCH(1,1) with α=0.06, β=0.92: squared returns are autocorrelated; with α=0 (constant vol) they are not.
     const clustered = lag1Autocorrelation(r.map((x) => x * x));
     const flat = logReturns(simulateCandles({ ...calm, seed: 11, garch: { alpha: 0, beta: 0 } }, bars));
@@ -71,7 +71,7 @@ describe("market simulator", () => {
     const base = { ...calm, seed: 5, garch: { alpha: 0, beta: 0 } };
     const without = logReturns(simulateCandles(base, 100_000));
     const withJumps = logReturns(
-      simulateCandles({ ...base, jumps: { perYear: 5_000, meanLog: 0, stdLog: 0.01 } }, 100_000),
+      simulateCandles({ ...base, jumps: { per_year: 5_000, mean_log: 0, std_log: 0.01 } }, 100_000),
     );
     expect(Math.abs(excessKurtosis(without))).toBeLessThan(0.1);
     expect(excessKurtosis(withJumps)).toBeGreaterThan(3);

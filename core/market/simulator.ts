@@ -9,8 +9,8 @@
  * - **Regime switching**: a Markov chain over `regimes`; each bar the current regime is left with
  *   probability Δ / meanDuration and the next one is drawn uniformly among the others.
  * - **Volatility clustering**: GARCH(1,1) on the diffusion shock, h_{t+1} = ω + α·ε_t² + β·h_t with
- *   ε_t = √h_t·z_t and ω chosen so that the unconditional variance is annualVol²·Δ (Δ = bar / year).
- * - **Jumps**: a compound Poisson term, `jumps.perYear` expected jumps a year, each N(meanLog, stdLog²).
+ *   ε_t = √h_t·z_t and ω chosen so that the unconditional variance is annual_vol²·Δ (Δ = bar / year).
+ * - **Jumps**: a compound Poisson term, `jumps.per_year` expected jumps a year, each N(mean_log, std_log²).
  * - **Intrabar range**: high and low are drawn from the exact distribution of the maximum / minimum of a
  *   Brownian bridge from 0 to r_t with variance s_t², so high ≥ max(open, close) ≥ min(open, close) ≥ low.
  * - Each bar opens at the previous close (a continuous 24/7 market).
@@ -33,18 +33,18 @@ const YEAR_MS = 365 * 86_400_000;
 export const RegimeSpec = z.object({
   name: z.string().min(1),
   /** Annualised drift of the log price in this regime (0.5 = +50 %/year). */
-  driftAnnual: z.number().min(-20).max(20),
+  drift_annual: z.number().min(-20).max(20),
   /** Multiplier on the GARCH volatility in this regime. */
-  volScale: z.number().positive().max(20),
+  vol_scale: z.number().positive().max(20),
   /** Mean time spent in the regime before switching, in days. */
-  meanDurationDays: z.number().positive(),
+  mean_duration_days: z.number().positive(),
 });
 export type RegimeSpec = z.infer<typeof RegimeSpec>;
 
 export const defaultRegimes: RegimeSpec[] = [
-  { name: "bull", driftAnnual: 0.8, volScale: 0.9, meanDurationDays: 20 },
-  { name: "bear", driftAnnual: -0.7, volScale: 1.2, meanDurationDays: 12 },
-  { name: "range", driftAnnual: 0, volScale: 0.7, meanDurationDays: 15 },
+  { name: "bull", drift_annual: 0.8, vol_scale: 0.9, mean_duration_days: 20 },
+  { name: "bear", drift_annual: -0.7, vol_scale: 1.2, mean_duration_days: 12 },
+  { name: "range", drift_annual: 0, vol_scale: 0.7, mean_duration_days: 15 },
 ];
 
 export const SimulatorParams = z.object({
@@ -58,9 +58,9 @@ export const SimulatorParams = z.object({
     .nonnegative()
     .default(Date.UTC(2024, 0, 1)),
   seed: z.union([z.number().int(), z.string().min(1)]).default(1),
-  startPrice: z.number().positive().default(50_000),
+  start_price: z.number().positive().default(50_000),
   /** Unconditional annualised volatility of the diffusion part. */
-  annualVol: z.number().positive().max(10).default(0.6),
+  annual_vol: z.number().positive().max(10).default(0.6),
   garch: z
     .object({ alpha: z.number().min(0).max(1), beta: z.number().min(0).max(1) })
     .refine((g) => g.alpha + g.beta < 1, { message: "garch alpha + beta must be < 1 (stationary)" })
@@ -68,13 +68,13 @@ export const SimulatorParams = z.object({
   regimes: z.array(RegimeSpec).min(1).default(defaultRegimes),
   jumps: z
     .object({
-      perYear: z.number().min(0),
-      meanLog: z.number().min(-1).max(1),
-      stdLog: z.number().min(0).max(1),
+      per_year: z.number().min(0),
+      mean_log: z.number().min(-1).max(1),
+      std_log: z.number().min(0).max(1),
     })
-    .default({ perYear: 12, meanLog: 0, stdLog: 0.03 }),
+    .default({ per_year: 12, mean_log: 0, std_log: 0.03 }),
   /** Mean traded volume per hour, in base units. */
-  volumePerHour: z.number().positive().default(100),
+  volume_per_hour: z.number().positive().default(100),
 });
 export type SimulatorParams = z.infer<typeof SimulatorParams>;
 export type SimulatorParamsInput = z.input<typeof SimulatorParams>;
@@ -95,16 +95,16 @@ export function createMarketSimulator(input: SimulatorParamsInput = {}): MarketS
   const rng = createRandom(params.seed);
   const barMs = timeframeMs[params.timeframe];
   const dt = barMs / YEAR_MS;
-  const targetVar = params.annualVol * params.annualVol * dt;
+  const targetVar = params.annual_vol * params.annual_vol * dt;
   const { alpha, beta } = params.garch;
   const omega = targetVar * (1 - alpha - beta);
-  const jumpLambda = params.jumps.perYear * dt;
-  const meanVolume = (params.volumePerHour * barMs) / 3_600_000;
+  const jumpLambda = params.jumps.per_year * dt;
+  const meanVolume = (params.volume_per_hour * barMs) / 3_600_000;
   const regimes = params.regimes;
-  const leaveProb = regimes.map((r) => Math.min(1, barMs / (r.meanDurationDays * 86_400_000)));
+  const leaveProb = regimes.map((r) => Math.min(1, barMs / (r.mean_duration_days * 86_400_000)));
 
   let ts = params.start - (params.start % barMs);
-  let price = params.startPrice;
+  let price = params.start_price;
   let h = targetVar;
   let regimeIndex = Math.floor(rng.uniform() * regimes.length);
 
@@ -118,10 +118,10 @@ export function createMarketSimulator(input: SimulatorParamsInput = {}): MarketS
       const regime = regimes[regimeIndex] as RegimeSpec;
       const z = rng.normal();
       const eps = Math.sqrt(h) * z;
-      const s = regime.volScale * Math.sqrt(h);
-      let r = regime.driftAnnual * dt - 0.5 * s * s + regime.volScale * eps;
+      const s = regime.vol_scale * Math.sqrt(h);
+      let r = regime.drift_annual * dt - 0.5 * s * s + regime.vol_scale * eps;
       const nJumps = rng.poisson(jumpLambda);
-      for (let j = 0; j < nJumps; j++) r += params.jumps.meanLog + params.jumps.stdLog * rng.normal();
+      for (let j = 0; j < nJumps; j++) r += params.jumps.mean_log + params.jumps.std_log * rng.normal();
       h = omega + alpha * eps * eps + beta * h;
 
       // Brownian-bridge extremes: max = (r + √(r² − 2s²·ln U)) / 2, min = (r − √(r² − 2s²·ln U')) / 2.

@@ -36,10 +36,10 @@ describe("preTradeCheck", () => {
     expect(r.approved).toBe(true);
     expect(r.reasons).toEqual([]);
     expect(r.price).toBe(50_000);
-    expect(r.positionFraction).toBeCloseTo(0.01, 15);
+    expect(r.position_fraction).toBeCloseTo(0.01, 15);
     expect(r.leverage).toBeCloseTo(0.01, 15);
     // VaR = z₉₉ · 0.01 · 0.03 (one position).
-    expect(r.portfolioRisk).toBeCloseTo(normalQuantile(0.99) * 0.01 * 0.03, 14);
+    expect(r.portfolio_risk).toBeCloseTo(normalQuantile(0.99) * 0.01 * 0.03, 14);
   });
 
   it("rejects a position above MAX_POSITION_SIZE with the value and the limit", () => {
@@ -75,10 +75,10 @@ describe("preTradeCheck", () => {
     const vb = 0.25 * 0.03;
     const ve = 0.3 * 0.04;
     const expected = normalQuantile(0.99) * Math.sqrt(vb * vb + ve * ve + 2 * 0.8 * vb * ve);
-    expect(r.portfolioRisk).toBeCloseTo(expected, 14);
+    expect(r.portfolio_risk).toBeCloseTo(expected, 14);
     expect(r.approved).toBe(false);
     expect(r.reasons).toEqual([
-      expect.objectContaining({ check: "maxPortfolioRisk", limit: 0.02, value: r.portfolioRisk }),
+      expect.objectContaining({ check: "maxPortfolioRisk", limit: 0.02, value: r.portfolio_risk }),
     ]);
   });
 
@@ -168,7 +168,7 @@ describe("preTradeCheck", () => {
           const delta = side === "buy" ? amount : -amount;
           after[symbol] = { amount: (after[symbol]?.amount ?? 0) + delta, mark: marks[symbol] ?? 1 };
           const m = riskMetrics(snapshot({ positions: after, marks }));
-          expect(Math.abs(r.portfolioRisk - m.portfolio.var)).toBeLessThan(1e-12);
+          expect(Math.abs(r.portfolio_risk - m.portfolio.var)).toBeLessThan(1e-12);
           expect(Math.abs(r.leverage - m.grossLeverage)).toBeLessThan(1e-12);
         },
       ),

@@ -70,11 +70,11 @@ export const PreTradeResult = z.object({
   /** The valuation price used (NaN when there was none). */
   price: z.number(),
   /** Post-trade |position| / equity. */
-  positionFraction: z.number(),
+  position_fraction: z.number(),
   /** Post-trade gross exposure / equity. */
   leverage: z.number(),
   /** Post-trade portfolio VaR / equity. */
-  portfolioRisk: z.number(),
+  portfolio_risk: z.number(),
   /** Largest direction-adjusted correlation of the grown position with another (0 when none). */
   correlation: z.number(),
 });
@@ -293,18 +293,18 @@ function result(
   approved: boolean,
   reasons: PreTradeReason[],
   price: number,
-  positionFraction: number,
+  position_fraction: number,
   leverage: number,
-  portfolioRisk: number,
+  portfolio_risk: number,
   correlation: number,
 ): PreTradeResult {
   return {
     approved,
     reasons,
     price,
-    positionFraction,
+    position_fraction,
     leverage,
-    portfolioRisk,
+    portfolio_risk,
     correlation,
   };
 }

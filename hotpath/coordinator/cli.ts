@@ -219,7 +219,9 @@ async function status(client: CoordinatorClient, json: boolean, io: Io) {
   }
   const rows = body.agents.map((a) => {
     const age =
-      a.instances.length === 0 ? "-" : `${(Math.min(...a.instances.map((i) => i.ageMs)) / 1000).toFixed(1)}s`;
+      a.instances.length === 0
+        ? "-"
+        : `${(Math.min(...a.instances.map((i) => i.age_ms)) / 1000).toFixed(1)}s`;
     const lag =
       a.consumers === undefined
         ? ""

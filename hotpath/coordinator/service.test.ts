@@ -429,7 +429,7 @@ describe("replicas", () => {
       15_000,
       "the killed instance to leave /status",
     );
-    expect(after.instances.map((i) => i.instanceId)).toEqual(["local"]);
+    expect(after.instances.map((i) => i.instance_id)).toEqual(["local"]);
     expect(after.health).toBe("up");
   });
 });

@@ -33,11 +33,11 @@ describe("/status", () => {
     });
     expect(status.url).toBe(svc.url);
     expect(status.port).toBe(svc.port);
-    expect(status.manifestPort).toBe(risk.port);
+    expect(status.manifest_port).toBe(risk.port);
     expect(status.instances.map((i) => i.url)).toEqual([svc.url]);
     // An agent with no live instance has no URL and no port to claim.
     const inference = (await systemStatus(bus)).agents.find((a) => a.name === "inference");
-    expect(inference).toMatchObject({ health: "down", manifestPort: 8082 });
+    expect(inference).toMatchObject({ health: "down", manifest_port: 8082 });
     expect(inference?.port).toBeUndefined();
   });
 });

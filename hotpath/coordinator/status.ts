@@ -7,15 +7,15 @@ import { callTool } from "../../core/bus/tool-transport.ts";
 import { consumerName, streamOf } from "../../core/subjects.ts";
 
 export const InstanceStatus = z.object({
-  instanceId: z.string(),
+  instance_id: z.string(),
   version: z.string(),
   url: z.string().optional(),
   host: z.string().optional(),
   pid: z.number().optional(),
-  startedAt: z.number(),
-  lastSeen: z.number(),
+  started_at: z.number(),
+  last_seen: z.number(),
   /** Milliseconds since the server stored the last heartbeat. */
-  ageMs: z.number(),
+  age_ms: z.number(),
 });
 
 export const ConsumerStatus = z.object({
@@ -27,7 +27,7 @@ export const ConsumerStatus = z.object({
   /** Messages on the stream not yet delivered to the consumer. */
   lag: z.number().nullable(),
   /** Delivered, not yet acknowledged. */
-  ackPending: z.number().nullable(),
+  ack_pending: z.number().nullable(),
   redelivered: z.number().nullable(),
   error: z.string().optional(),
 });
@@ -42,13 +42,13 @@ export const AgentStatus = z.object({
   /** The port of {@link url}; absent while no instance with a URL is live. */
   port: z.number().optional(),
   /** The manifest's port, before BOT4_PORT_OFFSET (services only). */
-  manifestPort: z.number().optional(),
+  manifest_port: z.number().optional(),
   /** `up` while at least one instance heartbeats; `down` otherwise. */
   health: z.enum(["up", "down"]),
   /** Version of the newest instance. */
   version: z.string().nullable(),
   /** Latest heartbeat of any instance (its own clock, ms). */
-  lastSeen: z.number().nullable(),
+  last_seen: z.number().nullable(),
   instances: z.array(InstanceStatus),
   tools: z.number().int(),
   consumers: z.array(ConsumerStatus).optional(),
@@ -109,14 +109,14 @@ async function consumerStatus(
   const name = consumerName(fn, index);
   const stream = streamOf(subject)?.name ?? "?";
   const base = { name, stream, subject };
-  const none = { lag: null, ackPending: null, redelivered: null };
+  const none = { lag: null, ack_pending: null, redelivered: null };
   try {
     const info = await withTimeout(bus.jsm.consumers.info(stream, name), timeoutMs);
     return {
       ...base,
       exists: true,
       lag: info.num_pending,
-      ackPending: info.num_ack_pending,
+      ack_pending: info.num_ack_pending,
       redelivered: info.num_redelivered,
     };
   } catch (err) {
@@ -136,20 +136,20 @@ function agentStatus(agent: Agent, mine: readonly LiveInstance[], now: number): 
     title: agent.title,
     kind: agent.kind,
     ...registeredAddress(newest),
-    ...(agent.kind === "service" ? { manifestPort: agent.port } : {}),
+    ...(agent.kind === "service" ? { manifest_port: agent.port } : {}),
     health: mine.length > 0 ? "up" : "down",
     version: newest?.version ?? null,
-    lastSeen: mine.length === 0 ? null : Math.max(...mine.map((i) => i.lastSeen)),
+    last_seen: mine.length === 0 ? null : Math.max(...mine.map((i) => i.lastSeen)),
     tools: newest?.tools.length ?? 0,
     instances: mine.map((i) => ({
-      instanceId: i.instanceId,
+      instance_id: i.instanceId,
       version: i.version,
       ...(i.url !== undefined ? { url: i.url } : {}),
       ...(i.host !== undefined ? { host: i.host } : {}),
       ...(i.pid !== undefined ? { pid: i.pid } : {}),
-      startedAt: i.startedAt,
-      lastSeen: i.lastSeen,
-      ageMs: Math.max(0, now - i.seenAt),
+      started_at: i.startedAt,
+      last_seen: i.lastSeen,
+      age_ms: Math.max(0, now - i.seenAt),
     })),
   };
 }

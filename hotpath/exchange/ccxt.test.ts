@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import { loadConfig } from "../../core/config.ts";
-import type { Fill, Order } from "../../core/domain/trading.ts";
+import type { FillWire, OrderWire } from "../../core/domain/wire.ts";
 import type { EventEnvelope } from "../../core/protocol/envelope.ts";
 import { headers, subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
@@ -76,7 +76,7 @@ describe("ccxt binance against the emulator", () => {
       client_order_id: "life-1",
     });
     expect(code).toBe(200);
-    const order = body.order as Order;
+    const order = body.order as OrderWire;
     expect(order).toMatchObject({ status: "accepted", venue: "binance", filled: 0 });
     const emuOrder = placed("life-1")[0];
     expect(emuOrder?.orderId).toBe(Number(order.id));
@@ -88,15 +88,15 @@ describe("ccxt binance against the emulator", () => {
     ).then(() => undefined);
     await eventually(async () => {
       const o = (await post("get_order", { venue: "binance", client_order_id: "life-1" })).body
-        .order as Order;
+        .order as OrderWire;
       return o.status === "partially_filled";
     });
     emu.fillOrder(Number(order.id));
     const done = await eventually(async () => {
       const r = (await post("get_order", { venue: "binance", client_order_id: "life-1" })).body;
-      return (r.order as Order).status === "filled" ? r : undefined;
+      return (r.order as OrderWire).status === "filled" ? r : undefined;
     });
-    const fills = done.fills as Fill[];
+    const fills = done.fills as FillWire[];
     expect(fills.map((f) => [f.amount, f.price, f.liquidity])).toEqual([
       [0.04, 49_000, "maker"],
       [0.06, 49_000, "maker"],
@@ -121,14 +121,14 @@ describe("ccxt binance against the emulator", () => {
       await submit({ type: "limit", side: "buy", amount: 0.1, price: 48_000, client_order_id: "life-2" })
     ).body;
     const canceled = await post("cancel_order", { venue: "binance", client_order_id: "life-2" });
-    expect(canceled.body.order).toMatchObject({ status: "canceled", id: (second.order as Order).id });
+    expect(canceled.body.order).toMatchObject({ status: "canceled", id: (second.order as OrderWire).id });
     expect(placed("life-2")[0]?.status).toBe("CANCELED");
   });
 
   it("fills a market order from the order response's trades", async () => {
     const { body } = await submit({ type: "market", side: "buy", amount: 0.6, client_order_id: "mkt-1" });
     expect(body.order).toMatchObject({ status: "filled", filled: 0.6 });
-    expect((body.fills as Fill[]).map((f) => [f.price, f.amount])).toEqual([
+    expect((body.fills as FillWire[]).map((f) => [f.price, f.amount])).toEqual([
       [50_010, 0.5],
       [50_020, 0.1],
     ]);
@@ -143,7 +143,7 @@ describe("ccxt binance against the emulator", () => {
         venues: ["paper", "binance"],
       })
     ).body;
-    const legs = both.legs as { venue: string; amount: number; allInPrice: number }[];
+    const legs = both.legs as { venue: string; amount: number; all_in_price: number }[];
     expect(legs.reduce((sum, l) => sum + l.amount, 0)).toBeCloseTo(0.01, 12);
     const run = (
       await post("route_order", {
@@ -157,11 +157,11 @@ describe("ccxt binance against the emulator", () => {
       })
     ).body;
     const leg = (
-      run.legs as { venue: string; amount: number; worstPrice: number; order?: Order; error?: string }[]
+      run.legs as { venue: string; amount: number; worst_price: number; order?: OrderWire; error?: string }[]
     )[0];
     expect(leg?.error).toBeUndefined();
-    expect(leg).toMatchObject({ venue: "binance", amount: 0.02, worstPrice: 50_010 });
-    expect(leg?.order).toMatchObject({ status: "filled", clientOrderId: "route-1-1", filled: 0.02 });
+    expect(leg).toMatchObject({ venue: "binance", amount: 0.02, worst_price: 50_010 });
+    expect(leg?.order).toMatchObject({ status: "filled", client_order_id: "route-1-1", filled: 0.02 });
     expect(placed("route-1-1")).toHaveLength(1);
   });
 
@@ -203,7 +203,7 @@ describe("ccxt binance against the emulator", () => {
       stop_price: 45_000,
       client_order_id: "stop-1",
     });
-    expect(stop.body.order).toMatchObject({ status: "accepted", type: "stop", stopPrice: 45_000 });
+    expect(stop.body.order).toMatchObject({ status: "accepted", type: "stop", stop_price: 45_000 });
     expect(placed("stop-1")[0]).toMatchObject({ type: "STOP_LOSS", stopPrice: "45000.00000000" });
     const sl = await submit({
       type: "stop_limit",
@@ -239,7 +239,7 @@ describe("ccxt binance against the emulator", () => {
     }
     expect(placed("storm-1")).toHaveLength(1);
     const s = (await post("get_exchange_status", { exchange: "binance" })).body;
-    expect((s.rate_limit as { throttledTotal: number }).throttledTotal).toBeGreaterThanOrEqual(2);
+    expect((s.rate_limit as { throttled_total: number }).throttled_total).toBeGreaterThanOrEqual(2);
   });
 
   it("honours a 418 ban: reports it, waits it out, then places the order", async () => {
@@ -276,7 +276,7 @@ describe("ccxt binance against the emulator", () => {
     expect(status).toBe(200);
     expect(postsOf("drop-1")).toHaveLength(1);
     expect(placed("drop-1")).toHaveLength(1);
-    expect((body.order as Order).id).toBe(String(placed("drop-1")[0]?.orderId));
+    expect((body.order as OrderWire).id).toBe(String(placed("drop-1")[0]?.orderId));
     expect(emu.requestsTo("GET /api/v3/order").some((r) => r.params.origClientOrderId === "drop-1")).toBe(
       true,
     );
@@ -351,7 +351,7 @@ describe("ccxt binance against the emulator", () => {
       price: 52_000,
       client_order_id: "out-1",
     });
-    const id = Number((body.order as Order).id);
+    const id = Number((body.order as OrderWire).id);
     emu.inject({ fault: { kind: "down" }, times: Number.POSITIVE_INFINITY });
     await eventually(
       async () => (await post("get_exchange_status", { exchange: "binance" })).body.connection === "down",
@@ -410,8 +410,9 @@ describe("ccxt binance against the emulator", () => {
     await eventually(
       async () => (await post("get_exchange_status", { exchange: "binance" })).body.connection === "up",
     );
-    const listed = (await post("list_orders", { venue: "binance", status: "open" })).body.orders as Order[];
-    expect(listed.find((o) => o.clientOrderId === "ghost-1")).toMatchObject({
+    const listed = (await post("list_orders", { venue: "binance", status: "open" })).body
+      .orders as OrderWire[];
+    expect(listed.find((o) => o.client_order_id === "ghost-1")).toMatchObject({
       status: "accepted",
       price: 44_000,
     });

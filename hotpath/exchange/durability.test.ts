@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import { loadConfig } from "../../core/config.ts";
-import type { Fill, Order, Position } from "../../core/domain/trading.ts";
+import type { Fill } from "../../core/domain/trading.ts";
+import type { OrderWire, PositionWire } from "../../core/domain/wire.ts";
 import { events as catalogue, messageId } from "../../core/events/catalogue.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";
@@ -210,8 +211,8 @@ describe("exchange durability", () => {
     });
     expect(resting.status).toBe(200);
     const before = {
-      orders: (await post("list_orders", { limit: 1000 })).body.orders as Order[],
-      positions: (await post("get_positions", {})).body.positions as Position[],
+      orders: (await post("list_orders", { limit: 1000 })).body.orders as OrderWire[],
+      positions: (await post("get_positions", {})).body.positions as PositionWire[],
       balances: (await post("get_balances", {})).body.balances as Record<
         string,
         { total: number; free: number }
@@ -224,28 +225,32 @@ describe("exchange durability", () => {
     await startEx();
 
     const after = {
-      orders: (await post("list_orders", { limit: 1000 })).body.orders as Order[],
-      positions: (await post("get_positions", {})).body.positions as Position[],
+      orders: (await post("list_orders", { limit: 1000 })).body.orders as OrderWire[],
+      positions: (await post("get_positions", {})).body.positions as PositionWire[],
       balances: (await post("get_balances", {})).body.balances as Record<
         string,
         { total: number; free: number }
       >,
     };
-    const byClient = (os: Order[]) =>
-      Object.fromEntries(os.map((o) => [o.clientOrderId, { id: o.id, status: o.status, filled: o.filled }]));
+    const byClient = (os: OrderWire[]) =>
+      Object.fromEntries(
+        os.map((o) => [o.client_order_id, { id: o.id, status: o.status, filled: o.filled }]),
+      );
     expect(byClient(after.orders)).toEqual(byClient(before.orders));
     // The stored position is the same; its unrealised PnL is marked at query time (the price moves on).
-    const held = (ps: Position[]) => ps.map(({ unrealizedPnl: _mark, ...rest }) => rest);
+    const held = (ps: PositionWire[]) => ps.map(({ unrealized_pnl: _mark, ...rest }) => rest);
     expect(held(after.positions)).toEqual(held(before.positions));
-    expect(after.positions.every((p) => Number.isFinite(p.unrealizedPnl))).toBe(true);
+    expect(after.positions.every((p) => Number.isFinite(p.unrealized_pnl))).toBe(true);
     expect(after.balances).toEqual(before.balances);
-    expect(after.orders.find((o) => o.clientOrderId === "dur-rest")?.status).toBe("accepted");
+    expect(after.orders.find((o) => o.client_order_id === "dur-rest")?.status).toBe("accepted");
 
     // Idempotent across the restart: the same order back, nothing executed.
     const fillsBefore = (await eventsOf("dur-2")).filter((e) => e.type === "fill.executed").length;
     const again = await market("dur-2", "buy", 0.002);
     expect(again.status).toBe(200);
-    expect((again.body.order as Order).id).toBe(before.orders.find((o) => o.clientOrderId === "dur-2")?.id);
+    expect((again.body.order as OrderWire).id).toBe(
+      before.orders.find((o) => o.client_order_id === "dur-2")?.id,
+    );
     expect((await eventsOf("dur-2")).filter((e) => e.type === "fill.executed")).toHaveLength(fillsBefore);
 
     // The same id with other terms is refused, naming the field.
@@ -266,7 +271,7 @@ describe("exchange durability", () => {
     // New ids never collide with the first run's.
     const fresh = await market("dur-4", "buy");
     expect(fresh.status).toBe(200);
-    expect(firstIds.has((fresh.body.order as Order).id)).toBe(false);
+    expect(firstIds.has((fresh.body.order as OrderWire).id)).toBe(false);
     const fills = (await storedEvents(bus))
       .filter((e) => e.type === "fill.executed")
       .map((e) => (e.data as Fill).id);
@@ -285,15 +290,15 @@ describe("exchange durability", () => {
 
 /** The exchange's positions and paper cash against the risk book's, field by field (1e-9 relative). */
 async function expectAgreement(): Promise<void> {
-  const positions = ((await post("get_positions", { account: "default" })).body.positions as Position[]).sort(
-    (a, b) => a.symbol.localeCompare(b.symbol),
-  );
+  const positions = (
+    (await post("get_positions", { account: "default" })).body.positions as PositionWire[]
+  ).sort((a, b) => a.symbol.localeCompare(b.symbol));
   const usdt = ((await post("get_balances", {})).body.balances as Record<string, { total: number }>).USDT
     ?.total;
   const book = await eventually(
     async () => {
       const r = await postRisk("risk_metrics", { account: "default" });
-      const b = r.body.book as { cash: number; positions: Position[] } | undefined;
+      const b = r.body.book as { cash: number; positions: PositionWire[] } | undefined;
       return b !== undefined && Math.abs(b.cash - (usdt ?? 0)) < 1e-6 ? b : undefined;
     },
     10_000,
@@ -305,10 +310,10 @@ async function expectAgreement(): Promise<void> {
   const risky = [...book.positions].sort((a, b) => a.symbol.localeCompare(b.symbol));
   expect(risky.map((p) => [p.venue, p.symbol])).toEqual(positions.map((p) => [p.venue, p.symbol]));
   for (const [i, p] of positions.entries()) {
-    const q = risky[i] as Position;
+    const q = risky[i] as PositionWire;
     close(q.amount, p.amount);
-    close(q.averagePrice, p.averagePrice);
-    close(q.realizedPnl, p.realizedPnl);
+    close(q.average_price, p.average_price);
+    close(q.realized_pnl, p.realized_pnl);
     close(q.fees ?? 0, p.fees ?? 0);
   }
 }

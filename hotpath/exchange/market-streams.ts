@@ -29,8 +29,8 @@ export interface StreamStatus {
   state: "starting" | "up" | "reconnecting" | "down" | "stopped";
   messages: number;
   reconnects: number;
-  lastMessageAt?: number;
-  lastError?: string;
+  last_message_at?: number;
+  last_error?: string;
 }
 
 export interface MarketStreamsOptions {
@@ -165,7 +165,7 @@ export class MarketStreams {
       this.o.publisher.market(venue, "book", symbol, data, data.timestamp);
     }
     status.messages += 1;
-    status.lastMessageAt = Date.now();
+    status.last_message_at = Date.now();
   }
 
   private async run(venue: MarketDataSource, stream: Stream): Promise<void> {
@@ -181,7 +181,7 @@ export class MarketStreams {
         s.state = "up";
       } catch (err) {
         failures += 1;
-        s.lastError = err instanceof Error ? err.message : String(err);
+        s.last_error = err instanceof Error ? err.message : String(err);
         this.o.onOutage?.(s.venue, err);
         if (failures > this.o.maxReconnectAttempts) {
           s.state = "down";
@@ -193,7 +193,7 @@ export class MarketStreams {
               symbol: s.symbol,
               kind: s.kind,
               attempts: failures - 1,
-              lastError: s.lastError,
+              lastError: s.last_error,
             },
             [s.venue, s.kind, s.symbol, Date.now()],
           );

@@ -55,7 +55,7 @@ export class PaperFeed {
         timeframe: "1m",
         start: start - (start % timeframeMs["1m"]),
         seed: `${options.seed}:${symbol}`,
-        startPrice: options.startPrices?.[symbol] ?? defaultStart(symbol),
+        start_price: options.startPrices?.[symbol] ?? defaultStart(symbol),
       }),
     );
   }
@@ -75,7 +75,7 @@ export class PaperFeed {
         timeframe: "1m",
         start,
         seed: `${this.options.seed}:${symbol}:${bar.ts}`,
-        startPrice: bar.close,
+        start_price: bar.close,
       });
     });
   }

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import type { Candle, OrderBook } from "../../core/domain/market.ts";
-import type { Fill, Order } from "../../core/domain/trading.ts";
+import type { Order } from "../../core/domain/trading.ts";
+import type { FillWire, OrderWire } from "../../core/domain/wire.ts";
 import { fillAgainstBook } from "../../core/execution/fill-model.ts";
 import { emptySnapshot } from "../../core/risk/snapshot.ts";
 import { kvBuckets, positionKeys, riskKeys, subjects } from "../../core/subjects.ts";
@@ -88,8 +89,8 @@ describe("exchange service on the paper venue", () => {
       client_order_id: "mkt-1",
     });
     expect(status).toBe(200);
-    const order = body.order as Order;
-    const fills = body.fills as Fill[];
+    const order = body.order as OrderWire;
+    const fills = body.fills as FillWire[];
     expect(order.status).toBe("filled");
     expect(fills.map((f) => [f.price, f.amount, f.liquidity])).toEqual(
       expected.fills.map((f) => [f.price, f.amount, f.liquidity]),
@@ -107,7 +108,7 @@ describe("exchange service on the paper venue", () => {
       amount: 0.01,
       client_order_id: "mkt-1",
     });
-    expect((again.body.order as Order).id).toBe(order.id);
+    expect((again.body.order as OrderWire).id).toBe(order.id);
 
     const events = await eventually(async () => {
       const all = (await storedEvents(bus)).filter((e) => e.source === "exchange");
@@ -140,7 +141,7 @@ describe("exchange service on the paper venue", () => {
       price,
       client_order_id: "lmt-1",
     });
-    const order = body.order as Order;
+    const order = body.order as OrderWire;
     expect(order.status).toBe("accepted");
     rt.paper.onCandle(
       bar({ open: price * 1.01, high: price * 1.02, low: price * 1.001, close: price * 1.01 }),
@@ -152,8 +153,8 @@ describe("exchange service on the paper venue", () => {
       bar({ open: price * 1.01, high: price * 1.02, low: price * 0.999, close: price * 1.0 }),
     );
     const after = (await post("get_order", { client_order_id: "lmt-1" })).body;
-    expect(after.order).toMatchObject({ status: "filled", averagePrice: price });
-    const fill = (after.fills as Fill[])[0];
+    expect(after.order).toMatchObject({ status: "filled", average_price: price });
+    const fill = (after.fills as FillWire[])[0];
     expect(fill?.liquidity).toBe("maker");
     close(fill?.fee.cost ?? 0, price * 0.01 * 0.001);
   });
@@ -169,27 +170,27 @@ describe("exchange service on the paper venue", () => {
       stop_price: stop,
       client_order_id: "stp-1",
     });
-    expect((body.order as Order).status).toBe("accepted");
+    expect((body.order as OrderWire).status).toBe("accepted");
     rt.paper.onCandle(bar({ open: stop * 1.02, high: stop * 1.03, low: stop * 0.99, close: stop }));
     const after = (await post("get_order", { client_order_id: "stp-1" })).body;
     expect(after.order).toMatchObject({ status: "filled" });
-    const fill = (after.fills as Fill[])[0];
+    const fill = (after.fills as FillWire[])[0];
     close(fill?.price ?? 0, stop * (1 - SLIP));
     expect(fill?.liquidity).toBe("taker");
     const positions = (await post("get_positions", { symbol: "BTC/USDT" })).body.positions as {
       amount: number;
-      averagePrice: number;
-      realizedPnl: number;
-      unrealizedPnl?: number;
+      average_price: number;
+      realized_pnl: number;
+      unrealized_pnl?: number;
     }[];
     close(positions[0]?.amount ?? 0, 0.01);
     // Issue 14.6: the position shows its unrealised PnL at the venue's last price next to the realised.
     const last = rt.oms.price("paper", "BTC/USDT");
     expect(last).toBeDefined();
     const p0 = positions[0];
-    expect(p0?.unrealizedPnl).toBeDefined();
-    close(p0?.unrealizedPnl ?? Number.NaN, (p0?.amount ?? 0) * ((last ?? 0) - (p0?.averagePrice ?? 0)));
-    expect(Number.isFinite(p0?.realizedPnl)).toBe(true);
+    expect(p0?.unrealized_pnl).toBeDefined();
+    close(p0?.unrealized_pnl ?? Number.NaN, (p0?.amount ?? 0) * ((last ?? 0) - (p0?.average_price ?? 0)));
+    expect(Number.isFinite(p0?.realized_pnl)).toBe(true);
   });
 
   it("rejects an order over the position limit with the reasons, and publishes the rejection", async () => {
@@ -306,7 +307,7 @@ describe("exchange service on the paper venue", () => {
       amount: 0.001,
       client_order_id: "clock-1",
     });
-    const arriving = (market.body.fills as Fill[])[0] as Fill;
+    const arriving = (market.body.fills as FillWire[])[0] as FillWire;
     expect(inBar(arriving.timestamp, last)).toBe(true);
     // A resting limit under the last close fills on a later bar, stamped on that bar's time.
     const price = Math.round(last.close * 0.9995 * 100) / 100;
@@ -318,15 +319,15 @@ describe("exchange service on the paper venue", () => {
       price,
       client_order_id: "clock-2",
     });
-    expect((resting.body.order as Order).status).toBe("accepted");
+    expect((resting.body.order as OrderWire).status).toBe("accepted");
     let filledOn: Candle | undefined;
     for (let k = 0; k < 500 && filledOn === undefined; k++) {
       const bar = btc(rt.feed.tick());
       const got = (await post("get_order", { client_order_id: "clock-2" })).body;
-      if ((got.order as Order).status === "filled") filledOn = bar;
+      if ((got.order as OrderWire).status === "filled") filledOn = bar;
     }
     expect(filledOn).toBeDefined();
-    const fills = (await post("get_order", { client_order_id: "clock-2" })).body.fills as Fill[];
+    const fills = (await post("get_order", { client_order_id: "clock-2" })).body.fills as FillWire[];
     expect(fills.length).toBeGreaterThan(0);
     for (const f of fills) expect(inBar(f.timestamp, filledOn as Candle)).toBe(true);
   });

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import type { OrderBook } from "../../core/domain/market.ts";
-import type { Fill, Order } from "../../core/domain/trading.ts";
+import type { Order } from "../../core/domain/trading.ts";
+import type { FillWire, OrderWire } from "../../core/domain/wire.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";
 import type { RunningService } from "../kit/types.ts";
@@ -50,14 +51,14 @@ afterAll(async () => {
 interface Leg {
   venue: string;
   amount: number;
-  worstPrice: number;
-  limitPrice?: number;
+  worst_price: number;
+  limit_price?: number;
   filled: number;
-  fillPrice?: number;
-  feePaid: number;
+  fill_price?: number;
+  fee_paid: number;
   status?: string;
-  order?: Order;
-  fills?: Fill[];
+  order?: OrderWire;
+  fills?: FillWire[];
   error?: string;
   code?: number;
 }
@@ -86,7 +87,7 @@ describe("route_order on the paper venue", () => {
     expect(legs).toHaveLength(1);
     const leg = legs[0] as Leg;
     expect(leg.error).toBeUndefined();
-    expect(leg.order).toMatchObject({ status: "filled", clientOrderId: "route-1-1", filled: 0.002 });
+    expect(leg.order).toMatchObject({ status: "filled", client_order_id: "route-1-1", filled: 0.002 });
     expect(leg.status).toBe("filled");
     // The totals are the fills' own sums (tolerance 1e-12 absolute on amounts, 1e-9 relative on prices).
     const fills = leg.fills ?? [];
@@ -94,14 +95,14 @@ describe("route_order on the paper venue", () => {
     const vwap = fills.reduce((s, f) => s + f.amount * f.price, 0) / amount;
     expect(Math.abs(amount - 0.002)).toBeLessThan(1e-12);
     expect(Math.abs(leg.filled - amount)).toBeLessThan(1e-12);
-    expect(Math.abs((leg.fillPrice ?? 0) - vwap)).toBeLessThanOrEqual(1e-9 * vwap);
-    expect(leg.feePaid).toBeCloseTo(
+    expect(Math.abs((leg.fill_price ?? 0) - vwap)).toBeLessThanOrEqual(1e-9 * vwap);
+    expect(leg.fee_paid).toBeCloseTo(
       fills.reduce((s, f) => s + f.fee.cost, 0),
       12,
     );
     expect(body).toMatchObject({ executed: true, planned: 0.002, unfilled: 0 });
     expect(Math.abs((body.filled as number) - amount)).toBeLessThan(1e-12);
-    expect(onTick(leg.limitPrice ?? 0.001, 0.01)).toBe(true);
+    expect(onTick(leg.limit_price ?? 0.001, 0.01)).toBe(true);
   });
 
   it("reports a leg the venue refused as unfilled, with its error and code", async () => {

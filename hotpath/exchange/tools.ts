@@ -3,14 +3,23 @@ import { z } from "zod";
 import { OrderBook, Ticker } from "../../core/domain/market.ts";
 import {
   AccountId,
-  Fill,
-  Order,
+  type Fill,
+  type Order,
   OrderRequest,
   OrderType,
-  Position,
   Side,
   StrategyId,
 } from "../../core/domain/trading.ts";
+import {
+  clean,
+  OrderWire,
+  OrderWithFillsWire,
+  type Precision,
+  orderToWire,
+  PositionWire,
+  positionToWire,
+  withFillsToWire,
+} from "../../core/domain/wire.ts";
 import { PreTradeResult } from "../../core/risk/pretrade.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { failure, invalidParams, rejected } from "../../core/tools/errors.ts";
@@ -20,12 +29,18 @@ import { type ExecutedLeg, executedLeg, failedLeg, RouteOutput, routeResult } fr
 import { planRoute, type VenueBook } from "./router.ts";
 import type { ExchangeRuntime } from "./runtime.ts";
 import { Amount, Price } from "../../core/domain/bounds.ts";
-import { VenueNetworkError, VenueRateLimited, VenueRejected } from "../../core/ports/venue.ts";
+import {
+  type VenueHealth,
+  VenueNetworkError,
+  VenueRateLimited,
+  VenueRejected,
+} from "../../core/ports/venue.ts";
 import { UnifiedSymbol as SymbolArg } from "../../core/domain/market.ts";
 
 /**
- * The exchange's tools. Inputs are snake_case; orders, fills, positions, tickers and books come back
- * in the shared domain shapes of core/domain (camelCase, integer ms timestamps).
+ * The exchange's tools. Inputs and outputs are snake_case; orders, fills and positions come back in
+ * their wire shapes (core/domain/wire.ts: prices on the venue's tick, amounts on its step, integer ms
+ * timestamps), tickers and books in the shared domain shapes of core/domain.
  */
 const Venue = z.string().regex(/^[a-z0-9]+$/, "a venue name such as paper or binance");
 const ClientOrderId = z.string().regex(/^[A-Za-z0-9._:-]{1,36}$/, "1–36 characters of A–Z a–z 0–9 . _ : -");
@@ -49,11 +64,11 @@ const StreamStatus = z.object({
   state: z.enum(["starting", "up", "reconnecting", "down", "stopped"]),
   messages: z.number().int(),
   reconnects: z.number().int(),
-  lastMessageAt: z.number().optional(),
-  lastError: z.string().optional(),
+  last_message_at: z.number().optional(),
+  last_error: z.string().optional(),
 });
 const Pretrade = PreTradeResult.extend({ source: z.enum(["kv", "local"]) });
-const OrderWithFills = z.object({ order: Order, fills: z.array(Fill) });
+const OrderWithFills = OrderWithFillsWire;
 
 const VenueStatus = z.object({
   exchange: z.string(),
@@ -71,11 +86,11 @@ const VenueStatus = z.object({
     .object({
       tokens: z.number(),
       capacity: z.number(),
-      refillPerSecond: z.number(),
+      refill_per_second: z.number(),
       queued: z.number().int(),
-      blockedUntil: z.number(),
+      blocked_until: z.number(),
       banned: z.boolean(),
-      throttledTotal: z.number().int(),
+      throttled_total: z.number().int(),
     })
     .optional(),
   latency_ms: z.object({
@@ -88,8 +103,26 @@ const VenueStatus = z.object({
   requests: z.number().int(),
 });
 
+const rateLimitOut = (r: NonNullable<VenueHealth["rateLimit"]>) => ({
+  tokens: r.tokens,
+  capacity: r.capacity,
+  refill_per_second: r.refillPerSecond,
+  queued: r.queued,
+  blocked_until: r.blockedUntil,
+  banned: r.banned,
+  throttled_total: r.throttledTotal,
+});
+
 export function exchangeTools(rt: ExchangeRuntime): Tool[] {
   const venueOf = (v: string | undefined) => v ?? rt.defaultVenue;
+  /** The venue's tick and step for a symbol (none known: numbers are only cleaned of float noise). */
+  const precision = (venue: string, symbol: string): Precision => {
+    const m = rt.venues.get(venue)?.market(symbol);
+    return { tickSize: m?.tickSize, stepSize: m?.stepSize };
+  };
+  const orderOut = (o: Order) => orderToWire(o, precision(o.venue, o.symbol));
+  const withFillsOut = (r: { order: Order; fills: readonly Fill[] }) =>
+    withFillsToWire(r, precision(r.order.venue, r.order.symbol));
   const wrapVenue = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -148,7 +181,7 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
       message,
       open_orders: rt.oms.list({ venue: name, open: true }).length,
       symbols: venue.symbols().length,
-      ...(health.rateLimit !== undefined ? { rate_limit: health.rateLimit } : {}),
+      ...(health.rateLimit !== undefined ? { rate_limit: rateLimitOut(health.rateLimit) } : {}),
       latency_ms: health.latencyMs,
       ...(lastError !== undefined ? { last_error: lastError } : {}),
       requests: health.requests,
@@ -191,7 +224,8 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
           ...(a.strategy_id !== undefined ? { strategyId: a.strategy_id } : {}),
         });
         if (!parsed.success) throw invalidParams("invalid order", parsed.error);
-        return rt.oms.submit(parsed.data, ctx.correlationId);
+        const r = await rt.oms.submit(parsed.data, ctx.correlationId);
+        return { ...withFillsOut(r), pretrade: r.pretrade };
       },
     }),
     defineTool({
@@ -199,13 +233,13 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
       description:
         "Cancel an open order by order_id or client_order_id (cancels jump the venue's rate-limit queue).",
       input: StrictOrderRef,
-      output: z.object({ order: Order }),
+      output: z.object({ order: OrderWire }),
       handler: async (a) => {
         const ref = {
           ...(a.order_id !== undefined ? { id: a.order_id } : {}),
           ...(a.client_order_id !== undefined ? { clientOrderId: a.client_order_id } : {}),
         };
-        return { order: await rt.oms.cancel(venueOf(a.venue), ref) };
+        return { order: orderOut(await rt.oms.cancel(venueOf(a.venue), ref)) };
       },
     }),
     defineTool({
@@ -222,7 +256,7 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
         };
         const found = rt.oms.get(venue, ref);
         if (found === undefined) throw rejected(`no order ${a.order_id ?? a.client_order_id} on ${venue}`);
-        return found;
+        return withFillsOut(found);
       },
     }),
     defineTool({
@@ -236,7 +270,7 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
         status: z.enum(["open", "closed", "all"]).default("all"),
         limit: z.number().int().positive().max(1000).default(100),
       }),
-      output: z.object({ orders: z.array(Order) }),
+      output: z.object({ orders: z.array(OrderWire) }),
       handler: (a) => {
         const orders = rt.oms.list({
           ...(a.venue !== undefined ? { venue: a.venue } : {}),
@@ -244,7 +278,7 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
           ...(a.account !== undefined ? { account: a.account } : {}),
           ...(a.status !== "all" ? { open: a.status === "open" } : {}),
         });
-        return { orders: orders.slice(-a.limit) };
+        return { orders: orders.slice(-a.limit).map(orderOut) };
       },
     }),
     defineTool({
@@ -257,7 +291,11 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
       }),
       handler: async (a) => {
         const venue = venueOf(a.venue);
-        return { venue, balances: await wrapVenue(() => rt.oms.fetchBalances(venue)) };
+        const balances = await wrapVenue(() => rt.oms.fetchBalances(venue));
+        const out: Record<string, { free: number; used: number; total: number }> = {};
+        for (const [currency, b] of Object.entries(balances))
+          out[currency] = { free: clean(b.free), used: clean(b.used), total: clean(b.total) };
+        return { venue, balances: out };
       },
     }),
     defineTool({
@@ -269,13 +307,15 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
         venue: Venue.optional(),
         symbol: SymbolArg.optional(),
       }),
-      output: z.object({ positions: z.array(Position) }),
+      output: z.object({ positions: z.array(PositionWire) }),
       handler: (a) => ({
-        positions: rt.oms.positions.ledger.marked((symbol, venue) => rt.oms.price(venue, symbol), {
-          ...(a.account !== undefined ? { account: a.account } : {}),
-          ...(a.venue !== undefined ? { venue: a.venue } : {}),
-          ...(a.symbol !== undefined ? { symbol: a.symbol } : {}),
-        }),
+        positions: rt.oms.positions.ledger
+          .marked((symbol, venue) => rt.oms.price(venue, symbol), {
+            ...(a.account !== undefined ? { account: a.account } : {}),
+            ...(a.venue !== undefined ? { venue: a.venue } : {}),
+            ...(a.symbol !== undefined ? { symbol: a.symbol } : {}),
+          })
+          .map((q) => positionToWire(q, precision(q.venue, q.symbol))),
       }),
     }),
     defineTool({
@@ -380,7 +420,7 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
               },
               ctx.correlationId,
             );
-            legs.push(executedLeg(leg, price, r.order, r.fills));
+            legs.push(executedLeg(leg, price, withFillsOut(r)));
           } catch (err) {
             legs.push(failedLeg(leg, price, err));
           }

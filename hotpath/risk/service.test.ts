@@ -4,7 +4,8 @@ import { callTool } from "../../core/bus/tool-transport.ts";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import { type Candle, marketEventType, type Ticker } from "../../core/domain/market.ts";
-import { type Fill, type Position, tradeEventType } from "../../core/domain/trading.ts";
+import { type Fill, tradeEventType } from "../../core/domain/trading.ts";
+import type { PositionWire } from "../../core/domain/wire.ts";
 import { type EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { preTradeCheck } from "../../core/risk/pretrade.ts";
@@ -230,13 +231,13 @@ describe("risk service state", () => {
     const marked = await eventually(async () => {
       const { body } = await tool("risk_metrics", {});
       const p = (body.positions as { mark: number; realized_pnl?: number; unrealized_pnl?: number }[])[0];
-      return p?.mark === 60_000 ? { p, book: body.book as { positions: Position[] } } : undefined;
+      return p?.mark === 60_000 ? { p, book: body.book as { positions: PositionWire[] } } : undefined;
     });
-    const held = marked.book.positions[0] as Position;
-    expect(held.unrealizedPnl).toBeCloseTo(0.02 * (60_000 - held.averagePrice), 9);
-    expect(marked.p.unrealized_pnl).toBeCloseTo(0.02 * (60_000 - held.averagePrice), 9);
-    expect(marked.p.realized_pnl).toBeCloseTo(held.realizedPnl, 12);
-    expect(held.realizedPnl).toBeCloseTo(-(held.fees ?? 0), 12);
+    const held = marked.book.positions[0] as PositionWire;
+    expect(held.unrealized_pnl).toBeCloseTo(0.02 * (60_000 - held.average_price), 9);
+    expect(marked.p.unrealized_pnl).toBeCloseTo(0.02 * (60_000 - held.average_price), 9);
+    expect(marked.p.realized_pnl).toBeCloseTo(held.realized_pnl, 12);
+    expect(held.realized_pnl).toBeCloseTo(-(held.fees ?? 0), 12);
     // What the exchange does in process with that snapshot:
     const check = preTradeCheck({ symbol: "BTC/USDT", side: "buy", amount: 0.1 }, snap);
     expect(check.approved).toBe(false);

@@ -1,10 +1,10 @@
-import { z } from "zod";
+import type { z } from "zod";
 import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
 import type { Bus } from "../../core/bus/bus.ts";
 import { callTool } from "../../core/bus/tool-transport.ts";
 import type { Config } from "../../core/config.ts";
 import { Candle, Signal } from "../../core/domain/market.ts";
-import { Fill, Order } from "../../core/domain/trading.ts";
+import { OrderWithFillsWire, withFillsFromWire } from "../../core/domain/wire.ts";
 import { envelopeOf, events, inputOf } from "../../core/events/catalogue.ts";
 import { type Delivery, type FollowFrom, follow as followStream } from "../../core/bus/follow.ts";
 import { publish } from "../../core/bus/publish.ts";
@@ -22,7 +22,6 @@ import { KvInstanceStore } from "./store.ts";
 import { strategyTools } from "./tools.ts";
 
 const agent = findAgent("strategy") as ServiceAgent;
-const SubmitAnswer = z.object({ order: Order, fills: z.array(Fill) });
 /** What the strategies take from the trade events: fills and order changes. */
 const TradeInput = inputOf({ fill: [events.fill], order: Object.values(events.order) });
 
@@ -60,19 +59,18 @@ export function exchangeOrderPort(bus: Bus, timeout = 5_000): OrderPort {
         },
         { timeout },
       );
-      return SubmitAnswer.parse(answer);
+      return withFillsFromWire(OrderWithFillsWire.parse(answer));
     },
     async lookup(venue, clientOrderId) {
       try {
-        return SubmitAnswer.parse(
-          await callTool(
-            bus,
-            "exchange",
-            "get_order",
-            { venue, client_order_id: clientOrderId },
-            { timeout },
-          ),
+        const answer = await callTool(
+          bus,
+          "exchange",
+          "get_order",
+          { venue, client_order_id: clientOrderId },
+          { timeout },
         );
+        return withFillsFromWire(OrderWithFillsWire.parse(answer));
       } catch (err) {
         if (err instanceof ToolError && err.code === -32003) return undefined;
         throw err;

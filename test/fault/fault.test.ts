@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Position } from "../../core/domain/trading.ts";
+import type { PositionWire } from "../../core/domain/wire.ts";
 import { BinanceEmulator } from "../../hotpath/exchange/emulator/binance.ts";
 import { eventually, privateNats, testBus } from "../nats.ts";
 import {
@@ -128,7 +128,7 @@ const post = async (url: string, tool: string, body: unknown) =>
 async function expectExchangeEqualsRisk(): Promise<void> {
   const near = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
   for (const account of ["default", "venue"]) {
-    const ours = ((await post(exchangeUrl, "get_positions", { account })).positions as Position[]).sort(
+    const ours = ((await post(exchangeUrl, "get_positions", { account })).positions as PositionWire[]).sort(
       (a, b) => `${a.venue}${a.symbol}`.localeCompare(`${b.venue}${b.symbol}`),
     );
     const usdt = (
@@ -141,7 +141,7 @@ async function expectExchangeEqualsRisk(): Promise<void> {
     const book = await eventually(
       async () => {
         const b = (await post(riskUrl, "risk_metrics", { account })).book as
-          | { cash: number; positions: Position[] }
+          | { cash: number; positions: PositionWire[] }
           | undefined;
         if (b === undefined) return undefined;
         const theirs = [...b.positions].sort((x, y) =>
@@ -150,13 +150,13 @@ async function expectExchangeEqualsRisk(): Promise<void> {
         const same =
           theirs.length === ours.length &&
           theirs.every((p, i) => {
-            const q = ours[i] as Position;
+            const q = ours[i] as PositionWire;
             return (
               p.venue === q.venue &&
               p.symbol === q.symbol &&
               near(p.amount, q.amount) &&
-              near(p.averagePrice, q.averagePrice) &&
-              near(p.realizedPnl, q.realizedPnl) &&
+              near(p.average_price, q.average_price) &&
+              near(p.realized_pnl, q.realized_pnl) &&
               near(p.fees ?? 0, q.fees ?? 0)
             );
           }) &&
@@ -181,7 +181,7 @@ async function expectLedgerAgrees(): Promise<void> {
   for (const account of ["default", "venue"]) {
     await eventually(
       async () => {
-        const ours = (await post(exchangeUrl, "get_positions", { account })).positions as Position[];
+        const ours = (await post(exchangeUrl, "get_positions", { account })).positions as PositionWire[];
         const theirs = await ledgerBook(coordinatorUrl, account);
         const keys = new Set([...ours.map((p) => `${p.venue}|${p.symbol}`), ...Object.keys(theirs)]);
         return [...keys].every((k) => {

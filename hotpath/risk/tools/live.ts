@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Position } from "../../../core/domain/trading.ts";
+import { PositionWire, positionToWire } from "../../../core/domain/wire.ts";
 import { unrealizedPnl } from "../../../core/portfolio/accounting.ts";
 import { riskMetrics } from "../../../core/risk/metrics.ts";
 import { PreTradeReason, preTradeCheck } from "../../../core/risk/pretrade.ts";
@@ -78,7 +78,7 @@ export function liveTools(control: RiskControl): Tool[] {
       ),
       updated_at: z.number(),
       book: z
-        .object({ cash: z.number(), positions: z.array(Position) })
+        .object({ cash: z.number(), positions: z.array(PositionWire) })
         .optional()
         .describe(
           "cash (quote) and per-venue positions: average price, realised PnL after fees, fees, unrealised PnL at the mark",
@@ -92,18 +92,20 @@ export function liveTools(control: RiskControl): Tool[] {
         raw === undefined
           ? undefined
           : {
-              ...raw,
+              cash: raw.cash,
               positions: raw.positions.map((p) => {
                 const mark = markOf.get(p.symbol);
-                return mark === undefined ? p : { ...p, unrealizedPnl: unrealizedPnl(p, mark) };
+                return positionToWire(
+                  mark === undefined ? p : { ...p, unrealizedPnl: unrealizedPnl(p, mark) },
+                );
               }),
             };
       const pnlOf = (symbol: string) => {
         if (book === undefined) return {};
         const rows = book.positions.filter((p) => p.symbol === symbol);
         return {
-          realized_pnl: rows.reduce((a, p) => a + p.realizedPnl, 0),
-          unrealized_pnl: rows.reduce((a, p) => a + (p.unrealizedPnl ?? 0), 0),
+          realized_pnl: rows.reduce((a, p) => a + p.realized_pnl, 0),
+          unrealized_pnl: rows.reduce((a, p) => a + (p.unrealized_pnl ?? 0), 0),
         };
       };
       return {
@@ -176,9 +178,9 @@ export function liveTools(control: RiskControl): Tool[] {
         approved: r.approved,
         reasons: r.reasons,
         price: finite(r.price),
-        position_fraction: finite(r.positionFraction),
+        position_fraction: finite(r.position_fraction),
         leverage: finite(r.leverage),
-        portfolio_risk: finite(r.portfolioRisk),
+        portfolio_risk: finite(r.portfolio_risk),
         correlation: r.correlation,
         snapshot_updated_at: snapshot.updatedAt,
       };

@@ -98,7 +98,7 @@ function Consumers() {
     { label: "subject", key: "subject" },
     { label: "exists", render: (c) => (c.exists ? "yes" : html`<span class="muted">not yet</span>`) },
     { label: "lag", align: "right", render: (c) => c.lag ?? "—" },
-    { label: "ack pending", align: "right", render: (c) => c.ackPending ?? "—" },
+    { label: "ack pending", align: "right", render: (c) => c.ack_pending ?? "—" },
     { label: "redelivered", align: "right", render: (c) => c.redelivered ?? "—" },
   ]} />`;
 }
