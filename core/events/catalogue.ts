@@ -42,6 +42,24 @@ function spec<T>(s: Omit<EventSpec<T>, "subject"> & { subject?: (data: T) => str
   return { ...s, subject: s.subject ?? (() => fixed) };
 }
 
+/** A market event on MARKET (`market.<venue>.<kind>.<symbol>`), published by the exchange. */
+function marketSpec<T extends { venue: string; symbol: string }>(
+  kind: "candle" | "ticker" | "book",
+  schema: z.ZodType<T>,
+  schemaName: string,
+): EventSpec<T> {
+  return spec<T>({
+    type: marketEventType[kind],
+    version: 1,
+    stream: "MARKET",
+    pattern: `market.*.${kind}.*`,
+    subject: (d) => subjects.market.of(d.venue, kind, d.symbol),
+    schema,
+    schemaName,
+    publisher: "exchange",
+  });
+}
+
 /** The `data` of limits.changed and kill_switch.changed (a change of the risk limits in KV). */
 export const LimitsChange = z.object({
   /** null when there were no limits before (the first start). */
@@ -174,36 +192,9 @@ export const events = {
     schemaName: "StreamDown",
     publisher: "exchange",
   }),
-  candle: spec<Candle>({
-    type: marketEventType.candle,
-    version: 1,
-    stream: "MARKET",
-    pattern: "market.*.candle.*",
-    subject: (c) => subjects.market.of(c.venue, "candle", c.symbol),
-    schema: Candle,
-    schemaName: "Candle",
-    publisher: "exchange",
-  }),
-  ticker: spec<Ticker>({
-    type: marketEventType.ticker,
-    version: 1,
-    stream: "MARKET",
-    pattern: "market.*.ticker.*",
-    subject: (t) => subjects.market.of(t.venue, "ticker", t.symbol),
-    schema: Ticker,
-    schemaName: "Ticker",
-    publisher: "exchange",
-  }),
-  book: spec<OrderBook>({
-    type: marketEventType.book,
-    version: 1,
-    stream: "MARKET",
-    pattern: "market.*.book.*",
-    subject: (b) => subjects.market.of(b.venue, "book", b.symbol),
-    schema: OrderBook,
-    schemaName: "OrderBook",
-    publisher: "exchange",
-  }),
+  candle: marketSpec("candle", Candle, "Candle"),
+  ticker: marketSpec("ticker", Ticker, "Ticker"),
+  book: marketSpec("book", OrderBook, "OrderBook"),
 } as const;
 
 /** Dead letters are published by the trigger for the function whose input it was (`dlq.<function>`). */
