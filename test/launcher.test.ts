@@ -58,7 +58,17 @@ describe("npm start (embedded default)", () => {
       throw new Error(`${String(err)}\n--- launcher output ---\n${output.slice(-4000)}`);
     });
     expect(health).toMatchObject({ status: "ok" });
-    await eventually(() => output.includes("Bot4 is up"), 60_000, "start-up to finish");
+    // Every function must be running before "up" (the ledger's first PGlite open takes seconds); a
+    // launcher that exits meanwhile fails at once, with what it printed.
+    const started = await eventually(
+      () => (child?.exitCode !== null ? "exited" : output.includes("Bot4 is up") && "up"),
+      Math.max(1_000, launchedAt + 120_000 - Date.now()),
+      "start-up to finish",
+    ).catch((err: unknown) => String(err));
+    if (started !== "up")
+      throw new Error(
+        `${started === "exited" ? `the launcher exited (code ${child.exitCode})` : started}\n--- launcher output ---\n${output.slice(-6000)}`,
+      );
 
     // The seed's JSON-RPC request, verbatim, through the coordinator to RiskQuant over NATS.
     const coordinator = `http://127.0.0.1:${port("coordinator")}`;
@@ -175,7 +185,7 @@ describe("npm start (embedded default)", () => {
         ).json()) as { result?: { status: string; orders: number; fills: number } };
         return res.result !== undefined && res.result.fills > 0 ? res.result : undefined;
       },
-      Math.max(1_000, launchedAt + 120_000 - Date.now()),
+      Math.max(1_000, launchedAt + 180_000 - Date.now()),
       "the default strategy's first order and fill",
     ).catch((err: unknown) => {
       throw new Error(`${String(err)}\n--- launcher output ---\n${output.slice(-4000)}`);
@@ -192,7 +202,7 @@ describe("npm start (embedded default)", () => {
       throw new Error(
         `exit code ${code} on SIGTERM\n--- launcher output ---\n${output.slice(stopAt).slice(-4000)}`,
       );
-  }, 180_000);
+  }, 240_000);
 
   it("refuses to start on a bad variable, naming it and the rule", async () => {
     const proc = spawn(process.execPath, ["--import", "tsx", "infra/local/start.ts"], {
