@@ -185,16 +185,16 @@ describe("dashboard in Chromium", () => {
     const direct = (
       await bot4.rpc("backtesting", "run_backtest", {
         strategy: { kind: "ma_crossover", fast: 10, slow: 30 },
-        initialCash: 10_000,
+        initial_cash: 10_000,
         fees: { maker: 0.001, taker: 0.001 },
         sizing: { kind: "fixed", fraction: 1 },
         data: { source: "simulated", bars: 3000, params: { seed: 7 } },
       })
-    ).result as { equityCurve: { ts: number }[]; metrics: { totalReturn: number; trades: number } };
-    const seconds = new Set(direct.equityCurve.map((p) => Math.floor(p.ts / 1000))).size;
+    ).result as { equity_curve: { ts: number }[]; metrics: { total_return: number; trades: number } };
+    const seconds = new Set(direct.equity_curve.map((p) => Math.floor(p.ts / 1000))).size;
     expect(seconds).toBeGreaterThan(100);
     expect(Number(await attr("#backtest-equity", "data-points"))).toBe(seconds);
-    const shown = `${(direct.metrics.totalReturn * 100).toFixed(2)} %`;
+    const shown = `${(direct.metrics.total_return * 100).toFixed(2)} %`;
     expect(await textOf(page.locator("#backtest-result .kv div", { hasText: "total return" }))).toContain(
       shown,
     );

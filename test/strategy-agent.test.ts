@@ -86,9 +86,13 @@ describe("strategy agent tools", async () => {
     expect(crossed.message).toMatch(/params\.fast: fast must be shorter than slow/);
     const kind = await rpcError(call("create_strategy", { ...base, kind: "martingale" }));
     expect(kind.code).toBe(-32602);
-    const stop = await rpcError(call("create_strategy", { ...base, protections: { stopLoss: 2 } }));
+    const stop = await rpcError(call("create_strategy", { ...base, protections: { stop_loss: 2 } }));
     expect(stop.code).toBe(-32602);
-    expect(JSON.stringify(stop.data)).toContain("protections.stopLoss");
+    expect(JSON.stringify(stop.data)).toContain("protections.stop_loss");
+    // The wire names are snake_case: the domain's camelCase spelling is an unknown key.
+    const camel = await rpcError(call("create_strategy", { ...base, protections: { stopLoss: 0.01 } }));
+    expect(camel.code).toBe(-32602);
+    expect(JSON.stringify(camel.data)).toContain("stopLoss");
     const wrongType = await rpcError(call("create_strategy", { ...base, params: { fast: "3" } }));
     expect(wrongType.code).toBe(-32602);
     const typo = await rpcError(call("create_strategy", { ...base, params: { fats: 3 } }));
@@ -105,16 +109,16 @@ describe("strategy agent tools", async () => {
       params: { fast: 2, slow: 5 },
       symbols: [SYMBOL],
       capital: 4_000,
-      protections: { stopLoss: 0.01 },
+      protections: { stop_loss: 0.01 },
     })) as { status: string };
     expect(created.status).toBe("running");
     await tick(80);
     const got = (await call("get_strategy", { id: "t-ma" })) as {
       orders: number;
       fills: number;
-      decisions: { reason: string; clientOrderId?: string }[];
+      decisions: { reason: string; client_order_id?: string }[];
       kernels: { position: number; cash: number }[];
-      positions: { symbol: string; amount: number; realizedPnl: number; unrealizedPnl: number }[];
+      positions: { symbol: string; amount: number; realized_pnl: number; unrealized_pnl: number }[];
     };
     expect(got.orders).toBeGreaterThan(3);
     expect(got.decisions.length).toBeGreaterThan(0);
@@ -138,28 +142,28 @@ describe("strategy agent tools", async () => {
     expect(got.kernels[0]?.cash).toBeCloseTo(cash, 6);
     const { strategies } = (await call("strategy_profit", { id: "t-ma" })) as {
       strategies: {
-        realizedPnl: number;
-        unrealizedPnl: number;
+        realized_pnl: number;
+        unrealized_pnl: number;
         equity: number;
         trades: number;
-        winRate: number | null;
+        win_rate: number | null;
       }[];
     };
     const p = strategies[0];
     const mark = host?.get("t-ma").kernels.get(SYMBOL)?.book.mark as number;
     expect(p?.equity).toBeCloseTo(cash + pos * mark, 6);
     // Realised + unrealised = equity − capital (after every fee).
-    expect((p?.realizedPnl ?? 0) + (p?.unrealizedPnl ?? 0)).toBeCloseTo((p?.equity ?? 0) - 4_000, 6);
+    expect((p?.realized_pnl ?? 0) + (p?.unrealized_pnl ?? 0)).toBeCloseTo((p?.equity ?? 0) - 4_000, 6);
     // Issue 14.6: the position itself shows the same realised (after fees) and unrealised PnL.
     const held = got.positions.filter((x) => x.symbol === SYMBOL);
     expect(held.length).toBe(Math.abs(pos) > 1e-12 ? 1 : 0);
     if (held[0] !== undefined) {
-      expect(held[0].realizedPnl).toBeCloseTo(p?.realizedPnl ?? Number.NaN, 9);
-      expect(held[0].unrealizedPnl).toBeCloseTo(p?.unrealizedPnl ?? Number.NaN, 9);
+      expect(held[0].realized_pnl).toBeCloseTo(p?.realized_pnl ?? Number.NaN, 9);
+      expect(held[0].unrealized_pnl).toBeCloseTo(p?.unrealized_pnl ?? Number.NaN, 9);
     }
     expect(p?.trades).toBeGreaterThan(0);
     // Every order's fills carry the strategy id (attribution) and its client order id is its decision's.
-    const ids = new Set(got.decisions.map((d) => d.clientOrderId).filter((x) => x !== undefined));
+    const ids = new Set(got.decisions.map((d) => d.client_order_id).filter((x) => x !== undefined));
     expect(all.some((f) => ids.has(f.clientOrderId))).toBe(true);
   });
 
@@ -180,7 +184,7 @@ describe("strategy agent tools", async () => {
     const updated = (await call("update_strategy", {
       id: "t-ma",
       params: { slow: 7 },
-      protections: { stopLoss: 0.02, takeProfit: 0.03 },
+      protections: { stop_loss: 0.02, take_profit: 0.03 },
     })) as { changed: string[] };
     expect(updated.changed.sort()).toEqual(["protections", "strategy"]);
     // The control event on events.trade.control.strategy, as compliance parses it (→ an AUDIT control record).
@@ -266,8 +270,11 @@ describe("strategy agent tools", async () => {
         }),
       );
     }
-    const { signals } = (await call("get_signals", { symbol: SYMBOL, limit: 2 })) as { signals: Signal[] };
+    const { signals } = (await call("get_signals", { symbol: SYMBOL, limit: 2 })) as {
+      signals: { probability: number; model_version: string }[];
+    };
     expect(signals.map((s) => s.probability)).toEqual([0.4, 0.55]);
+    expect(signals.map((s) => s.model_version)).toEqual(["test", "test"]);
     expect((await rpcError(call("get_candles", { symbol: SYMBOL, limit: 5_000 }))).code).toBe(-32602);
   });
 

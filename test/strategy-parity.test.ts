@@ -8,6 +8,8 @@ import { Fill, Order } from "../core/domain/trading.ts";
 import { DEFAULT_FEES } from "../core/execution/fees.ts";
 import { EventEnvelope } from "../core/protocol/envelope.ts";
 import { createStrategy, StrategySpec } from "../core/strategy/spec.ts";
+import { ProtectionsSpec } from "../core/strategy/kernel-spec.ts";
+import { toSnake } from "../core/tools/snake.ts";
 import { subjects } from "../core/subjects.ts";
 import { quietLogger } from "../core/telemetry/log.ts";
 import type { ExchangeRuntime } from "../hotpath/exchange/runtime.ts";
@@ -90,6 +92,8 @@ describe("one kernel: backtest host ↔ live strategy agent driving the exchange
   for (const s of strategies) {
     await callTool(bus, "strategy", "create_strategy", {
       ...s,
+      // The tool's wire names (the engine below takes the domain's camelCase protections).
+      protections: toSnake(ProtectionsSpec, s.protections),
       symbols: [SYMBOL],
       sizing: { kind: "fixed", fraction: 0.9 },
       amount_step: STEP,

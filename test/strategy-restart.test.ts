@@ -28,7 +28,7 @@ interface Got {
   orders: number;
   unprotected: boolean;
   positions: { symbol: string; amount: number; protected: boolean }[];
-  kernels: { position: number; lastBarTs: number }[];
+  kernels: { position: number; last_bar_ts: number }[];
 }
 
 describe("strategy agent restart after kill -9", async () => {
@@ -101,7 +101,7 @@ describe("strategy agent restart after kill -9", async () => {
   const tick = async (decided = true): Promise<Candle> => {
     const [c] = runtime?.feed.tick() ?? [];
     if (decided)
-      await eventually(async () => (await get()).kernels[0]?.lastBarTs === c?.ts, 10_000, "the decision");
+      await eventually(async () => (await get()).kernels[0]?.last_bar_ts === c?.ts, 10_000, "the decision");
     return c as Candle;
   };
   const ownPosition = () =>
@@ -117,7 +117,7 @@ describe("strategy agent restart after kill -9", async () => {
       params: { fast: 2, slow: 5 },
       symbols: [SYMBOL],
       capital: 1_500,
-      protections: { stopLoss: 0.01 },
+      protections: { stop_loss: 0.01 },
     });
     // Trade until it holds a position after a few orders.
     await eventually(

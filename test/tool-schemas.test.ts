@@ -19,23 +19,6 @@ import { strategyTools } from "../hotpath/strategy/tools.ts";
 const SNAKE = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
 /** `check_layers` takes the rules file as it is on disk, whose `$schema` names its JSON Schema. */
 const JSON_SCHEMA_KEYWORDS = new Set(["$schema"]);
-/**
- * Keys not yet renamed, per agent (issue 18.4 is done for coordinator, risk, inference and exchange).
- * A key listed here that no longer occurs fails the test too, so the list only shrinks.
- */
-const PENDING: Record<string, string> = {
-  architect:
-    "allFunctions allowedSeverity byKind dependencyTypes dependencyTypesNot dependsOn duplicatedLines endLine fileLines functionLines minLines minTokens onlyOver pathNot startLine totalLines",
-  backtesting:
-    "allowShort annualVolatility averageTradeReturn cooldownMs dataIssues entryBar entryPrice entryTs equityCurve equityPoints exitBar exitPrice exitTs fillList finalEquity inSample inSampleBars inSampleMetrics inSampleScore initialCash initialEquity longAbove lossReturn maxDrawdown maxDrawdownDurationBars maxDrawdownDurationMs maxPositionSize maxTrades meanInSample meanOutOfSample missingBars omittedFills omittedTrades onnxBase64 openTrade outOfSample outOfSampleBars outOfSampleMetrics outOfSampleReturn outOfSampleScore profitFactor resultObject riskFreeRate runId shortBelow slippageBps startIndex stdDevs stepBars stopLoss takeProfit timeLimitMs totalFees totalReturn trailingStop winProbability winRate winReturn",
-  compliance: "byAccount byRule bySymbol eventId eventType fillId lastPrice orderId withViolations",
-  infra:
-    "ackPending activeAt dlqMessages eventLoopLagP99S firedAt heartbeatAgeS lastTrueAt resolvedAt rssBytes toolErrorRatio toolP99S",
-  integration: "durationMs inputsPerTool runId startedAt",
-  quality: "endLine minNewLines newCode newIssues startLine",
-  strategy:
-    "allowShort averagePrice clientOrderId cooldownMs cooldownUntil createdAt entryTs inFlight lastBarTs longAbove maxDrawdown maxFraction minTrades modelVersion openOrders placedAt realizedPnl shortBelow stdDevs stopLoss takeProfit timeLimitMs trailingStop unrealizedPnl updatedAt winRate",
-};
 
 /** A dependency no factory calls while building its tools: every property is another stub. */
 function stub(): never {
@@ -104,29 +87,15 @@ describe("every tool's schema is snake_case", () => {
 
   it("names every property of every input and output in snake_case", async () => {
     const found: string[] = [];
-    const pendingSeen = new Map<string, Set<string>>();
     for (const agent of manifest) {
-      const pending = new Set((PENDING[agent.name] ?? "").split(" ").filter(Boolean));
-      const seen = new Set<string>();
-      pendingSeen.set(agent.name, seen);
       for (const tool of await toolsOf(agent)) {
         const d = describeTool(tool);
         const out: Offender[] = [];
         offenders(d.inputSchema, "input", out);
         offenders(d.outputSchema, "output", out);
-        for (const o of out) {
-          if (pending.has(o.key)) seen.add(o.key);
-          else found.push(`${agent.name}.${tool.name} ${o.path}`);
-        }
+        for (const o of out) found.push(`${agent.name}.${tool.name} ${o.path}`);
       }
     }
     expect(found).toEqual([]);
-    const gone = Object.entries(PENDING).flatMap(([agent, keys]) =>
-      keys
-        .split(" ")
-        .filter((k) => k !== "" && !pendingSeen.get(agent)?.has(k))
-        .map((k) => `${agent}: ${k}`),
-    );
-    expect(gone, "renamed keys still listed as pending").toEqual([]);
   });
 });

@@ -107,3 +107,24 @@ export const GateResultSchema = z.object({
 });
 
 export const TimingsSchema = z.record(z.string(), z.number());
+
+/** A whole analysis as `analyze_code` answers it and `bot4 analyze --json` prints it (lists cut at a limit). */
+export const AnalysisReportSchema = z.object({
+  root: z.string(),
+  scope: z.string(),
+  files: Int,
+  lines: Int,
+  tokens: Int,
+  duplicates: list(ClonePairSchema),
+  duplication: DuplicationSummarySchema,
+  layer_violations: list(LayerViolationSchema),
+  cycles: list(CycleSchema),
+  orphans: list(z.string()),
+  graph: z.object({ modules: Int, dependencies: Int }),
+  complexity: list(FunctionReportSchema),
+  large_files: list(z.object({ file: z.string(), lines: Int })),
+  thresholds: ThresholdsSchema,
+  timings_ms: TimingsSchema,
+  /** The lists cut at the limit, with their full length. */
+  truncated: z.record(z.string(), Int).optional(),
+});

@@ -5,6 +5,7 @@ import { buildGraph } from "../../core/analysis/graph.ts";
 import { RulesFile } from "../../core/analysis/rules.ts";
 import { AnalysisInputError, analyzePath, checkedPath, loadProject } from "../../core/analysis/run.ts";
 import {
+  AnalysisReportSchema,
   ClonePairSchema,
   CycleSchema,
   DuplicationSummarySchema,
@@ -13,7 +14,6 @@ import {
   LayerViolationSchema,
   TaskSchema,
   ThresholdsSchema,
-  TimingsSchema,
 } from "../../core/analysis/schemas.ts";
 import { readSources } from "../../core/analysis/workspace.ts";
 import { poolAvailable, poolOptionsOf, pooled, runPooled, toolRunner } from "../../core/compute/pool.ts";
@@ -21,6 +21,7 @@ import type { FunctionToolDeps } from "../../core/functions/contract.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { ToolError } from "../../core/tools/errors.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
+import { snakeTool } from "../../core/tools/snake.ts";
 
 /**
  * The architect's tools: the same analysis as the COMMANDS path and the `bot4 analyze` CLI, on a
@@ -71,7 +72,7 @@ const truncatedOf = (lists: Record<string, { total: number; limit: number }>) =>
 
 export function architectTools(deps: FunctionToolDeps<undefined>): readonly Tool[] {
   const pool = poolOptionsOf(deps.config);
-  return analysisTools().map((t) => pooled(t, import.meta.url, "runArchitectTool", pool));
+  return analysisTools().map((t) => snakeTool(pooled(t, import.meta.url, "runArchitectTool", pool)));
 }
 
 /** The worker side: the same tools' handlers, inside a pool worker. */
@@ -90,7 +91,7 @@ export async function warmAnalysis(deps: FunctionToolDeps<undefined>): Promise<v
     await runPooled(
       import.meta.url,
       "runArchitectTool",
-      { tool: "analyze_code", args: { path: ".", allFunctions: false, limit: 0 } },
+      { tool: "analyze_code", args: { path: ".", allFunctions: false, limit: 0 } }, // the handler's own (camelCase) args
       "architect warm-up",
       poolOptionsOf(deps.config),
     );
@@ -105,7 +106,7 @@ function analysisTools(): readonly Tool[] {
   const analyzeCode = defineTool({
     name: "analyze_code",
     description:
-      "Full analysis of a folder or file: type-1/type-2 clone pairs with the duplicated share per file, layer-rule violations and import circles (architect.rules.json), cyclomatic and cognitive complexity per function, function length and file size against thresholds, and the time of each part. Lists are cut at `limit` (counted in `truncated`); `complexity` lists the functions over a threshold unless allFunctions.",
+      "Full analysis of a folder or file: type-1/type-2 clone pairs with the duplicated share per file, layer-rule violations and import circles (architect.rules.json), cyclomatic and cognitive complexity per function, function length and file size against thresholds, and the time of each part. Lists are cut at `limit` (counted in `truncated`); `complexity` lists the functions over a threshold unless all_functions.",
     input: z
       .object({
         path: PathArg,
@@ -116,24 +117,7 @@ function analysisTools(): readonly Tool[] {
         limit: Limit,
       })
       .strict(),
-    output: z.object({
-      root: z.string(),
-      scope: z.string(),
-      files: z.number().int(),
-      lines: z.number().int(),
-      tokens: z.number().int(),
-      duplicates: list(ClonePairSchema),
-      duplication: DuplicationSummarySchema,
-      layer_violations: list(LayerViolationSchema),
-      cycles: list(CycleSchema),
-      orphans: list(z.string()),
-      graph: z.object({ modules: z.number().int(), dependencies: z.number().int() }),
-      complexity: list(FunctionReportSchema),
-      large_files: list(z.object({ file: z.string(), lines: z.number().int() })),
-      thresholds: ThresholdsSchema,
-      timings_ms: TimingsSchema,
-      truncated: z.record(z.string(), z.number().int()),
-    }),
+    output: AnalysisReportSchema.required({ truncated: true }),
     handler: (args) =>
       guarded(() => {
         const path = checkedPath(args.path);
@@ -178,7 +162,7 @@ function analysisTools(): readonly Tool[] {
   const findDuplicates = defineTool({
     name: "find_duplicates",
     description:
-      "Clone pairs (type 1: same tokens; type 2: same shape with renamed identifiers or changed literals) of at least minTokens tokens over at least minLines lines (jscpd's defaults 50 and 5), with files, line ranges, tokens and kind, and the duplicated share per file and overall.",
+      "Clone pairs (type 1: same tokens; type 2: same shape with renamed identifiers or changed literals) of at least min_tokens tokens over at least min_lines lines (jscpd's defaults 50 and 5), with files, line ranges, tokens and kind, and the duplicated share per file and overall.",
     input: z
       .object({
         path: PathArg,
@@ -262,7 +246,7 @@ function analysisTools(): readonly Tool[] {
   const complexityReport = defineTool({
     name: "complexity_report",
     description:
-      "Cyclomatic (ESLint's complexity) and cognitive (SonarJS S3776) complexity per function, function length and file size, against thresholds (defaults: cognitive 15, cyclomatic 20, 200 lines per function, 1000 per file). onlyOver (default) lists only the functions over a threshold, worst first.",
+      "Cyclomatic (ESLint's complexity) and cognitive (SonarJS S3776) complexity per function, function length and file size, against thresholds (defaults: cognitive 15, cyclomatic 20, 200 lines per function, 1000 per file). only_over (default) lists only the functions over a threshold, worst first.",
     input: z
       .object({
         path: PathArg,

@@ -1,3 +1,4 @@
+import { snakeKey as snake } from "../../core/tools/snake.ts";
 import { describe, expect, it } from "vitest";
 import { runBacktest } from "../../core/backtest/backtest.ts";
 import { BacktestSpec } from "../../core/backtest/spec.ts";
@@ -110,12 +111,16 @@ describe("backtesting function over the bus", () => {
     expect(stored.trades).toHaveLength(local.trades.length);
     expect(stored.fillList).toHaveLength(local.fillList.length);
 
-    const fetched = (await registry.call("get_backtest_result", { runId: "run-1" }, ctx)) as {
+    const fetched = (await registry.call("get_backtest_result", { run_id: "run-1" }, ctx)) as {
       found: boolean;
-      summary: { metrics: unknown };
+      summary: { metrics: { final_equity: number } };
     };
     expect(fetched.found).toBe(true);
-    expect(fetched.summary.metrics).toEqual(local.metrics);
+    // The tool answers snake_case: the same metrics, every key renamed.
+    expect(fetched.summary.metrics.final_equity).toBe(local.metrics.finalEquity);
+    expect(fetched.summary.metrics).toEqual(
+      Object.fromEntries(Object.entries(local.metrics).map(([k, v]) => [snake(k), v])),
+    );
   });
 
   it("refused data yields backtest.failed with the reason, and nothing stored", async () => {
@@ -148,15 +153,16 @@ describe("backtesting function over the bus", () => {
     const queued = (await registry.call(
       "submit_backtest",
       {
-        runId: "run-tool",
+        run_id: "run-tool",
         spec: { data: { source: "simulated", bars: 3_000 }, strategy: { kind: "bollinger" } },
       },
       ctx,
-    )) as { runId: string };
-    expect(queued.runId).toBe("run-tool");
+    )) as { run_id: string; result_object: string };
+    expect(queued.run_id).toBe("run-tool");
+    expect(queued.result_object).toBe(resultObjectName("run-tool"));
     const result = await eventually(
       async () => {
-        const r = (await registry.call("get_backtest_result", { runId: "run-tool" }, ctx)) as {
+        const r = (await registry.call("get_backtest_result", { run_id: "run-tool" }, ctx)) as {
           found: boolean;
         };
         return r.found ? r : undefined;
@@ -175,14 +181,21 @@ describe("run_backtest tool", () => {
       {
         data: { source: "simulated", bars: 5_000, params: { seed: 9 } },
         strategy: { kind: "momentum", lookback: 30 },
-        maxTrades: 3,
+        max_trades: 3,
       },
       ctx,
-    )) as { metrics: { trades: number }; trades: unknown[]; omittedTrades: number; equityCurve: unknown[] };
+    )) as {
+      metrics: { trades: number };
+      trades: { entry_ts: number; exit_price: number }[];
+      omitted_trades: number;
+      equity_curve: unknown[];
+    };
     expect(out.metrics.trades).toBeGreaterThan(3);
     expect(out.trades).toHaveLength(3);
-    expect(out.omittedTrades).toBe(out.metrics.trades - 3);
-    expect(out.equityCurve.length).toBeLessThanOrEqual(2_000);
+    expect(out.trades[0]?.entry_ts).toBeGreaterThan(0);
+    expect(out.trades[0]?.exit_price).toBeGreaterThan(0);
+    expect(out.omitted_trades).toBe(out.metrics.trades - 3);
+    expect(out.equity_curve.length).toBeLessThanOrEqual(2_000);
   });
 
   it("answers bad input with the zod issues and refused data with a precise rejection", async () => {
@@ -222,23 +235,23 @@ describe("run_backtest tool", () => {
     const candles = syntheticCandles("test", 4_000);
     const args = {
       data: { source: "candles", candles },
-      strategy: { kind: "ml_signal", longAbove: 0.55, shortBelow: 0.45, allowShort: true },
+      strategy: { kind: "ml_signal", long_above: 0.55, short_below: 0.45, allow_short: true },
       fees: { maker: 0, taker: 0 },
       execution: "next_open",
-      model: { onnxBase64 },
+      model: { onnx_base64: onnxBase64 },
     };
     const out = (await registry.call("run_backtest", args, ctx)) as {
-      metrics: { trades: number; totalReturn: number };
+      metrics: { trades: number; total_return: number };
     };
     // The model learnt the planted autocorrelation, so it trades and, without fees, profits from it.
     expect(out.metrics.trades).toBeGreaterThan(20);
-    expect(out.metrics.totalReturn).toBeGreaterThan(0);
+    expect(out.metrics.total_return).toBeGreaterThan(0);
     const momentum = (await registry.call(
       "run_backtest",
-      { ...args, strategy: { kind: "momentum", lookback: 1, allowShort: true }, model: undefined },
+      { ...args, strategy: { kind: "momentum", lookback: 1, allow_short: true }, model: undefined },
       ctx,
-    )) as { metrics: { totalReturn: number } };
-    expect(Number.isFinite(momentum.metrics.totalReturn)).toBe(true);
+    )) as { metrics: { total_return: number } };
+    expect(Number.isFinite(momentum.metrics.total_return)).toBe(true);
   });
 
   it("scores without look-ahead: the probability at bar t is the same with or without later bars", async () => {
@@ -264,7 +277,7 @@ describe("run_backtest tool", () => {
         {
           data: { source: "simulated", bars: 100 },
           strategy: { kind: "ml_signal" },
-          model: { onnxBase64: other },
+          model: { onnx_base64: other },
         },
         ctx,
       ),
@@ -281,13 +294,15 @@ describe("run_backtest tool", () => {
         data: { source: "simulated", bars: 4_000, params: { seed: 4, timeframe: "1h" } },
         strategy: { kind: "momentum" },
         grid: { lookback: [10, 50], threshold: [0, 0.01] },
-        inSampleBars: 1_500,
-        outOfSampleBars: 500,
+        in_sample_bars: 1_500,
+        out_of_sample_bars: 500,
       },
       ctx,
-    )) as { combinations: number; windows: unknown[] };
+    )) as { combinations: number; windows: { in_sample: { from: number }; best: object }[] };
     expect(out.combinations).toBe(4);
     expect(out.windows).toHaveLength(5); // (4000 − 1500 − 500) / 500 + 1
+    expect(Object.keys(out.windows[0]?.best ?? {}).sort()).toEqual(["lookback", "threshold"]);
+    expect(out.windows[1]?.in_sample.from).toBeGreaterThan(0);
   });
 });
 

@@ -33,7 +33,7 @@ interface Progress {
   fraction: number;
 }
 interface Answer {
-  runId: string;
+  run_id: string;
   found: boolean;
   status?: string;
   attempt?: number;
@@ -43,7 +43,7 @@ interface Answer {
   code?: string;
   summary?: { metrics: Record<string, unknown> };
 }
-const statusOf = async (runId: string) => (await call("get_backtest_result", { runId })) as Answer;
+const statusOf = async (runId: string) => (await call("get_backtest_result", { run_id: runId })) as Answer;
 const until = (runId: string, states: string[], timeoutMs = 60_000) =>
   eventually(
     async () => {
@@ -112,22 +112,22 @@ const LONG_BARS = 20_000;
 
 describe("queued backtest status", () => {
   it("unknown runs are not found; submitted runs are queued until the function runs them", async () => {
-    expect(await statusOf("never-submitted")).toEqual({ runId: "never-submitted", found: false });
+    expect(await statusOf("never-submitted")).toEqual({ run_id: "never-submitted", found: false });
     // No trigger yet: the commands wait on COMMANDS, and the runs are queued.
     const noModel = await call("submit_backtest", {
-      runId: "no-model",
+      run_id: "no-model",
       spec: { data: { source: "simulated", bars: 500 }, strategy: { kind: "ml_signal" } },
     });
-    expect(noModel).toMatchObject({ runId: "no-model", status: "queued", duplicate: false });
+    expect(noModel).toMatchObject({ run_id: "no-model", status: "queued", duplicate: false });
     await call("submit_backtest", {
-      runId: "long",
+      run_id: "long",
       spec: {
         data: { source: "simulated", bars: LONG_BARS, params: { seed: 5 } },
         strategy: { kind: "ma_crossover", fast: 10, slow: 40 },
       },
     });
-    expect(await statusOf("no-model")).toEqual({ runId: "no-model", found: true, status: "queued" });
-    expect(await statusOf("long")).toEqual({ runId: "long", found: true, status: "queued" });
+    expect(await statusOf("no-model")).toEqual({ run_id: "no-model", found: true, status: "queued" });
+    expect(await statusOf("long")).toEqual({ run_id: "long", found: true, status: "queued" });
   });
 
   it("runs: failed with reason and code; running with increasing progress, published before the completion; completed", async () => {
@@ -201,7 +201,7 @@ describe("queued backtest status", () => {
       for (const o of observed) {
         expect(o.progress.total).toBe(LONG_BARS);
         expect(o.answer).toEqual({
-          runId: "long",
+          run_id: "long",
           found: true,
           status: "running",
           attempt: 1,
@@ -220,7 +220,7 @@ describe("queued backtest status", () => {
       // A registry model by version, through the queue too (submit_backtest resolves the version).
       await registryModel("status-model-1");
       await call("submit_backtest", {
-        runId: "ml-version",
+        run_id: "ml-version",
         spec: {
           data: { source: "simulated", bars: 3_000, params: { seed: 8 } },
           strategy: { kind: "ml_signal" },
@@ -262,7 +262,7 @@ describe("queued backtest status", () => {
       strategy: { kind: "momentum" },
     };
     const first = await trigger({ invoker: counting, probe, ackWaitMs: 1_500 });
-    await call("submit_backtest", { runId: "redelivered", spec });
+    await call("submit_backtest", { run_id: "redelivered", spec });
     await eventually(() => crashed, 60_000, "the simulated crash");
     await first.stop();
     const completed = await statusOf("redelivered");
@@ -282,8 +282,8 @@ describe("queued backtest status", () => {
       const lastCommand = async () => (await bus.jsm.streams.info(streams.COMMANDS.name)).state.last_seq;
       const before = await lastCommand();
       for (const runId of ["redelivered", "no-model", "long"]) {
-        expect(await call("submit_backtest", { runId, spec })).toMatchObject({
-          runId,
+        expect(await call("submit_backtest", { run_id: runId, spec })).toMatchObject({
+          run_id: runId,
           status: runId === "no-model" ? "failed" : "completed",
           duplicate: true,
         });
@@ -329,7 +329,7 @@ describe("queued backtest status", () => {
     })) as Answer;
     const inline = (await call("run_backtest", {
       ...base,
-      model: { onnxBase64: Buffer.from(bytes).toString("base64") },
+      model: { onnx_base64: Buffer.from(bytes).toString("base64") },
     })) as Answer;
     expect(byVersion).toEqual(inline);
     await expect(

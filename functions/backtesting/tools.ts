@@ -10,6 +10,7 @@ import { fetchExchangeCandles, marketDataAccess } from "../../core/data/load.ts"
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { failure, rejected } from "../../core/tools/errors.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
+import { camelKey, renameKeys, snakeKey, snakeTool } from "../../core/tools/snake.ts";
 import { poolOptionsOf, runPooled } from "../../core/compute/pool.ts";
 import { NatsModelStore } from "../../adapters/nats/model-store.ts";
 import { ArtifactIntegrityError, UnknownModelError } from "../../core/ports/model-store.ts";
@@ -175,30 +176,33 @@ export function backtestingTools(deps: FunctionToolDeps<BacktestingState>): read
       "Walk-forward analysis: on rolling in-sample windows every combination of a parameter grid is run and the best (by sharpe, sortino, total_return or calmar) is then run on the following out-of-sample window. Reports in-sample vs out-of-sample scores so overfitting shows.",
     input: WalkForwardRequest,
     output: WalkForwardOutput,
-    handler: async (args) => {
+    handler: async (wire) => {
+      // The grid names strategy params as the wire does (`std_devs`); the engine reads the catalogue's.
+      const args = { ...wire, grid: renameKeys(wire.grid, camelKey) };
       const combos = Object.values(args.grid).reduce((n, v) => n * v.length, 1);
       const bars = barsOf(args.data);
       checkSize(bars, "the data");
       const work = walkForwardWork(bars, args, combos);
       if (work > MAX_SYNC_WALK_FORWARD_WORK)
         throw rejected(
-          `the walk-forward run evaluates about ${Math.round(work)} bars (windows × (combinations × inSampleBars + outOfSampleBars), windows every stepBars); synchronous runs take at most ${MAX_SYNC_WALK_FORWARD_WORK} (use fewer combinations, a larger stepBars, or send a backtest command)`,
+          `the walk-forward run evaluates about ${Math.round(work)} bars (windows × (combinations × in_sample_bars + out_of_sample_bars), windows every step_bars); synchronous runs take at most ${MAX_SYNC_WALK_FORWARD_WORK} (use fewer combinations, a larger step_bars, or send a backtest command)`,
         );
       const resolved = { ...args, data: await resolveData(args.data), ...(await resolveModel(args.model)) };
-      return runPooled(
+      const out = (await runPooled(
         HEAVY_MODULE,
         "runBacktestingTool",
         { tool: "run_walk_forward", args: resolved },
         "run_walk_forward",
         pool,
-      ) as Promise<z.input<typeof WalkForwardOutput>>;
+      )) as z.input<typeof WalkForwardOutput>;
+      return { ...out, windows: out.windows.map((w) => ({ ...w, best: renameKeys(w.best, snakeKey) })) };
     },
   });
 
   const submitBacktest = defineTool({
     name: "submit_backtest",
     description:
-      "Queues a backtest of any size on the COMMANDS stream; the backtesting function publishes progress and backtest.completed events and stores the full result (follow it with get_backtest_result). Idempotent by runId: a run that already exists is answered with its status and never queued again.",
+      "Queues a backtest of any size on the COMMANDS stream; the backtesting function publishes progress and backtest.completed events and stores the full result (follow it with get_backtest_result). Idempotent by run_id: a run that already exists is answered with its status and never queued again.",
     input: BacktestCommand.strict(),
     output: z.object({
       runId: z.string(),
@@ -206,7 +210,7 @@ export function backtestingTools(deps: FunctionToolDeps<BacktestingState>): read
       resultObject: z.string(),
       /** The run's status after the call (queued for a new run). */
       status: RunState,
-      /** True when a run with this runId existed already: nothing new was queued. */
+      /** True when a run with this run_id existed already: nothing new was queued. */
       duplicate: z.boolean(),
     }),
     handler: async (args) => {
@@ -251,11 +255,11 @@ export function backtestingTools(deps: FunctionToolDeps<BacktestingState>): read
   const getBacktestResult = defineTool({
     name: "get_backtest_result",
     description:
-      "The status of a backtest run submitted as a command (by runId): queued, running with its progress (bars done of total) and attempt, completed with the summary, or failed with the reason, its cause and stable code; found: false for a run nobody submitted.",
+      "The status of a backtest run submitted as a command (by run_id): queued, running with its progress (bars done of total) and attempt, completed with the summary, or failed with the reason, its cause and stable code; found: false for a run nobody submitted.",
     input: z.object({ runId: BacktestCommand.shape.runId.unwrap() }),
     output: BacktestResultAnswer,
     handler: async ({ runId }) => readRun(await deps.bus(), runId),
   });
 
-  return [runBacktest, runWalkForward, submitBacktest, getBacktestResult];
+  return [runBacktest, runWalkForward, submitBacktest, getBacktestResult].map(snakeTool);
 }

@@ -284,18 +284,19 @@ describe("ComplianceAuditor over a real nats-server", () => {
       from: new Date(T0 + 30_000).toISOString(),
       to: T0 + 31_000,
       kind: "decision",
-    })) as { records: { data: { fillId?: string } }[] };
-    expect(ranged.records.map((r) => r.data.fillId)).toEqual(["f1", "f2"]);
+    })) as { records: { data: { fill_id?: string } }[] };
+    expect(ranged.records.map((r) => r.data.fill_id)).toEqual(["f1", "f2"]);
 
     const report = (await callTool(bus, "compliance", "compliance_report", {})) as {
       decisions: number;
-      withViolations: number;
-      byRule: Record<string, number>;
+      with_violations: number;
+      by_rule: Record<string, number>;
       controls: number;
     };
     expect(report.decisions).toBe(published);
     expect(report.controls).toBe(1);
-    expect(report.byRule).toEqual({
+    expect(report.with_violations).toBe((await decisions()).filter((d) => d.violations.length > 0).length);
+    expect(report.by_rule).toEqual({
       restricted_symbol: 1,
       max_order_notional: 1,
       position_limit: 3,
@@ -310,9 +311,9 @@ describe("ComplianceAuditor over a real nats-server", () => {
       side: "buy",
       amount: 0.01,
       price: 48_000,
-    })) as { allowed: boolean; violations: { rule: string }[]; lastPrice: number };
+    })) as { allowed: boolean; violations: { rule: string }[]; last_price: number };
     // The last trade is f1 at 40 020; 48 000 is 19.9% away.
-    expect(refused.lastPrice).toBe(40_020);
+    expect(refused.last_price).toBe(40_020);
     expect(refused).toMatchObject({ allowed: false });
     expect(refused.violations.map((v) => v.rule)).toEqual(["price_band"]);
     const fine = (await callTool(bus, "compliance", "check_order", {

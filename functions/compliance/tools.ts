@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { FunctionToolDeps } from "../../core/functions/contract.ts";
 import { Side } from "../../core/domain/trading.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
+import { snakeTool } from "../../core/tools/snake.ts";
 import { readAudit } from "./audit-reader.ts";
 import { auditKind, auditType, ControlRecord } from "./records.ts";
 import { checkOrder, type ComplianceState, Decision, Rule, thresholdsOf, Violation } from "./rules.ts";
@@ -208,5 +209,5 @@ export function complianceTools(deps: FunctionToolDeps<ComplianceState>): readon
     },
   });
 
-  return [auditTrail, report, check];
+  return [auditTrail, report, check].map(snakeTool);
 }

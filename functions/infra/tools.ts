@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { FunctionToolDeps } from "../../core/functions/contract.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
+import { snakeTool } from "../../core/tools/snake.ts";
 import { AgentHealth, JetStreamSummary } from "./derive.ts";
 import type { InfraState } from "./function.ts";
 import { AlertState } from "./rules.ts";
@@ -98,5 +99,5 @@ export function infraTools(deps: FunctionToolDeps<InfraState>): readonly Tool[] 
     },
   });
 
-  return [getAlerts, healthReport];
+  return [getAlerts, healthReport].map(snakeTool);
 }

@@ -7,6 +7,7 @@ import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { ToolError } from "../../core/tools/errors.ts";
 import { objectStores } from "../../core/subjects.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
+import { snakeTool } from "../../core/tools/snake.ts";
 import { newRunId, reportObjectName, runAndReport } from "./run.ts";
 import { ValidateOptions, ValidationReport } from "./validator.ts";
 
@@ -98,5 +99,5 @@ export function integrationTools(deps: FunctionToolDeps<undefined>): readonly To
     },
   });
 
-  return [validate, report];
+  return [validate, report].map(snakeTool);
 }

@@ -7,6 +7,7 @@ import type { FunctionToolDeps } from "../../core/functions/contract.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { ToolError } from "../../core/tools/errors.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
+import { snakeTool } from "../../core/tools/snake.ts";
 import type { QualityState } from "./command.ts";
 
 /**
@@ -113,5 +114,5 @@ function gateTools(): readonly Tool[] {
       }
     },
   });
-  return [evaluate];
+  return [evaluate].map(snakeTool);
 }

@@ -1,10 +1,11 @@
+import { fromSnake, renameKeys, snakeKey, toSnake } from "../../core/tools/snake.ts";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { AnalysisPart, type AnalysisResult } from "../../core/analysis/analyze.ts";
 import type { GateCondition, GateResult } from "../../core/analysis/gate.ts";
 import { AnalysisInputError, analyzePath, runGate, writeBaseline } from "../../core/analysis/run.ts";
-import { GateResultSchema } from "../../core/analysis/schemas.ts";
+import { AnalysisReportSchema, GateResultSchema } from "../../core/analysis/schemas.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { ToolError } from "../../core/tools/errors.ts";
 import { ANALYSIS_USAGE } from "./cli-analysis-usage.ts";
@@ -95,11 +96,22 @@ async function analyzeCommand(
       ? { parts: parse(z.array(AnalysisPart).min(1), values.parts.split(",")) }
       : {}),
   };
+  // The tools answer snake_case (min_tokens, duplicated_lines); --json prints that form either way.
   const report =
     client === undefined
       ? toJson(analyzePath({ path: target, ...opts }))
-      : await client.call("architect", "analyze_code", { path: resolve(target), ...opts, limit: 100_000 });
-  io.out(values.json ? JSON.stringify(report, null, 2) : formatAnalysis(report as AnalysisJson));
+      : ReportFromWire.parse(
+          await client.call("architect", "analyze_code", {
+            path: resolve(target),
+            ...renameKeys(opts, snakeKey),
+            limit: 100_000,
+          }),
+        );
+  io.out(
+    values.json
+      ? JSON.stringify(toSnake(AnalysisReportSchema, report), null, 2)
+      : formatAnalysis(report as AnalysisJson),
+  );
   return 0;
 }
 
@@ -123,8 +135,10 @@ async function gateCommand(
   const report: GateJson =
     client === undefined
       ? gateJson(runGate({ path, ...args }))
-      : GateJsonSchema.parse(await client.call("quality", "evaluate_gate", { path: resolve(path), ...args }));
-  io.out(values.json ? JSON.stringify(report, null, 2) : formatGate(report));
+      : fromSnake(GateJsonSchema).parse(
+          await client.call("quality", "evaluate_gate", { path: resolve(path), ...args }),
+        );
+  io.out(values.json ? JSON.stringify(toSnake(GateJsonSchema, report), null, 2) : formatGate(report));
   return report.status === "passed" ? 0 : 1;
 }
 
@@ -184,6 +198,7 @@ const GateJsonSchema = GateResultSchema.extend({
   timings_ms: z.record(z.string(), z.number()),
 });
 type GateJson = z.infer<typeof GateJsonSchema>;
+const ReportFromWire = fromSnake(AnalysisReportSchema);
 
 function gateJson(run: ReturnType<typeof runGate>): GateJson {
   const g: GateResult = run.gate;

@@ -81,7 +81,7 @@ export const SystemStatus = z.object({
         severity: z.string(),
         summary: z.string(),
         labels: z.record(z.string(), z.string()),
-        firedAt: z.number().nullable(),
+        fired_at: z.number().nullable(),
       }),
     )
     .nullable()

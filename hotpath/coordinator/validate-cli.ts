@@ -1,3 +1,4 @@
+import { fromSnake, toSnake } from "../../core/tools/snake.ts";
 import { z } from "zod";
 import type { CoordinatorClient } from "./http-directory.ts";
 
@@ -31,12 +32,15 @@ const Report = z.object({
   failures: z.array(Failure),
   passed: z.boolean(),
 });
-const Answer = z.object({
-  runId: z.string(),
-  status: z.enum(["running", "done", "failed", "unknown"]),
-  report: Report.optional(),
-  error: z.string().optional(),
-});
+/** The tools answer snake_case (`run_id`, `duration_ms`); read here in the camelCase shape above. */
+const Answer = fromSnake(
+  z.object({
+    runId: z.string(),
+    status: z.enum(["running", "done", "failed", "unknown"]),
+    report: Report.optional(),
+    error: z.string().optional(),
+  }),
+);
 
 /** How long `bot4 validate` waits for the run (the validator's own budget is 60 s on the default inputs). */
 export const VALIDATE_DEADLINE_MS = 180_000;
@@ -66,7 +70,7 @@ export async function validateCommand(
   }
   const r = answer.report;
   if (options.json) {
-    io.out(JSON.stringify(r, null, 2));
+    io.out(JSON.stringify(toSnake(Report, r), null, 2));
     return r.passed ? 0 : 1;
   }
   io.out(

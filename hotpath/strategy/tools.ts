@@ -6,14 +6,15 @@ import { KernelSizingSpec, ProtectionsSpec } from "../../core/strategy/kernel-sp
 import { StrategySpec, strategyKinds } from "../../core/strategy/spec.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { ToolError, zodIssues } from "../../core/tools/errors.ts";
+import { snakeKey, snakeTool } from "../../core/tools/snake.ts";
 import { defineTool, type Tool, type ToolContext } from "../../core/tools/tool.ts";
 import { AccountArg, StrategyConfig, SymbolArg, VenueArg } from "./config.ts";
 import type { StrategyHost } from "./host.ts";
 import type { StrategyInstance } from "./instance.ts";
 
 /**
- * The strategy agent's tools. Inputs are snake_case at the top level; a strategy's own params keep the
- * catalogue's names (core/strategy/spec.ts: `fast`, `slow`, `allowShort`, …), as backtests name them.
+ * The strategy agent's tools, snake_case on the wire (core/tools/snake.ts maps the catalogue's
+ * camelCase names, core/strategy/spec.ts `allowShort`, to `allow_short` and back, as backtests do).
  * Every change is validated whole before anything changes, then saved (KV, compare-and-set) and
  * announced as `strategy.changed` on events.trade.control.strategy, which compliance records on AUDIT.
  */
@@ -48,9 +49,10 @@ function parseOr<S extends z.ZodType>(
 ): z.output<S> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
+  const wire = (path: string) => snakeKey([prefix, path].filter((p) => p !== "").join("."));
   throw invalid(
-    `${message}: ${r.error.issues.map((i) => `${[prefix, ...i.path.map(String)].filter((p) => p !== "").join(".")}: ${i.message}`).join("; ")}`,
-    zodIssues(r.error).map((i) => ({ ...i, path: [prefix, i.path].filter((p) => p !== "").join(".") })),
+    `${message}: ${r.error.issues.map((i) => `${wire(i.path.map(String).join("."))}: ${i.message}`).join("; ")}`,
+    zodIssues(r.error).map((i) => ({ ...i, path: wire(i.path) })),
   );
 }
 
@@ -60,9 +62,9 @@ function parseParams(kind: string, params: Record<string, unknown>, base: Record
   const unknown = Object.keys(params).filter((k) => !(k in strategy) || k === "kind");
   if (unknown.length > 0) {
     throw invalid(
-      `invalid strategy params: ${unknown.map((k) => `params.${k}: not a parameter of ${kind}`).join("; ")}`,
+      `invalid strategy params: ${unknown.map((k) => `params.${snakeKey(k)}: not a parameter of ${kind}`).join("; ")}`,
       unknown.map((k) => ({
-        path: `params.${k}`,
+        path: `params.${snakeKey(k)}`,
         message: `not a parameter of ${kind}`,
         code: "unrecognized_keys",
       })),
@@ -76,7 +78,7 @@ function parseParams(kind: string, params: Record<string, unknown>, base: Record
  * other key (the schema says so, a typo is refused naming it); the kind's own spec then refuses a
  * parameter of another kind, naming it.
  */
-const Params = z
+const ParamFields = z
   .object(
     Object.fromEntries(
       StrategySpec.options.flatMap((spec) =>
@@ -86,8 +88,8 @@ const Params = z
       ),
     ),
   )
-  .strict()
-  .default({}) as unknown as z.ZodDefault<z.ZodRecord<z.ZodString, z.ZodUnknown>>;
+  .strict() as unknown as z.ZodRecord<z.ZodString, z.ZodUnknown>;
+const Params = ParamFields.default({});
 
 const Id = z.object({ id: StrategyId }).strict();
 
@@ -294,7 +296,7 @@ export function strategyTools(d: StrategyToolDeps): Tool[] {
       input: z
         .object({
           id: StrategyId,
-          params: z.record(z.string(), z.unknown()).optional(),
+          params: ParamFields.optional(),
           capital: ConfigFields.capital,
           sizing: ConfigFields.sizing,
           protections: ConfigFields.protections,
@@ -330,7 +332,7 @@ export function strategyTools(d: StrategyToolDeps): Tool[] {
         "One strategy: config, status, positions (protected or not), open orders, sizing now, and the last decisions with their reasons.",
       input: Id.extend({ decisions: z.number().int().min(0).max(50).default(20) }),
       output: Summary.extend({
-        config: z.unknown(),
+        config: StrategyConfig,
         createdAt: z.number(),
         updatedAt: z.number(),
         openOrders: z.array(
@@ -426,5 +428,5 @@ export function strategyTools(d: StrategyToolDeps): Tool[] {
       output: z.object({ signals: z.array(Signal) }),
       handler: async (a) => ({ signals: await d.signals(a) }),
     }),
-  ] as Tool[];
+  ].map((t) => snakeTool(t as Tool));
 }

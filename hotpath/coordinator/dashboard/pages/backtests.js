@@ -40,22 +40,22 @@ function Histogram({ values, id }) {
 
 function Metrics({ m }) {
   return html`<${KeyValues} items=${[
-    ["total return", pct(pick(m, "totalReturn")), pick(m, "totalReturn") >= 0 ? "pos" : "neg"],
-    ["final equity", money(pick(m, "finalEquity"))],
+    ["total return", pct(pick(m, "total_return")), pick(m, "total_return") >= 0 ? "pos" : "neg"],
+    ["final equity", money(pick(m, "final_equity"))],
     ["CAGR", pct(m.cagr)],
     ["Sharpe", num(m.sharpe, 2)],
     ["Sortino", num(m.sortino, 2)],
-    ["max drawdown", pct(pick(m, "maxDrawdown"))],
+    ["max drawdown", pct(pick(m, "max_drawdown"))],
     ["trades", m.trades],
-    ["win rate", pct(pick(m, "winRate"))],
-    ["profit factor", num(pick(m, "profitFactor"), 2)],
+    ["win rate", pct(pick(m, "win_rate"))],
+    ["profit factor", num(pick(m, "profit_factor"), 2)],
     ["exposure", pct(m.exposure)],
-    ["fees", money(pick(m, "totalFees"))],
+    ["fees", money(pick(m, "total_fees"))],
   ]} />`;
 }
 
 function Result({ r }) {
-  const equity = (pick(r, "equityCurve") ?? []).map((p) => ({ time: p.ts, value: p.equity }));
+  const equity = (pick(r, "equity_curve") ?? []).map((p) => ({ time: p.ts, value: p.equity }));
   const trades = r.trades ?? [];
   return html`<div class="grid" id="backtest-result">
     <${Card} title=${`Metrics — ${r.strategy} on ${r.symbol} ${r.timeframe}`} wide><${Metrics} m=${r.metrics} /><//>
@@ -63,13 +63,13 @@ function Result({ r }) {
     <${Card} title="Drawdown"><${LineChart} id="backtest-drawdown" color="#f85149" percent
       points=${drawdownOf(equity).map((p) => ({ ...p, value: p.value * 100 }))} height=${200} /><//>
     <${Card} title="Profit distribution"><${Histogram} id="profit-distribution" values=${trades.map((t) => t.return)} /><//>
-    <${Card} title=${`Trades (${trades.length}${pick(r, "omittedTrades") ? ` of ${trades.length + pick(r, "omittedTrades")}` : ""})`} wide>
+    <${Card} title=${`Trades (${trades.length}${pick(r, "omitted_trades") ? ` of ${trades.length + pick(r, "omitted_trades")}` : ""})`} wide>
       <${Table} id="backtest-trades" rows=${trades} columns=${[
         { label: "direction", key: "direction" },
-        { label: "entry", render: (t) => time(pick(t, "entryTs")) },
-        { label: "exit", render: (t) => time(pick(t, "exitTs")) },
-        { label: "entry price", align: "right", render: (t) => num(pick(t, "entryPrice")) },
-        { label: "exit price", align: "right", render: (t) => num(pick(t, "exitPrice")) },
+        { label: "entry", render: (t) => time(pick(t, "entry_ts")) },
+        { label: "exit", render: (t) => time(pick(t, "exit_ts")) },
+        { label: "entry price", align: "right", render: (t) => num(pick(t, "entry_price")) },
+        { label: "exit price", align: "right", render: (t) => num(pick(t, "exit_price")) },
         { label: "amount", align: "right", render: (t) => num(t.amount) },
         {
           label: "PnL",
@@ -87,10 +87,10 @@ function WalkForward({ w }) {
     <${KeyValues} items=${[
       ["objective", w.objective],
       ["combinations", w.combinations],
-      ["mean in-sample", num(pick(w, "meanInSample"), 3)],
-      ["mean out-of-sample", num(pick(w, "meanOutOfSample"), 3)],
+      ["mean in-sample", num(pick(w, "mean_in_sample"), 3)],
+      ["mean out-of-sample", num(pick(w, "mean_out_of_sample"), 3)],
       ["efficiency", num(w.efficiency, 2)],
-      ["out-of-sample return", pct(pick(w, "outOfSampleReturn"))],
+      ["out-of-sample return", pct(pick(w, "out_of_sample_return"))],
     ]} />
     <${Table} id="walk-forward-windows" rows=${w.windows.map((x) => ({ id: x.index, ...x }))} columns=${[
       { label: "window", key: "index" },
@@ -101,17 +101,17 @@ function WalkForward({ w }) {
             .map(([k, v]) => `${k}=${v}`)
             .join(" "),
       },
-      { label: "in-sample score", align: "right", render: (x) => num(pick(x, "inSampleScore"), 3) },
-      { label: "out-of-sample score", align: "right", render: (x) => num(pick(x, "outOfSampleScore"), 3) },
+      { label: "in-sample score", align: "right", render: (x) => num(pick(x, "in_sample_score"), 3) },
+      { label: "out-of-sample score", align: "right", render: (x) => num(pick(x, "out_of_sample_score"), 3) },
       {
         label: "IS return",
         align: "right",
-        render: (x) => pct(pick(pick(x, "inSampleMetrics"), "totalReturn")),
+        render: (x) => pct(pick(pick(x, "in_sample_metrics"), "total_return")),
       },
       {
         label: "OOS return",
         align: "right",
-        render: (x) => pct(pick(pick(x, "outOfSampleMetrics"), "totalReturn")),
+        render: (x) => pct(pick(pick(x, "out_of_sample_metrics"), "total_return")),
       },
     ]} />
   </div>`;
@@ -137,7 +137,7 @@ export function Backtests() {
   const set = (k) => (e) => setForm({ ...form, [k]: Number(e.currentTarget.value) });
   const spec = () => ({
     strategy: { kind, ...params },
-    initialCash: form.initialCash,
+    initial_cash: form.initialCash,
     fees: { maker: form.taker, taker: form.taker },
     sizing: { kind: "fixed", fraction: form.fraction },
     data: { source: "simulated", bars: form.bars, params: { seed: form.seed } },
@@ -155,8 +155,8 @@ export function Backtests() {
     const r = await call("backtesting", "run_walk_forward", {
       ...spec(),
       grid,
-      inSampleBars: Math.floor(bars / 4),
-      outOfSampleBars: Math.floor(bars / 8),
+      in_sample_bars: Math.floor(bars / 4),
+      out_of_sample_bars: Math.floor(bars / 8),
     });
     setWf(r);
   };

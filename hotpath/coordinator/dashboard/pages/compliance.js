@@ -7,7 +7,7 @@ function describe(record) {
   if (Array.isArray(d.violations) && d.violations.length > 0)
     return d.violations.map((v) => v.message).join("; ");
   if (d.outcome === "pass") return `passed ${d.checked?.length ?? 0} checks`;
-  return d.eventType ?? record.type;
+  return d.event_type ?? record.type;
 }
 
 const recordColumns = [
@@ -73,15 +73,11 @@ export function Compliance() {
         ${(r) => html`<${KeyValues} items=${[
           ["decisions", r.decisions],
           ["passed", r.passed],
-          [
-            "with violations",
-            r.withViolations ?? r.with_violations,
-            (r.withViolations ?? r.with_violations) > 0 ? "neg" : "",
-          ],
+          ["with violations", r.with_violations, r.with_violations > 0 ? "neg" : ""],
           ["violations", r.violations],
           ["controls", r.controls],
         ]} />
-        <${Table} id="by-rule" rows=${Object.entries(r.byRule ?? r.by_rule ?? {}).map(([rule, n]) => ({ id: rule, rule, n }))}
+        <${Table} id="by-rule" rows=${Object.entries(r.by_rule ?? {}).map(([rule, n]) => ({ id: rule, rule, n }))}
           empty="no violation by any rule" columns=${[
             { label: "rule", key: "rule" },
             { label: "violations", align: "right", key: "n" },

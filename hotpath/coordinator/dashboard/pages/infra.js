@@ -178,7 +178,7 @@ export function AlertsTable({ id, alerts }) {
           .map(([k, v]) => `${k}=${v}`)
           .join(" "),
     },
-    { label: "since", render: (a) => time(a.firedAt ?? a.activeAt) },
+    { label: "since", render: (a) => time(a.fired_at ?? a.active_at) },
     { label: "summary", key: "summary" },
   ]} />`;
 }
@@ -202,11 +202,11 @@ function Health({ r }) {
         {
           label: "heartbeat age",
           align: "right",
-          render: (a) => (a.heartbeatAgeS === null ? "—" : `${num(a.heartbeatAgeS, 1)} s`),
+          render: (a) => (a.heartbeat_age_s === null ? "—" : `${num(a.heartbeat_age_s, 1)} s`),
         },
-        { label: "loop lag p99", align: "right", render: (a) => s(a.eventLoopLagP99S) },
-        { label: "RSS", align: "right", render: (a) => mb(a.rssBytes) },
-        { label: "tool p99", align: "right", render: (a) => s(a.toolP99S) },
+        { label: "loop lag p99", align: "right", render: (a) => s(a.event_loop_lag_p99_s) },
+        { label: "RSS", align: "right", render: (a) => mb(a.rss_bytes) },
+        { label: "tool p99", align: "right", render: (a) => s(a.tool_p99_s) },
         { label: "alerts", render: (a) => a.alerts.join(", ") },
       ]} />
   </div>`;

@@ -99,12 +99,12 @@ function Details({ id }) {
         ${saved ? (saved.ok ? html`<span class="ok">saved</span>` : html`<span class="error">${saved.error.message}</span>`) : null}
         <h3>Profit</h3>
         <${KeyValues} items=${[
-          ["realized PnL", money(d.profit.realizedPnl), signClass(d.profit.realizedPnl)],
-          ["unrealized PnL", money(d.profit.unrealizedPnl), signClass(d.profit.unrealizedPnl)],
+          ["realized PnL", money(d.profit.realized_pnl), signClass(d.profit.realized_pnl)],
+          ["unrealized PnL", money(d.profit.unrealized_pnl), signClass(d.profit.unrealized_pnl)],
           ["fees", money(d.profit.fees)],
           ["trades", String(d.profit.trades)],
-          ["win rate", pct(d.profit.winRate)],
-          ["max drawdown", pct(d.profit.maxDrawdown)],
+          ["win rate", pct(d.profit.win_rate)],
+          ["max drawdown", pct(d.profit.max_drawdown)],
           ["equity", money(d.profit.equity)],
           ["capital", money(d.profit.capital)],
         ]} />
@@ -113,11 +113,12 @@ function Details({ id }) {
           columns=${[
             { label: "symbol", key: "symbol" },
             { label: "amount", align: "right", render: (p) => num(p.amount) },
-            { label: "avg price", align: "right", render: (p) => num(p.averagePrice) },
+            { label: "avg price", align: "right", render: (p) => num(p.average_price) },
             {
               label: "unrealized",
               align: "right",
-              render: (p) => html`<span class=${signClass(p.unrealizedPnl)}>${money(p.unrealizedPnl)}</span>`,
+              render: (p) =>
+                html`<span class=${signClass(p.unrealized_pnl)}>${money(p.unrealized_pnl)}</span>`,
             },
             {
               label: "protected",
@@ -201,7 +202,7 @@ function ModelSignals() {
       },
       { label: "probability", align: "right", render: (s) => num(s.probability, 3) },
       { label: "regime", render: (s) => s.regime ?? "—" },
-      { label: "model", render: (s) => pick(s, "modelVersion") },
+      { label: "model", render: (s) => pick(s, "model_version") },
     ]} />`;
 }
 
@@ -210,7 +211,9 @@ export function Strategies() {
   const list = useTool("strategy", "list_strategies", {}, { every: 3_000 });
   const profit = useTool("strategy", "strategy_profit", {}, { every: 3_000 });
   const profitOf = new Map(
-    profit.status === "ok" ? profit.data.strategies.map((p) => [p.id, p.realizedPnl + p.unrealizedPnl]) : [],
+    profit.status === "ok"
+      ? profit.data.strategies.map((p) => [p.id, p.realized_pnl + p.unrealized_pnl])
+      : [],
   );
   const [selected, setSelected] = useState();
   const events = useEvents("events.strategy.>", 30);
