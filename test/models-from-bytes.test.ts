@@ -109,7 +109,7 @@ describe("ONNX models load from their bytes only", () => {
     const args = (bytes: Uint8Array) => ({
       data: { source: "simulated", bars: 500 },
       strategy: { kind: "ml_signal" },
-      model: { onnxBase64: Buffer.from(bytes).toString("base64") },
+      model: { onnx_base64: Buffer.from(bytes).toString("base64") },
     });
     const answers = [];
     for (const location of ["package.json", "no-such-file.bin"]) {

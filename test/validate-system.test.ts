@@ -85,7 +85,7 @@ describe("bot4 validate against npm start", () => {
 
     const run = await cli(["validate", "--json"]);
     const report = JSON.parse(run.stdout || "{}") as {
-      runId: string;
+      run_id: string;
       passed: boolean;
       totals: { tools: number; inputs: number; failures: number };
       failures: unknown[];
@@ -109,16 +109,16 @@ describe("bot4 validate against npm start", () => {
             jsonrpc: "2.0",
             id: 1,
             method: "tool.execute",
-            params: { agent: "integration", tool: "validation_report", args: { run_id: report.runId } },
+            params: { agent: "integration", tool: "validation_report", args: { run_id: report.run_id } },
           }),
         });
-        const body = (await res.json()) as { result?: { status: string; report?: { runId: string } } };
+        const body = (await res.json()) as { result?: { status: string; report?: { run_id: string } } };
         return body.result?.status === "done" ? body.result : undefined;
       },
       10_000,
       "the stored report",
     );
-    expect(stored.report?.runId).toBe(report.runId);
+    expect(stored.report?.run_id).toBe(report.run_id);
 
     // The human-readable form says what was checked.
     const text = await cli(["validate", "--agent", "risk"]);

@@ -51,27 +51,34 @@ function rebuild(s: Schema, def: Record<string, unknown>): Schema {
   return copy;
 }
 
+interface Field {
+  readonly key: string;
+  readonly snake: string;
+  readonly twin: Twin;
+}
+
+/** An object's keys renamed by `lookup` (the field's `name`), each known field's value converted too. */
+const renamed =
+  (lookup: ReadonlyMap<string, Field>, side: "toWire" | "fromWire", name: "snake" | "key"): Convert =>
+  (v) => {
+    if (!isPlain(v)) return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      const f = lookup.get(k);
+      if (f === undefined) out[k] = x;
+      else out[f[name]] = x === undefined ? x : f.twin[side](x);
+    }
+    return out;
+  };
+
 function objectTwin(s: Schema, def: Def): Twin {
   const shape = def.shape as Record<string, Schema>;
-  const fields = Object.entries(shape).map(([key, sub]) => ({
+  const fields: Field[] = Object.entries(shape).map(([key, sub]) => ({
     key,
     snake: snakeKey(key),
     twin: twinOf(sub),
   }));
   if (!fields.some((f) => f.key !== f.snake || f.twin.changed)) return unchanged(s);
-  const byKey = new Map(fields.map((f) => [f.key, f]));
-  const bySnake = new Map(fields.map((f) => [f.snake, f]));
-  const map =
-    (lookup: typeof byKey, side: "toWire" | "fromWire", name: "snake" | "key"): Convert =>
-    (v) =>
-      isPlain(v)
-        ? Object.fromEntries(
-            Object.entries(v).map(([k, x]) => {
-              const f = lookup.get(k);
-              return f === undefined ? [k, x] : [f[name], x === undefined ? x : f.twin[side](x)];
-            }),
-          )
-        : v;
   // The object's own refinements (cross-field checks) are not copied: they read camelCase fields, and
   // the tool's camelCase schema runs them (input: after the wire twin; output: before it).
   const wire = rebuild(s, {
@@ -80,8 +87,8 @@ function objectTwin(s: Schema, def: Def): Twin {
   });
   return {
     wire,
-    toWire: map(byKey, "toWire", "snake"),
-    fromWire: map(bySnake, "fromWire", "key"),
+    toWire: renamed(new Map(fields.map((f) => [f.key, f])), "toWire", "snake"),
+    fromWire: renamed(new Map(fields.map((f) => [f.snake, f])), "fromWire", "key"),
     changed: true,
   };
 }
@@ -164,7 +171,18 @@ function tupleTwin(s: Schema, def: Def): Twin {
   return { wire, toWire: each("toWire"), fromWire: each("fromWire"), changed: true };
 }
 
-const WRAPPERS = new Set(["optional", "nullable", "default", "prefault", "readonly", "catch", "nonoptional"]);
+const WRAPPERS = ["optional", "nullable", "default", "prefault", "readonly", "catch", "nonoptional"];
+/** The twin of each kind of schema that can hold an object; any other kind is a leaf, unchanged. */
+const BY_TYPE: Record<string, (s: Schema, def: Def) => Twin> = {
+  object: objectTwin,
+  union: unionTwin,
+  array: arrayTwin,
+  record: recordTwin,
+  tuple: tupleTwin,
+  // A pipe (a transform, z.preprocess) is sent as its input side is.
+  pipe: (_s, def) => twinOf(def.in as Schema),
+  ...Object.fromEntries(WRAPPERS.map((w) => [w, innerTwin])),
+};
 const twins = new WeakMap<Schema, Twin>();
 
 /** The snake twin of any schema (computed once per schema instance). */
@@ -172,23 +190,7 @@ function twinOf(s: Schema): Twin {
   const known = twins.get(s);
   if (known !== undefined) return known;
   const def = defOf(s);
-  const t = def.type;
-  const twin =
-    t === "object"
-      ? objectTwin(s, def)
-      : WRAPPERS.has(t)
-        ? innerTwin(s, def)
-        : t === "union"
-          ? unionTwin(s, def)
-          : t === "array"
-            ? arrayTwin(s, def)
-            : t === "record"
-              ? recordTwin(s, def)
-              : t === "tuple"
-                ? tupleTwin(s, def)
-                : t === "pipe"
-                  ? twinOf(def.in as Schema)
-                  : unchanged(s);
+  const twin = (BY_TYPE[def.type] ?? unchanged)(s, def);
   twins.set(s, twin);
   return twin;
 }

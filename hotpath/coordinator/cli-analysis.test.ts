@@ -206,6 +206,11 @@ describe("bot4 analyze", () => {
       expect(Array.isArray(parsed[key])).toBe(true);
     }
     expect(parsed.scope).toBe("core");
+    // The tools' wire form: snake_case, as analyze_code answers it.
+    expect(Object.keys(parsed.duplication as object)).toEqual(
+      expect.arrayContaining(["duplicated_lines", "total_lines", "by_kind"]),
+    );
+    expect((parsed.complexity as { end_line: number }[])[0]?.end_line).toBeGreaterThan(1);
     expect(
       (parsed.complexity as { name: string; cognitive: number }[]).map((f) => [f.name, f.cognitive]),
     ).toEqual([

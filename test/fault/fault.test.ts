@@ -198,9 +198,9 @@ async function expectLedgerAgrees(): Promise<void> {
     async () => {
       const s = (await rpc(coordinatorUrl, "strategy", "get_strategy", { id: "default-paper" })) as {
         positions: { symbol: string; amount: number }[];
-        openOrders: unknown[];
+        open_orders: unknown[];
       };
-      if (s.openOrders.length > 0) return false;
+      if (s.open_orders.length > 0) return false;
       const trades = (
         (await rpc(coordinatorUrl, "ledger", "get_trades", {
           strategy: "default-paper",
