@@ -136,6 +136,27 @@ describe("architect tools over NATS", () => {
     };
     expect(layers.ok).toBe(false);
     expect(layers.cycles).toHaveLength(1);
+    // Inline rules in the wire's snake_case: core/b.ts imports hotpath/, unless path_not exempts it.
+    const inline = async (from: Record<string, string>) =>
+      (
+        (await callTool(
+          bus,
+          "architect",
+          "check_layers",
+          {
+            path: root,
+            rules: {
+              forbidden: [
+                { name: "core-independent", from, to: { path: "^hotpath/", dependency_types: ["local"] } },
+              ],
+              allowed_severity: "info",
+            },
+          },
+          { timeout: 30_000 },
+        )) as { layer_violations: { from: string }[] }
+      ).layer_violations.map((v) => v.from);
+    expect(await inline({ path: "^core/" })).toEqual(["core/b.ts"]);
+    expect(await inline({ path: "^core/", path_not: "^core/b" })).toEqual([]);
     const cx = (await callTool(
       bus,
       "architect",
@@ -171,10 +192,11 @@ describe("architect tools over NATS", () => {
       expect((err as ToolError).code).toBe(RpcCode.InvalidParams);
       expect(JSON.stringify((err as ToolError).data)).toContain('"path":"path"');
     }
-    const bad = await callTool(bus, "architect", "find_duplicates", { path: root, minTokens: 2 }).catch(
+    const bad = await callTool(bus, "architect", "find_duplicates", { path: root, min_tokens: 2 }).catch(
       (e: unknown) => e,
     );
     expect((bad as ToolError).code).toBe(RpcCode.InvalidParams);
+    expect(JSON.stringify((bad as ToolError).data)).toContain('"path":"min_tokens"');
   });
 });
 
