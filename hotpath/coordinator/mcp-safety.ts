@@ -11,7 +11,7 @@ import type { ToolNature } from "../../core/agents/manifest.ts";
  * - `read`: changes nothing → readOnly, idempotent (any number of calls give the same effect: none).
  * - `write`: changes Bot4's own state (limits, models, subscriptions, queued runs) → not read-only,
  *   not destructive (nothing outside Bot4 changes, the change can be undone by another call), and
- *   **not idempotent**: train_model and submit_backtest without a runId create a new model / run on
+ *   **not idempotent**: train_model and submit_backtest without a run_id create a new model / run on
  *   every call.
  * - `trade`: places or cancels orders on a venue → destructive, open-world (a venue outside Bot4),
  *   not idempotent (a repeated submit without client_order_id is a second order).
