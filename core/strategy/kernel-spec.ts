@@ -48,7 +48,7 @@ export const KernelSizingSpec = z.discriminatedUnion("kind", [
   z
     .object({
       kind: z.literal("kelly"),
-      fraction: z.number().gt(0).max(1).default(0.5).describe("used until minTrades trades have closed"),
+      fraction: z.number().gt(0).max(1).default(0.5).describe("used until min_trades trades have closed"),
       minTrades: z.number().int().min(1).max(10_000).default(20),
       window: z.number().int().min(2).max(10_000).default(50),
       multiplier: z.number().gt(0).max(1).default(0.5),
@@ -56,7 +56,7 @@ export const KernelSizingSpec = z.discriminatedUnion("kind", [
       floor: z.number().min(0).max(1).default(0.1),
     })
     .strict()
-    .refine((s) => s.floor <= s.maxFraction, { message: "floor must be ≤ maxFraction", path: ["floor"] }),
+    .refine((s) => s.floor <= s.maxFraction, { message: "floor must be ≤ max_fraction", path: ["floor"] }),
 ]);
 export type KernelSizingSpec = z.infer<typeof KernelSizingSpec>;
 

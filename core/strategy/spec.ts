@@ -41,7 +41,7 @@ export const MlSignalSpec = z
     allowShort,
   })
   .refine((s) => s.shortBelow <= s.longAbove, {
-    message: "shortBelow must be ≤ longAbove",
+    message: "short_below must be ≤ long_above",
     path: ["shortBelow"],
   });
 

@@ -118,11 +118,22 @@ function innerTwin(s: Schema, def: Def): Twin {
 function unionTwin(s: Schema, def: Def): Twin {
   const options = (def.options as Schema[]).map((o) => ({ schema: o, twin: twinOf(o) }));
   if (!options.some((o) => o.twin.changed)) return unchanged(s);
-  /** The first option that takes the value (the side's own schema), or the value as it is. */
+  const disc = typeof def.discriminator === "string" ? def.discriminator : undefined;
+  /** A discriminated union's option by its discriminator's value (zod's own index of the literals). */
+  const byDiscriminator = (side: "toWire" | "fromWire", v: unknown) => {
+    if (disc === undefined || !isPlain(v)) return undefined;
+    const value = v[side === "toWire" ? disc : snakeKey(disc)];
+    return options.find((x) =>
+      (x.schema._zod as { propValues?: Record<string, Set<unknown>> }).propValues?.[disc]?.has(value),
+    );
+  };
+  /** The option the value is of (its discriminator, else the first that takes it), or the value as it is. */
   const pick =
     (side: "toWire" | "fromWire"): Convert =>
     (v) => {
-      const o = options.find((x) => z.safeParse(side === "toWire" ? x.schema : x.twin.wire, v).success);
+      const o =
+        byDiscriminator(side, v) ??
+        options.find((x) => z.safeParse(side === "toWire" ? x.schema : x.twin.wire, v).success);
       return o === undefined ? v : o.twin[side](v);
     };
   const wire = rebuild(s, { options: options.map((o) => o.twin.wire) });
