@@ -6,7 +6,7 @@ import { useEffect, useState } from "../vendor/preact-hooks.mjs";
 /** The strategies the backtester runs, with their parameters (from its input schema when listed). */
 const STRATEGIES = {
   ma_crossover: { fast: 10, slow: 30 },
-  bollinger: { period: 20, stdDevs: 2 },
+  bollinger: { period: 20, std_devs: 2 },
   momentum: { lookback: 20, threshold: 0 },
 };
 
