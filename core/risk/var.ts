@@ -1,5 +1,6 @@
 import { cholesky, covariance, type Matrix, means } from "./linalg.ts";
 import { normalPdf, normalQuantile } from "./normal.ts";
+import { expInPlace } from "../math/exp.ts";
 import { createRandom } from "../math/random.ts";
 
 /**
@@ -231,7 +232,12 @@ export interface MonteCarloVarInput {
   seed: number;
 }
 
-/** Simulated portfolio returns over the horizon: GBM per asset, correlated through Cholesky. */
+/**
+ * Simulated portfolio returns over the horizon: GBM per asset, correlated through Cholesky. Block by
+ * block of draws, three tight loops over one buffer: the normals are turned into log returns in place,
+ * then into growth factors in place ({@link expInPlace}), then summed into the two antithetic paths.
+ * The draws' order does not depend on the block size: path 2q (and 2q+1) uses normals qn … qn+n−1.
+ */
 export function simulatePortfolioReturns(input: MonteCarloVarInput): Float64Array {
   const { mean, covariance: cov, weights, horizon, paths, seed } = input;
   const n = cov.n;
@@ -260,73 +266,108 @@ export function simulatePortfolioReturns(input: MonteCarloVarInput): Float64Arra
     wUp[i] = (w[i] as number) * Math.exp(2 * (drift[i] as number));
   }
   const pairs = Math.ceil(paths / 2);
-  const blockPairs = Math.min(pairs, 1024);
+  const blockPairs = Math.min(pairs, BLOCK_DRAWS);
   const z = new Float64Array(n * blockPairs);
   for (let start = 0; start < pairs; start += blockPairs) {
     rng.fillNormal(z);
-    const end = Math.min(pairs, start + blockPairs);
-    let q = start;
-    // Two pairs (four paths) at a time, with two partial sums each: independent chains of adds that
-    // the CPU overlaps, and every factor entry loaded once for both draws (≈2× a plain loop).
-    for (; q + 1 < end; q += 2) {
-      const b1 = (q - start) * n;
-      const b2 = b1 + n;
-      let up1 = 0;
-      let down1 = 0;
-      let up2 = 0;
-      let down2 = 0;
-      for (let i = 0; i < n; i++) {
-        const row = i * n;
-        const d = drift[i] as number;
-        let y0 = d;
-        let y1 = 0;
-        let x0 = d;
-        let x1 = 0;
-        let k = 0;
-        for (; k < i; k += 2) {
-          const l0 = ls[row + k] as number;
-          const l1 = ls[row + k + 1] as number;
-          y0 += l0 * (z[b1 + k] as number);
-          y1 += l1 * (z[b1 + k + 1] as number);
-          x0 += l0 * (z[b2 + k] as number);
-          x1 += l1 * (z[b2 + k + 1] as number);
-        }
-        if (k === i) {
-          const l0 = ls[row + k] as number;
-          y0 += l0 * (z[b1 + k] as number);
-          x0 += l0 * (z[b2 + k] as number);
-        }
-        const g1 = Math.exp(y0 + y1);
-        const g2 = Math.exp(x0 + x1);
-        const wi = w[i] as number;
-        const wu = wUp[i] as number;
-        up1 += wi * g1;
-        down1 += wu / g1;
-        up2 += wi * g2;
-        down2 += wu / g2;
-      }
-      out[2 * q] = up1 - wsum;
-      if (2 * q + 1 < paths) out[2 * q + 1] = down1 - wsum;
-      if (2 * q + 2 < paths) out[2 * q + 2] = up2 - wsum;
-      if (2 * q + 3 < paths) out[2 * q + 3] = down2 - wsum;
-    }
-    if (q < end) {
-      const base = (q - start) * n;
-      let up = 0;
-      let down = 0;
-      for (let i = 0; i < n; i++) {
-        let y = drift[i] as number;
-        const row = i * n;
-        for (let k = 0; k <= i; k++) y += (ls[row + k] as number) * (z[base + k] as number);
-        const g = Math.exp(y);
-        up += (w[i] as number) * g;
-        down += (wUp[i] as number) / g;
-      }
-      out[2 * q] = up - wsum;
-      if (2 * q + 1 < paths) out[2 * q + 1] = down - wsum;
-    }
+    const count = Math.min(blockPairs, pairs - start);
+    correlate(z, count, n, ls, drift);
+    expInPlace(z, count * n);
+    portfolio(z, count, w, wUp, wsum, out, 2 * start);
   }
   return out;
+}
+
+/** Draws per block: z, then the log returns, then the growth factors of a block stay in L1/L2. */
+const BLOCK_DRAWS = 256;
+
+/**
+ * Turns `count` draws of n standard normals (row-major in `z`) into log returns in place:
+ * yᵢ = dᵢ + Σ_{k≤i} Lᵢₖ zₖ. Eight draws at a time, so that every factor entry is loaded once for eight
+ * independent chains of adds, which the CPU overlaps; rows run from the last up, as row i reads
+ * z₀ … zᵢ only and may then overwrite zᵢ.
+ */
+function correlate(z: Float64Array, count: number, n: number, ls: Float64Array, drift: Float64Array): void {
+  let q = 0;
+  for (; q + 8 <= count; q += 8) {
+    const b0 = q * n;
+    const b1 = b0 + n;
+    const b2 = b1 + n;
+    const b3 = b2 + n;
+    const b4 = b3 + n;
+    const b5 = b4 + n;
+    const b6 = b5 + n;
+    const b7 = b6 + n;
+    for (let i = n - 1; i >= 0; i--) {
+      const row = i * n;
+      const d = drift[i] as number;
+      let y0 = d;
+      let y1 = d;
+      let y2 = d;
+      let y3 = d;
+      let y4 = d;
+      let y5 = d;
+      let y6 = d;
+      let y7 = d;
+      for (let k = 0; k <= i; k++) {
+        const l = ls[row + k] as number;
+        y0 += l * (z[b0 + k] as number);
+        y1 += l * (z[b1 + k] as number);
+        y2 += l * (z[b2 + k] as number);
+        y3 += l * (z[b3 + k] as number);
+        y4 += l * (z[b4 + k] as number);
+        y5 += l * (z[b5 + k] as number);
+        y6 += l * (z[b6 + k] as number);
+        y7 += l * (z[b7 + k] as number);
+      }
+      z[b0 + i] = y0;
+      z[b1 + i] = y1;
+      z[b2 + i] = y2;
+      z[b3 + i] = y3;
+      z[b4 + i] = y4;
+      z[b5 + i] = y5;
+      z[b6 + i] = y6;
+      z[b7 + i] = y7;
+    }
+  }
+  for (; q < count; q++) {
+    const b = q * n;
+    for (let i = n - 1; i >= 0; i--) {
+      const row = i * n;
+      let y = drift[i] as number;
+      for (let k = 0; k <= i; k++) y += (ls[row + k] as number) * (z[b + k] as number);
+      z[b + i] = y;
+    }
+  }
+}
+
+/**
+ * Portfolio returns from the growth factors gᵢ = e^{yᵢ} of `count` draws: path 2q is Σwᵢgᵢ − Σw, its
+ * antithetic 2q+1 (when `out` has room for it) Σwᵢe^{2dᵢ}/gᵢ − Σw.
+ */
+function portfolio(
+  g: Float64Array,
+  count: number,
+  w: Float64Array,
+  wUp: Float64Array,
+  wsum: number,
+  out: Float64Array,
+  base: number,
+): void {
+  const n = w.length;
+  for (let q = 0; q < count; q++) {
+    const b = q * n;
+    let up = 0;
+    let down = 0;
+    for (let i = 0; i < n; i++) {
+      const gi = g[b + i] as number;
+      up += (w[i] as number) * gi;
+      down += (wUp[i] as number) / gi;
+    }
+    const o = base + 2 * q;
+    out[o] = up - wsum;
+    if (o + 1 < out.length) out[o + 1] = down - wsum;
+  }
 }
 
 export function monteCarloVar(input: MonteCarloVarInput): { var: number; cvar: number } {
