@@ -283,53 +283,13 @@ const BLOCK_DRAWS = 256;
 
 /**
  * Turns `count` draws of n standard normals (row-major in `z`) into log returns in place:
- * yᵢ = dᵢ + Σ_{k≤i} Lᵢₖ zₖ. Eight draws at a time, so that every factor entry is loaded once for eight
- * independent chains of adds, which the CPU overlaps; rows run from the last up, as row i reads
- * z₀ … zᵢ only and may then overwrite zᵢ.
+ * yᵢ = dᵢ + Σ_{k≤i} Lᵢₖ zₖ. Four draws and two rows at a time, so that every zₖ and factor entry loaded
+ * feeds two or four of eight independent chains of adds, which the CPU overlaps. Rows run from the last
+ * up, as rows i and i−1 read z₀ … zᵢ only and may then overwrite zᵢ and zᵢ₋₁.
  */
 function correlate(z: Float64Array, count: number, n: number, ls: Float64Array, drift: Float64Array): void {
   let q = 0;
-  for (; q + 8 <= count; q += 8) {
-    const b0 = q * n;
-    const b1 = b0 + n;
-    const b2 = b1 + n;
-    const b3 = b2 + n;
-    const b4 = b3 + n;
-    const b5 = b4 + n;
-    const b6 = b5 + n;
-    const b7 = b6 + n;
-    for (let i = n - 1; i >= 0; i--) {
-      const row = i * n;
-      const d = drift[i] as number;
-      let y0 = d;
-      let y1 = d;
-      let y2 = d;
-      let y3 = d;
-      let y4 = d;
-      let y5 = d;
-      let y6 = d;
-      let y7 = d;
-      for (let k = 0; k <= i; k++) {
-        const l = ls[row + k] as number;
-        y0 += l * (z[b0 + k] as number);
-        y1 += l * (z[b1 + k] as number);
-        y2 += l * (z[b2 + k] as number);
-        y3 += l * (z[b3 + k] as number);
-        y4 += l * (z[b4 + k] as number);
-        y5 += l * (z[b5 + k] as number);
-        y6 += l * (z[b6 + k] as number);
-        y7 += l * (z[b7 + k] as number);
-      }
-      z[b0 + i] = y0;
-      z[b1 + i] = y1;
-      z[b2 + i] = y2;
-      z[b3 + i] = y3;
-      z[b4 + i] = y4;
-      z[b5 + i] = y5;
-      z[b6 + i] = y6;
-      z[b7 + i] = y7;
-    }
-  }
+  for (; q + 4 <= count; q += 4) correlate4(z, q * n, n, ls, drift);
   for (; q < count; q++) {
     const b = q * n;
     for (let i = n - 1; i >= 0; i--) {
@@ -338,6 +298,61 @@ function correlate(z: Float64Array, count: number, n: number, ls: Float64Array, 
       for (let k = 0; k <= i; k++) y += (ls[row + k] as number) * (z[b + k] as number);
       z[b + i] = y;
     }
+  }
+}
+
+/** {@link correlate} for the four draws from offset `b0`. */
+function correlate4(z: Float64Array, b0: number, n: number, ls: Float64Array, drift: Float64Array): void {
+  const b1 = b0 + n;
+  const b2 = b1 + n;
+  const b3 = b2 + n;
+  let i = n - 1;
+  for (; i >= 1; i -= 2) {
+    const ra = i * n;
+    const rb = ra - n;
+    const da = drift[i] as number;
+    const db = drift[i - 1] as number;
+    let a0 = da;
+    let a1 = da;
+    let a2 = da;
+    let a3 = da;
+    let c0 = db;
+    let c1 = db;
+    let c2 = db;
+    let c3 = db;
+    for (let k = 0; k < i; k++) {
+      const la = ls[ra + k] as number;
+      const lb = ls[rb + k] as number;
+      const z0 = z[b0 + k] as number;
+      const z1 = z[b1 + k] as number;
+      const z2 = z[b2 + k] as number;
+      const z3 = z[b3 + k] as number;
+      a0 += la * z0;
+      a1 += la * z1;
+      a2 += la * z2;
+      a3 += la * z3;
+      c0 += lb * z0;
+      c1 += lb * z1;
+      c2 += lb * z2;
+      c3 += lb * z3;
+    }
+    const la = ls[ra + i] as number;
+    z[b0 + i] = a0 + la * (z[b0 + i] as number);
+    z[b1 + i] = a1 + la * (z[b1 + i] as number);
+    z[b2 + i] = a2 + la * (z[b2 + i] as number);
+    z[b3 + i] = a3 + la * (z[b3 + i] as number);
+    z[b0 + i - 1] = c0;
+    z[b1 + i - 1] = c1;
+    z[b2 + i - 1] = c2;
+    z[b3 + i - 1] = c3;
+  }
+  if (i === 0) {
+    const l = ls[0] as number;
+    const d = drift[0] as number;
+    z[b0] = d + l * (z[b0] as number);
+    z[b1] = d + l * (z[b1] as number);
+    z[b2] = d + l * (z[b2] as number);
+    z[b3] = d + l * (z[b3] as number);
   }
 }
 
