@@ -6,7 +6,7 @@ import { headers } from "../../core/subjects.ts";
 import { callLogger, type Logger } from "../../core/telemetry/log.ts";
 import { httpStatusOf, toRpcError } from "../../core/tools/errors.ts";
 import { type Dispatch, executeRpc } from "../../core/tools/execute.ts";
-import { type RpcRelay, relayRpc } from "../../core/tools/relay.ts";
+import { type RelayAnswer, type RpcRelay, relayRpc } from "../../core/tools/relay.ts";
 import type { ToolContext } from "../../core/tools/tool.ts";
 
 /** A correlation id a caller may pass in (`Bot4-Correlation-Id`); anything else is ignored, not trusted. */
@@ -17,11 +17,15 @@ export const errorBody = (error: RpcErrorObject) => ({ error });
 
 /** The caller's correlation id if it is a valid one, else the request id (hono's `requestId` middleware). */
 export function correlationOf(c: Context): string {
-  const header = c.req.header(headers.correlationId);
+  return correlationFrom(c.req.header(headers.correlationId), c.get("requestId"));
+}
+
+/** The correlation id of a request: its `Bot4-Correlation-Id` header if valid, else its request id. */
+export function correlationFrom(header: string | undefined, requestId: string): string {
   // No header (the common case): no schema run, whose failure would build its issues for nothing.
-  if (header === undefined) return c.get("requestId");
+  if (header === undefined) return requestId;
   const correlation = CorrelationId.safeParse(header);
-  return correlation.success ? correlation.data : c.get("requestId");
+  return correlation.success ? correlation.data : requestId;
 }
 
 /** The ToolContext of an HTTP call: the request id, the caller's correlation id if valid, a child logger. */
@@ -95,21 +99,36 @@ export function mountToolRoutes(app: Hono, o: ToolRoutesOptions): void {
     }
     const refused = o.refuseRpc?.(c, payload);
     if (refused !== undefined) return refused;
-    const meta = {
-      transport: "rpc" as const,
-      logger,
-      correlationId: correlationOf(c),
-      ...(o.maxBatch === undefined ? {} : { maxBatch: o.maxBatch }),
-    };
-    if (o.relay !== undefined) {
-      const answer = await relayRpc(payload, text, o.dispatch, o.relay, meta);
-      if (answer === undefined) return c.body(null, 204);
-      // Bytes off the bus: a plain ArrayBuffer underneath, never a shared one.
-      return c.body(answer as string | Uint8Array<ArrayBuffer>, 200, JSON_TYPE);
-    }
-    const response = await executeRpc(payload, o.dispatch, meta);
-    return response === undefined ? c.body(null, 204) : c.json(response);
+    const answer = await answerRpc(payload, text, o, correlationOf(c));
+    if (answer === undefined) return c.body(null, 204);
+    // Bytes off the bus: a plain ArrayBuffer underneath, never a shared one.
+    return c.body(answer as string | Uint8Array<ArrayBuffer>, 200, JSON_TYPE);
   });
 }
 
 const JSON_TYPE = { "content-type": "application/json" } as const;
+
+/** What `POST /rpc` runs a parsed payload with: the dispatch, the relay if any, the logger, the batch cap. */
+export type RpcRoute = Pick<ToolRoutesOptions, "dispatch" | "relay" | "logger" | "maxBatch">;
+
+/**
+ * The answer of `POST /rpc` to a parsed payload (`text` as received): JSON text or an agent's reply
+ * bytes (HTTP 200, application/json), or undefined when nothing is answered (204). One place for the
+ * Hono route and the kit's node:http fast path.
+ */
+export async function answerRpc(
+  payload: unknown,
+  text: string,
+  o: RpcRoute,
+  correlationId: string,
+): Promise<RelayAnswer> {
+  const meta = {
+    transport: "rpc" as const,
+    logger: o.logger,
+    correlationId,
+    ...(o.maxBatch === undefined ? {} : { maxBatch: o.maxBatch }),
+  };
+  if (o.relay !== undefined) return relayRpc(payload, text, o.dispatch, o.relay, meta);
+  const response = await executeRpc(payload, o.dispatch, meta);
+  return response === undefined ? undefined : JSON.stringify(response);
+}

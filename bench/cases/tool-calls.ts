@@ -4,6 +4,7 @@ import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
 import { Bus } from "../../core/bus/bus.ts";
 import { callTool } from "../../core/bus/tool-transport.ts";
 import { ensureTopology } from "../../core/bus/topology.ts";
+import { subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { start as startCoordinator } from "../../hotpath/coordinator/service.ts";
 import { startService } from "../../hotpath/kit/service.ts";
@@ -46,8 +47,13 @@ function post(agent: Agent, url: URL, body: string): Promise<string> {
  *   nats     — `callTool` to a kit-served agent: JSON-RPC, zod in and out, metrics, queue group;
  *   http     — `POST /tools/calculate_kelly` on the agent itself;
  *   coord    — `POST /rpc` (the seed's tool.execute) on the coordinator, which routes over NATS;
- *   bridge   — the coordinator path's floor: a bare node:http handler doing one raw NATS request.
- * Every process part runs in this one process, with separate NATS connections per side.
+ *   bridge   — the coordinator path's floor: a bare node:http handler doing one raw NATS request
+ *              to the bare subscriber (the floor issue #20 measures /rpc against);
+ *   agentBridge — the same bare handler forwarding the body's bytes to the kit-served agent
+ *              (`tools.risk`) and its reply bytes back: what the coordinator's hop costs when it
+ *              does nothing but forward, with the agent's own work in it as in `coord`.
+ * Every process part runs in this one process, with separate NATS connections per side, so each
+ * HTTP hop's client and server both count in it.
  */
 const toolCalls: BenchCase = {
   name: "tool-calls",
@@ -80,18 +86,25 @@ const toolCalls: BenchCase = {
       method: "tool.execute",
       params: { agent: "risk", tool: "calculate_kelly", args },
     });
-    const bridge = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        clientBus.request(RAW_SUBJECT, Buffer.concat(chunks), 5_000).then(
-          (m) => res.end(m.data),
-          (err: unknown) => res.writeHead(500).end(String(err)),
-        );
+    const bridgeTo = (subject: string) =>
+      createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => {
+          clientBus.request(subject, Buffer.concat(chunks), 5_000).then(
+            (m) => res.end(m.data),
+            (err: unknown) => res.writeHead(500).end(String(err)),
+          );
+        });
       });
-    });
-    await new Promise<void>((r) => bridge.listen(0, "127.0.0.1", () => r()));
-    const bridgeUrl = new URL(`http://127.0.0.1:${(bridge.address() as AddressInfo).port}/`);
+    const listen = async (server: ReturnType<typeof createServer>) => {
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+      return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    };
+    const bridge = bridgeTo(RAW_SUBJECT);
+    const agentBridge = bridgeTo(subjects.tools.of(risk.name));
+    const bridgeUrl = await listen(bridge);
+    const agentBridgeUrl = await listen(agentBridge);
     const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
     const agentUrl = new URL(`${agent.url}/tools/calculate_kelly`);
     const coordUrl = new URL(`${coordinator.url}/rpc`);
@@ -104,6 +117,7 @@ const toolCalls: BenchCase = {
       http: () => post(keepAlive, agentUrl, argsBody),
       coord: () => post(keepAlive, coordUrl, seedBody),
       bridge: () => post(keepAlive, bridgeUrl, rawPayload),
+      agentBridge: () => post(keepAlive, agentBridgeUrl, rawPayload),
     } as const;
     const recorders = {
       raw: new Recorder(),
@@ -111,6 +125,7 @@ const toolCalls: BenchCase = {
       http: new Recorder(),
       coord: new Recorder(),
       bridge: new Recorder(),
+      agentBridge: new Recorder(),
     };
     const perRound = Math.max(200, Math.round(2_000 * ctx.scale));
     const rounds = 5;
@@ -128,12 +143,16 @@ const toolCalls: BenchCase = {
     } finally {
       keepAlive.destroy();
       bridge.close();
+      agentBridge.close();
       await coordinator.stop();
       await agent.stop();
       await Promise.all([agentBus, coordBus, clientBus, rawBus].map((b) => b.drain()));
     }
 
     const raw = recorders.raw.stats();
+    const coordP50 = recorders.coord.stats().p50_us;
+    const bridgeP50 = recorders.bridge.stats().p50_us;
+    const agentBridgeP50 = recorders.agentBridge.stats().p50_us;
     const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
     const row = (
       name: string,
@@ -168,13 +187,22 @@ const toolCalls: BenchCase = {
       }),
       row("http-agent", "POST /tools/:tool on the agent (keep-alive)", recorders.http),
       row("coordinator-http-rpc", "POST /rpc on the coordinator → NATS → agent", recorders.coord, {
-        bridge_p50_us: recorders.bridge.stats().p50_us,
-        p50_vs_bridge: ratio(recorders.coord.stats().p50_us, recorders.bridge.stats().p50_us),
+        bridge_p50_us: bridgeP50,
+        p50_vs_bridge: ratio(coordP50, bridgeP50),
+        agent_bridge_p50_us: agentBridgeP50,
+        p50_vs_agent_bridge: ratio(coordP50, agentBridgeP50),
+        target: "p50 ≤ 1.15× bridge and ≤ 1.6× raw (#20)",
       }),
       row(
         "bare-http-to-nats-bridge",
         "floor of the coordinator path: node:http → raw NATS request",
         recorders.bridge,
+      ),
+      row(
+        "bare-http-to-agent-bridge",
+        "node:http → the agent's bytes over NATS, forwarded as they are",
+        recorders.agentBridge,
+        { p50_vs_bridge: ratio(agentBridgeP50, bridgeP50) },
       ),
     ];
   },

@@ -122,6 +122,19 @@ describe("duplication (type 1 and type 2)", () => {
     expect(r.duplicates).toHaveLength(1);
   });
 
+  it("pairs every later copy with the first one, as jscpd does, however many copies there are", () => {
+    // 12 files with the same block: more copies than the partners tried along the chain of latest ones.
+    const files = Array.from({ length: 12 }, (_, i) => ({
+      path: `f${String(i).padStart(2, "0")}.ts`,
+      text: `const own${i} = ${i}\n${BLOCK}`,
+    }));
+    const pairs = analyzeSources(files, { parts: ["duplicates"] }).duplicates;
+    const exact = pairs.filter((p) => p.kind === "type1");
+    const withFirst = exact.filter((p) => p.a.file === "f00.ts");
+    expect(withFirst.map((p) => p.b.file).sort()).toEqual(files.slice(1).map((f) => f.path));
+    expect(withFirst.every((p) => p.tokens === blockTokens && p.b.startLine === 2)).toBe(true);
+  });
+
   it("reports the duplicated share per file and overall", () => {
     // a.ts: lines 1-10 of 11 in a pair; b.ts: 3-12 of 13; c.ts: 2-11 of 11.
     const share = Object.fromEntries(result.duplication.files.map((f) => [f.file, f]));

@@ -9,10 +9,12 @@ import type { TokenizedFile } from "./tokens.ts";
  *   2. type 2 on the normalised codes (identifiers and literals each one code), keeping only the
  *      matches whose exact codes differ somewhere (the rest are type-1 matches pass 1 already has).
  * Each pass hashes every window of `minTokens` codes (polynomial rolling hash, 32-bit), keeps the first
- * position of each hash in an open-addressing table, and for a later window with a known hash checks
- * the codes, then extends the match forward as far as the codes agree (never across a file end, never
- * overlapping itself in one file). The later fragment is then skipped, so a region copied three times
- * gives the pairs (1st, 2nd) and (1st, 3rd).
+ * and the latest position of each hash in an open-addressing table (a chain links the ones between),
+ * and for a later window with a known hash checks the codes against the first copy and then the
+ * latest ones (MAX_PARTNERS in all), extending each match forward as far as the codes agree (never
+ * across a file end, never overlapping itself in one file). The later fragment is then skipped. Every
+ * copy is thus paired with the first one, as jscpd pairs them (a region copied k times gives at least
+ * (1st, 2nd) … (1st, k-th)), plus its nearest earlier copies.
  */
 
 export interface DuplicateOptions {
@@ -113,12 +115,12 @@ function detect(
   const n = codes.length;
   let pow = 1; // BASE^(w-1)
   for (let i = 1; i < w; i++) pow = Math.imul(pow, BASE);
-  // Open addressing, 2^k slots ≥ 1.5 n, key and value side by side (one cache line per probe):
-  // table[2s] = hash, table[2s+1] = position + 1 (0 = empty).
+  // Open addressing, 2^k slots ≥ 1.5 n, one slot a cache-friendly quad: table[4s] = hash,
+  // table[4s+1] = latest position + 1 (0 = empty), table[4s+2] = first position + 1.
   let size = 1024;
   while (size < 1.5 * n) size <<= 1;
   const shift = 32 - Math.log2(size);
-  const table = new Int32Array(2 * size);
+  const table = new Int32Array(4 * size);
   const hashes = new Int32Array(n);
   const valid = new Uint8Array(n);
   for (let f = 0; f < c.files.length; f++) {
@@ -135,13 +137,16 @@ function detect(
       valid[p] = 1;
     }
   }
-  // Chains: the table holds the latest position of each hash, `prior` links every position to the
-  // previous one with the same hash, so every earlier copy of a window is a candidate partner.
+  // Chains: the table holds the latest and the first position of each hash, `prior` links every
+  // position to the previous one with the same hash, so every earlier copy of a window is a candidate
+  // partner. The first copy is always tried (jscpd pairs every copy with the first one it saw), then
+  // the latest ones.
   const prior = new Int32Array(n);
+  const mask = 4 * size - 1;
   const slotOf = (h: number): number => {
     // Fibonacci hashing: the product's high bits (its low bits depend only on the hash's low bits).
-    let s = (Math.imul(h, 0x9e3779b1) >>> shift) << 1;
-    while (table[s + 1] !== 0 && table[s] !== h) s = (s + 2) & (2 * size - 1);
+    let s = (Math.imul(h, 0x9e3779b1) >>> shift) << 2;
+    while (table[s + 1] !== 0 && table[s] !== h) s = (s + 4) & mask;
     return s;
   };
   const insert = (i: number) => {
@@ -149,6 +154,7 @@ function detect(
     const s = slotOf(h);
     table[s] = h;
     prior[i] = table[s + 1] as number;
+    if (table[s + 1] === 0) table[s + 2] = i + 1;
     table[s + 1] = i + 1;
   };
   const out: RawMatch[] = [];
@@ -161,17 +167,25 @@ function detect(
     const fp = c.fileOf[p] as number;
     const pEnd = c.offsets[fp + 1] as number;
     let longest = 0;
-    let q = (table[slotOf(hashes[p] as number) + 1] as number) - 1;
-    for (let tries = 0; q >= 0 && tries < MAX_PARTNERS; tries++, q = (prior[q] as number) - 1) {
+    const slot = slotOf(hashes[p] as number);
+    const first = (table[slot + 2] as number) - 1;
+    // The first copy, then the latest ones back along the chain (the first once only).
+    let q = first;
+    let next = (table[slot + 1] as number) - 1;
+    for (let tries = 0; q >= 0 && tries < MAX_PARTNERS; tries++) {
       const fq = c.fileOf[q] as number;
       const qEnd = fq === fp ? p : (c.offsets[fq + 1] as number);
       let len = 0;
       while (len < w && q + len < qEnd && codes[q + len] === codes[p + len]) len++;
-      if (len < w) continue;
-      while (p + len < pEnd && q + len < qEnd && codes[q + len] === codes[p + len]) len++;
-      const m = { q, p, len };
-      if (spansLines(c, m, opts.minLines) && accept(m)) out.push(m);
-      if (len > longest) longest = len;
+      if (len >= w) {
+        while (p + len < pEnd && q + len < qEnd && codes[q + len] === codes[p + len]) len++;
+        const m = { q, p, len };
+        if (spansLines(c, m, opts.minLines) && accept(m)) out.push(m);
+        if (len > longest) longest = len;
+      }
+      if (next === first) next = -1;
+      q = next;
+      if (next >= 0) next = (prior[next] as number) - 1;
     }
     // Every window stays findable for copies further on, those of a matched fragment included.
     const last = longest === 0 ? p + 1 : Math.min(p + longest, pEnd - w + 1);

@@ -46,6 +46,8 @@ export interface PublishOptions {
   msgID?: string;
   /** Overrides the subject of the envelope. */
   subject?: string;
+  /** The envelope already serialized (`JSON.stringify(event)`), so it is not serialized again. */
+  json?: string;
 }
 
 /**
@@ -152,7 +154,8 @@ export class Bus {
     h.set(headers.source, event.source);
     h.set(headers.correlationId, event.correlationid);
     if (event.causationid !== undefined) h.set(headers.causationId, event.causationid);
-    return this.js.publish(options.subject ?? event.subject, this.encode(event), {
+    const data = options.json === undefined ? this.encode(event) : this.encoder.encode(options.json);
+    return this.js.publish(options.subject ?? event.subject, data, {
       msgID: options.msgID ?? event.id,
       headers: h,
     });

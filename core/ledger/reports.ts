@@ -112,14 +112,37 @@ export function profitReport(groups: readonly ProfitGroup[], marks: Marks) {
 /** A trade as the tools show it: the row plus its averages and ratio; no strategy is null. */
 export function tradeView(t: TradeRow, mark?: number) {
   const unrealized = t.status === "open" && mark !== undefined ? t.open_qty * mark - t.open_cost : null;
+  // Spelled out rather than `{ ...t, … }`: a spread of 23 fields plus 6 more built each view as a
+  // slow dictionary-mode object (a page of 1 000 cost ten times its JSON.stringify).
   return {
-    ...t,
+    id: t.id,
+    account: t.account,
+    venue: t.venue,
+    symbol: t.symbol,
     strategy_id: t.strategy_id === "" ? null : t.strategy_id,
+    side: t.side,
+    status: t.status,
+    opened_at: t.opened_at,
+    closed_at: t.closed_at,
+    entry_qty: t.entry_qty,
+    entry_notional: t.entry_notional,
+    exit_qty: t.exit_qty,
+    exit_notional: t.exit_notional,
+    open_qty: t.open_qty,
+    open_cost: t.open_cost,
     avg_entry_price: t.entry_qty > 0 ? t.entry_notional / t.entry_qty : null,
     avg_exit_price: t.exit_qty > 0 ? t.exit_notional / t.exit_qty : null,
+    fee_quote: t.fee_quote,
+    fee_base: t.fee_base,
+    fee_base_quote: t.fee_base_quote,
     fees_paid: t.fee_quote + t.fee_base_quote,
-    profit_ratio: t.entry_notional > 0 ? t.realized_pnl / t.entry_notional : null,
+    realized_pnl: t.realized_pnl,
     unrealized_pnl: unrealized,
+    profit_ratio: t.entry_notional > 0 ? t.realized_pnl / t.entry_notional : null,
+    fills: t.fills,
+    opening_fill_id: t.opening_fill_id,
+    closing_fill_id: t.closing_fill_id,
+    updated_at: t.updated_at,
   };
 }
 

@@ -99,37 +99,64 @@ function sfc32(seed: number): { state: Int32Array; next32: () => number } {
  * Fills `out` with standard normals: the same draws as calling `normal()` once per element, with the
  * generator and the ziggurat's fast path inlined in one loop (no call per draw); the rare slow path
  * (wedges and tail, under 3 draws in 100) goes through `next32` on the shared state.
+ *
+ * The loop runs in chunks of {@link CHUNK} draws, one call each: V8 then optimises the chunk function as
+ * a whole, with type feedback for all of it. One long loop got compiled on the stack (OSR) in its first
+ * call, before the code after it had run, and in some processes that code was thrown away at the loop's
+ * exit on every later call, which left the draws at half speed.
  */
 function fillNormals(
   g: { state: Int32Array; next32: () => number },
   out: Float64Array,
   uniform: () => number,
 ): Float64Array {
-  const s = g.state;
+  for (let from = 0; from < out.length; from += CHUNK) {
+    fillChunk(g.state, g.next32, uniform, out, from, Math.min(out.length, from + CHUNK));
+  }
+  return out;
+}
+
+const CHUNK = 256;
+
+function fillChunk(
+  s: Int32Array,
+  next32: () => number,
+  uniform: () => number,
+  out: Float64Array,
+  from: number,
+  to: number,
+): void {
+  const kn = KN;
+  const wn = WN;
   let a = s[0] as number;
   let b = s[1] as number;
   let c = s[2] as number;
   let d = s[3] as number;
-  for (let i = 0; i < out.length; i++) {
+  for (let i = from; i < to; i++) {
     const hz = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
     a = b ^ (b >>> 9);
     b = (c + (c << 3)) | 0;
     c = (((c << 21) | (c >>> 11)) + hz) | 0;
     const iz = hz & 127;
-    if (Math.abs(hz) < (KN[iz] as number)) {
-      out[i] = hz * (WN[iz] as number);
+    if (Math.abs(hz) < (kn[iz] as number)) {
+      out[i] = hz * (wn[iz] as number);
       continue;
     }
-    s.set([a, b, c, d]);
-    out[i] = normalSlow(hz, g.next32, uniform);
+    s[0] = a;
+    s[1] = b;
+    s[2] = c;
+    s[3] = d;
+    out[i] = normalSlow(hz, next32, uniform);
     a = s[0] as number;
     b = s[1] as number;
     c = s[2] as number;
     d = s[3] as number;
   }
-  s.set([a, b, c, d]);
-  return out;
+  s[0] = a;
+  s[1] = b;
+  s[2] = c;
+  s[3] = d;
 }
 
 /** The ziggurat's base strip: a draw from the tail beyond ZIG_R, on the side of `hz`. */

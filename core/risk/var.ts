@@ -1,5 +1,6 @@
 import { cholesky, covariance, type Matrix, means } from "./linalg.ts";
 import { normalPdf, normalQuantile } from "./normal.ts";
+import { expInPlace } from "../math/exp.ts";
 import { createRandom } from "../math/random.ts";
 
 /**
@@ -231,7 +232,12 @@ export interface MonteCarloVarInput {
   seed: number;
 }
 
-/** Simulated portfolio returns over the horizon: GBM per asset, correlated through Cholesky. */
+/**
+ * Simulated portfolio returns over the horizon: GBM per asset, correlated through Cholesky. Block by
+ * block of draws, three tight loops over one buffer: the normals are turned into log returns in place,
+ * then into growth factors in place ({@link expInPlace}), then summed into the two antithetic paths.
+ * The draws' order does not depend on the block size: path 2q (and 2q+1) uses normals qn … qn+n−1.
+ */
 export function simulatePortfolioReturns(input: MonteCarloVarInput): Float64Array {
   const { mean, covariance: cov, weights, horizon, paths, seed } = input;
   const n = cov.n;
@@ -260,73 +266,123 @@ export function simulatePortfolioReturns(input: MonteCarloVarInput): Float64Arra
     wUp[i] = (w[i] as number) * Math.exp(2 * (drift[i] as number));
   }
   const pairs = Math.ceil(paths / 2);
-  const blockPairs = Math.min(pairs, 1024);
+  const blockPairs = Math.min(pairs, BLOCK_DRAWS);
   const z = new Float64Array(n * blockPairs);
   for (let start = 0; start < pairs; start += blockPairs) {
     rng.fillNormal(z);
-    const end = Math.min(pairs, start + blockPairs);
-    let q = start;
-    // Two pairs (four paths) at a time, with two partial sums each: independent chains of adds that
-    // the CPU overlaps, and every factor entry loaded once for both draws (≈2× a plain loop).
-    for (; q + 1 < end; q += 2) {
-      const b1 = (q - start) * n;
-      const b2 = b1 + n;
-      let up1 = 0;
-      let down1 = 0;
-      let up2 = 0;
-      let down2 = 0;
-      for (let i = 0; i < n; i++) {
-        const row = i * n;
-        const d = drift[i] as number;
-        let y0 = d;
-        let y1 = 0;
-        let x0 = d;
-        let x1 = 0;
-        let k = 0;
-        for (; k < i; k += 2) {
-          const l0 = ls[row + k] as number;
-          const l1 = ls[row + k + 1] as number;
-          y0 += l0 * (z[b1 + k] as number);
-          y1 += l1 * (z[b1 + k + 1] as number);
-          x0 += l0 * (z[b2 + k] as number);
-          x1 += l1 * (z[b2 + k + 1] as number);
-        }
-        if (k === i) {
-          const l0 = ls[row + k] as number;
-          y0 += l0 * (z[b1 + k] as number);
-          x0 += l0 * (z[b2 + k] as number);
-        }
-        const g1 = Math.exp(y0 + y1);
-        const g2 = Math.exp(x0 + x1);
-        const wi = w[i] as number;
-        const wu = wUp[i] as number;
-        up1 += wi * g1;
-        down1 += wu / g1;
-        up2 += wi * g2;
-        down2 += wu / g2;
-      }
-      out[2 * q] = up1 - wsum;
-      if (2 * q + 1 < paths) out[2 * q + 1] = down1 - wsum;
-      if (2 * q + 2 < paths) out[2 * q + 2] = up2 - wsum;
-      if (2 * q + 3 < paths) out[2 * q + 3] = down2 - wsum;
-    }
-    if (q < end) {
-      const base = (q - start) * n;
-      let up = 0;
-      let down = 0;
-      for (let i = 0; i < n; i++) {
-        let y = drift[i] as number;
-        const row = i * n;
-        for (let k = 0; k <= i; k++) y += (ls[row + k] as number) * (z[base + k] as number);
-        const g = Math.exp(y);
-        up += (w[i] as number) * g;
-        down += (wUp[i] as number) / g;
-      }
-      out[2 * q] = up - wsum;
-      if (2 * q + 1 < paths) out[2 * q + 1] = down - wsum;
-    }
+    const count = Math.min(blockPairs, pairs - start);
+    correlate(z, count, n, ls, drift);
+    expInPlace(z, count * n);
+    portfolio(z, count, w, wUp, wsum, out, 2 * start);
   }
   return out;
+}
+
+/** Draws per block: z, then the log returns, then the growth factors of a block stay in L1/L2. */
+const BLOCK_DRAWS = 256;
+
+/**
+ * Turns `count` draws of n standard normals (row-major in `z`) into log returns in place:
+ * yᵢ = dᵢ + Σ_{k≤i} Lᵢₖ zₖ. Four draws and two rows at a time, so that every zₖ and factor entry loaded
+ * feeds two or four of eight independent chains of adds, which the CPU overlaps. Rows run from the last
+ * up, as rows i and i−1 read z₀ … zᵢ only and may then overwrite zᵢ and zᵢ₋₁.
+ */
+function correlate(z: Float64Array, count: number, n: number, ls: Float64Array, drift: Float64Array): void {
+  let q = 0;
+  for (; q + 4 <= count; q += 4) correlate4(z, q * n, n, ls, drift);
+  for (; q < count; q++) {
+    const b = q * n;
+    for (let i = n - 1; i >= 0; i--) {
+      const row = i * n;
+      let y = drift[i] as number;
+      for (let k = 0; k <= i; k++) y += (ls[row + k] as number) * (z[b + k] as number);
+      z[b + i] = y;
+    }
+  }
+}
+
+/** {@link correlate} for the four draws from offset `b0`. */
+function correlate4(z: Float64Array, b0: number, n: number, ls: Float64Array, drift: Float64Array): void {
+  const b1 = b0 + n;
+  const b2 = b1 + n;
+  const b3 = b2 + n;
+  let i = n - 1;
+  for (; i >= 1; i -= 2) {
+    const ra = i * n;
+    const rb = ra - n;
+    const da = drift[i] as number;
+    const db = drift[i - 1] as number;
+    let a0 = da;
+    let a1 = da;
+    let a2 = da;
+    let a3 = da;
+    let c0 = db;
+    let c1 = db;
+    let c2 = db;
+    let c3 = db;
+    for (let k = 0; k < i; k++) {
+      const la = ls[ra + k] as number;
+      const lb = ls[rb + k] as number;
+      const z0 = z[b0 + k] as number;
+      const z1 = z[b1 + k] as number;
+      const z2 = z[b2 + k] as number;
+      const z3 = z[b3 + k] as number;
+      a0 += la * z0;
+      a1 += la * z1;
+      a2 += la * z2;
+      a3 += la * z3;
+      c0 += lb * z0;
+      c1 += lb * z1;
+      c2 += lb * z2;
+      c3 += lb * z3;
+    }
+    const la = ls[ra + i] as number;
+    z[b0 + i] = a0 + la * (z[b0 + i] as number);
+    z[b1 + i] = a1 + la * (z[b1 + i] as number);
+    z[b2 + i] = a2 + la * (z[b2 + i] as number);
+    z[b3 + i] = a3 + la * (z[b3 + i] as number);
+    z[b0 + i - 1] = c0;
+    z[b1 + i - 1] = c1;
+    z[b2 + i - 1] = c2;
+    z[b3 + i - 1] = c3;
+  }
+  if (i === 0) {
+    const l = ls[0] as number;
+    const d = drift[0] as number;
+    z[b0] = d + l * (z[b0] as number);
+    z[b1] = d + l * (z[b1] as number);
+    z[b2] = d + l * (z[b2] as number);
+    z[b3] = d + l * (z[b3] as number);
+  }
+}
+
+/**
+ * Portfolio returns from the growth factors gᵢ = e^{yᵢ} of `count` draws: path 2q is Σwᵢgᵢ − Σw, its
+ * antithetic 2q+1 (when `out` has room for it) Σwᵢe^{2dᵢ}/gᵢ − Σw.
+ */
+function portfolio(
+  g: Float64Array,
+  count: number,
+  w: Float64Array,
+  wUp: Float64Array,
+  wsum: number,
+  out: Float64Array,
+  base: number,
+): void {
+  const n = w.length;
+  for (let q = 0; q < count; q++) {
+    const b = q * n;
+    let up = 0;
+    let down = 0;
+    for (let i = 0; i < n; i++) {
+      const gi = g[b + i] as number;
+      up += (w[i] as number) * gi;
+      down += (wUp[i] as number) / gi;
+    }
+    const o = base + 2 * q;
+    out[o] = up - wsum;
+    if (o + 1 < out.length) out[o + 1] = down - wsum;
+  }
 }
 
 export function monteCarloVar(input: MonteCarloVarInput): { var: number; cvar: number } {

@@ -11,6 +11,13 @@ export interface ToolRegistry {
   describe(): ToolDescriptor[];
   /** Validates args, runs the handler, validates its result. Throws ToolError on bad input. */
   call(tool: string, args: unknown, ctx: ToolContext): Promise<unknown>;
+  /**
+   * For a caller in the same process: validates args like `call` and runs the handler, but answers
+   * the result as the handler built it (typed by the tool's output schema in TypeScript) without
+   * parsing it again — nothing crosses a boundary. Every transport (NATS, HTTP, JSON-RPC, MCP) uses
+   * `call`.
+   */
+  callInProcess(tool: string, args: unknown, ctx: ToolContext): Promise<unknown>;
 }
 
 export function createToolRegistry(agent: string, tools: readonly Tool[]): ToolRegistry {
@@ -30,10 +37,7 @@ export function createToolRegistry(agent: string, tools: readonly Tool[]): ToolR
     async call(name, args, ctx) {
       const tool = byName.get(name);
       if (tool === undefined) throw unknownTool(agent, name);
-      assertDepth(args, `${agent}.${name}`);
-      const input = tool.input.safeParse(args ?? {});
-      if (!input.success) throw invalidParams(`invalid arguments for ${agent}.${name}`, input.error);
-      const result = await tool.handler(input.data, ctx);
+      const result = await run(tool, name, args, ctx);
       const output = tool.output.safeParse(result);
       if (!output.success) {
         ctx.logger.error(
@@ -44,7 +48,20 @@ export function createToolRegistry(agent: string, tools: readonly Tool[]): ToolR
       }
       return output.data;
     },
+    callInProcess(name, args, ctx) {
+      const tool = byName.get(name);
+      if (tool === undefined) return Promise.reject(unknownTool(agent, name));
+      return run(tool, name, args, ctx);
+    },
   };
+
+  /** Validates the arguments and runs the handler (its result not validated). */
+  async function run(tool: Tool, name: string, args: unknown, ctx: ToolContext): Promise<unknown> {
+    assertDepth(args, `${agent}.${name}`);
+    const input = tool.input.safeParse(args ?? {});
+    if (!input.success) throw invalidParams(`invalid arguments for ${agent}.${name}`, input.error);
+    return await tool.handler(input.data, ctx);
+  }
 }
 
 /** True when `nameOrAlias` designates the registry's agent (by manifest name or seed alias). */

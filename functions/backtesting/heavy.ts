@@ -13,7 +13,7 @@ export const HEAVY_MODULE = import.meta.url;
 
 /**
  * Known refusals become a precise tool error naming the cause (data, model, input); errors that
- * already name theirs (network, exchange: core/data/load.ts) pass as they are; anything else is a bug.
+ * already name theirs (network, exchange: adapters/ccxt/market-data.ts) pass as they are; anything else is a bug.
  */
 export async function refusing<T>(run: () => Promise<T>): Promise<T> {
   try {

@@ -6,7 +6,7 @@ import { timeframeMs } from "../../core/domain/market.ts";
 import type { FunctionToolDeps } from "../../core/functions/contract.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { objectStores, subjects } from "../../core/subjects.ts";
-import { fetchExchangeCandles, marketDataAccess } from "../../core/data/load.ts";
+import { fetchExchangeCandles, marketDataAccess } from "../../adapters/ccxt/market-data.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { failure, rejected } from "../../core/tools/errors.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";

@@ -1,5 +1,6 @@
 import type { Bus } from "../../core/bus/bus.ts";
 import { forwardRpc } from "../../core/bus/tool-transport.ts";
+import { rateLimitWaitMs } from "../../core/protocol/retry-after.ts";
 
 /**
  * The four ways a tool is reached — the agent's own HTTP (`POST /tools/:tool`), JSON-RPC through the
@@ -151,9 +152,9 @@ async function post(
       return { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
     }
     // The rate limiter is the service protecting itself, not the tool's answer: wait and retry.
-    if (res.status === 429 && attempt < 5) {
-      const wait = Math.min(2_000, 1000 * Number(res.headers.get("retry-after") ?? "0.2"));
-      await new Promise((r) => setTimeout(r, Math.max(50, wait)));
+    const wait = rateLimitWaitMs(res, attempt, 2_000);
+    if (wait !== undefined) {
+      await new Promise((r) => setTimeout(r, wait));
       continue;
     }
     return { status: res.status, body: bodyOf(res.headers.get("content-type"), text) };

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { RpcCode, RpcResponse, TOOL_EXECUTE } from "../../core/protocol/jsonrpc.ts";
+import { rateLimitWaitMs } from "../../core/protocol/retry-after.ts";
 import { headers } from "../../core/subjects.ts";
 import { ToolError } from "../../core/tools/errors.ts";
 import { ToolListing, type ToolDirectory } from "./directory.ts";
@@ -31,7 +32,22 @@ export class CoordinatorUnreachableError extends ToolError {
 export class CoordinatorClient implements ToolDirectory {
   constructor(private readonly options: CoordinatorClientOptions) {}
 
+  /**
+   * One request; a 429 with Retry-After (this client shares its address's rate-limit bucket with any
+   * other local caller, the IntegrationValidator among them) is waited out and sent again, up to
+   * RATE_LIMIT_RETRIES times (core/protocol/retry-after.ts).
+   */
   private async request(path: string, init: RequestInit = {}): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.send(path, init);
+      const waitMs = rateLimitWaitMs(res, attempt);
+      if (waitMs === undefined) return res;
+      await res.body?.cancel();
+      await new Promise((r) => setTimeout(r, waitMs));
+    }
+  }
+
+  private async send(path: string, init: RequestInit): Promise<Response> {
     const h = new Headers(init.headers);
     if (this.options.apiKey !== undefined) h.set("authorization", `Bearer ${this.options.apiKey}`);
     try {

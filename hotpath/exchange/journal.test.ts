@@ -45,6 +45,30 @@ describe("exchange journal", () => {
     expect(unframe(line.slice(0, -1))).toBeUndefined();
   });
 
+  it("writes an entry given its event's JSON byte for byte as one serialized whole", () => {
+    const [a, b] = [dir(), dir()];
+    const whole = Journal.open({ dir: a }, logger).journal;
+    const spliced = Journal.open({ dir: b }, logger).journal;
+    const plain = entry(1);
+    const keyed = { ...entry(2), positionKey: 'paper.default."BTC/USDT"' };
+    whole.append([plain, keyed]);
+    spliced.append([plain, keyed].map((e) => ({ ...e, json: JSON.stringify(e.event) })));
+    const text = (d: string) => readFileSync(join(d, files(d).at(-1) as string), "utf8");
+    expect(text(b)).toBe(text(a));
+    expect(
+      text(a)
+        .split("\n")
+        .filter((l) => l.length > 0)
+        .map(unframe),
+    ).toEqual([
+      { a: 0, q: 0 },
+      { j: 1, m: plain.msgId, e: plain.event },
+      { j: 2, m: keyed.msgId, e: keyed.event, p: keyed.positionKey },
+    ]);
+    whole.close();
+    spliced.close();
+  });
+
   it("reads back what was appended, after the last ack mark, across a reopen", () => {
     const d = dir();
     const { journal } = Journal.open({ dir: d }, logger);

@@ -43,6 +43,9 @@ export interface JournalEntry {
   positionKey?: string;
 }
 
+/** An entry to append: `json`, when given, is `JSON.stringify(event)` already made (not made again). */
+export type NewJournalEntry = Omit<JournalEntry, "j"> & { json?: string };
+
 export interface AckMark {
   /** Journal seq of the last entry JetStream acked (0: none). */
   j: number;
@@ -82,8 +85,25 @@ const SUFFIX = ".jnl";
 const segmentName = (n: number) => `${String(n).padStart(16, "0")}${SUFFIX}`;
 
 export function frame(record: unknown): string {
-  const json = JSON.stringify(record);
-  return `${crc32(json).toString(16).padStart(8, "0")} ${json}\n`;
+  return framed(JSON.stringify(record));
+}
+
+const framed = (json: string) => `${crc32(json).toString(16).padStart(8, "0")} ${json}\n`;
+
+/**
+ * The JSON of an entry's record, `{"j":…,"m":…,"e":…,"p"?:…}`: what `JSON.stringify` makes of it, with
+ * the event's JSON spliced in when it was made already.
+ */
+function entryJson(j: number, e: NewJournalEntry): string {
+  if (e.json === undefined)
+    return JSON.stringify({
+      j,
+      m: e.msgId,
+      e: e.event,
+      ...(e.positionKey !== undefined ? { p: e.positionKey } : {}),
+    });
+  const p = e.positionKey !== undefined ? `,"p":${JSON.stringify(e.positionKey)}` : "";
+  return `{"j":${j},"m":${JSON.stringify(e.msgId)},"e":${e.json}${p}}`;
 }
 
 /** The record a line holds, or undefined when the line is torn or corrupt. */
@@ -226,18 +246,13 @@ export class Journal {
    * Appends the entries (journal seqs `next`, `next + 1`, … in order) in one write, then fdatasync
    * when configured. Throws when the write fails (the caller then waits for JetStream instead).
    */
-  append(entries: readonly Omit<JournalEntry, "j">[]): number {
+  append(entries: readonly NewJournalEntry[]): number {
     if (entries.length === 0) return this.lastJ;
     let text = "";
     let j = this.lastJ;
     for (const e of entries) {
       j += 1;
-      text += frame({
-        j,
-        m: e.msgId,
-        e: e.event,
-        ...(e.positionKey !== undefined ? { p: e.positionKey } : {}),
-      });
+      text += framed(entryJson(j, e));
     }
     this.write(text);
     this.lastJ = j;

@@ -26,7 +26,8 @@ import type { Journal } from "./journal.ts";
  *   order) and retried in order with backoff until JetStream acks each one. `durable()` resolves once
  *   every trade event queued so far is durably stored: the order manager answers a client only then.
  *   With a journal (journal.ts, the service's case) that is once they are appended to it — every
- *   event queued in the same turn in one write (the group commit) — and JetStream stores them after;
+ *   event queued so far in one write (the group commit: at `durable()`, else at the end of the
+ *   turn) — and JetStream stores them after;
  *   JetStream's acks are marked in the journal, which then compacts. Without one (tests, benches)
  *   it is once JetStream acked them, the acks of concurrent orders' events awaited together.
  * - **market data and notices** are best effort: published without waiting, dropped while the bus is
@@ -90,6 +91,8 @@ interface Item {
   seq: number;
   id: string;
   event: EventEnvelope;
+  /** `JSON.stringify(event)`, made once for the journal and JetStream. */
+  json: string;
   positionKey?: string | undefined;
   /** Its journal seq, once appended to the journal. */
   j?: number;
@@ -163,8 +166,10 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
 
   const enqueue = (spec: Spec) => {
     if (seen.has(spec.id)) return;
+    const event = eventOf(spec);
+    const json = JSON.stringify(event);
     remember(spec.id);
-    const item: Item = { seq: ++enqueued, id: spec.id, event: eventOf(spec), positionKey: spec.positionKey };
+    const item: Item = { seq: ++enqueued, id: spec.id, event, json, positionKey: spec.positionKey };
     queue.push(item);
     lane.add(item);
     schedule();
@@ -190,7 +195,7 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
       lane.write();
       const batch = queue.slice(0, window);
       const results = await Promise.allSettled(
-        batch.map((item) => bus.publishEvent(item.event, { msgID: item.id })),
+        batch.map((item) => bus.publishEvent(item.event, { msgID: item.id, json: item.json })),
       );
       let k = 0;
       while (k < results.length && (results[k] as PromiseSettledResult<unknown>).status === "fulfilled") {
@@ -325,6 +330,8 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
     },
     durable(timeoutMs = defaultTimeout) {
       const target = enqueued;
+      // Someone waits: what is queued goes into the journal now, in one write.
+      if (lane.unwritten) lane.write();
       if (stored() >= target) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
@@ -376,8 +383,9 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
 }
 
 /**
- * The publisher's journal side: the items queued in one turn go into the journal in one write (the
- * group commit, in a microtask), `upTo` is the queue seq up to which every item is journaled, and
+ * The publisher's journal side: the items queued go into the journal in one write (the group commit)
+ * as soon as someone waits for them (`durable()`, so an order's events are one write however many
+ * steps queued them), else at the end of the turn; `upTo` is the queue seq up to which every item is journaled, and
  * JetStream's acks are passed on as marks. Without a journal it does nothing. A failed write may have
  * left a partial line: nothing more goes into that journal, and orders wait for JetStream's acks again.
  */
@@ -397,12 +405,19 @@ class JournalLane {
     this.pending.push(item);
     if (this.scheduled) return;
     this.scheduled = true;
-    queueMicrotask(() => this.write());
+    setImmediate(() => {
+      this.scheduled = false;
+      this.write();
+    });
+  }
+
+  /** True when items are queued and not journaled yet. */
+  get unwritten(): boolean {
+    return this.pending.length > 0;
   }
 
   /** Appends what is queued and not journaled yet, in one write. */
   write(): void {
-    this.scheduled = false;
     const journal = this.journal;
     if (journal === undefined || this.pending.length === 0) return;
     const items = this.pending.splice(0);
@@ -444,5 +459,6 @@ class JournalLane {
 const entryOf = (i: Item) => ({
   msgId: i.id,
   event: i.event,
+  json: i.json,
   ...(i.positionKey !== undefined ? { positionKey: i.positionKey } : {}),
 });

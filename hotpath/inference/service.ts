@@ -1,5 +1,5 @@
 import { type ServiceAgent, findAgent } from "../../core/agents/manifest.ts";
-import { marketDataAccess } from "../../core/data/load.ts";
+import { marketDataAccess } from "../../adapters/ccxt/market-data.ts";
 import { Counter, Gauge, Histogram } from "../../core/telemetry/metrics.ts";
 import { createToolRegistry } from "../../core/tools/registry.ts";
 import { startService } from "../kit/service.ts";

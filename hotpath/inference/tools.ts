@@ -6,7 +6,7 @@ import { ModelVersion, type ModelMetadata } from "../../core/ml/model-meta.ts";
 import { syntheticBars } from "../../core/ml/synthetic.ts";
 import { simulateCandles } from "../../core/market/simulator.ts";
 import { DataSpec } from "../../core/backtest/spec.ts";
-import { loadMarketData, type MarketDataAccess } from "../../core/data/load.ts";
+import { loadMarketData, type MarketDataAccess } from "../../adapters/ccxt/market-data.ts";
 import { MarketDataError } from "../../core/market/validate.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { failure, rejected, ToolError } from "../../core/tools/errors.ts";
@@ -139,13 +139,13 @@ export function dataLabel(data: DataSpec): string {
 export interface ToolDeps {
   engine: InferenceEngine;
   store: ModelStore;
-  /** Where exchange candles are fetched and cached (the backtester's loader, core/data). */
+  /** Where exchange candles are fetched and cached (the backtester's loader, adapters/ccxt). */
   marketData?: MarketDataAccess;
   /** CPU pool settings of train_model (deadline, threads). */
   pool?: PoolCallOptions;
 }
 
-/** Training bars from the backtester's data spec, through the shared loader (core/data/load.ts). */
+/** Training bars from the backtester's data spec, through the shared loader (adapters/ccxt/market-data.ts). */
 async function barsOfData(data: DataSpec, access: MarketDataAccess | undefined): Promise<Bar[]> {
   try {
     return await loadMarketData(data, access);

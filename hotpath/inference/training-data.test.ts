@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callTool } from "../../core/bus/tool-transport.ts";
 import { ensureTopology } from "../../core/bus/topology.ts";
 import { loadConfig } from "../../core/config.ts";
-import { startKlinesServer } from "../../core/data/klines-server.ts";
+import { startKlinesServer } from "../../adapters/ccxt/klines-server.ts";
 import type { Candle } from "../../core/domain/market.ts";
 import { syntheticBars } from "../../core/ml/synthetic.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
@@ -16,7 +16,7 @@ import type { RunningService } from "../kit/types.ts";
 import { startInference } from "./service.ts";
 
 /**
- * train_model reads the backtester's data sources (core/data/load.ts): exchange candles through the
+ * train_model reads the backtester's data sources (adapters/ccxt/market-data.ts): exchange candles through the
  * ccxt cache (a local server speaking Binance's klines API stands in for the exchange), CSV text and
  * the simulator; the first-start model learns from a series with structure, and list_models shows it.
  */

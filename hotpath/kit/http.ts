@@ -1,3 +1,5 @@
+import type { RequestListener } from "node:http";
+import { getRequestListener } from "@hono/node-server";
 import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
@@ -10,7 +12,8 @@ import type { Dispatch } from "../../core/tools/execute.ts";
 import type { RpcRelay } from "../../core/tools/relay.ts";
 import { errorBody, mountToolRoutes } from "../../adapters/http/tool-routes.ts";
 import { browserGuard, corsFor } from "./guard.ts";
-import { apiKeyAuth, clientOf, limitBody, rateLimit, tooMany } from "./protect.ts";
+import { TokenBuckets, apiKeyAuth, clientOf, limitBody, rateLimit, tooMany } from "./protect.ts";
+import { fastRpc, REQUEST_ID_MAX, secureHeaderList } from "./rpc-fast.ts";
 import type { ProtectionOptions, ServiceSpec } from "./types.ts";
 
 export interface AppOptions {
@@ -29,6 +32,8 @@ export interface AppOptions {
   accepting: () => boolean;
   /** The address the server is bound to (accepted as a Host name). */
   host?: string;
+  /** The rate limit's buckets, shared with the `/rpc` fast path (rpc-fast.ts). */
+  rateBuckets?: TokenBuckets;
 }
 
 /** A readiness check that has not answered by then counts as not ready (probes must not hang). */
@@ -55,7 +60,7 @@ export function buildApp(o: AppOptions): Hono {
   const { spec, bus, logger, protection } = o;
   const agent = spec.agent.name;
   const app = new Hono();
-  app.use(requestId({ limitLength: 128 }));
+  app.use(requestId({ limitLength: REQUEST_ID_MAX }));
   app.use(secureHeaders());
   if (logger.isLevelEnabled("debug")) {
     app.use(async (c, next) => {
@@ -95,7 +100,7 @@ export function buildApp(o: AppOptions): Hono {
         protection.authFailuresPerMinute === false ? false : { perMinute: protection.authFailuresPerMinute },
       ),
     );
-  if (protection.rateLimit !== false) app.use(rateLimit(protection.rateLimit));
+  if (protection.rateLimit !== false) app.use(rateLimit(protection.rateLimit, undefined, o.rateBuckets));
   app.use(
     limitBody(protection.bodyLimitBytes, (c) =>
       c.json(
@@ -158,6 +163,29 @@ export function buildApp(o: AppOptions): Hono {
     return c.json(errorBody({ code: RpcCode.InternalError, message: "internal error" }), 500);
   });
   return app;
+}
+
+/**
+ * The kit's HTTP side as one node:http listener: `POST /rpc` on the fast path for the plain call
+ * (rpc-fast.ts), everything else (and anything unusual) through the Hono app of {@link buildApp}.
+ * Both draw on the same rate-limit buckets.
+ */
+export async function httpListener(o: AppOptions): Promise<{ app: Hono; listener: RequestListener }> {
+  const limit = o.protection.rateLimit;
+  const rateBuckets = o.rateBuckets ?? (limit === false ? undefined : new TokenBuckets(limit));
+  const app = buildApp(rateBuckets === undefined ? o : { ...o, rateBuckets });
+  const hono = getRequestListener(app.fetch);
+  const fast = fastRpc({
+    dispatch: o.dispatch,
+    ...(o.relay === undefined ? {} : { relay: o.relay }),
+    logger: o.logger,
+    maxBatch: o.protection.rpcBatchMax,
+    protection: o.protection,
+    ...(o.host === undefined ? {} : { host: o.host }),
+    ...(rateBuckets === undefined ? {} : { buckets: rateBuckets }),
+    secureHeaders: await secureHeaderList(),
+  });
+  return { app, listener: fast === undefined ? hono : (req, res) => fast(req, res, hono) };
 }
 
 /**

@@ -228,10 +228,14 @@ export function tooMany(c: Context, retryAfter: number, message: string, client:
 /**
  * A token bucket per client: `burst` tokens, refilled at `perSecond`; past it, 429 with Retry-After.
  * A request takes one token; a handler may take more for the same request through `c.get("rateTake")`
- * (a JSON-RPC batch takes one per member).
+ * (a JSON-RPC batch takes one per member). `buckets` may be shared with another entry point (the
+ * kit's node:http `/rpc` fast path), so a client has one budget however it calls.
  */
-export function rateLimit(limit: { perSecond: number; burst: number }, now = () => performance.now()) {
-  const buckets = new TokenBuckets(limit, now);
+export function rateLimit(
+  limit: { perSecond: number; burst: number },
+  now = () => performance.now(),
+  buckets = new TokenBuckets(limit, now),
+) {
   const middleware: MiddlewareHandler = async (c, next) => {
     const client = clientOf(c);
     const retryAfter = buckets.take(client);

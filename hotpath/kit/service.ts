@@ -1,13 +1,12 @@
 import { randomBytes } from "node:crypto";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createAdaptorServer } from "@hono/node-server";
 import { type Heartbeat, processVersion, startInstanceHeartbeat } from "../../core/bus/agent-registry.ts";
 import { serveToolsOverNats } from "../../core/bus/tool-transport.ts";
 import { createMetricsRegistry, toolMetrics } from "../../core/telemetry/metrics.ts";
 import { localDispatch } from "../../core/tools/execute.ts";
 import { childWith } from "../../core/telemetry/log.ts";
-import { buildApp } from "./http.ts";
+import { httpListener } from "./http.ts";
 import { busMetrics, instrument, instrumentRelay } from "./instrument.ts";
 import { bindHost, protectionOf } from "./protect.ts";
 import type { RunningService, ServeOptions, ServiceDeps, ServiceSpec } from "./types.ts";
@@ -40,7 +39,7 @@ export async function startService(
   let accepting = true;
   const own = instrument(localDispatch([spec.registry]), spec.registry, perTool);
   const dispatch = spec.dispatch === undefined ? own : instrument(spec.dispatch, spec.registry, perTool);
-  const app = buildApp({
+  const { app, listener } = await httpListener({
     spec,
     bus: deps.bus,
     logger,
@@ -54,8 +53,7 @@ export async function startService(
     accepting: () => accepting,
     host,
   });
-
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  const server = createServer(listener);
   const port = await listen(server, options.port ?? spec.agent.port, host);
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 

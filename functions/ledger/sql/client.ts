@@ -18,6 +18,15 @@ export interface SqlClient {
    * than parsing JSON); PostgreSQL with one INSERT … SELECT FROM json_to_recordset.
    */
   appendRows(table: string, columns: string, rows: readonly object[]): Promise<void>;
+  /**
+   * The rows of `select` (parameters `$1`…), whose result columns are `columns` (names with SQL types,
+   * as for appendRows: text, bigint, integer, float8), in the order `order` (an ORDER BY list over
+   * the result, `x.col`) — for pages of many rows. PGlite writes them with `COPY (…) TO '/dev/blob'`
+   * (text format, the parameters as literals) and they are parsed here: in WASM several times cheaper
+   * than building JSON; PostgreSQL builds one JSON text (json_agg) parsed once, cheaper than the
+   * driver's per-field conversion.
+   */
+  readRows<T>(select: string, params: readonly unknown[], columns: string, order: string): Promise<T[]>;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -48,12 +57,82 @@ export function copyText(rows: readonly object[], columns: readonly string[]): s
   return out;
 }
 
+const COPY_UNESCAPES: Record<string, string> = { b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v" };
+
+/** One COPY text-format field back to its text (the escapes COPY … TO writes). */
+function uncopyField(f: string): string {
+  if (!f.includes("\\")) return f;
+  return f.replace(/\\(.)/g, (_, c: string) => COPY_UNESCAPES[c] ?? c);
+}
+
+const NUMERIC = new Set(["bigint", "int8", "integer", "int", "int4", "float8", "double", "real", "numeric"]);
+
+/**
+ * Rows from COPY's text format, as objects keyed by `columns` (a typed list): numeric columns as
+ * numbers, the rest as text, `\N` as null.
+ */
+export function parseCopyText<T>(text: string, columns: string): T[] {
+  const cols = columns.split(",").map((c) => {
+    const [name = "", type = ""] = c.trim().split(/\s+/);
+    return { name, numeric: NUMERIC.has(type.toLowerCase()) };
+  });
+  const out: T[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    const fields = text.slice(start, end).split("\t");
+    start = end + 1;
+    if (fields.length !== cols.length)
+      throw new SqlError(`COPY row has ${fields.length} fields, not ${cols.length}`);
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < cols.length; i++) {
+      const c = cols[i] as { name: string; numeric: boolean };
+      const f = fields[i] as string;
+      row[c.name] = f === "\\N" ? null : c.numeric ? Number(f) : uncopyField(f);
+    }
+    out.push(row as T);
+  }
+  return out;
+}
+
+/** `$1`… of a statement replaced by its parameters as literals (for COPY, which takes no parameters). */
+export function inlineParams(text: string, params: readonly unknown[]): string {
+  return text.replace(/\$(\d+)/g, (_, n: string) => {
+    const i = Number(n) - 1;
+    if (i < 0 || i >= params.length) throw new RangeError(`no parameter $${n}`);
+    return sqlLiteral(params[i]);
+  });
+}
+
 /** The names of a typed column list (`id text, seq bigint` → id, seq). */
 export const columnNames = (columns: string): string[] =>
   columns
     .split(",")
     .map((c) => c.trim().split(/\s+/)[0] ?? "")
     .filter((c) => c.length > 0);
+
+/**
+ * A parameter as an SQL literal for `EXECUTE name(…)` in the simple protocol: `'text'` with quotes
+ * doubled (the connection keeps standard_conforming_strings on, so a backslash is an ordinary
+ * character), NULL for null. The literal is untyped, so the prepared statement's parameter type
+ * (inferred from the statement, as for a bound parameter) reads it.
+ */
+export function sqlLiteral(v: unknown): string {
+  if (v === null || v === undefined) return "NULL";
+  let t: string;
+  if (typeof v === "string") t = v;
+  else if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") t = String(v);
+  else
+    throw new TypeError(
+      `an SQL parameter must be a string, number, bigint, boolean or null, not ${typeof v}`,
+    );
+  if (t.includes("\u0000")) throw new SqlError("a text parameter cannot contain the character NUL", "22021");
+  return `'${t.replaceAll("'", "''")}'`;
+}
+
+/** Most statements PGlite keeps prepared; past it they are all deallocated and prepared again on use. */
+const MAX_PREPARED = 256;
 
 const INT8 = 20;
 const toNumber = (v: string) => Number(v);
@@ -62,6 +141,7 @@ interface WorkerReply {
   id?: number;
   ready?: boolean;
   rows?: unknown[];
+  data?: string;
   error?: { message: string; code?: string };
 }
 
@@ -76,14 +156,20 @@ export class SqlError extends Error {
   }
 }
 
-/**
- * PGlite with its data in `dir` (created if missing), run in a worker thread
- * (`pglite-worker.mjs`): creating the database takes seconds of synchronous WASM that would otherwise
- * stall this process's event loop. PGlite has one connection, so every call here is serialised and a
- * transaction (BEGIN … COMMIT) holds it until it ends. Open it once per process and data directory.
- */
-export async function openPglite(dir: string): Promise<SqlClient> {
-  mkdirSync(dir, { recursive: true });
+type Send = (msg: {
+  op: string;
+  text?: string;
+  params?: readonly unknown[];
+  data?: string;
+}) => Promise<WorkerReply>;
+
+/** The PGlite worker thread for `dir`, and `send`: one request, its reply (or the worker's failure). */
+function startWorker(dir: string): {
+  worker: Worker;
+  ready: Promise<void>;
+  send: Send;
+  failed: () => boolean;
+} {
   const worker = new Worker(new URL("./pglite-worker.mjs", import.meta.url), { workerData: { dir } });
   worker.unref();
   let next = 0;
@@ -111,7 +197,7 @@ export async function openPglite(dir: string): Promise<SqlClient> {
     worker.on("error", fail);
     worker.on("exit", (code) => fail(new SqlError(`the PGlite worker exited (code ${code})`)));
   });
-  const send = (msg: { op: string; text?: string; params?: readonly unknown[]; data?: string }) =>
+  const send: Send = (msg) =>
     new Promise<WorkerReply>((resolve, reject) => {
       if (failed !== undefined) {
         reject(failed);
@@ -121,15 +207,36 @@ export async function openPglite(dir: string): Promise<SqlClient> {
       pending.set(id, { resolve, reject });
       worker.postMessage({ ...msg, id });
     });
-  let chain: Promise<unknown> = Promise.resolve();
-  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = chain.then(fn, fn);
-    chain = run.catch(() => undefined);
-    return run;
+  return { worker, ready, send, failed: () => failed !== undefined };
+}
+
+/**
+ * The statements on the PGlite worker, unserialised. Statements with parameters are prepared once
+ * (PREPARE, session-wide, kept across rollbacks) and run with EXECUTE: parsing and planning a
+ * statement in WASM costs more than running it.
+ */
+function pgliteStatements(send: Send): Omit<SqlClient, "kind" | "transaction" | "close"> {
+  const prepared = new Map<string, string>();
+  let named = 0;
+  const statement = async (text: string): Promise<string> => {
+    let name = prepared.get(text);
+    if (name !== undefined) return name;
+    if (prepared.size >= MAX_PREPARED) {
+      await send({ op: "exec", text: "DEALLOCATE ALL" });
+      prepared.clear();
+    }
+    name = `bot4_stmt_${++named}`;
+    await send({ op: "exec", text: `PREPARE ${name} AS ${text}` });
+    prepared.set(text, name);
+    return name;
   };
-  const raw = {
-    query: async <T>(text: string, params: readonly unknown[] = []) =>
-      ((await send({ op: "query", text, params: [...params] })).rows ?? []) as T[],
+  return {
+    query: async <T>(text: string, params: readonly unknown[] = []) => {
+      if (params.length === 0) return ((await send({ op: "query", text, params: [] })).rows ?? []) as T[];
+      const name = await statement(text);
+      const execute = `EXECUTE ${name}(${params.map(sqlLiteral).join(", ")})`;
+      return ((await send({ op: "execute", text: execute })).rows ?? []) as T[];
+    },
     exec: async (text: string) => {
       await send({ op: "exec", text });
     },
@@ -138,17 +245,38 @@ export async function openPglite(dir: string): Promise<SqlClient> {
       const text = `COPY ${table} (${list.join(", ")}) FROM '/dev/blob'`;
       await send({ op: "copy", text, data: copyText(rows, list) });
     },
+    readRows: async <T>(select: string, params: readonly unknown[], columns: string) => {
+      const text = `COPY (${inlineParams(select, params)}) TO '/dev/blob'`;
+      return parseCopyText<T>((await send({ op: "copyOut", text })).data ?? "", columns);
+    },
   };
+}
+
+/**
+ * PGlite with its data in `dir` (created if missing), run in a worker thread
+ * (`pglite-worker.mjs`): creating the database takes seconds of synchronous WASM that would otherwise
+ * stall this process's event loop. PGlite has one connection, so every call here is serialised and a
+ * transaction (BEGIN … COMMIT) holds it until it ends. Open it once per process and data directory.
+ */
+export async function openPglite(dir: string): Promise<SqlClient> {
+  mkdirSync(dir, { recursive: true });
+  const { worker, ready, send, failed } = startWorker(dir);
+  let chain: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = chain.then(fn, fn);
+    chain = run.catch(() => undefined);
+    return run;
+  };
+  const raw = pgliteStatements(send);
   const inTx: SqlClient = {
     kind: "pglite",
-    query: raw.query,
-    exec: raw.exec,
-    appendRows: raw.appendRows,
+    ...raw,
     transaction: () => Promise.reject(new Error("nested transactions are not supported")),
     close: async () => {},
   };
   try {
     await ready;
+    await raw.exec("SET standard_conforming_strings = on"); // what sqlLiteral relies on
   } catch (err) {
     await worker.terminate();
     throw err;
@@ -158,6 +286,8 @@ export async function openPglite(dir: string): Promise<SqlClient> {
     query: (text, params) => exclusive(() => raw.query(text, params)),
     exec: (text) => exclusive(() => raw.exec(text)),
     appendRows: (table, columns, rows) => exclusive(() => raw.appendRows(table, columns, rows)),
+    readRows: (select, params, columns, order) =>
+      exclusive(() => raw.readRows(select, params, columns, order)),
     transaction: (fn) =>
       exclusive(async () => {
         await raw.exec("BEGIN");
@@ -172,7 +302,7 @@ export async function openPglite(dir: string): Promise<SqlClient> {
       }),
     close: () =>
       exclusive(async () => {
-        if (failed === undefined) await send({ op: "close" }).catch(() => undefined);
+        if (!failed()) await send({ op: "close" }).catch(() => undefined);
         await worker.terminate();
       }),
   };
@@ -197,7 +327,11 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
   const wrap = (s: Sql, transaction: SqlClient["transaction"], close: () => Promise<void>): SqlClient => ({
     kind: "postgres",
     async query<T>(text: string, params: readonly unknown[] = []) {
-      return (await s.unsafe(text, [...params] as never[])) as unknown as T[];
+      // Prepared (named, cached per connection by postgres): one round trip and no planning from the
+      // second call on; unprepared, every call is a Parse/Describe round trip and then the Execute.
+      return (await s.unsafe(text, [...params] as never[], {
+        prepare: params.length > 0,
+      })) as unknown as T[];
     },
     async exec(text: string) {
       await s.unsafe(text).simple();
@@ -207,7 +341,16 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
       await s.unsafe(
         `INSERT INTO ${table} (${list}) SELECT ${list} FROM json_to_recordset($1::text::json) AS x(${columns})`,
         [JSON.stringify(rows)],
+        { prepare: true },
       );
+    },
+    async readRows<T>(select: string, params: readonly unknown[], _columns: string, order: string) {
+      const [r] = (await s.unsafe(
+        `SELECT coalesce(json_agg(x ORDER BY ${order}), '[]')::text AS j FROM (${select}) x`,
+        [...params] as never[],
+        { prepare: true },
+      )) as unknown as { j: string }[];
+      return JSON.parse(r?.j ?? "[]") as T[];
     },
     transaction,
     close,

@@ -125,6 +125,14 @@ CREATE TABLE {s}.marks (
 );
 `,
   },
+  {
+    version: 2,
+    name: "open trades by time and by strategy (get_trades status=open without scanning the closed ones)",
+    sql: `
+CREATE INDEX trades_open_by_open ON {s}.trades (opened_at DESC, id DESC) WHERE status = 'open';
+CREATE INDEX trades_open_by_strategy ON {s}.trades (strategy_id, opened_at DESC, id DESC) WHERE status = 'open';
+`,
+  },
 ];
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;

@@ -80,7 +80,7 @@ describe.each(adapters)("the ledger store on %s", (_name, open) => {
       "ev\n1",
     );
     const second = fillEvent(
-      fill("f\r2", {
+      fill("f\r2'", {
         symbol: "ETH/USDT",
         side: "sell",
         amount: 0.999,
@@ -88,7 +88,7 @@ describe.each(adapters)("the ledger store on %s", (_name, open) => {
         fee: [3.0969, "USDT"],
         timestamp: DAY1 + 1,
       }),
-      "ev\\N",
+      "ev\\N'; --",
     );
     expect(await odd.apply([first])).toEqual({ applied: 1, duplicates: 0 });
     // The same fill under a new event id is not booked twice; the stored event is skipped.
@@ -97,9 +97,15 @@ describe.each(adapters)("the ledger store on %s", (_name, open) => {
     const got = await odd.trade("f\t1\\x");
     expect(got?.fills.map((f) => [f.id, f.event_id])).toEqual([
       ["f\t1\\x", "ev\n1"],
-      ["f\r2", "ev\\N"],
+      ["f\r2'", "ev\\N'; --"],
     ]);
     expect(got?.trade.status).toBe("closed");
+    // A page of trades reads the ids back as stored, and a filter's text is taken as it is.
+    const page = await odd.trades({}, { limit: 10 });
+    expect(page.trades.map((t) => [t.id, t.closing_fill_id, t.closed_at])).toEqual([
+      ["f\t1\\x", "f\r2'", DAY1 + 1],
+    ]);
+    expect((await odd.trades({ strategy: "it's $1 \\" }, { limit: 10 })).trades).toEqual([]);
     expect(got?.trade.realized_pnl).toBeCloseTo(0.999 * 3100 - 3.0969 - 3000, 9);
   });
 

@@ -274,27 +274,16 @@ export class SqlLedgerStore implements LedgerStore {
     }
     const w = where(f, params, "opened_at", extra);
     params.push(page.limit + 1);
-    const rows = await this.jsonRows<TradeRow>(
+    const rows = await this.client.readRows<TradeRow>(
       `SELECT ${TRADE_COLS} FROM ${this.s}.trades ${w} ORDER BY opened_at DESC, id DESC LIMIT $${params.length}`,
-      "x.opened_at DESC, x.id DESC",
       params,
+      columns.trades.cols,
+      "x.opened_at DESC, x.id DESC",
     );
     const more = rows.length > page.limit;
     const trades = more ? rows.slice(0, page.limit) : rows;
     const last = trades[trades.length - 1];
     return { trades, next_cursor: more && last !== undefined ? encodeCursor(last) : null };
-  }
-
-  /**
-   * Rows as one JSON text built by the database (`json_agg`), parsed once here: for pages of a
-   * thousand rows this is several times cheaper than the drivers' per-field conversion.
-   */
-  private async jsonRows<T>(inner: string, order: string, params: readonly unknown[]): Promise<T[]> {
-    const [r] = await this.client.query<{ j: string }>(
-      `SELECT coalesce(json_agg(x ORDER BY ${order}), '[]')::text AS j FROM (${inner}) x`,
-      params,
-    );
-    return JSON.parse(r?.j ?? "[]") as T[];
   }
 
   async trade(id: string): Promise<{ trade: TradeRow; fills: FillRow[] } | undefined> {

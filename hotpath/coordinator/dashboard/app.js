@@ -37,7 +37,13 @@ function useHash() {
 
 function LiveDot() {
   const [status, setStatus] = useState(liveStatus.value);
-  useEffect(() => liveStatus.subscribe(setStatus), []);
+  // The effect runs after the first paint: a change in between (the stream's hello) would be missed
+  // without reading the value again once subscribed.
+  useEffect(() => {
+    const unsubscribe = liveStatus.subscribe(setStatus);
+    setStatus(liveStatus.value);
+    return unsubscribe;
+  }, []);
   return html`<span id="live-status" data-status=${status}><span class=${`dot ${status}`}></span>${status}</span>`;
 }
 

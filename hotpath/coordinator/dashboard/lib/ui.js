@@ -50,7 +50,12 @@ export const signClass = (x) => (x > 0 ? "pos" : x < 0 ? "neg" : "");
 /** Re-renders when the tool catalog (GET /tools) changes. */
 export function useCatalog() {
   const [, setTick] = useState(0);
-  useEffect(() => catalog.subscribe(() => setTick((t) => t + 1)), []);
+  useEffect(() => {
+    const unsubscribe = catalog.subscribe(() => setTick((t) => t + 1));
+    // A refresh between the first render and this effect would otherwise go unseen.
+    setTick((t) => t + 1);
+    return unsubscribe;
+  }, []);
   return catalog;
 }
 

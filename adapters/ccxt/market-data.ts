@@ -1,12 +1,12 @@
 import { join } from "node:path";
-import { loadCandles } from "../backtest/backtest.ts";
-import type { DataSpec } from "../backtest/spec.ts";
-import type { Config } from "../config.ts";
-import type { Candle } from "../domain/market.ts";
-import { RpcCode } from "../protocol/jsonrpc.ts";
-import { ToolError } from "../tools/errors.ts";
-import { classifyFailure } from "../tools/failures.ts";
-import { type CacheStats, fetchCandles, marketDataExchange } from "./ccxt-ohlcv.ts";
+import { loadCandles } from "../../core/backtest/backtest.ts";
+import type { DataSpec } from "../../core/backtest/spec.ts";
+import type { Config } from "../../core/config.ts";
+import type { Candle } from "../../core/domain/market.ts";
+import { RpcCode } from "../../core/protocol/jsonrpc.ts";
+import { ToolError } from "../../core/tools/errors.ts";
+import { classifyFailure } from "../../core/tools/failures.ts";
+import { type CacheStats, fetchCandles, marketDataExchange } from "./ohlcv.ts";
 
 /**
  * Market data for anything that learns from or replays history — the backtester and model training

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Candle } from "../domain/market.ts";
+import type { Candle } from "../../core/domain/market.ts";
 
 /**
  * Test support: a tiny server speaking Binance's public REST dialect for what ccxt's fetchOHLCV needs —

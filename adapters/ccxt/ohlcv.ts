@@ -1,11 +1,11 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import ccxt, { type Exchange } from "ccxt";
+import ccxt, { type Exchange, type OHLCV } from "ccxt";
 import { z } from "zod";
-import type { Candle, Timeframe } from "../domain/market.ts";
-import { timeframeMs } from "../domain/market.ts";
-import { fromCcxtOhlcv } from "../market/loaders.ts";
-import { MarketDataError } from "../market/validate.ts";
+import type { Candle, Timeframe } from "../../core/domain/market.ts";
+import { timeframeMs } from "../../core/domain/market.ts";
+import { fromCcxtOhlcv } from "../../core/market/loaders.ts";
+import { MarketDataError } from "../../core/market/validate.ts";
 
 /**
  * Historical candles through ccxt's `fetchOHLCV`, with a local file cache. The range is cut into
@@ -73,6 +73,48 @@ async function readChunk(file: string): Promise<z.infer<typeof CachedChunk> | un
   return parsed.success ? parsed.data : undefined;
 }
 
+/** Adds a page's rows inside [start, end) to `chunk`; the latest open time seen (at least `from`). */
+function takePage(page: OHLCV[], start: number, end: number, chunk: number[][], from: number): number {
+  let last = from;
+  for (const row of page) {
+    const ts = row[0];
+    if (typeof ts !== "number") continue;
+    if (ts >= start && ts < end) chunk.push(row.map((x) => Number(x)));
+    if (ts > last) last = ts;
+  }
+  return last;
+}
+
+/** The rows of one chunk [start, end) from the exchange, page by page up to `now`. */
+async function fetchChunk(
+  exchange: Exchange,
+  req: FetchRequest,
+  span: { start: number; end: number; barMs: number; now: number },
+  stats: CacheStats,
+): Promise<number[][]> {
+  const { start, end, barMs, now } = span;
+  const chunk: number[][] = [];
+  let cursor = start;
+  while (cursor < end && cursor <= now) {
+    stats.requests++;
+    const page = await exchange.fetchOHLCV(req.symbol, req.timeframe, cursor, CHUNK_BARS);
+    if (page.length === 0) break;
+    const last = takePage(page, start, end, chunk, cursor);
+    if (last < cursor) break;
+    cursor = last + barMs;
+    if (page.length < CHUNK_BARS && cursor <= now - barMs) break;
+  }
+  return chunk;
+}
+
+/** Writes a finished chunk to the cache through a temporary file and a rename (never half a file). */
+async function writeChunk(dir: string, file: string, chunk: z.infer<typeof CachedChunk>): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(chunk));
+  await rename(tmp, file);
+}
+
 export async function fetchCandles(
   exchange: Exchange,
   req: FetchRequest,
@@ -95,38 +137,17 @@ export async function fetchCandles(
       rows.push(...hit.rows);
       continue;
     }
-    const chunk: number[][] = [];
-    let cursor = start;
-    while (cursor < end && cursor <= now) {
-      stats.requests++;
-      const page = await exchange.fetchOHLCV(req.symbol, req.timeframe, cursor, CHUNK_BARS);
-      if (page.length === 0) break;
-      let last = cursor;
-      for (const row of page) {
-        const ts = row[0];
-        if (typeof ts === "number" && ts >= start && ts < end) chunk.push(row.map((x) => Number(x)));
-        if (typeof ts === "number" && ts > last) last = ts;
-      }
-      if (last < cursor) break;
-      cursor = last + barMs;
-      if (page.length < CHUNK_BARS && cursor <= now - barMs) break;
-    }
+    const chunk = await fetchChunk(exchange, req, { start, end, barMs, now }, stats);
     stats.fetched++;
     rows.push(...chunk);
     if (end + barMs <= now) {
-      await mkdir(dir, { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      await writeFile(
-        tmp,
-        JSON.stringify({
-          exchange: exchange.id,
-          symbol: req.symbol,
-          timeframe: req.timeframe,
-          start,
-          rows: chunk,
-        }),
-      );
-      await rename(tmp, file);
+      await writeChunk(dir, file, {
+        exchange: exchange.id,
+        symbol: req.symbol,
+        timeframe: req.timeframe,
+        start,
+        rows: chunk,
+      });
     }
   }
   const inRange = rows.filter((r) => (r[0] as number) >= req.since && (r[0] as number) < req.until);

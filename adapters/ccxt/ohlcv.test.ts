@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkData } from "../backtest/backtest.ts";
-import type { Candle } from "../domain/market.ts";
-import { simulateCandles } from "../market/simulator.ts";
-import { MarketDataError } from "../market/validate.ts";
-import { CHUNK_BARS, fetchCandles, marketDataExchange } from "./ccxt-ohlcv.ts";
+import { checkData } from "../../core/backtest/backtest.ts";
+import type { Candle } from "../../core/domain/market.ts";
+import { simulateCandles } from "../../core/market/simulator.ts";
+import { MarketDataError } from "../../core/market/validate.ts";
+import { CHUNK_BARS, fetchCandles, marketDataExchange } from "./ohlcv.ts";
 import { startKlinesServer } from "./klines-server.ts";
 
 const M = 60_000;
