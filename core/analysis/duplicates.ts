@@ -104,23 +104,11 @@ interface RawMatch {
   readonly len: number;
 }
 
-/** One detection pass over `codes`; `accept` filters matches (the type-2 pass drops exact ones). */
-function detect(
-  c: Corpus,
-  codes: Int32Array,
-  opts: DuplicateOptions,
-  accept: (m: RawMatch) => boolean,
-): RawMatch[] {
-  const w = opts.minTokens;
+/** The hash of every window of `w` codes that fits in its file; `valid[p]` = 1 where one starts. */
+function windowHashes(c: Corpus, codes: Int32Array, w: number): { hashes: Int32Array; valid: Uint8Array } {
   const n = codes.length;
   let pow = 1; // BASE^(w-1)
   for (let i = 1; i < w; i++) pow = Math.imul(pow, BASE);
-  // Open addressing, 2^k slots ≥ 1.5 n, one slot a cache-friendly quad: table[4s] = hash,
-  // table[4s+1] = latest position + 1 (0 = empty), table[4s+2] = first position + 1.
-  let size = 1024;
-  while (size < 1.5 * n) size <<= 1;
-  const shift = 32 - Math.log2(size);
-  const table = new Int32Array(4 * size);
   const hashes = new Int32Array(n);
   const valid = new Uint8Array(n);
   for (let f = 0; f < c.files.length; f++) {
@@ -137,29 +125,90 @@ function detect(
       valid[p] = 1;
     }
   }
-  // Chains: the table holds the latest and the first position of each hash, `prior` links every
-  // position to the previous one with the same hash, so every earlier copy of a window is a candidate
-  // partner. The first copy is always tried (jscpd pairs every copy with the first one it saw), then
-  // the latest ones.
-  const prior = new Int32Array(n);
-  const mask = 4 * size - 1;
-  const slotOf = (h: number): number => {
+  return { hashes, valid };
+}
+
+/**
+ * The windows seen so far, by hash. Open addressing, 2^k slots ≥ 1.5 n, one slot a cache-friendly
+ * quad: [hash, latest position + 1 (0 = empty), first position + 1, unused]; `prior` links every
+ * position to the previous one with the same hash, so every earlier copy of a window can be found.
+ */
+class WindowTable {
+  private readonly table: Int32Array;
+  private readonly prior: Int32Array;
+  private readonly shift: number;
+  private readonly mask: number;
+
+  constructor(private readonly hashes: Int32Array) {
+    let size = 1024;
+    while (size < 1.5 * hashes.length) size <<= 1;
+    this.shift = 32 - Math.log2(size);
+    this.mask = 4 * size - 1;
+    this.table = new Int32Array(4 * size);
+    this.prior = new Int32Array(hashes.length);
+  }
+
+  private slotOf(h: number): number {
     // Fibonacci hashing: the product's high bits (its low bits depend only on the hash's low bits).
-    let s = (Math.imul(h, 0x9e3779b1) >>> shift) << 2;
-    while (table[s + 1] !== 0 && table[s] !== h) s = (s + 4) & mask;
+    let s = (Math.imul(h, 0x9e3779b1) >>> this.shift) << 2;
+    while (this.table[s + 1] !== 0 && this.table[s] !== h) s = (s + 4) & this.mask;
     return s;
-  };
-  const insert = (i: number) => {
-    const h = hashes[i] as number;
-    const s = slotOf(h);
-    table[s] = h;
-    prior[i] = table[s + 1] as number;
-    if (table[s + 1] === 0) table[s + 2] = i + 1;
-    table[s + 1] = i + 1;
-  };
+  }
+
+  insert(i: number): void {
+    const s = this.slotOf(this.hashes[i] as number);
+    const t = this.table;
+    t[s] = this.hashes[i] as number;
+    this.prior[i] = t[s + 1] as number;
+    if (t[s + 1] === 0) t[s + 2] = i + 1;
+    t[s + 1] = i + 1;
+  }
+
+  /**
+   * Earlier positions with the hash of `p` into `out`: the first copy (jscpd pairs every copy with the
+   * first one it saw), then the latest ones back along the chain, the first once only. Returns how many.
+   */
+  partners(p: number, out: Int32Array): number {
+    const s = this.slotOf(this.hashes[p] as number);
+    const first = (this.table[s + 2] as number) - 1;
+    if (first < 0) return 0;
+    out[0] = first;
+    let count = 1;
+    for (let q = (this.table[s + 1] as number) - 1; q >= 0 && q !== first && count < out.length; count++) {
+      out[count] = q;
+      q = (this.prior[q] as number) - 1;
+    }
+    return count;
+  }
+}
+
+/** How far the codes at `q` (earlier) and `p` agree, within their ends; 0 when under `w`. */
+function matchLength(codes: Int32Array, q: number, p: number, qEnd: number, pEnd: number, w: number): number {
+  let len = 0;
+  while (len < w && q + len < qEnd && codes[q + len] === codes[p + len]) len++;
+  if (len < w) return 0;
+  while (p + len < pEnd && q + len < qEnd && codes[q + len] === codes[p + len]) len++;
+  return len;
+}
+
+/**
+ * One detection pass over `codes`; `accept` filters matches (the type-2 pass drops exact ones). For
+ * each window, its earlier copies (WindowTable.partners) are verified code by code and extended; the
+ * matched fragment is then skipped, its windows still entered for copies further on.
+ */
+function detect(
+  c: Corpus,
+  codes: Int32Array,
+  opts: DuplicateOptions,
+  accept: (m: RawMatch) => boolean,
+): RawMatch[] {
+  const w = opts.minTokens;
+  const { hashes, valid } = windowHashes(c, codes, w);
+  const table = new WindowTable(hashes);
+  const partners = new Int32Array(MAX_PARTNERS);
   const out: RawMatch[] = [];
   let p = 0;
-  while (p < n) {
+  while (p < codes.length) {
     if (valid[p] === 0) {
       p++;
       continue;
@@ -167,29 +216,19 @@ function detect(
     const fp = c.fileOf[p] as number;
     const pEnd = c.offsets[fp + 1] as number;
     let longest = 0;
-    const slot = slotOf(hashes[p] as number);
-    const first = (table[slot + 2] as number) - 1;
-    // The first copy, then the latest ones back along the chain (the first once only).
-    let q = first;
-    let next = (table[slot + 1] as number) - 1;
-    for (let tries = 0; q >= 0 && tries < MAX_PARTNERS; tries++) {
+    const count = table.partners(p, partners);
+    for (let k = 0; k < count; k++) {
+      const q = partners[k] as number;
       const fq = c.fileOf[q] as number;
-      const qEnd = fq === fp ? p : (c.offsets[fq + 1] as number);
-      let len = 0;
-      while (len < w && q + len < qEnd && codes[q + len] === codes[p + len]) len++;
-      if (len >= w) {
-        while (p + len < pEnd && q + len < qEnd && codes[q + len] === codes[p + len]) len++;
-        const m = { q, p, len };
-        if (spansLines(c, m, opts.minLines) && accept(m)) out.push(m);
-        if (len > longest) longest = len;
-      }
-      if (next === first) next = -1;
-      q = next;
-      if (next >= 0) next = (prior[next] as number) - 1;
+      const len = matchLength(codes, q, p, fq === fp ? p : (c.offsets[fq + 1] as number), pEnd, w);
+      if (len === 0) continue;
+      const m = { q, p, len };
+      if (spansLines(c, m, opts.minLines) && accept(m)) out.push(m);
+      longest = Math.max(longest, len);
     }
     // Every window stays findable for copies further on, those of a matched fragment included.
     const last = longest === 0 ? p + 1 : Math.min(p + longest, pEnd - w + 1);
-    for (let i = p; i < last; i++) if (valid[i] === 1) insert(i);
+    for (let i = p; i < last; i++) if (valid[i] === 1) table.insert(i);
     p += Math.max(1, longest);
   }
   return out;
