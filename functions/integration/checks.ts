@@ -156,16 +156,24 @@ export function shapeOf(v: unknown): unknown {
   return typeof v;
 }
 
+/**
+ * Whether two shapes agree. Both answers already conform to the tool's output schema, so what the
+ * schema lets vary over time is not a disagreement: a null, or a key one answer has and the other
+ * lacks (an optional field, e.g. an agent's `url` while it has no live instance). Keys both have must
+ * agree, and two non-empty objects must share one.
+ */
 function sameShape(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) && Array.isArray(b)) {
     if (a[0] === "*" || b[0] === "*") return true;
     return sameShape(a[0], b[0]);
   }
+  if (a === "null" || b === "null") return true;
   if (typeof a === "object" && a !== null && typeof b === "object" && b !== null) {
-    const ka = Object.keys(a);
-    const kb = Object.keys(b);
-    if (ka.length !== kb.length || ka.some((k) => !(k in b))) return false;
-    return ka.every((k) => sameShape((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+    const ra = a as Record<string, unknown>;
+    const rb = b as Record<string, unknown>;
+    const shared = Object.keys(ra).filter((k) => k in rb);
+    if (shared.length === 0 && Object.keys(ra).length + Object.keys(rb).length > 0) return false;
+    return shared.every((k) => sameShape(ra[k], rb[k]));
   }
   return a === b;
 }
