@@ -6,7 +6,7 @@ import { closeCpuPool, runPooled } from "../../core/compute/pool.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { createToolRegistry } from "../../core/tools/registry.ts";
 import { browserGuard } from "../../hotpath/kit/guard.ts";
-import { apiKeyAuth } from "../../hotpath/kit/protect.ts";
+import { apiKeyAuth, limitBody, rateLimit } from "../../hotpath/kit/protect.ts";
 import { kellyTool } from "../../hotpath/kit/testing/agent.ts";
 import { HEAVY_MODULE } from "../../hotpath/risk/tools/heavy.ts";
 import { simulationTools } from "../../hotpath/risk/tools/simulation.ts";
@@ -54,9 +54,10 @@ function toolApp(middleware: readonly MiddlewareHandler[]): Hono {
  * alike; p50 of each over 8,000 calls, median of 5 runs.
  *   bare: the route alone (Hono's one-handler fast path, no middleware chain at all);
  *   base: the kit's always-on middleware in front (request id, secure headers), as every kit route has;
- *   checked: base + the Host/Origin/Content-Type guard + API-key auth (with the failed-auth limit).
+ *   checked: base + the Host/Origin/Content-Type guard + API-key auth (with the failed-auth limit);
+ *   limited: checked + the per-client rate limit and the body limit, the kit's whole set.
  * The checks' cost is checked − base (what they add to a kit tool call); checked − bare also charges
- * them the middleware chain the kit runs anyway.
+ * them the middleware chain the kit runs anyway; limited − base is everything the kit's protection adds.
  */
 async function measureChecks(bench: Parameters<BenchCase["run"]>[0]): Promise<BenchResult> {
   const base = [requestId({ limitLength: 128 }), secureHeaders()];
@@ -64,7 +65,13 @@ async function measureChecks(bench: Parameters<BenchCase["run"]>[0]): Promise<Be
     browserGuard({ allowedHosts: [], allowedOrigins: [], corsOrigins: [] }, "127.0.0.1"),
     apiKeyAuth(["bench-key-1", "bench-key-2"], { perMinute: 10 }),
   ];
-  const servers = await Promise.all([[], base, [...base, ...checks]].map((m) => serveOnLoopback(toolApp(m))));
+  const limits = [
+    rateLimit({ perSecond: 1e9, burst: 1e9 }),
+    limitBody(1_048_576, (c) => c.json({ error: "too large" }, 413)),
+  ];
+  const servers = await Promise.all(
+    [[], base, [...base, ...checks], [...base, ...checks, ...limits]].map((m) => serveOnLoopback(toolApp(m))),
+  );
   const body = JSON.stringify({ win_probability: 0.6, win_return: 1, loss_return: -1 });
   const request = (port: number) =>
     [
@@ -93,10 +100,10 @@ async function measureChecks(bench: Parameters<BenchCase["run"]>[0]): Promise<Be
     await Promise.all(servers.map((s) => s.close()));
   }
   const p50 = (k: number) => median(runs.map((run) => run[k]?.latency.p50_us ?? 0));
-  const [bare, kit, checked] = [p50(0), p50(1), p50(2)];
+  const [bare, kit, checked, limited] = [p50(0), p50(1), p50(2), p50(3)];
   const added = checked - kit;
   bench.log(
-    `checks over HTTP: bare ${bare} µs, base ${kit} µs, checked ${checked} µs p50 → +${added.toFixed(2)} µs (+${(checked - bare).toFixed(2)} µs over bare) [${loadavg()[0]?.toFixed(2)} load]`,
+    `checks over HTTP: bare ${bare} µs, base ${kit} µs, checked ${checked} µs p50 → +${added.toFixed(2)} µs (+${(checked - bare).toFixed(2)} µs over bare; with rate and body limits ${limited} µs, +${(limited - kit).toFixed(2)} µs) [${loadavg()[0]?.toFixed(2)} load]`,
   );
   return {
     case: "security: Host/Origin/Content-Type + API key checks",
@@ -108,6 +115,8 @@ async function measureChecks(bench: Parameters<BenchCase["run"]>[0]): Promise<Be
       added_p50_us: Math.round(added * 100) / 100,
       added_over_bare_p50_us: Math.round((checked - bare) * 100) / 100,
       added_share_of_call: Math.round((added / kit) * 1000) / 1000,
+      with_limits_p50_us: limited,
+      added_with_limits_p50_us: Math.round((limited - kit) * 100) / 100,
       target_us: 5,
     },
   };

@@ -246,12 +246,13 @@ export function tooMany(c: Context, retryAfter: number, message: string, client:
  */
 export function rateLimit(limit: { perSecond: number; burst: number }, now = () => performance.now()) {
   const buckets = new TokenBuckets(limit, now);
-  const middleware: MiddlewareHandler = async (c, next) => {
+  // Not async: the common (allowed) case hands on `next()`'s promise without an extra await.
+  const middleware: MiddlewareHandler = (c, next) => {
     const client = clientOf(c);
     const retryAfter = buckets.take(client);
-    if (retryAfter > 0) return tooMany(c, retryAfter, "rate limit exceeded", client);
+    if (retryAfter > 0) return Promise.resolve(tooMany(c, retryAfter, "rate limit exceeded", client));
     c.set("rateTake", (n: number) => buckets.take(client, n));
-    await next();
+    return next();
   };
   return middleware;
 }
@@ -266,11 +267,12 @@ export function limitBody(
   onError: (c: Context) => Response | Promise<Response>,
 ): MiddlewareHandler {
   const streaming = bodyLimit({ maxSize, onError });
-  return async (c, next) => {
+  // Not async, like the guard: an allowed request hands on `next()`'s promise.
+  return (c, next) => {
     if (c.req.method === "GET" || c.req.method === "HEAD") return next();
     const length = headerOf(c, "content-length");
     if (length !== undefined && headerOf(c, "transfer-encoding") === undefined) {
-      if (Number(length) > maxSize) return onError(c);
+      if (Number(length) > maxSize) return Promise.resolve(onError(c));
       return next();
     }
     return streaming(c, next);
