@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
+import { headerOf } from "./headers.ts";
 import { isLoopback } from "./protect.ts";
 
 /**
@@ -118,7 +119,7 @@ export function browserGuard(options: GuardOptions, bindHost?: string): Middlewa
   const policy = hostPolicy(options, bindHost);
   // Not async: the common (allowed) case hands on `next()`'s promise without an extra await.
   return (c, next) => {
-    const host = c.req.header("host");
+    const host = headerOf(c, "host");
     if (!policy.hostAllowed(host))
       return Promise.resolve(
         refuse(
@@ -127,7 +128,7 @@ export function browserGuard(options: GuardOptions, bindHost?: string): Middlewa
           `host ${JSON.stringify(host ?? "")} is not allowed (loopback only; set BOT4_ALLOWED_HOSTS to serve other names)`,
         ),
       );
-    const origin = c.req.header("origin");
+    const origin = headerOf(c, "origin");
     if (origin !== undefined && !policy.originAllowed(origin, host))
       return Promise.resolve(
         refuse(
@@ -136,7 +137,7 @@ export function browserGuard(options: GuardOptions, bindHost?: string): Middlewa
           `origin ${JSON.stringify(origin)} is not allowed (set BOT4_ALLOWED_ORIGINS to accept it)`,
         ),
       );
-    if (STATE_CHANGING.has(c.req.method) && !isJson(c.req.header("content-type")))
+    if (STATE_CHANGING.has(c.req.method) && !isJson(headerOf(c, "content-type")))
       return Promise.resolve(
         refuse(c, 415, "Content-Type must be application/json for a state-changing request"),
       );

@@ -109,6 +109,24 @@ describe("the key matcher", () => {
     expect(match("alpha")).toBe(fingerprint("alpha"));
   });
 
+  it("matches keys of every length around the packed words and the slot width", () => {
+    // Odd and even lengths (two code units a word), and lengths either side of one 64-unit slot.
+    const keys = [1, 2, 3, 62, 63, 64, 65, 127, 128, 129].map((n) => `${"q".repeat(n - 1)}${n % 10}`);
+    const m = keyMatcher(keys);
+    for (const k of keys) {
+      expect(m(k), `${k.length}`).toBe(fingerprint(k));
+      for (const other of [k.slice(0, -1), `${k}${k.at(-1)}`, `${k.slice(0, -1)}\0`, `${k}\0`])
+        if (!keys.includes(other)) expect(m(other), `${k.length} vs ${other.length}`).toBeUndefined();
+    }
+  });
+
+  it("compares code units: a lone surrogate is neither another one nor U+FFFD", () => {
+    // UTF-8 encoding would turn all three into the bytes of U+FFFD, and so match.
+    const m = keyMatcher(["a\uD800"]);
+    expect(m("a\uD800")).toBe(fingerprint("a\uD800"));
+    for (const token of ["a\uDC00", "a\uFFFD", "a"]) expect(m(token), JSON.stringify(token)).toBeUndefined();
+  });
+
   it("matches nothing without keys, and reads the token of a Bearer header in any case", () => {
     expect(keyMatcher([])("alpha")).toBeUndefined();
     expect(bearerToken("  bEaReR   tok en ")).toBe("tok en");
