@@ -259,11 +259,10 @@ export class RiskRuntime implements RiskControl {
   private async startFromSnapshot(): Promise<number> {
     const { bus, logger } = this.options;
     const info = await bus.jsm.streams.info(streams.EVENTS.name);
-    const loaded = await (await SnapshotStore.open(bus)).load({
-      name: info.config.name,
-      created: info.created,
-      lastSeq: info.state.last_seq,
-    });
+    const loaded = await (await SnapshotStore.open(bus)).load(
+      { name: info.config.name, created: info.created, lastSeq: info.state.last_seq },
+      { fillsOnly: true },
+    );
     if (!("fold" in loaded)) return 0;
     for (const fill of loaded.fold.fills.values()) {
       if (!this.riskBook.applyFill(fill)) continue;
