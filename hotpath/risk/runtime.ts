@@ -288,6 +288,8 @@ export class RiskRuntime implements RiskControl {
     const f = await follow(bus(this.options), stream, filter, schema, handle, {
       logger: this.options.logger,
       name: `risk ${filter}`,
+      // The trade history (the follow that gates readiness) is most of EVENTS: read it unfiltered (`pick`).
+      pick: gatesReadiness,
       ...(afterSeq > 0 ? { from: { seq: afterSeq + 1 } } : {}),
     });
     this.follows.push(f);
