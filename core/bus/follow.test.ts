@@ -4,7 +4,7 @@ import { eventually, privateNats, testBus } from "../../test/nats.ts";
 import { EventEnvelope, makeEvent } from "../protocol/envelope.ts";
 import { quietLogger } from "../telemetry/log.ts";
 import { ensureTopology } from "./topology.ts";
-import { type Delivery, follow } from "./follow.ts";
+import { type Delivery, follow, subjectMatches } from "./follow.ts";
 
 const Tick = EventEnvelope.extend({ data: z.object({ n: z.number().int() }) });
 const logger = quietLogger("follow-test");
@@ -30,6 +30,42 @@ describe("follow", async () => {
     await f.stop();
     await f.done;
     expect(f.stats).toEqual({ handled: 4, rejected: 0, failed: 0 });
+  });
+
+  it("with pick, reads the stream unfiltered and hands over only the filter's subjects, replay and live", async () => {
+    await publish("events.test.pick.a", 1);
+    await publish("events.test.other", 100);
+    await publish("events.test.pick.b", 2);
+    await publish("events.test.pick.a.deeper", 101);
+    const seen: number[] = [];
+    const f = await follow(bus, "EVENTS", "events.test.pick.*", Tick, (e) => void seen.push(e.data.n), {
+      logger,
+      pick: true,
+    });
+    await f.caughtUp;
+    expect(seen).toEqual([1, 2]);
+    await publish("events.test.other", 102);
+    await publish("events.test.pick.c", 3);
+    await eventually(() => seen.length === 3, 5_000, "the live message");
+    await f.stop();
+    expect(seen).toEqual([1, 2, 3]);
+    expect(f.stats).toEqual({ handled: 3, rejected: 0, failed: 0 });
+  });
+
+  it("matches subjects as NATS does", () => {
+    const cases: [string, string, boolean][] = [
+      ["events.trade.>", "events.trade.fill", true],
+      ["events.trade.>", "events.trade.order.filled", true],
+      ["events.trade.>", "events.trade", false],
+      ["events.trade.>", "events.signal.BTC-USDT", false],
+      ["events.*.fill", "events.trade.fill", true],
+      ["events.*.fill", "events.trade.order.fill", false],
+      ["events.trade.fill", "events.trade.fill", true],
+      ["events.trade.fill", "events.trade.fills", false],
+      ["events.trade.fill", "events.trade", false],
+      [">", "anything.at.all", true],
+    ];
+    expect(cases.map(([f, s]) => subjectMatches(f, s))).toEqual(cases.map((c) => c[2]));
   });
 
   it("logs, counts and skips a message that fails the schema or is not JSON", async () => {

@@ -39,6 +39,25 @@ export interface FollowOptions {
   toEnd?: boolean;
   /** Named in the logs (default `<stream> <filter>`). */
   name?: string;
+  /**
+   * An ordered follow reads the stream unfiltered and picks the filter's subjects itself (the others
+   * are skipped undecoded): nats-server 2.9 spent up to ~100 µs of CPU per message delivered through
+   * a filtered consumer (on a restarted server over a large store; 4–12 µs other times) and ~4 µs
+   * without one, so this is never dearer for a filter that holds most of what the stream stores
+   * (risk's `events.trade.>` of EVENTS). Ignored with `durable`.
+   */
+  pick?: boolean;
+}
+
+/** True when a NATS subject matches a filter (`*` one token, a final `>` one or more). */
+export function subjectMatches(filter: string, subject: string): boolean {
+  const f = filter.split(".");
+  const s = subject.split(".");
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === ">") return i === f.length - 1 && s.length > i;
+    if (i >= s.length || (f[i] !== "*" && f[i] !== s[i])) return false;
+  }
+  return f.length === s.length;
 }
 
 /** What the handler learns about the message besides its parsed value. */
@@ -164,7 +183,8 @@ class Follower<T> implements Following {
     const durable = this.options.durable;
     let consumer: Awaited<ReturnType<Bus["consumer"]>>;
     if (durable === undefined) {
-      consumer = await bus.js.consumers.get(stream, { filter_subjects: filter, ...this.deliverPolicy() });
+      const filtered = this.options.pick === true ? {} : { filter_subjects: filter };
+      consumer = await bus.js.consumers.get(stream, { ...filtered, ...this.deliverPolicy() });
     } else {
       // A durable consumer resumes from its ack floor; the start position applies when it is created.
       await bus.ensureConsumer(stream, durable, { filter_subject: filter, ...this.deliverPolicy() });
@@ -182,6 +202,10 @@ class Follower<T> implements Following {
 
   private async deliver(m: JsMsg): Promise<void> {
     const durable = this.options.durable !== undefined;
+    if (!durable && this.options.pick === true && !subjectMatches(this.filter, m.subject)) {
+      this.passed(m);
+      return;
+    }
     const parsed = this.parse(m);
     if (parsed.ok) {
       try {
@@ -206,6 +230,11 @@ class Follower<T> implements Following {
     } else if (durable) {
       m.term();
     }
+    this.passed(m);
+  }
+
+  /** The follow is past `m` (handled, rejected or not on the filter). */
+  private passed(m: JsMsg): void {
     this.lastSeq = m.seq;
     if (!this.isCaughtUp && (m.seq >= this.endSeq || m.info.pending === 0)) this.reachEnd();
   }

@@ -87,33 +87,48 @@ export async function stringifyColumns(columns: Columns): Promise<string> {
   return `{"n":${columns.n},"cols":{${parts.join(",")}}}`;
 }
 
-/** The values of one column, or why it is malformed. */
-function valuesOf(path: string, col: unknown, n: number): Value[] | string {
+/**
+ * One column's values, read in place: `value(k)` of record k (null: absent), or why it is malformed.
+ * A dictionary-coded column is not expanded into an array of its own first (100,000 values each).
+ */
+function reader(path: string, col: unknown, n: number): ((k: number) => Value) | string {
   const c = col as { v?: unknown; d?: unknown; i?: unknown };
-  let values: Value[];
-  if (Array.isArray(c.v)) values = c.v as Value[];
-  else if (Array.isArray(c.d) && Array.isArray(c.i)) {
+  let length: number;
+  let value: (k: number) => Value;
+  if (Array.isArray(c.v)) {
+    const v = c.v as Value[];
+    length = v.length;
+    value = (k) => v[k] as Value;
+  } else if (Array.isArray(c.d) && Array.isArray(c.i)) {
     const d = c.d as Primitive[];
-    values = (c.i as (number | null)[]).map((at) => (at === null ? null : (d[at] ?? null)));
+    const i = c.i as (number | null)[];
+    length = i.length;
+    value = (k) => {
+      const at = i[k];
+      return at === null || at === undefined ? null : (d[at] ?? null);
+    };
   } else return `column ${path} is neither plain nor dictionary-coded`;
-  return values.length === n ? values : `column ${path} holds ${values.length} values for ${n} records`;
+  return length === n ? value : `column ${path} holds ${length} values for ${n} records`;
 }
 
 /** Sets one column's values on the records (absent values are left out). */
-function assign(out: Record<string, unknown>[], path: string, values: readonly Value[]): void {
+function assign(out: Record<string, unknown>[], path: string, value: (k: number) => Value): void {
   const dot = path.indexOf(".");
   if (dot < 0) {
-    for (let k = 0; k < out.length; k++)
-      if (values[k] !== null) (out[k] as Record<string, unknown>)[path] = values[k];
+    for (let k = 0; k < out.length; k++) {
+      const v = value(k);
+      if (v !== null) (out[k] as Record<string, unknown>)[path] = v;
+    }
     return;
   }
   const parent = path.slice(0, dot);
   const child = path.slice(dot + 1);
   for (let k = 0; k < out.length; k++) {
-    if (values[k] === null) continue;
+    const v = value(k);
+    if (v === null) continue;
     const row = out[k] as Record<string, Record<string, Value>>;
     const inner = row[parent] ?? {};
-    inner[child] = values[k] as Value;
+    inner[child] = v;
     row[parent] = inner;
   }
 }
@@ -128,9 +143,9 @@ export function decodeColumns<T>(columns: Columns): T[] | string {
   for (let k = 0; k < n; k++) out[k] = {};
   // Column by column: every record gets its fields in the same order (one object shape for V8).
   for (const [path, col] of Object.entries(columns.cols)) {
-    const values = valuesOf(path, col, n);
-    if (typeof values === "string") return values;
-    assign(out, path, values);
+    const value = reader(path, col, n);
+    if (typeof value === "string") return value;
+    assign(out, path, value);
   }
   return out as T[];
 }

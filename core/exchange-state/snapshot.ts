@@ -91,11 +91,14 @@ export class SnapshotStore {
     return parsed.success ? parsed.data : undefined;
   }
 
-  /** The snapshot as a fold, or why it cannot be used (the caller then replays all of EVENTS). */
-  async load(stream: StreamIdentity): Promise<SnapshotLoad> {
+  /**
+   * The snapshot as a fold, or why it cannot be used (the caller then replays all of EVENTS). With
+   * `fillsOnly` (risk: its book is made of fills) the orders are not decoded and the fold holds none.
+   */
+  async load(stream: StreamIdentity, options: { fillsOnly?: boolean } = {}): Promise<SnapshotLoad> {
     const meta = await this.readMeta(stream);
     if ("problem" in meta) return meta;
-    const body = await this.readBody(meta);
+    const body = await this.readBody(meta, options.fillsOnly === true);
     if ("problem" in body) return body;
     return { fold: TradeFold.of(meta.seq, body.orders, body.fills), meta };
   }
@@ -135,7 +138,7 @@ export class SnapshotStore {
   }
 
   /** The orders and fills the metadata names: every chunk present, size and digest right, zod-valid. */
-  private async readBody(meta: SnapshotMeta): Promise<SnapshotBody | Problem> {
+  private async readBody(meta: SnapshotMeta, fillsOnly: boolean): Promise<SnapshotBody | Problem> {
     const parts: Uint8Array[] = [];
     for (let n = 0; n < meta.chunks; n++) {
       const chunk = await this.kv.get(exchangeStateKeys.chunk(meta.slot, n));
@@ -150,11 +153,11 @@ export class SnapshotStore {
     }
     let body: SnapshotBody;
     try {
-      body = decodeBody(JSON.parse((await gunzipAsync(bytes)).toString("utf8")));
+      body = decodeBody(JSON.parse((await gunzipAsync(bytes)).toString("utf8")), fillsOnly);
     } catch (err) {
       return { problem: "corrupted", reason: `unreadable snapshot body: ${(err as Error).message}` };
     }
-    if (body.orders.length !== meta.orders || body.fills.length !== meta.fills) {
+    if ((!fillsOnly && body.orders.length !== meta.orders) || body.fills.length !== meta.fills) {
       return { problem: "corrupted", reason: "the snapshot's orders or fills do not match its metadata" };
     }
     return body;
@@ -196,12 +199,12 @@ export class SnapshotStore {
 }
 
 /** The orders and fills of a parsed body; throws when it is not two column sets of orders and fills. */
-function decodeBody(raw: unknown): SnapshotBody {
+function decodeBody(raw: unknown, fillsOnly: boolean): SnapshotBody {
   const body = raw as { orders?: Columns; fills?: Columns };
   if (typeof body !== "object" || body === null || body.orders === undefined || body.fills === undefined) {
     throw new Error("not {orders, fills}");
   }
-  const orders = decodeColumns<Order>(body.orders);
+  const orders = fillsOnly ? [] : decodeColumns<Order>(body.orders);
   const fills = decodeColumns<Fill>(body.fills);
   if (typeof orders === "string") throw new Error(`orders: ${orders}`);
   if (typeof fills === "string") throw new Error(`fills: ${fills}`);

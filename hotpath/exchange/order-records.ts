@@ -1,5 +1,6 @@
 import type { Fill, Order, OrderRequest } from "../../core/domain/trading.ts";
 import { TERMINAL } from "../../core/domain/order-state.ts";
+import { fillsBy } from "./fill-groups.ts";
 
 /**
  * The orders the order manager tracks, indexed by (venue, client order id) — the idempotency key — and
@@ -40,7 +41,7 @@ export function tracked(
   lastPublished = "",
   correlationId?: string,
 ): Tracked {
-  return {
+  const rec: Tracked = {
     request,
     order,
     known,
@@ -48,8 +49,9 @@ export function tracked(
     fillIds: new Set(),
     filledByFills: 0,
     lastPublished,
-    ...(correlationId !== undefined ? { correlationId } : {}),
   };
+  if (correlationId !== undefined) rec.correlationId = correlationId;
+  return rec;
 }
 
 export class OrderRecords {
@@ -112,25 +114,39 @@ export class OrderRecords {
     return { orders: this.byClientId.size, fills };
   }
 
-  /** Rebuilds records from the event history: the latest state of each order, then every fill once. */
+  /**
+   * Rebuilds records from the event history: the latest state of each order, then every fill once.
+   * Built for 100,000 orders at start: each record takes its fills as grouped (fill-groups.ts) and one
+   * key per index, about half the allocation of adding them one by one.
+   */
   restore(orders: Iterable<Order>, fills: Iterable<Fill>): void {
+    const byOrder = fillsBy(fills, (f) => recordKey(f.venue, f.clientOrderId));
     for (const o of orders) {
+      const key = recordKey(o.venue, o.clientOrderId);
       const known = o.status !== "submitted" || o.id !== o.clientOrderId;
-      this.add(tracked(requestOf(o), o, known, `${o.status}:${o.filled}`));
-    }
-    for (const f of fills) {
-      const rec = this.byClient(f.venue, f.clientOrderId);
-      if (rec === undefined || rec.fillIds.has(f.id)) continue;
-      rec.fillIds.add(f.id);
-      rec.fills.push(f);
-      rec.filledByFills += f.amount;
+      const rec = tracked(requestOf(o), o, known, `${o.status}:${o.filled}`);
+      const own = byOrder.get(key);
+      if (own !== undefined) withFills(rec, own);
+      this.byClientId.set(key, rec);
+      if (known) this.byVenueId.set(o.id === o.clientOrderId ? key : recordKey(o.venue, o.id), rec);
     }
   }
 }
 
+/** Gives a new record its fills, each id once (the list itself when it repeats none). */
+function withFills(rec: Tracked, own: Fill[]): void {
+  for (const f of own) {
+    if (rec.fillIds.has(f.id)) continue;
+    rec.fillIds.add(f.id);
+    rec.filledByFills += f.amount;
+  }
+  rec.fills =
+    rec.fillIds.size === own.length ? own : own.filter((f, i) => own.findIndex((g) => g.id === f.id) === i);
+}
+
 /** The request an order stands for (terms a reused client order id must repeat). */
 export function requestOf(o: Order, clientOrderId = o.clientOrderId): OrderRequest {
-  return {
+  const r: OrderRequest = {
     clientOrderId,
     account: o.account,
     venue: o.venue,
@@ -138,10 +154,11 @@ export function requestOf(o: Order, clientOrderId = o.clientOrderId): OrderReque
     side: o.side,
     type: o.type,
     amount: o.amount,
-    ...(o.price !== undefined ? { price: o.price } : {}),
-    ...(o.stopPrice !== undefined ? { stopPrice: o.stopPrice } : {}),
-    ...(o.strategyId !== undefined ? { strategyId: o.strategyId } : {}),
   };
+  if (o.price !== undefined) r.price = o.price;
+  if (o.stopPrice !== undefined) r.stopPrice = o.stopPrice;
+  if (o.strategyId !== undefined) r.strategyId = o.strategyId;
+  return r;
 }
 
 /** The strategy attribution an order request carries onto its order and fills (nothing for manual orders). */

@@ -10,6 +10,7 @@ import {
 } from "../../core/execution/fill-model.ts";
 import { randomBytes } from "node:crypto";
 import { applyCash } from "../../core/portfolio/accounting.ts";
+import { fillsBy } from "./fill-groups.ts";
 import { LatencyWindow } from "./latency.ts";
 import {
   type Balance,
@@ -311,32 +312,16 @@ export class PaperVenue implements Venue {
    * The wallet is the configured balances plus the fills; open orders rest again with what is left.
    */
   restore(orders: Iterable<Order>, fills: Iterable<Fill>): void {
-    const byOrder = new Map<string, Fill[]>();
-    for (const f of fills) {
+    const all = [...fills];
+    // The wallet moves in stream order (the same additions, in the same order, as the risk book's).
+    for (const f of all) {
       if (f.venue !== this.name) continue;
-      const list = byOrder.get(f.orderId) ?? [];
-      list.push(f);
-      byOrder.set(f.orderId, list);
       this.credit(f, baseCurrency(f.symbol), quoteCurrency(f.symbol), f.side === "buy" ? 1 : -1);
     }
+    const byOrder = fillsBy(all, (f) => (f.venue === this.name ? f.orderId : undefined));
     for (const order of orders) {
       if (order.venue !== this.name || order.id === order.clientOrderId) continue;
-      const own = byOrder.get(order.id) ?? [];
-      const po: PaperOrder = {
-        order,
-        working: {
-          symbol: order.symbol,
-          side: order.side,
-          type: order.type,
-          amount: order.remaining,
-          ...(order.price !== undefined ? { price: order.price } : {}),
-          ...(order.stopPrice !== undefined ? { stopPrice: order.stopPrice } : {}),
-          ...(order.type === "stop_limit" && order.filled > 0 ? { triggered: true } : {}),
-        },
-        fills: own,
-        notional: own.reduce((a, f) => a + f.amount * f.price, 0),
-        feeCost: own.reduce((a, f) => a + f.fee.cost, 0),
-      };
+      const po = restored(order, byOrder.get(order.id) ?? []);
       this.orders.set(order.id, po);
       this.byClientId.set(order.clientOrderId, order.id);
       this.update(po, () => undefined);
@@ -424,4 +409,29 @@ export class PaperVenue implements Venue {
   }
 
   async close(): Promise<void> {}
+}
+
+/** A paper order as the history left it: what is left of it works on, with its fills' sums. */
+function restored(order: Order, fills: Fill[]): PaperOrder {
+  let notional = 0;
+  let feeCost = 0;
+  for (const f of fills) {
+    notional += f.amount * f.price;
+    feeCost += f.fee.cost;
+  }
+  return {
+    order,
+    working: {
+      symbol: order.symbol,
+      side: order.side,
+      type: order.type,
+      amount: order.remaining,
+      ...(order.price !== undefined ? { price: order.price } : {}),
+      ...(order.stopPrice !== undefined ? { stopPrice: order.stopPrice } : {}),
+      ...(order.type === "stop_limit" && order.filled > 0 ? { triggered: true } : {}),
+    },
+    fills,
+    notional,
+    feeCost,
+  };
 }

@@ -76,6 +76,8 @@ export async function startExchange(
         orders: history.orders.length,
         fills: history.fills.length,
         ms: Math.round(history.ms),
+        loadMs: Math.round(history.loadMs),
+        replayMs: Math.round(history.replayMs),
       },
       "exchange state recovered from EVENTS",
     );

@@ -4,7 +4,8 @@ import { ensureTopology } from "../../core/bus/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import type { OrderRequest } from "../../core/domain/trading.ts";
 import type { Clock } from "../../core/ports/clock.ts";
-import { exchangeStateKeys, kvBuckets, streams } from "../../core/subjects.ts";
+import { makeEvent } from "../../core/protocol/envelope.ts";
+import { exchangeStateKeys, kvBuckets, streams, subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { privateNats, testBus } from "../../test/nats.ts";
 import { busPublisher } from "./publisher.ts";
@@ -93,9 +94,26 @@ await trySubmit(
 await trySubmit(source, request({ clientOrderId: "broke-1", amount: 50 }));
 for (let i = 0; i < 5; i++) source.feed.tick();
 await source.o.publisher.flush();
+/**
+ * EVENTS holds more than trade events, and recovery reads it unfiltered (recovery.ts): an event on
+ * another subject, even one of source `exchange` whose type looks like an order's and whose data is no
+ * order, is no part of the history (folding it would fail and log a warning).
+ */
+const noise = (n: number) =>
+  bus.publishEvent(
+    makeEvent({
+      id: `noise-${n}`,
+      type: "order.filled",
+      source: "exchange",
+      subject: subjects.events.of("exchange", "noise"),
+      data: { not: "an order" },
+    }),
+  );
+await noise(1);
 const phase1 = await readTradeHistory(bus, logger);
 const saved = await store.save(phase1.fold, await eventsStream());
 
+await noise(2);
 await source.oms.cancel("paper", { clientOrderId: "rest-1" });
 await trySubmit(source, request({ clientOrderId: "m-3", amount: 0.02 }));
 await trySubmit(
@@ -110,6 +128,7 @@ for (let i = 0; i < 5; i++) source.feed.tick();
 await trySubmit(source, request({ clientOrderId: "eth-2", symbol: "ETH/USDT", side: "sell", amount: 0.2 }));
 await source.o.publisher.flush();
 await source.stop();
+await noise(3);
 
 /** A runtime rebuilt from a history, on a frozen clock, with a publisher that stores nothing. */
 async function rebuild(history: TradeHistory) {
@@ -150,6 +169,11 @@ describe("exchange recovery snapshot", () => {
     expect(fromSnapshot.orders).toStrictEqual(full.orders);
     expect(fromSnapshot.fills).toStrictEqual(full.fills);
     expect(fromSnapshot.fold.seq).toBe(full.fold.seq);
+    // Every trade event was folded, and nothing else: the count is the stream's on events.trade.>.
+    const trade = await bus.jsm.streams.info(streams.EVENTS.name, { subjects_filter: subjects.trade.all });
+    const tradeMessages = Object.values(trade.state.subjects ?? {}).reduce((a, n) => a + n, 0);
+    expect(full.messages).toBe(tradeMessages);
+    expect(trade.state.messages).toBeGreaterThan(tradeMessages);
 
     const a = await rebuild(full);
     const b = await rebuild(fromSnapshot);

@@ -259,11 +259,10 @@ export class RiskRuntime implements RiskControl {
   private async startFromSnapshot(): Promise<number> {
     const { bus, logger } = this.options;
     const info = await bus.jsm.streams.info(streams.EVENTS.name);
-    const loaded = await (await SnapshotStore.open(bus)).load({
-      name: info.config.name,
-      created: info.created,
-      lastSeq: info.state.last_seq,
-    });
+    const loaded = await (await SnapshotStore.open(bus)).load(
+      { name: info.config.name, created: info.created, lastSeq: info.state.last_seq },
+      { fillsOnly: true },
+    );
     if (!("fold" in loaded)) return 0;
     for (const fill of loaded.fold.fills.values()) {
       if (!this.riskBook.applyFill(fill)) continue;
@@ -289,6 +288,8 @@ export class RiskRuntime implements RiskControl {
     const f = await follow(bus(this.options), stream, filter, schema, handle, {
       logger: this.options.logger,
       name: `risk ${filter}`,
+      // The trade history (the follow that gates readiness) is most of EVENTS: read it unfiltered (`pick`).
+      pick: gatesReadiness,
       ...(afterSeq > 0 ? { from: { seq: afterSeq + 1 } } : {}),
     });
     this.follows.push(f);

@@ -1,0 +1,18 @@
+import type { Fill } from "../../core/domain/trading.ts";
+
+/**
+ * Fills grouped by a key (their order), each group in stream order; fills whose key is undefined are
+ * left out. Made for rebuilding 100,000 orders at start: a group is created holding its first fill, so
+ * an order's fill list takes one slot, not the 17 an empty array reserves on its first push.
+ */
+export function fillsBy(fills: Iterable<Fill>, key: (f: Fill) => string | undefined): Map<string, Fill[]> {
+  const groups = new Map<string, Fill[]>();
+  for (const f of fills) {
+    const k = key(f);
+    if (k === undefined) continue;
+    const group = groups.get(k);
+    if (group === undefined) groups.set(k, [f]);
+    else group.push(f);
+  }
+  return groups;
+}
