@@ -6,8 +6,10 @@ import {
   consumedSubjects,
   type InboundEvent,
   type LiveChannel,
+  liveOutputId,
   outputId,
 } from "../../core/functions/contract.ts";
+import { messageId } from "../../core/events/catalogue.ts";
 import { DEAD_LETTER_TYPE, type DeadLetter } from "../../core/functions/dead-letter.ts";
 import {
   BATCH_KIND,
@@ -82,7 +84,7 @@ class Abandoned extends Error {
 const decoder = new TextDecoder();
 const NS_PER_MS = 1_000_000;
 /** Lifetime of one pull request (the client renews it); also bounds how fast a restart is noticed. */
-const PULL_EXPIRES_MS = 2_000;
+export const PULL_EXPIRES_MS = 2_000;
 
 /** Binds a function to its durable consumers, one per subject it consumes (from the manifest). */
 export async function startTrigger(
@@ -432,7 +434,7 @@ class ConsumerLoop {
 
   /**
    * Interim effects a running handler publishes at once (progress): events with the ids
-   * `<fn>.<stream>.<cause>.live.<n>`, objects stored as they come. Outside the commit.
+   * `<type>:<fn>:<stream>:<cause>:live:<n>`, objects stored as they come. Outside the commit.
    */
   private liveChannel(items: readonly Item[]): LiveChannel {
     const fn = this.def.name;
@@ -450,7 +452,7 @@ class ConsumerLoop {
             throw new Error(`${fn} published live output for cause ${e.cause}, not in the batch`);
           const n = next.get(e.cause) ?? 0;
           next.set(e.cause, n + 1);
-          const id = `${fn}.${this.stream}.${e.cause}.live.${n}`;
+          const id = liveOutputId(e.type, fn, this.stream, e.cause, n);
           const event = makeEvent(
             { id, type: e.type, source: fn, subject: e.subject, data: e.data },
             causes.get(e.cause),
@@ -470,46 +472,45 @@ class ConsumerLoop {
     const bus = this.deps.bus;
     const causes = new Map(items.map((i) => [i.seq, i.envelope]));
     const next = new Map<number, number>();
-    const idOf = (cause: number) => {
+    // Outputs are numbered per cause in the order events, records, objects.
+    const indexOf = (cause: number) => {
       const index = next.get(cause) ?? 0;
       next.set(cause, index + 1);
-      return outputId(fn, this.stream, cause, index);
+      return index;
     };
-    // Objects are stored before the events that announce them are published, so a consumer that
-    // reads `…completed` always finds the stored result.
-    const publishes: (() => Promise<unknown>)[] = [];
+    const idOf = (type: string, cause: number) => outputId(type, fn, this.stream, cause, indexOf(cause));
+    const outputs: EventEnvelope[] = [];
     for (const e of result.events) {
-      const id = idOf(e.cause);
-      const event = makeEvent(
-        { id, type: e.type, source: fn, subject: e.subject, data: e.data },
-        causes.get(e.cause),
+      const id = idOf(e.type, e.cause);
+      outputs.push(
+        makeEvent({ id, type: e.type, source: fn, subject: e.subject, data: e.data }, causes.get(e.cause)),
       );
-      publishes.push(() => bus.publishEvent(event, { msgID: id }));
     }
     for (const r of result.records) {
-      const id = idOf(r.cause);
+      const id = idOf(r.type, r.cause);
       const subject = subjects.audit.of(fn, r.kind);
-      const event = makeEvent({ id, type: r.type, source: fn, subject, data: r.data }, causes.get(r.cause));
-      publishes.push(() => bus.publishEvent(event, { msgID: id }));
+      outputs.push(makeEvent({ id, type: r.type, source: fn, subject, data: r.data }, causes.get(r.cause)));
     }
+    // Objects are stored before the events that announce them are published, so a consumer that
+    // reads `…completed` always finds the stored result.
     if (result.objects.length > 0) {
       const store = await bus.objectStore(objectStores.results);
       await Promise.all(
         result.objects.map((o) => {
-          idOf(o.cause);
+          indexOf(o.cause);
           return store.putBlob({ name: o.name }, bus.encode(o.data));
         }),
       );
     }
-    const published = Promise.all(publishes.map((publish) => publish()));
-    if (this.state.stateful || (publishes.length === 0 && this.window.idle)) {
+    const published = bus.publishEvents(outputs);
+    if (this.state.stateful || (outputs.length === 0 && this.window.idle)) {
       // The next batch reads the state this one saves: no overlap (and nothing to wait for when the
       // batch published nothing and no earlier batch is in flight).
       await published;
       await this.settle(items, result);
       return;
     }
-    await this.window.add(publishes.length, published, async (err) => {
+    await this.window.add(outputs.length, published, async (err) => {
       try {
         if (err !== undefined) throw err;
         await this.settle(items, result);
@@ -608,7 +609,7 @@ class ConsumerLoop {
       deliveryCount: msg.info.deliveryCount,
       deadLetteredAt: Date.now(),
     };
-    const id = `dlq.${fn}.${this.stream}.${seq}`;
+    const id = messageId(DEAD_LETTER_TYPE, fn, this.stream, seq);
     try {
       await this.deps.bus.publishEvent(
         makeEvent({ id, type: DEAD_LETTER_TYPE, source: fn, subject: subjects.dlq.of(fn), data: letter }),
