@@ -304,7 +304,7 @@ describe("trigger: idempotence under redelivery", () => {
   });
 });
 
-describe("trigger: publish window", () => {
+describe("trigger: a failed output publish", () => {
   it("hands back a batch whose output publish failed while later batches are acked; nothing lost", async () => {
     const { bus } = await fresh();
     const attempts = new Map<number, number>();
@@ -333,7 +333,7 @@ describe("trigger: publish window", () => {
     const trigger = await startTrigger(
       def,
       { bus, config, logger },
-      options({ batchSize: 5, publishWindow: 20, ackWaitMs: 10_000, metrics }),
+      options({ batchSize: 5, ackWaitMs: 10_000, metrics }),
     );
     await send(bus, "quality", 0, 30);
     await eventually(async () => {

@@ -26,7 +26,6 @@ import { backoffDelay } from "./backoff.ts";
 import { FunctionState } from "./function-state.ts";
 import { FunctionFailedError, type Invoker } from "./invoker.ts";
 import type { TriggerMetrics } from "./metrics.ts";
-import { PublishWindow } from "./publish-window.ts";
 
 /** The phases after which a test may simulate a crash (see {@link TriggerOptions.probe}). */
 export type CommitPhase = "published" | "state_saved";
@@ -43,11 +42,6 @@ export interface TriggerOptions {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   ackWaitMs?: number;
-  /**
-   * Output publishes of a stateless function kept in flight across batches while their acks come back
-   * (a batch's inputs are acked once all its outputs are). Default: 4 batches' worth, at least 1024.
-   */
-  publishWindow?: number;
   /** Milliseconds stop() lets the batch in hand finish before naking it. Default 10 000. */
   shutdownDeadlineMs?: number;
   /**
@@ -138,8 +132,6 @@ class ConsumerLoop {
   private readonly backoffBase: number;
   private readonly backoffMax: number;
   private readonly ackWaitMs: number;
-  private readonly window: PublishWindow;
-  private readonly windowSize: number;
   private messages: ConsumerMessages | undefined;
   private readonly queue: JsMsg[] = [];
   private wakeUp: (() => void) | undefined;
@@ -168,8 +160,6 @@ class ConsumerLoop {
     this.backoffBase = options.backoffBaseMs ?? c.TRIGGER_BACKOFF_BASE_MS;
     this.backoffMax = options.backoffMaxMs ?? c.TRIGGER_BACKOFF_MAX_MS;
     this.ackWaitMs = options.ackWaitMs ?? c.TRIGGER_ACK_WAIT_MS;
-    this.windowSize = options.publishWindow ?? Math.max(1024, this.batchSize * 4);
-    this.window = new PublishWindow(this.windowSize);
   }
 
   async start(): Promise<void> {
@@ -178,8 +168,8 @@ class ConsumerLoop {
       ack_wait: this.ackWaitMs * NS_PER_MS,
       // The trigger dead-letters by itself at maxDeliveries; the server must never drop a message first.
       max_deliver: -1,
-      // Room for the buffered and in-hand batches plus the inputs whose outputs are in the window.
-      max_ack_pending: Math.max(1024, this.batchSize * 4) + this.windowSize,
+      // Room for the buffered batches and the one in hand.
+      max_ack_pending: Math.max(1024, this.batchSize * 4),
     });
     const consumer = await this.deps.bus.consumer(this.stream, this.durable);
     this.messages = await consumer.consume({
@@ -232,7 +222,6 @@ class ConsumerLoop {
       }
       this.inHand = [];
     }
-    await this.window.drain();
   }
 
   async stop(): Promise<void> {
@@ -464,8 +453,8 @@ class ConsumerLoop {
   }
 
   /**
-   * Publishes the outputs (deterministic ids), saves the state, then acks. A stateless function's
-   * publishes go into the window and this returns as soon as it has room: the inputs are acked later.
+   * Publishes the outputs (deterministic ids) all at once and waits for all their acks, then saves the
+   * state and acks the inputs: an input is acked only once everything it caused is stored.
    */
   private async commit(items: readonly Item[], result: BatchResult): Promise<void> {
     const fn = this.def.name;
@@ -502,25 +491,11 @@ class ConsumerLoop {
         }),
       );
     }
-    const published = bus.publishEvents(outputs);
-    if (this.state.stateful || (outputs.length === 0 && this.window.idle)) {
-      // The next batch reads the state this one saves: no overlap (and nothing to wait for when the
-      // batch published nothing and no earlier batch is in flight).
-      await published;
-      await this.settle(items, result);
-      return;
-    }
-    await this.window.add(outputs.length, published, async (err) => {
-      try {
-        if (err !== undefined) throw err;
-        await this.settle(items, result);
-      } catch (settleErr) {
-        this.abandon(items, settleErr);
-      }
-    });
+    await bus.publishEvents(outputs);
+    await this.settle(items, result);
   }
 
-  /** After the batch's outputs are acked: saves the state (stateful functions), then acks the inputs. */
+  /** After the batch's outputs are stored: saves the state (stateful functions), then acks the inputs. */
   private async settle(items: readonly Item[], result: BatchResult): Promise<void> {
     const fn = this.def.name;
     const m = this.options.metrics.outputs;
