@@ -15,12 +15,14 @@ import {
   type PubAck,
   AckPolicy,
   DeliverPolicy,
+  PubHeaders,
   jetstream,
   jetstreamManager,
 } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import { type ObjectStore, Objm } from "@nats-io/obj";
 import type { EventEnvelope } from "../protocol/envelope.ts";
+import { AsyncPublisher } from "./async-publish.ts";
 import { headers, type KvSpec } from "../subjects.ts";
 import type { Logger } from "../telemetry/log.ts";
 
@@ -61,6 +63,7 @@ export class Bus {
   private readonly kvs = new Map<string, Promise<KV>>();
   private readonly objs = new Map<string, Promise<ObjectStore>>();
   private readonly encoder = new TextEncoder();
+  private publisher: AsyncPublisher | undefined;
   private up = true;
 
   private constructor(
@@ -149,16 +152,27 @@ export class Bus {
    * event id, so publishing the same event twice inside the duplicate window stores it once.
    */
   async publishEvent(event: EventEnvelope, options: PublishOptions = {}): Promise<PubAck> {
-    const h = natsHeaders();
-    h.set(headers.eventType, event.type);
-    h.set(headers.source, event.source);
-    h.set(headers.correlationId, event.correlationid);
-    if (event.causationid !== undefined) h.set(headers.causationId, event.causationid);
     const data = options.json === undefined ? this.encode(event) : this.encoder.encode(options.json);
     return this.js.publish(options.subject ?? event.subject, data, {
       msgID: options.msgID ?? event.id,
-      headers: h,
+      headers: eventHeaders(event),
     });
+  }
+
+  /**
+   * Publishes many events at once, pipelined (see {@link AsyncPublisher}), and resolves with their
+   * acks once the streams stored them all; rejects on the first failure or after 5 s. Each
+   * message id is the event id, so a retry of the whole batch stores each event once.
+   */
+  publishEvents(events: readonly EventEnvelope[]): Promise<PubAck[]> {
+    if (this.publisher === undefined) this.publisher = new AsyncPublisher(this.nc);
+    return this.publisher.publishAll(
+      events.map((event) => {
+        const h = eventHeaders(event);
+        h.set(PubHeaders.MsgIdHdr, event.id);
+        return { subject: event.subject, data: this.encode(event), headers: h };
+      }),
+    );
   }
 
   /** Core-NATS request/reply with a timeout in ms. */
@@ -282,4 +296,14 @@ export function isNotFound(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   const apiCode = (err as { apiError?: () => { err_code?: number } }).apiError?.()?.err_code;
   return code === 404 || apiCode === 10059 || apiCode === 10014 || /not found/i.test(err.message);
+}
+
+/** The headers every event carries (its type, source, correlation and causation ids). */
+function eventHeaders(event: EventEnvelope): MsgHdrs {
+  const h = natsHeaders();
+  h.set(headers.eventType, event.type);
+  h.set(headers.source, event.source);
+  h.set(headers.correlationId, event.correlationid);
+  if (event.causationid !== undefined) h.set(headers.causationId, event.causationid);
+  return h;
 }

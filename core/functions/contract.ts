@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { type FunctionAgent, type FunctionName, functionAgents } from "../agents/manifest.ts";
 import type { Bus } from "../bus/bus.ts";
+import { messageId } from "../events/catalogue.ts";
 import type { Config } from "../config.ts";
 import type { EventEnvelope } from "../protocol/envelope.ts";
 import type { Logger } from "../telemetry/log.ts";
@@ -13,7 +14,7 @@ import type { Tool } from "../tools/tool.ts";
  *
  * A function is a pure decision `(batch, context) → effects`. It never publishes: the trigger
  * publishes the returned events and records with deterministic message ids
- * (`<function>.<stream>.<cause seq>.<index>`), writes the new state, and only then acks the batch.
+ * (`<type>:<function>:<stream>:<cause seq>:<index>`, {@link outputId}), writes the new state, and only then acks the batch.
  * That is what lets the same handler run in-process or as an AWS Lambda with no NATS connection on
  * the event path, and what makes a redelivered batch produce no duplicate output.
  *
@@ -52,7 +53,7 @@ export interface FunctionContext<S> {
    * Interim effects published at once, while the handler still runs — progress of a long run. Present
    * when the function runs in process (absent in a Lambda, where a handler reports progress with its
    * effects instead). Not part of the batch's commit: ids are deterministic
-   * (`<function>.<stream>.<cause seq>.live.<n>`), so a redelivered batch republishes nothing new, and
+   * (`<type>:<function>:<stream>:<cause seq>:live:<n>`, {@link liveOutputId}), so a redelivered batch republishes nothing new, and
    * a handler awaits its live publishes before returning so they never land after its final effects.
    */
   readonly live?: LiveChannel;
@@ -185,9 +186,16 @@ export function consumedSubjects(name: FunctionName): readonly string[] {
 }
 
 /**
- * The deterministic id of an output (message id and envelope id): function, source stream, cause
- * sequence and the output's index among that cause's outputs.
+ * The deterministic id of an output (message id and envelope id), in the catalogue's one style
+ * ({@link messageId}): the output's type, then function, source stream, cause sequence and the
+ * output's index among that cause's outputs, e.g. `compliance.violation:compliance:EVENTS:42:0`.
+ * Nothing in it depends on the delivery, so a redelivered input yields the same ids.
  */
-export function outputId(fn: string, stream: string, cause: number, index: number): string {
-  return `${fn}.${stream}.${cause}.${index}`;
+export function outputId(type: string, fn: string, stream: string, cause: number, index: number): string {
+  return messageId(type, fn, stream, cause, index);
+}
+
+/** The id of the n-th live (interim) output of a cause: `<type>:<function>:<stream>:<cause>:live:<n>`. */
+export function liveOutputId(type: string, fn: string, stream: string, cause: number, n: number): string {
+  return messageId(type, fn, stream, cause, "live", n);
 }

@@ -204,6 +204,8 @@ describe("trigger: retries and dead letters", () => {
     );
     const failed = byReason.get("max_deliveries");
     expect(failed).toBeDefined();
+    const failedLetter = letters.find((l) => DeadLetter.parse(l.envelope.data).reason === "max_deliveries");
+    expect(failedLetter?.envelope.id).toBe(`dlq.dead_letter:architect:COMMANDS:${failed?.seq}`);
     expect(failed?.deliveryCount).toBe(3);
     expect(failed?.error).toEqual({ name: "RangeError", message: "n = 3 is not allowed" });
     expect(failed?.subject).toBe(subjects.commands.of("architect", "run"));
@@ -259,6 +261,15 @@ describe("trigger: idempotence under redelivery", () => {
     // The crashed batch was really run twice; its second outputs were dropped as duplicates.
     expect([...attempts.values()].some((a) => a.length === 2)).toBe(true);
     expect(new Set(outputs.map((o) => o.envelope.id)).size).toBe(20);
+    // The ids are the catalogue's style, `<type>:<function>:<stream>:<cause seq>:<index>`, and the
+    // message id the stream deduplicated on: one per input (the COMMANDS sequences 1…20).
+    const causes = outputs.map((o) => {
+      const m = /^infra\.done:infra:COMMANDS:(\d+):0$/.exec(o.envelope.id);
+      expect(m, o.envelope.id).not.toBeNull();
+      expect(o.headers["Nats-Msg-Id"]).toEqual([o.envelope.id]);
+      return Number(m?.[1]);
+    });
+    expect(causes.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   });
 
   it("does not apply a batch twice to the state when it is redelivered after the state was saved", async () => {
@@ -293,7 +304,7 @@ describe("trigger: idempotence under redelivery", () => {
   });
 });
 
-describe("trigger: publish window", () => {
+describe("trigger: a failed output publish", () => {
   it("hands back a batch whose output publish failed while later batches are acked; nothing lost", async () => {
     const { bus } = await fresh();
     const attempts = new Map<number, number>();
@@ -322,7 +333,7 @@ describe("trigger: publish window", () => {
     const trigger = await startTrigger(
       def,
       { bus, config, logger },
-      options({ batchSize: 5, publishWindow: 20, ackWaitMs: 10_000, metrics }),
+      options({ batchSize: 5, ackWaitMs: 10_000, metrics }),
     );
     await send(bus, "quality", 0, 30);
     await eventually(async () => {

@@ -6,8 +6,10 @@ import {
   consumedSubjects,
   type InboundEvent,
   type LiveChannel,
+  liveOutputId,
   outputId,
 } from "../../core/functions/contract.ts";
+import { messageId } from "../../core/events/catalogue.ts";
 import { DEAD_LETTER_TYPE, type DeadLetter } from "../../core/functions/dead-letter.ts";
 import {
   BATCH_KIND,
@@ -24,7 +26,6 @@ import { backoffDelay } from "./backoff.ts";
 import { FunctionState } from "./function-state.ts";
 import { FunctionFailedError, type Invoker } from "./invoker.ts";
 import type { TriggerMetrics } from "./metrics.ts";
-import { PublishWindow } from "./publish-window.ts";
 
 /** The phases after which a test may simulate a crash (see {@link TriggerOptions.probe}). */
 export type CommitPhase = "published" | "state_saved";
@@ -41,11 +42,6 @@ export interface TriggerOptions {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   ackWaitMs?: number;
-  /**
-   * Output publishes of a stateless function kept in flight across batches while their acks come back
-   * (a batch's inputs are acked once all its outputs are). Default: 4 batches' worth, at least 1024.
-   */
-  publishWindow?: number;
   /** Milliseconds stop() lets the batch in hand finish before naking it. Default 10 000. */
   shutdownDeadlineMs?: number;
   /**
@@ -82,7 +78,7 @@ class Abandoned extends Error {
 const decoder = new TextDecoder();
 const NS_PER_MS = 1_000_000;
 /** Lifetime of one pull request (the client renews it); also bounds how fast a restart is noticed. */
-const PULL_EXPIRES_MS = 2_000;
+export const PULL_EXPIRES_MS = 2_000;
 
 /** Binds a function to its durable consumers, one per subject it consumes (from the manifest). */
 export async function startTrigger(
@@ -136,8 +132,6 @@ class ConsumerLoop {
   private readonly backoffBase: number;
   private readonly backoffMax: number;
   private readonly ackWaitMs: number;
-  private readonly window: PublishWindow;
-  private readonly windowSize: number;
   private messages: ConsumerMessages | undefined;
   private readonly queue: JsMsg[] = [];
   private wakeUp: (() => void) | undefined;
@@ -166,8 +160,6 @@ class ConsumerLoop {
     this.backoffBase = options.backoffBaseMs ?? c.TRIGGER_BACKOFF_BASE_MS;
     this.backoffMax = options.backoffMaxMs ?? c.TRIGGER_BACKOFF_MAX_MS;
     this.ackWaitMs = options.ackWaitMs ?? c.TRIGGER_ACK_WAIT_MS;
-    this.windowSize = options.publishWindow ?? Math.max(1024, this.batchSize * 4);
-    this.window = new PublishWindow(this.windowSize);
   }
 
   async start(): Promise<void> {
@@ -176,8 +168,8 @@ class ConsumerLoop {
       ack_wait: this.ackWaitMs * NS_PER_MS,
       // The trigger dead-letters by itself at maxDeliveries; the server must never drop a message first.
       max_deliver: -1,
-      // Room for the buffered and in-hand batches plus the inputs whose outputs are in the window.
-      max_ack_pending: Math.max(1024, this.batchSize * 4) + this.windowSize,
+      // Room for the buffered batches and the one in hand.
+      max_ack_pending: Math.max(1024, this.batchSize * 4),
     });
     const consumer = await this.deps.bus.consumer(this.stream, this.durable);
     this.messages = await consumer.consume({
@@ -230,7 +222,6 @@ class ConsumerLoop {
       }
       this.inHand = [];
     }
-    await this.window.drain();
   }
 
   async stop(): Promise<void> {
@@ -432,7 +423,7 @@ class ConsumerLoop {
 
   /**
    * Interim effects a running handler publishes at once (progress): events with the ids
-   * `<fn>.<stream>.<cause>.live.<n>`, objects stored as they come. Outside the commit.
+   * `<type>:<fn>:<stream>:<cause>:live:<n>`, objects stored as they come. Outside the commit.
    */
   private liveChannel(items: readonly Item[]): LiveChannel {
     const fn = this.def.name;
@@ -450,7 +441,7 @@ class ConsumerLoop {
             throw new Error(`${fn} published live output for cause ${e.cause}, not in the batch`);
           const n = next.get(e.cause) ?? 0;
           next.set(e.cause, n + 1);
-          const id = `${fn}.${this.stream}.${e.cause}.live.${n}`;
+          const id = liveOutputId(e.type, fn, this.stream, e.cause, n);
           const event = makeEvent(
             { id, type: e.type, source: fn, subject: e.subject, data: e.data },
             causes.get(e.cause),
@@ -462,64 +453,49 @@ class ConsumerLoop {
   }
 
   /**
-   * Publishes the outputs (deterministic ids), saves the state, then acks. A stateless function's
-   * publishes go into the window and this returns as soon as it has room: the inputs are acked later.
+   * Publishes the outputs (deterministic ids) all at once and waits for all their acks, then saves the
+   * state and acks the inputs: an input is acked only once everything it caused is stored.
    */
   private async commit(items: readonly Item[], result: BatchResult): Promise<void> {
     const fn = this.def.name;
     const bus = this.deps.bus;
     const causes = new Map(items.map((i) => [i.seq, i.envelope]));
     const next = new Map<number, number>();
-    const idOf = (cause: number) => {
+    // Outputs are numbered per cause in the order events, records, objects.
+    const indexOf = (cause: number) => {
       const index = next.get(cause) ?? 0;
       next.set(cause, index + 1);
-      return outputId(fn, this.stream, cause, index);
+      return index;
     };
-    // Objects are stored before the events that announce them are published, so a consumer that
-    // reads `…completed` always finds the stored result.
-    const publishes: (() => Promise<unknown>)[] = [];
+    const idOf = (type: string, cause: number) => outputId(type, fn, this.stream, cause, indexOf(cause));
+    const outputs: EventEnvelope[] = [];
     for (const e of result.events) {
-      const id = idOf(e.cause);
-      const event = makeEvent(
-        { id, type: e.type, source: fn, subject: e.subject, data: e.data },
-        causes.get(e.cause),
+      const id = idOf(e.type, e.cause);
+      outputs.push(
+        makeEvent({ id, type: e.type, source: fn, subject: e.subject, data: e.data }, causes.get(e.cause)),
       );
-      publishes.push(() => bus.publishEvent(event, { msgID: id }));
     }
     for (const r of result.records) {
-      const id = idOf(r.cause);
+      const id = idOf(r.type, r.cause);
       const subject = subjects.audit.of(fn, r.kind);
-      const event = makeEvent({ id, type: r.type, source: fn, subject, data: r.data }, causes.get(r.cause));
-      publishes.push(() => bus.publishEvent(event, { msgID: id }));
+      outputs.push(makeEvent({ id, type: r.type, source: fn, subject, data: r.data }, causes.get(r.cause)));
     }
+    // Objects are stored before the events that announce them are published, so a consumer that
+    // reads `…completed` always finds the stored result.
     if (result.objects.length > 0) {
       const store = await bus.objectStore(objectStores.results);
       await Promise.all(
         result.objects.map((o) => {
-          idOf(o.cause);
+          indexOf(o.cause);
           return store.putBlob({ name: o.name }, bus.encode(o.data));
         }),
       );
     }
-    const published = Promise.all(publishes.map((publish) => publish()));
-    if (this.state.stateful || (publishes.length === 0 && this.window.idle)) {
-      // The next batch reads the state this one saves: no overlap (and nothing to wait for when the
-      // batch published nothing and no earlier batch is in flight).
-      await published;
-      await this.settle(items, result);
-      return;
-    }
-    await this.window.add(publishes.length, published, async (err) => {
-      try {
-        if (err !== undefined) throw err;
-        await this.settle(items, result);
-      } catch (settleErr) {
-        this.abandon(items, settleErr);
-      }
-    });
+    await bus.publishEvents(outputs);
+    await this.settle(items, result);
   }
 
-  /** After the batch's outputs are acked: saves the state (stateful functions), then acks the inputs. */
+  /** After the batch's outputs are stored: saves the state (stateful functions), then acks the inputs. */
   private async settle(items: readonly Item[], result: BatchResult): Promise<void> {
     const fn = this.def.name;
     const m = this.options.metrics.outputs;
@@ -608,7 +584,7 @@ class ConsumerLoop {
       deliveryCount: msg.info.deliveryCount,
       deadLetteredAt: Date.now(),
     };
-    const id = `dlq.${fn}.${this.stream}.${seq}`;
+    const id = messageId(DEAD_LETTER_TYPE, fn, this.stream, seq);
     try {
       await this.deps.bus.publishEvent(
         makeEvent({ id, type: DEAD_LETTER_TYPE, source: fn, subject: subjects.dlq.of(fn), data: letter }),
