@@ -162,15 +162,18 @@ export class Bus {
   /**
    * Publishes many events at once, pipelined (see {@link AsyncPublisher}), and resolves with their
    * acks once the streams stored them all; rejects on the first failure or after 5 s. Each
-   * message id is the event id, so a retry of the whole batch stores each event once.
+   * message id is the event id, so a retry of the whole batch stores each event once. `json[i]`,
+   * when given, is event i already serialised (the exchange's journal line), sent as it is.
    */
-  publishEvents(events: readonly EventEnvelope[]): Promise<PubAck[]> {
+  publishEvents(events: readonly EventEnvelope[], json?: readonly (string | undefined)[]): Promise<PubAck[]> {
     if (this.publisher === undefined) this.publisher = new AsyncPublisher(this.nc);
     return this.publisher.publishAll(
-      events.map((event) => {
+      events.map((event, i) => {
         const h = eventHeaders(event);
         h.set(PubHeaders.MsgIdHdr, event.id);
-        return { subject: event.subject, data: this.encode(event), headers: h };
+        const text = json?.[i];
+        const data = text === undefined ? this.encode(event) : this.encoder.encode(text);
+        return { subject: event.subject, data, headers: h };
       }),
     );
   }

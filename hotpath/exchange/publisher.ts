@@ -194,14 +194,20 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
       }
       lane.write();
       const batch = queue.slice(0, window);
-      const results = await Promise.allSettled(
-        batch.map((item) => bus.publishEvent(item.event, { msgID: item.id, json: item.json })),
-      );
+      // Pipelined (one ack subscription, no request per event): all of the window stored, or none
+      // counted; a failed window is sent again whole, and the stream's duplicate window drops the
+      // events of it that were stored.
       let k = 0;
-      while (k < results.length && (results[k] as PromiseSettledResult<unknown>).status === "fulfilled") {
-        const r = results[k] as PromiseFulfilledResult<{ seq: number }>;
-        if (r.value.seq > lastSeq) lastSeq = r.value.seq;
-        k++;
+      let failure: unknown;
+      try {
+        const acks = await bus.publishEvents(
+          batch.map((item) => item.event),
+          batch.map((item) => item.json),
+        );
+        for (const a of acks) if (a.seq > lastSeq) lastSeq = a.seq;
+        k = batch.length;
+      } catch (err) {
+        failure = err;
       }
       const done = queue.splice(0, k);
       if (done.length > 0) {
@@ -213,12 +219,10 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
         wake();
       }
       if (k < batch.length) {
-        // Retry from the first failure, in order; later events of the window that were stored are
-        // dropped by the stream's duplicate window when they are sent again.
         failures += 1;
         attempt += 1;
         healthy = false;
-        const err = (results[k] as PromiseRejectedResult).reason;
+        const err = failure;
         const delay = Math.min(2_000, 50 * 2 ** Math.min(attempt, 6));
         logger.warn(
           { err, id: batch[k]?.id, attempt, delay, pending: queue.length },
