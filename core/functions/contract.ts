@@ -140,6 +140,11 @@ export interface FunctionDefinition<In = EventEnvelope, S = undefined> {
   readonly input: z.ZodType<In>;
   /** Present for functions that keep state across batches. */
   readonly state?: StateSpec<S>;
+  /**
+   * Most messages the trigger hands this function in one batch, in place of TRIGGER_BATCH_SIZE: for a
+   * function whose cost is mostly per batch (the ledger's SQL transaction).
+   */
+  readonly batchSize?: number;
   /** The function's tools (snake_case, served over NATS locally and over HTTP in its Lambda). */
   tools(deps: FunctionToolDeps<S>): readonly Tool[];
   /**

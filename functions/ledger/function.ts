@@ -12,6 +12,9 @@ import { ledgerTools } from "./tools.ts";
  * trigger state — the database is its state. The trigger acks the batch only after `handle`
  * resolved, that is after the commit (docs/ledger.md).
  */
+/** Most events per ledger batch (the trigger's TRIGGER_BATCH_SIZE does not apply to the ledger). */
+export const LEDGER_BATCH_SIZE = 1_000;
+
 export function createLedgerFunction(
   store: (config: Config) => Promise<LedgerStore>,
   close?: () => Promise<void>,
@@ -20,6 +23,9 @@ export function createLedgerFunction(
     ...(close !== undefined ? { close } : {}),
     name: "ledger",
     input: LedgerInput,
+    // A batch is one SQL transaction whose fixed cost (begin, lock, statements) is shared by its
+    // events: 1,000 a batch projects ≈ 1.7× the fills per CPU-second of 256 into PGlite.
+    batchSize: LEDGER_BATCH_SIZE,
     tools(deps) {
       // Opening starts now, in the background: a first PGlite open creates the database (seconds).
       store(deps.config).catch((err: unknown) =>

@@ -142,6 +142,31 @@ const outputsOf = (bus: Bus, name: string) =>
   readStream(bus, streams.EVENTS.name, subjects.events.of(name, "done"));
 const deadLettersOf = (bus: Bus, name: string) => readStream(bus, streams.DLQ.name, subjects.dlq.of(name));
 
+describe("trigger: batch size", () => {
+  it("hands a function batches of its own batchSize, in place of TRIGGER_BATCH_SIZE", async () => {
+    const { bus } = await fresh();
+    await send(bus, "quality", 0, 40);
+    const sizes: number[] = [];
+    const { def } = testFunction("quality");
+    const own = defineFunction<Input>({
+      ...def,
+      batchSize: 7,
+      handle(batch, ctx) {
+        sizes.push(batch.length);
+        return def.handle(batch, ctx);
+      },
+    });
+    const { batchSize: _default, ...rest } = options();
+    const trigger = await startTrigger(own, { bus, config, logger }, rest);
+    await eventually(async () => ((await outputsOf(bus, "quality")).length >= 40 ? true : undefined), 15_000);
+    await trigger.stop();
+    // 40 waiting messages: full batches of 7 (not the config's 256, nor the other tests' 16).
+    expect(Math.max(...sizes)).toBe(7);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(40);
+    expect(config.TRIGGER_BATCH_SIZE).toBeGreaterThan(7);
+  });
+});
+
 describe("trigger: retries and dead letters", () => {
   it("processes a message whose handler throws twice exactly once, backing off between tries", async () => {
     const { bus } = await fresh();

@@ -33,7 +33,7 @@ export type CommitPhase = "published" | "state_saved";
 export interface TriggerOptions {
   invoker: Invoker;
   metrics: TriggerMetrics;
-  /** Default: config.TRIGGER_BATCH_SIZE. */
+  /** Default: the function's own batchSize, else config.TRIGGER_BATCH_SIZE. */
   batchSize?: number;
   /** Default: config.TRIGGER_MAX_WAIT_MS. */
   maxWaitMs?: number;
@@ -154,7 +154,7 @@ class ConsumerLoop {
     const c = deps.config;
     this.id = `${stream}/${durable}`;
     this.logger = childWith(deps.logger, { function: def.name, consumer: durable });
-    this.batchSize = options.batchSize ?? c.TRIGGER_BATCH_SIZE;
+    this.batchSize = options.batchSize ?? def.batchSize ?? c.TRIGGER_BATCH_SIZE;
     this.maxWaitMs = options.maxWaitMs ?? c.TRIGGER_MAX_WAIT_MS;
     this.maxDeliveries = options.maxDeliveries ?? c.TRIGGER_MAX_DELIVERIES;
     this.backoffBase = options.backoffBaseMs ?? c.TRIGGER_BACKOFF_BASE_MS;
