@@ -38,15 +38,20 @@ async function readParsed<S extends z.ZodType>(
  * version, or a redelivered command re-running a completed run after a crash before its ack).
  */
 export async function readRun(bus: Bus, runId: string): Promise<BacktestResultAnswer> {
-  const [status, summary] = await Promise.all([
-    readParsed(bus, statusObjectName(runId), RunStatus, `stored status of ${runId} is malformed`),
-    readParsed(
-      bus,
-      resultObjectName(runId),
-      BacktestSummary,
-      `stored object ${resultObjectName(runId)} is not a backtest result`,
-    ),
-  ]);
+  // The status first: the trigger stores a run's result before its "completed" status, so a
+  // completed status read here means the result read next is there.
+  const status = await readParsed(
+    bus,
+    statusObjectName(runId),
+    RunStatus,
+    `stored status of ${runId} is malformed`,
+  );
+  const summary = await readParsed(
+    bus,
+    resultObjectName(runId),
+    BacktestSummary,
+    `stored object ${resultObjectName(runId)} is not a backtest result`,
+  );
   if (summary !== undefined) return completedAnswer(runId, status, summary);
   if (status === undefined) return { runId, found: false };
   const { at: _at, ...rest } = status;

@@ -481,15 +481,14 @@ class ConsumerLoop {
       outputs.push(makeEvent({ id, type: r.type, source: fn, subject, data: r.data }, causes.get(r.cause)));
     }
     // Objects are stored before the events that announce them are published, so a consumer that
-    // reads `…completed` always finds the stored result.
+    // reads `…completed` always finds the stored result; and one after another in the order the
+    // function lists them, so one may announce another (a run's status after its result).
     if (result.objects.length > 0) {
       const store = await bus.objectStore(objectStores.results);
-      await Promise.all(
-        result.objects.map((o) => {
-          indexOf(o.cause);
-          return store.putBlob({ name: o.name }, bus.encode(o.data));
-        }),
-      );
+      for (const o of result.objects) {
+        indexOf(o.cause);
+        await store.putBlob({ name: o.name }, bus.encode(o.data));
+      }
     }
     await bus.publishEvents(outputs);
     await this.settle(items, result);
