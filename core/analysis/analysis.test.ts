@@ -135,6 +135,22 @@ describe("duplication (type 1 and type 2)", () => {
     expect(withFirst.every((p) => p.tokens === blockTokens && p.b.startLine === 2)).toBe(true);
   });
 
+  it("does not take two import lists of other names for a renamed clone, and still finds the same list", () => {
+    const imports = (tag: string) =>
+      Array.from({ length: 8 }, (_, i) => `import { ${tag}${i} } from "./${tag}/m${i}.ts";\n`).join("");
+    const files = [
+      { path: "p.ts", text: `${imports("alpha")}export const p = 1;\n` },
+      { path: "q.ts", text: `${imports("beta")}export const q = 2;\n` },
+      { path: "r.ts", text: `${imports("alpha")}export const r = 3;\n` },
+    ];
+    const pairs = analyzeSources(files, { parts: ["duplicates"] }).duplicates;
+    // 8 import lines of 7 tokens: the same shape in all three files, the same names only in p and r
+    // (whose clone runs on into `export const`).
+    expect(pairs.map((p) => [p.kind, p.a.file, p.b.file, p.a.startLine, p.a.endLine])).toEqual([
+      ["type1", "p.ts", "r.ts", 1, 9],
+    ]);
+  });
+
   it("reports the duplicated share per file and overall", () => {
     // a.ts: lines 1-10 of 11 in a pair; b.ts: 3-12 of 13; c.ts: 2-11 of 11.
     const share = Object.fromEntries(result.duplication.files.map((f) => [f.file, f]));
