@@ -22,7 +22,9 @@ export function isLater(a: Order, b: Order): boolean {
   return b.updatedAt >= a.updatedAt;
 }
 
-export const orderKey = (o: Pick<Order, "venue" | "clientOrderId">) => `${o.venue}|${o.clientOrderId}`;
+/** The key of an order (venue, client order id); the exchange's order records use the same. */
+export const orderKeyOf = (venue: string, clientOrderId: string) => `${venue}|${clientOrderId}`;
+export const orderKey = (o: Pick<Order, "venue" | "clientOrderId">) => orderKeyOf(o.venue, o.clientOrderId);
 
 export class TradeFold {
   readonly orders = new Map<string, Order>();

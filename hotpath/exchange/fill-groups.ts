@@ -16,3 +16,22 @@ export function fillsBy(fills: Iterable<Fill>, key: (f: Fill) => string | undefi
   }
   return groups;
 }
+
+/**
+ * Fills grouped by venue, then by their client order id (each group in stream order): the records'
+ * grouping (order-records.ts), without building a `venue|clientOrderId` string per fill.
+ */
+export function fillsByVenueOrder(fills: Iterable<Fill>): Map<string, Map<string, Fill[]>> {
+  const venues = new Map<string, Map<string, Fill[]>>();
+  for (const f of fills) {
+    let groups = venues.get(f.venue);
+    if (groups === undefined) {
+      groups = new Map();
+      venues.set(f.venue, groups);
+    }
+    const group = groups.get(f.clientOrderId);
+    if (group === undefined) groups.set(f.clientOrderId, [f]);
+    else group.push(f);
+  }
+  return venues;
+}

@@ -106,7 +106,7 @@ export class OrderManager {
    * Rebuilds the records from the event history (latest state of each order, every fill) before any
    * venue comes up: idempotency by client order id, fills and positions survive restarts.
    */
-  restore(orders: Iterable<Order>, fills: Iterable<Fill>): void {
+  restore(orders: Iterable<Order> | ReadonlyMap<string, Order>, fills: Iterable<Fill>): void {
     const all = [...fills];
     this.records.restore(orders, all);
     for (const f of all) this.positions.apply(f);

@@ -1,6 +1,7 @@
 import type { Fill, Order, OrderRequest } from "../../core/domain/trading.ts";
 import { TERMINAL } from "../../core/domain/order-state.ts";
-import { fillsBy } from "./fill-groups.ts";
+import { orderKeyOf } from "../../core/exchange-state/trade-fold.ts";
+import { fillsByVenueOrder } from "./fill-groups.ts";
 
 /**
  * The orders the order manager tracks, indexed by (venue, client order id) — the idempotency key — and
@@ -31,7 +32,33 @@ export interface OrderRef {
   clientOrderId?: string;
 }
 
-export const recordKey = (venue: string, clientOrderId: string) => `${venue}|${clientOrderId}`;
+/** The key of a record: the same as the trade fold's key of the order (so recovery reuses its keys). */
+export const recordKey = orderKeyOf;
+
+/**
+ * A record whose set of fill ids is built on first use from its fills: at start, 100,000 records are
+ * rebuilt and most (finished orders) never receive another fill, so most sets are never built.
+ * `fills` and `fillIds` change together (order-updates.ts adds to both).
+ */
+class TrackedRecord implements Tracked {
+  fills: Fill[] = [];
+  filledByFills = 0;
+  declare correlationId?: string;
+  declare placing?: boolean;
+  private ids: Set<string> | undefined;
+
+  constructor(
+    public request: OrderRequest,
+    public order: Order,
+    public known: boolean,
+    public lastPublished: string,
+  ) {}
+
+  get fillIds(): Set<string> {
+    if (this.ids === undefined) this.ids = new Set(this.fills.map((f) => f.id));
+    return this.ids;
+  }
+}
 
 /** A new record of an order (no fills yet). */
 export function tracked(
@@ -41,15 +68,7 @@ export function tracked(
   lastPublished = "",
   correlationId?: string,
 ): Tracked {
-  const rec: Tracked = {
-    request,
-    order,
-    known,
-    fills: [],
-    fillIds: new Set(),
-    filledByFills: 0,
-    lastPublished,
-  };
+  const rec = new TrackedRecord(request, order, known, lastPublished);
   if (correlationId !== undefined) rec.correlationId = correlationId;
   return rec;
 }
@@ -117,15 +136,15 @@ export class OrderRecords {
   /**
    * Rebuilds records from the event history: the latest state of each order, then every fill once.
    * Built for 100,000 orders at start: each record takes its fills as grouped (fill-groups.ts) and one
-   * key per index, about half the allocation of adding them one by one.
+   * key per index, about half the allocation of adding them one by one; given the trade fold's map of
+   * orders (keyed by {@link recordKey}), its keys are reused instead of being built again.
    */
-  restore(orders: Iterable<Order>, fills: Iterable<Fill>): void {
-    const byOrder = fillsBy(fills, (f) => recordKey(f.venue, f.clientOrderId));
-    for (const o of orders) {
-      const key = recordKey(o.venue, o.clientOrderId);
+  restore(orders: Iterable<Order> | ReadonlyMap<string, Order>, fills: Iterable<Fill>): void {
+    const byOrder = fillsByVenueOrder(fills);
+    for (const [key, o] of keyedOrders(orders)) {
       const known = o.status !== "submitted" || o.id !== o.clientOrderId;
       const rec = tracked(requestOf(o), o, known, `${o.status}:${o.filled}`);
-      const own = byOrder.get(key);
+      const own = byOrder.get(o.venue)?.get(o.clientOrderId);
       if (own !== undefined) withFills(rec, own);
       this.byClientId.set(key, rec);
       if (known) this.byVenueId.set(o.id === o.clientOrderId ? key : recordKey(o.venue, o.id), rec);
@@ -133,8 +152,22 @@ export class OrderRecords {
   }
 }
 
+/** The orders with their record keys (the map's own keys when given the fold's map). */
+function keyedOrders(
+  orders: Iterable<Order> | ReadonlyMap<string, Order>,
+): Iterable<readonly [string, Order]> {
+  if (orders instanceof Map) return (orders as ReadonlyMap<string, Order>).entries();
+  return Array.from(orders as Iterable<Order>, (o) => [recordKey(o.venue, o.clientOrderId), o] as const);
+}
+
 /** Gives a new record its fills, each id once (the list itself when it repeats none). */
 function withFills(rec: Tracked, own: Fill[]): void {
+  if (own.length === 1) {
+    // One fill repeats no id: its set of ids is left to be built when first needed.
+    rec.fills = own;
+    rec.filledByFills = (own[0] as Fill).amount;
+    return;
+  }
   for (const f of own) {
     if (rec.fillIds.has(f.id)) continue;
     rec.fillIds.add(f.id);

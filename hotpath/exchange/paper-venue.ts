@@ -73,6 +73,12 @@ export class PaperVenue implements Venue {
   private readonly books = new Map<string, OrderBook>();
   private readonly lastPrice = new Map<string, number>();
   private readonly orders = new Map<string, PaperOrder>();
+  /**
+   * Finished orders of the history with their fills, made into paper orders only when one is asked for
+   * (`entry`): a finished order holds no funds and never rests again, and most are never asked for.
+   */
+  private finished = new Map<string, Order>();
+  private finishedFills = new Map<string, Fill[]>();
   /** Open orders only: what a new bar is checked against. */
   private readonly open = new Map<string, PaperOrder>();
   private readonly locked = new Map<string, number>();
@@ -321,17 +327,36 @@ export class PaperVenue implements Venue {
     const byOrder = fillsBy(all, (f) => (f.venue === this.name ? f.orderId : undefined));
     for (const order of orders) {
       if (order.venue !== this.name || order.id === order.clientOrderId) continue;
+      this.byClientId.set(order.clientOrderId, order.id);
+      if (!OPEN.has(order.status)) {
+        this.orders.delete(order.id);
+        this.finished.set(order.id, order);
+        continue;
+      }
+      this.finished.delete(order.id);
       const po = restored(order, byOrder.get(order.id) ?? []);
       this.orders.set(order.id, po);
-      this.byClientId.set(order.clientOrderId, order.id);
       this.update(po, () => undefined);
     }
+    this.finishedFills = byOrder;
+  }
+
+  /** The paper order of an id (a finished one of the history is made on first use). */
+  private entry(id: string): PaperOrder | undefined {
+    const po = this.orders.get(id);
+    if (po !== undefined) return po;
+    const order = this.finished.get(id);
+    if (order === undefined) return undefined;
+    const made = restored(order, this.finishedFills.get(id) ?? []);
+    this.finished.delete(id);
+    this.orders.set(id, made);
+    return made;
   }
 
   private find(ref: VenueOrderRef): PaperOrder | undefined {
     const id =
       ref.id ?? (ref.clientOrderId !== undefined ? this.byClientId.get(ref.clientOrderId) : undefined);
-    return id === undefined ? undefined : this.orders.get(id);
+    return id === undefined ? undefined : this.entry(id);
   }
 
   async cancelOrder(ref: VenueOrderRef): Promise<VenueOrder> {
@@ -358,7 +383,7 @@ export class PaperVenue implements Venue {
   }
 
   async fetchOrderFills(orderId: string): Promise<Fill[]> {
-    return [...(this.orders.get(orderId)?.fills ?? [])];
+    return [...(this.entry(orderId)?.fills ?? [])];
   }
 
   async fetchBalances(): Promise<Record<string, Balance>> {

@@ -173,7 +173,8 @@ export class ExchangeRuntime {
       messages: history.messages,
       ms: history.ms,
     };
-    this.oms.restore(history.orders, history.fills);
+    // The fold's map holds the same orders keyed as the records are: its keys are reused.
+    this.oms.restore(history.fold.orders, history.fills);
     this.paper.restore(history.orders, history.fills);
     for (const venue of this.venues.values()) {
       if (!venue.capabilities.remoteState) this.oms.settleUnplaced(venue.name);
