@@ -104,6 +104,22 @@ describe("snake_case twins of zod schemas", () => {
     expect(toSnake(Spec, value)).toEqual(wire);
   });
 
+  it("answers fractions without binary noise, integers exactly", () => {
+    const Report = z.object({
+      winRate: z.number(),
+      legs: z.array(z.object({ entryPrice: z.number(), exitTs: z.number().int() })),
+    });
+    const answer = intoSnake(Report).parse({
+      winRate: 0.1 + 0.2,
+      legs: [{ entryPrice: 3821.106931574706, exitTs: 1_764_633_600_123 }],
+    });
+    expect(0.1 + 0.2).not.toBe(0.3);
+    expect(answer).toEqual({
+      win_rate: 0.3,
+      legs: [{ entry_price: 3821.10693157, exit_ts: 1_764_633_600_123 }],
+    });
+  });
+
   it("describes snake_case JSON Schemas with the descriptions kept, and leaves snake_case schemas alone", () => {
     const tool = snakeTool(
       defineTool({

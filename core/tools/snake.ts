@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { clean } from "../domain/wire.ts";
 import type { Tool } from "./tool.ts";
 
 /**
@@ -225,11 +226,28 @@ export function fromSnake<S extends z.ZodType>(schema: S): z.ZodType<z.output<S>
   });
 }
 
-/** The schema a tool answers with: the camelCase schema, then the snake twin. */
+/**
+ * Every fractional number of an answer without binary noise (12 significant digits, as core/domain/
+ * wire.ts shows derived values: `0.1 + 0.2` answers 0.3). Integers (counts, ids, epoch milliseconds)
+ * are left exactly as they are. These agents' answers are reports (backtests, strategy books, code
+ * metrics), never executions: the exchange's fills are answered exactly, through wire.ts.
+ */
+function denoise(v: unknown): unknown {
+  if (typeof v === "number") return Number.isInteger(v) ? v : clean(v);
+  if (Array.isArray(v)) return v.map(denoise);
+  if (typeof v === "object" && v !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = denoise(x);
+    return out;
+  }
+  return v;
+}
+
+/** The schema a tool answers with: the camelCase schema, then the snake twin, fractions denoised. */
 export function intoSnake<S extends z.ZodType>(schema: S): z.ZodType<unknown, z.input<S>> {
   const twin = twinOf(schema);
   if (!twin.changed) return schema as never;
-  return schema.transform((v) => twin.toWire(v)).pipe(twin.wire as z.ZodType) as never;
+  return schema.transform((v) => denoise(twin.toWire(v))).pipe(twin.wire as z.ZodType) as never;
 }
 
 /** The value a schema accepts, with its keys as the wire names them (a caller's view of an answer). */

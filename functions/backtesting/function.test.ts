@@ -1,3 +1,4 @@
+import { clean } from "../../core/domain/wire.ts";
 import { snakeKey as snake } from "../../core/tools/snake.ts";
 import { describe, expect, it } from "vitest";
 import { runBacktest } from "../../core/backtest/backtest.ts";
@@ -116,10 +117,15 @@ describe("backtesting function over the bus", () => {
       summary: { metrics: { final_equity: number } };
     };
     expect(fetched.found).toBe(true);
-    // The tool answers snake_case: the same metrics, every key renamed.
-    expect(fetched.summary.metrics.final_equity).toBe(local.metrics.finalEquity);
+    // The tool answers snake_case: the same metrics, every key renamed, fractions without binary
+    // noise (12 significant digits; integers exactly).
+    const shown = (v: unknown) => (typeof v === "number" && !Number.isInteger(v) ? clean(v) : v);
+    expect(fetched.summary.metrics.final_equity).toBe(clean(local.metrics.finalEquity));
+    expect(Math.abs(fetched.summary.metrics.final_equity / local.metrics.finalEquity - 1)).toBeLessThan(
+      1e-11,
+    );
     expect(fetched.summary.metrics).toEqual(
-      Object.fromEntries(Object.entries(local.metrics).map(([k, v]) => [snake(k), v])),
+      Object.fromEntries(Object.entries(local.metrics).map(([k, v]) => [snake(k), shown(v)])),
     );
   });
 
