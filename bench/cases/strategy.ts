@@ -20,7 +20,7 @@ import { exchangeTools } from "../../hotpath/exchange/tools.ts";
 import { StrategyConfig } from "../../hotpath/strategy/config.ts";
 import { StrategyHost } from "../../hotpath/strategy/host.ts";
 import { StrategyInstance } from "../../hotpath/strategy/instance.ts";
-import { startStrategy } from "../../hotpath/strategy/service.ts";
+import { startStrategy, submitOrderArgs } from "../../hotpath/strategy/service.ts";
 import { type BenchCase, type BenchResult, Recorder } from "../harness.ts";
 
 /**
@@ -103,20 +103,12 @@ async function lane(bus: Bus, logger: Logger, store: Store, dir: string): Promis
       // agent over NATS parses it (exchangeOrderPort).
       submit: async (cmd, where) =>
         withFillsFromWire(
-          (await registry.callInProcess(
-            "submit_order",
-            {
-              venue: where.venue,
-              account: where.account,
-              symbol: cmd.symbol,
-              side: cmd.side,
-              type: cmd.type,
-              amount: cmd.amount,
-              client_order_id: cmd.clientOrderId,
-              strategy_id: cmd.strategyId,
-            },
-            { requestId: `b${store}${++n}`, correlationId: `b${store}${n}`, transport: "local", logger },
-          )) as OrderWithFillsWire,
+          (await registry.callInProcess("submit_order", submitOrderArgs(cmd, where), {
+            requestId: `b${store}${++n}`,
+            correlationId: `b${store}${n}`,
+            transport: "local",
+            logger,
+          })) as OrderWithFillsWire,
         ),
     },
     onOrder: () => l.answered?.(),

@@ -39,26 +39,25 @@ export interface StrategyServiceOptions {
   onOrderResult?: (strategyId: string, clientOrderId: string, result: SubmitResult | Error) => void;
 }
 
+/** The exchange's submit_order arguments (snake_case, with strategy_id) for one strategy order. */
+export const submitOrderArgs = (...[cmd, where]: Parameters<OrderPort["submit"]>) => ({
+  venue: where.venue,
+  account: where.account,
+  symbol: cmd.symbol,
+  side: cmd.side,
+  type: cmd.type,
+  amount: cmd.amount,
+  client_order_id: cmd.clientOrderId,
+  strategy_id: cmd.strategyId,
+});
+
 /** The exchange over NATS: submit_order (with strategy_id, so its pre-trade check applies) and get_order. */
 export function exchangeOrderPort(bus: Bus, timeout = 5_000): OrderPort {
   return {
     async submit(cmd, where): Promise<SubmitResult> {
-      const answer = await callTool(
-        bus,
-        "exchange",
-        "submit_order",
-        {
-          venue: where.venue,
-          account: where.account,
-          symbol: cmd.symbol,
-          side: cmd.side,
-          type: cmd.type,
-          amount: cmd.amount,
-          client_order_id: cmd.clientOrderId,
-          strategy_id: cmd.strategyId,
-        },
-        { timeout },
-      );
+      const answer = await callTool(bus, "exchange", "submit_order", submitOrderArgs(cmd, where), {
+        timeout,
+      });
       return withFillsFromWire(OrderWithFillsWire.parse(answer));
     },
     async lookup(venue, clientOrderId) {
