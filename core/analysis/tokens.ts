@@ -225,17 +225,26 @@ function keepDeclarationNames(
   }
 }
 
-/** The last token (its `;` when there is one) of the import or `export … from` declaration at `i`, or -1. */
-function declarationEnd(kinds: Int32Array, strings: Map<number, string>, i: number): number {
-  const withSemicolon = (j: number) => (kinds[j + 1] === K.SemicolonToken ? j + 1 : j);
-  if (kinds[i] === K.ImportKeyword && strings.has(i + 1)) return withSemicolon(i + 1);
+/**
+ * The index of the module specifier of the static import or `export … from` declaration at `i`
+ * (`import "x"`, or the string after its `from`), or -1: a `;`, `=`, `(` or a keyword that starts a
+ * statement ends the search.
+ */
+function specifierAt(kinds: Int32Array, strings: Map<number, string>, i: number): number {
+  if (kinds[i] === K.ImportKeyword && strings.has(i + 1)) return i + 1;
   for (let j = i + 1; j < kinds.length && j < i + 4000; j++) {
     const kj = kinds[j];
-    if (kj === K.FromKeyword && strings.has(j + 1)) return withSemicolon(j + 1);
+    if (kj === K.FromKeyword && strings.has(j + 1)) return j + 1;
     if (kj === K.SemicolonToken || kj === K.EqualsToken || kj === K.OpenParenToken) return -1;
     if (kj === K.ImportKeyword || kj === K.ExportKeyword) return -1;
   }
   return -1;
+}
+
+/** The last token (its `;` when there is one) of the import or `export … from` declaration at `i`, or -1. */
+function declarationEnd(kinds: Int32Array, strings: Map<number, string>, i: number): number {
+  const spec = specifierAt(kinds, strings, i);
+  return spec < 0 || kinds[spec + 1] !== K.SemicolonToken ? spec : spec + 1;
 }
 
 /** `import … from "x"`, `import "x"`, `export … from "x"`, `import("x")`, `require("x")`. */
@@ -256,25 +265,13 @@ function findImports(kinds: Int32Array, line: Int32Array, strings: Map<number, s
       continue;
     }
     if (k === K.RequireKeyword) continue;
-    if (k === K.ImportKeyword && strings.has(i + 1)) {
-      out.push({ specifier: strings.get(i + 1) as string, line: ln, typeOnly: false, dynamic: false });
-      continue;
-    }
-    const typeOnly = kinds[i + 1] === K.TypeKeyword && kinds[i + 2] !== K.FromKeyword;
+    const typeOnly = !strings.has(i + 1) && kinds[i + 1] === K.TypeKeyword && kinds[i + 2] !== K.FromKeyword;
     if (k === K.ExportKeyword) {
       const next = kinds[typeOnly ? i + 2 : i + 1];
       if (next !== K.OpenBraceToken && next !== K.AsteriskToken) continue;
     }
-    // Find `from "x"` before the statement ends; a `;`, `=` or a keyword that starts a statement ends it.
-    for (let j = i + 1; j < n && j < i + 4000; j++) {
-      const kj = kinds[j];
-      if (kj === K.FromKeyword && strings.has(j + 1)) {
-        out.push({ specifier: strings.get(j + 1) as string, line: ln, typeOnly, dynamic: false });
-        break;
-      }
-      if (kj === K.SemicolonToken || kj === K.EqualsToken || kj === K.OpenParenToken) break;
-      if (kj === K.ImportKeyword || kj === K.ExportKeyword) break;
-    }
+    const spec = specifierAt(kinds, strings, i);
+    if (spec >= 0) out.push({ specifier: strings.get(spec) as string, line: ln, typeOnly, dynamic: false });
   }
   return out;
 }
