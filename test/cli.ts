@@ -21,6 +21,7 @@ export function bot4(
     p.stderr.on("data", (d: Buffer) => {
       stderr += d.toString();
     });
-    p.once("exit", (code) => resolve({ code, stdout, stderr }));
+    // "close", not "exit": the exit can come before the last of the output is read.
+    p.once("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
