@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { Worker } from "node:worker_threads";
+import { copyTextRows, recordTextRows, type TextRow } from "./text-rows.ts";
 
 /**
  * The little the ledger's SQL needs from a database driver: parameterised queries (`$1`…), a script,
@@ -19,14 +20,19 @@ export interface SqlClient {
    */
   appendRows(table: string, columns: string, rows: readonly object[]): Promise<void>;
   /**
-   * The rows of `select` (parameters `$1`…), whose result columns are `columns` (names with SQL types,
-   * as for appendRows: text, bigint, integer, float8), in the order `order` (an ORDER BY list over
-   * the result, `x.col`) — for pages of many rows. PGlite writes them with `COPY (…) TO '/dev/blob'`
-   * (text format, the parameters as literals) and they are parsed here: in WASM several times cheaper
-   * than building JSON; PostgreSQL builds one JSON text (json_agg) parsed once, cheaper than the
-   * driver's per-field conversion.
+   * The rows of `select` (parameters `$1`…) as the text of their fields (null for NULL), in the
+   * select's column order, `columns` of them, in the order `order` (an ORDER BY list over the
+   * result, `x.col`) — for pages of many rows, which the caller decodes itself. PGlite writes them
+   * with `COPY (…) TO '/dev/blob'` (text format, the parameters as literals): in WASM cheaper than
+   * any result the driver builds; PostgreSQL sends one text of record texts (`string_agg(x::text)`),
+   * a single field for the driver instead of a typed conversion per field.
    */
-  readRows<T>(select: string, params: readonly unknown[], columns: string, order: string): Promise<T[]>;
+  readTextRows(
+    select: string,
+    params: readonly unknown[],
+    columns: number,
+    order: string,
+  ): Promise<TextRow[]>;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -53,45 +59,6 @@ export function copyText(rows: readonly object[], columns: readonly string[]): s
     let line = copyField(r[columns[0] ?? ""]);
     for (let i = 1; i < columns.length; i++) line += `\t${copyField(r[columns[i] ?? ""])}`;
     out += `${line}\n`;
-  }
-  return out;
-}
-
-const COPY_UNESCAPES: Record<string, string> = { b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v" };
-
-/** One COPY text-format field back to its text (the escapes COPY … TO writes). */
-function uncopyField(f: string): string {
-  if (!f.includes("\\")) return f;
-  return f.replace(/\\(.)/g, (_, c: string) => COPY_UNESCAPES[c] ?? c);
-}
-
-const NUMERIC = new Set(["bigint", "int8", "integer", "int", "int4", "float8", "double", "real", "numeric"]);
-
-/**
- * Rows from COPY's text format, as objects keyed by `columns` (a typed list): numeric columns as
- * numbers, the rest as text, `\N` as null.
- */
-export function parseCopyText<T>(text: string, columns: string): T[] {
-  const cols = columns.split(",").map((c) => {
-    const [name = "", type = ""] = c.trim().split(/\s+/);
-    return { name, numeric: NUMERIC.has(type.toLowerCase()) };
-  });
-  const out: T[] = [];
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf("\n", start);
-    if (end < 0) end = text.length;
-    const fields = text.slice(start, end).split("\t");
-    start = end + 1;
-    if (fields.length !== cols.length)
-      throw new SqlError(`COPY row has ${fields.length} fields, not ${cols.length}`);
-    const row: Record<string, unknown> = {};
-    for (let i = 0; i < cols.length; i++) {
-      const c = cols[i] as { name: string; numeric: boolean };
-      const f = fields[i] as string;
-      row[c.name] = f === "\\N" ? null : c.numeric ? Number(f) : uncopyField(f);
-    }
-    out.push(row as T);
   }
   return out;
 }
@@ -245,9 +212,10 @@ function pgliteStatements(send: Send): Omit<SqlClient, "kind" | "transaction" | 
       const text = `COPY ${table} (${list.join(", ")}) FROM '/dev/blob'`;
       await send({ op: "copy", text, data: copyText(rows, list) });
     },
-    readRows: async <T>(select: string, params: readonly unknown[], columns: string) => {
+    readTextRows: async (select: string, params: readonly unknown[], columns: number) => {
+      // COPY keeps the select's order, and takes no parameters: they go in as literals.
       const text = `COPY (${inlineParams(select, params)}) TO '/dev/blob'`;
-      return parseCopyText<T>((await send({ op: "copyOut", text })).data ?? "", columns);
+      return copyTextRows((await send({ op: "copyOut", text })).data ?? "", columns);
     },
   };
 }
@@ -286,8 +254,8 @@ export async function openPglite(dir: string): Promise<SqlClient> {
     query: (text, params) => exclusive(() => raw.query(text, params)),
     exec: (text) => exclusive(() => raw.exec(text)),
     appendRows: (table, columns, rows) => exclusive(() => raw.appendRows(table, columns, rows)),
-    readRows: (select, params, columns, order) =>
-      exclusive(() => raw.readRows(select, params, columns, order)),
+    readTextRows: (select, params, columns, order) =>
+      exclusive(() => raw.readTextRows(select, params, columns, order)),
     transaction: (fn) =>
       exclusive(async () => {
         await raw.exec("BEGIN");
@@ -344,13 +312,13 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
         { prepare: true },
       );
     },
-    async readRows<T>(select: string, params: readonly unknown[], _columns: string, order: string) {
+    async readTextRows(select: string, params: readonly unknown[], columns: number, order: string) {
       const [r] = (await s.unsafe(
-        `SELECT coalesce(json_agg(x ORDER BY ${order}), '[]')::text AS j FROM (${select}) x`,
+        `SELECT string_agg(x::text, E'\\n' ORDER BY ${order}) AS r FROM (${select}) x`,
         [...params] as never[],
         { prepare: true },
-      )) as unknown as { j: string }[];
-      return JSON.parse(r?.j ?? "[]") as T[];
+      )) as unknown as { r: string | null }[];
+      return recordTextRows(r?.r ?? "", columns);
     },
     transaction,
     close,

@@ -133,6 +133,16 @@ CREATE INDEX trades_open_by_open ON {s}.trades (opened_at DESC, id DESC) WHERE s
 CREATE INDEX trades_open_by_strategy ON {s}.trades (strategy_id, opened_at DESC, id DESC) WHERE status = 'open';
 `,
   },
+  {
+    version: 3,
+    name: "get_trades by account, by venue and by symbol among the closed in page order (an index scan that stops at the page)",
+    sql: `
+DROP INDEX {s}.trades_by_account;
+CREATE INDEX trades_by_account ON {s}.trades (account, opened_at DESC, id DESC);
+CREATE INDEX trades_by_venue ON {s}.trades (venue, opened_at DESC, id DESC);
+CREATE INDEX trades_closed_by_symbol ON {s}.trades (symbol, opened_at DESC, id DESC) WHERE status = 'closed';
+`,
+  },
 ];
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
