@@ -5,7 +5,7 @@ import { RpcCode, type RpcErrorObject, rpcError } from "../../core/protocol/json
 import { headers } from "../../core/subjects.ts";
 import { callLogger, type Logger } from "../../core/telemetry/log.ts";
 import { httpStatusOf, toRpcError } from "../../core/tools/errors.ts";
-import { type Dispatch, executeRpc } from "../../core/tools/execute.ts";
+import { type Dispatch, executeRpc, type RpcMeta } from "../../core/tools/execute.ts";
 import { type RelayAnswer, type RpcRelay, relayRpc } from "../../core/tools/relay.ts";
 import type { ToolContext } from "../../core/tools/tool.ts";
 
@@ -116,19 +116,17 @@ export type RpcRoute = Pick<ToolRoutesOptions, "dispatch" | "relay" | "logger" |
  * bytes (HTTP 200, application/json), or undefined when nothing is answered (204). One place for the
  * Hono route and the kit's node:http fast path.
  */
-export async function answerRpc(
+export function answerRpc(
   payload: unknown,
   text: string,
   o: RpcRoute,
   correlationId: string,
 ): Promise<RelayAnswer> {
-  const meta = {
-    transport: "rpc" as const,
-    logger: o.logger,
-    correlationId,
-    ...(o.maxBatch === undefined ? {} : { maxBatch: o.maxBatch }),
-  };
+  const meta: RpcMeta = { transport: "rpc", logger: o.logger, correlationId };
+  if (o.maxBatch !== undefined) meta.maxBatch = o.maxBatch;
+  // The relay's promise is the answer itself (no further layer on the coordinator's path).
   if (o.relay !== undefined) return relayRpc(payload, text, o.dispatch, o.relay, meta);
-  const response = await executeRpc(payload, o.dispatch, meta);
-  return response === undefined ? undefined : JSON.stringify(response);
+  return executeRpc(payload, o.dispatch, meta).then((response) =>
+    response === undefined ? undefined : JSON.stringify(response),
+  );
 }

@@ -1,14 +1,21 @@
 import { randomUUID } from "node:crypto";
-import { type Subscription, headers as natsHeaders, errors as natsErrors } from "@nats-io/transport-node";
+import {
+  type Msg,
+  type Subscription,
+  headers as natsHeaders,
+  errors as natsErrors,
+} from "@nats-io/transport-node";
 import { RpcCode, TOOL_EXECUTE, responseOf } from "../protocol/jsonrpc.ts";
 import { headers, queueGroup, subjects } from "../subjects.ts";
 import { ToolError } from "../tools/errors.ts";
-import { type Dispatch, canonicalAgent, executeRpc } from "../tools/execute.ts";
+import { type Dispatch, type RpcMeta, canonicalAgent, executeRpc } from "../tools/execute.ts";
 import { assertDepth } from "../tools/json-depth.ts";
 import type { CallIds } from "../tools/tool.ts";
 import type { Bus } from "./bus.ts";
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 
 /**
  * Serves an agent's tools over NATS request/reply on `tools.<agent>` in the queue group `<agent>`,
@@ -23,19 +30,21 @@ export function serveToolsOverNats(
 ): Subscription {
   return bus.serve(subjects.tools.of(agent), queueGroup(agent), async (msg) => {
     const started = performance.now();
-    const requestId = msg.headers?.get(headers.requestId) || undefined;
-    const correlationId = msg.headers?.get(headers.correlationId) || undefined;
+    const meta: RpcMeta = { transport: "nats", logger: bus.logger };
+    // Headers are decoded on first access, and only present when the caller sent ids (the coordinator).
+    if (msg.headers !== undefined) {
+      const requestId = msg.headers.get(headers.requestId);
+      const correlationId = msg.headers.get(headers.correlationId);
+      if (requestId !== "") meta.requestId = requestId;
+      if (correlationId !== "") meta.correlationId = correlationId;
+    }
     const text = decoder.decode(msg.data);
-    const response = await executeRpc(text, dispatch, {
-      transport: "nats",
-      logger: bus.logger,
-      ...(requestId !== undefined ? { requestId } : {}),
-      ...(correlationId !== undefined ? { correlationId } : {}),
-    });
-    const reply = response === undefined ? "" : JSON.stringify(response);
+    const response = await executeRpc(text, dispatch, meta);
+    // Encoded once: its length is checked on the bytes that are sent.
+    const reply = response === undefined ? EMPTY : encoder.encode(JSON.stringify(response));
     // A reply above the server's max_payload is dropped by NATS and the caller would only time out.
     const max = bus.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
-    if (response !== undefined && !Array.isArray(response) && Buffer.byteLength(reply) > max) {
+    if (response !== undefined && !Array.isArray(response) && reply.length > max) {
       const id = response.id;
       msg.respond(
         JSON.stringify({
@@ -43,7 +52,7 @@ export function serveToolsOverNats(
           id,
           error: {
             code: RpcCode.Rejected,
-            message: `the answer (${Buffer.byteLength(reply)} bytes) exceeds the bus's ${max}-byte message limit; narrow the request`,
+            message: `the answer (${reply.length} bytes) exceeds the bus's ${max}-byte message limit; narrow the request`,
           },
         }),
       );
@@ -132,7 +141,7 @@ export async function forwardRpc(
  * Forwards a raw JSON-RPC payload to an agent (by its manifest name) and returns the reply bytes as
  * they came. The ids travel in headers only when given (the agent otherwise reads the JSON-RPC id).
  */
-export async function forwardRpcBytes(
+export function forwardRpcBytes(
   bus: Bus,
   name: string,
   payload: string | Uint8Array,
@@ -145,12 +154,14 @@ export async function forwardRpcBytes(
     if (options.requestId !== undefined) h.set(headers.requestId, options.requestId);
     if (options.correlationId !== undefined) h.set(headers.correlationId, options.correlationId);
   }
-  try {
-    return (await bus.request(subjects.tools.of(name), payload, timeout, h)).data;
-  } catch (err) {
+  // The request's promise with one `then`, no async frame of its own (the coordinator's hot path);
+  // nats.js answers a refused request with a rejection, never a throw.
+  return bus.request(subjects.tools.of(name), payload, timeout, h).then(dataOf, (err: unknown) => {
     throw transportError(err, name, options.tool ?? "?", timeout);
-  }
+  });
 }
+
+const dataOf = (msg: Msg): Uint8Array => msg.data;
 
 function transportError(err: unknown, agent: string, tool: string, timeout: number): unknown {
   const noResponders =

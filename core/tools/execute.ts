@@ -103,22 +103,24 @@ export function checkRequest(value: unknown): CheckedRequest {
     request = parsedRequest.data;
   }
   const { id, method, params } = request;
-  const answer = (response: RpcResponse): CheckedRequest => ({
-    kind: "answer",
-    response: id === undefined ? undefined : response,
-  });
   if (method !== TOOL_EXECUTE) {
-    return answer(rpcError(id ?? null, RpcCode.MethodNotFound, `method not found: ${method}`));
+    return answerOf(id, rpcError(id ?? null, RpcCode.MethodNotFound, `method not found: ${method}`));
   }
   const parsed = wellFormedParams(params) ?? ToolExecuteParams.safeParse(params);
   if (!parsed.success) {
-    return answer(
+    return answerOf(
+      id,
       rpcError(id ?? null, RpcCode.InvalidParams, "invalid params for tool.execute", {
         issues: zodIssues(parsed.error),
       }),
     );
   }
   return { kind: "call", id, call: parsed.data };
+}
+
+/** A member's own answer; a notification (no id) is answered nothing. */
+function answerOf(id: RpcId | undefined, response: RpcResponse): CheckedRequest {
+  return { kind: "answer", response: id === undefined ? undefined : response };
 }
 
 /** The ids of a call: the transport's, else the JSON-RPC id (a non-empty string) or a fresh one. */

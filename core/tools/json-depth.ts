@@ -10,21 +10,33 @@ export const MAX_JSON_DEPTH = 64;
 
 /**
  * The path (up to the first two keys) to the first value nested deeper than `max`, or undefined
- * when the value is within the limit. Iterative, so it never recurses itself.
+ * when the value is within the limit. It recurses at most `max` levels (the limit is what it checks,
+ * so a deep value cannot overflow its stack), and allocates nothing unless the value is too deep.
  */
 export function tooDeep(value: unknown, max = MAX_JSON_DEPTH): (string | number)[] | undefined {
-  const stack: { v: unknown; depth: number; path: (string | number)[] }[] = [
-    { v: value, depth: 0, path: [] },
-  ];
-  while (stack.length > 0) {
-    const { v, depth, path } = stack.pop() as { v: unknown; depth: number; path: (string | number)[] };
-    if (typeof v !== "object" || v === null) continue;
-    if (depth >= max) return path.slice(0, 2);
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) stack.push({ v: v[i], depth: depth + 1, path: [...path, i] });
-    } else {
-      for (const [k, child] of Object.entries(v))
-        stack.push({ v: child, depth: depth + 1, path: [...path, k] });
+  return deepest(value, 0, max)?.reverse().slice(0, 2);
+}
+
+/** The path to a value deeper than `max` below `v` (at `depth`), innermost key first. */
+function deepest(v: unknown, depth: number, max: number): (string | number)[] | undefined {
+  if (typeof v !== "object" || v === null) return undefined;
+  if (depth >= max) return [];
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const path = deepest(v[i], depth + 1, max);
+      if (path !== undefined) {
+        path.push(i);
+        return path;
+      }
+    }
+    return undefined;
+  }
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
+    const path = deepest((v as Record<string, unknown>)[k], depth + 1, max);
+    if (path !== undefined) {
+      path.push(k);
+      return path;
     }
   }
   return undefined;

@@ -46,14 +46,25 @@ const encoder = new TextEncoder();
  * to the agent, whose reply bytes are the answer. Checks, error answers, batch cap and ids are the
  * executor's. A batch answer is the members' answers joined into one array, in request order.
  */
-export async function relayRpc(
+export function relayRpc(
   payload: unknown,
   text: string,
   dispatch: Dispatch,
   relay: RpcRelay,
   meta: RpcMeta,
 ): Promise<RelayAnswer> {
-  if (!Array.isArray(payload)) return relayOne(payload, text, dispatch, relay, meta);
+  // One call (the common case) is answered by relayOne's promise itself, not wrapped in another.
+  return Array.isArray(payload)
+    ? relayBatch(payload, dispatch, relay, meta)
+    : relayOne(payload, text, dispatch, relay, meta);
+}
+
+async function relayBatch(
+  payload: unknown[],
+  dispatch: Dispatch,
+  relay: RpcRelay,
+  meta: RpcMeta,
+): Promise<RelayAnswer> {
   const refused = batchRefusal(payload, meta.maxBatch);
   if (refused !== undefined) return JSON.stringify(refused);
   const answers = await Promise.all(
@@ -84,18 +95,22 @@ async function relayOne(
   if (checked.kind === "answer")
     return checked.response === undefined ? undefined : JSON.stringify(checked.response);
   const { id, call } = checked;
-  const answer = (response: RpcResponse) => (id === undefined ? undefined : JSON.stringify(response));
   try {
     const agent = relay.target(call.agent);
-    if (agent === undefined) return answer(await runCall(call, id ?? null, dispatch, meta));
+    if (agent === undefined) return textOf(id, await runCall(call, id ?? null, dispatch, meta));
     // A member is serialised here: refuse what would overflow the serialiser's stack first.
     if (text === undefined) assertDepth(call.args, `${agent}.${call.tool}`);
     const reply = await relay.forward(agent, text ?? JSON.stringify(value), relayed(id, call.tool, meta));
     // A notification's reply is empty: the agent ran it and answers nothing.
     return id === undefined ? undefined : reply;
   } catch (err) {
-    return answer({ jsonrpc: "2.0", id: id ?? null, error: logFailure(err, () => meta.logger) });
+    return textOf(id, { jsonrpc: "2.0", id: id ?? null, error: logFailure(err, () => meta.logger) });
   }
+}
+
+/** A response of our own as JSON text; a notification (no id) is answered nothing. */
+function textOf(id: RpcId | undefined, response: RpcResponse): RelayAnswer {
+  return id === undefined ? undefined : JSON.stringify(response);
 }
 
 /** The ids the agent must be told: what it would not derive on its own from the JSON-RPC id. */

@@ -91,18 +91,21 @@ export function natsDirectory(bus: Bus, timeoutMs: number, cacheMs = 500): NatsD
     }
     return cached.value;
   };
-  /** Runs `send` on the bus; a failure that is not the agent's own answer names the agent and tool. */
-  const onBus = async <T>(name: string, tool: string, send: () => Promise<T>): Promise<T> => {
+  /**
+   * Runs `send` on the bus; a failure that is not the agent's own answer names the agent and tool.
+   * The answer is `send`'s promise with one `catch`, no async frame of its own (the `/rpc` hot path).
+   */
+  const onBus = <T>(name: string, tool: string, send: () => Promise<T>): Promise<T> => {
     if (!bus.connected) {
-      throw new ToolError(
-        RpcCode.AgentUnavailable,
-        `the coordinator is not connected to NATS: cannot reach agent "${name}" (tool ${tool})`,
-        { agent: name, tool },
+      return Promise.reject(
+        new ToolError(
+          RpcCode.AgentUnavailable,
+          `the coordinator is not connected to NATS: cannot reach agent "${name}" (tool ${tool})`,
+          { agent: name, tool },
+        ),
       );
     }
-    try {
-      return await send();
-    } catch (err) {
+    return send().catch((err: unknown) => {
       if (err instanceof ToolError) throw err;
       throw new ToolError(
         RpcCode.AgentUnavailable,
@@ -110,7 +113,7 @@ export function natsDirectory(bus: Bus, timeoutMs: number, cacheMs = 500): NatsD
         { agent: name, tool },
         { cause: err },
       );
-    }
+    });
   };
   const callAgent = (name: string, tool: string, args: unknown, meta: CallIds = {}) =>
     onBus(name, tool, () => callAgentTool(bus, name, tool, args, { timeout: timeoutMs, ...definedOf(meta) }));

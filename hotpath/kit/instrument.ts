@@ -1,6 +1,6 @@
 import { findAgent } from "../../core/agents/manifest.ts";
 import type { Bus } from "../../core/bus/bus.ts";
-import { RpcCode } from "../../core/protocol/jsonrpc.ts";
+import { RpcCode, type ToolExecuteParams } from "../../core/protocol/jsonrpc.ts";
 import { Gauge, type Registry, type ToolMetrics } from "../../core/telemetry/metrics.ts";
 import { ToolError } from "../../core/tools/errors.ts";
 import type { Dispatch } from "../../core/tools/execute.ts";
@@ -37,24 +37,21 @@ export function outcomeOfCode(code: number): string {
  */
 export function instrument(dispatch: Dispatch, registry: ToolRegistry, metrics: ToolMetrics): Dispatch {
   const record = recorder(metrics);
+  /** The label of a call: the own tool by name, `<agent>.<tool>` (or `.?` on failure) for another agent's. */
+  const labelOf = (call: ToolExecuteParams, outcome: string): string => {
+    if (servesAgent(registry, call.agent)) return registry.tools.has(call.tool) ? call.tool : "unknown";
+    const other = findAgent(call.agent);
+    return other === undefined ? "unknown" : `${other.name}.${outcome === "ok" ? call.tool : "?"}`;
+  };
   return async (call, ctx) => {
     const started = performance.now();
-    const own = servesAgent(registry, call.agent);
-    const known = own ? registry.tools.has(call.tool) : findAgent(call.agent) !== undefined;
-    const observe = (outcome: string) => {
-      const tool = !known
-        ? "unknown"
-        : own
-          ? call.tool
-          : `${findAgent(call.agent)?.name}.${outcome === "ok" ? call.tool : "?"}`;
-      record(tool, ctx.transport, outcome, (performance.now() - started) / 1000);
-    };
     try {
       const result = await dispatch(call, ctx);
-      observe("ok");
+      record(labelOf(call, "ok"), ctx.transport, "ok", (performance.now() - started) / 1000);
       return result;
     } catch (err) {
-      observe(outcomeOf(err));
+      const outcome = outcomeOf(err);
+      record(labelOf(call, outcome), ctx.transport, outcome, (performance.now() - started) / 1000);
       throw err;
     }
   };
@@ -68,19 +65,23 @@ export function instrumentRelay(relay: RpcRelay, metrics: ToolMetrics, transport
   const record = recorder(metrics);
   return {
     target: (name) => relay.target(name),
-    async forward(agent, payload, call) {
+    // One `then` on the relay's promise, no async frame and no closure per call: this is the
+    // coordinator's hot path.
+    forward(agent, payload, call) {
       const started = performance.now();
-      const seconds = () => (performance.now() - started) / 1000;
-      try {
-        const reply = await relay.forward(agent, payload, call);
-        const code = replyErrorCode(reply, call.id);
-        if (code === undefined) record(`${agent}.${call.tool}`, transport, "ok", seconds());
-        else record(`${agent}.?`, transport, outcomeOfCode(code), seconds());
-        return reply;
-      } catch (err) {
-        record(`${agent}.?`, transport, outcomeOf(err), seconds());
-        throw err;
-      }
+      return relay.forward(agent, payload, call).then(
+        (reply) => {
+          const code = replyErrorCode(reply, call.id);
+          const seconds = (performance.now() - started) / 1000;
+          if (code === undefined) record(`${agent}.${call.tool}`, transport, "ok", seconds);
+          else record(`${agent}.?`, transport, outcomeOfCode(code), seconds);
+          return reply;
+        },
+        (err: unknown) => {
+          record(`${agent}.?`, transport, outcomeOf(err), (performance.now() - started) / 1000);
+          throw err;
+        },
+      );
     },
   };
 }
