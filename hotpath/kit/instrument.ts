@@ -65,8 +65,8 @@ export function instrumentRelay(relay: RpcRelay, metrics: ToolMetrics, transport
   const record = recorder(metrics);
   return {
     target: (name) => relay.target(name),
-    // One `then` on the relay's promise, no async frame and no closure per call: this is the
-    // coordinator's hot path.
+    // One `then` on the relay's promise and no async frame of its own: this is the coordinator's
+    // hot path.
     forward(agent, payload, call) {
       const started = performance.now();
       return relay.forward(agent, payload, call).then(

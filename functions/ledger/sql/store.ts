@@ -94,45 +94,50 @@ const UNIQUE_VIOLATION = "23505";
 
 const TRADE_COLS = names("trades").join(", ");
 const TRADE_FIELDS = names("trades").length;
+/** Each trade field's position in a page row, from `columns.trades` (the one list of them). */
+const T = Object.fromEntries(names("trades").map((n, i) => [n, i])) as Record<keyof TradeRow, number>;
 
-const str = (f: string | null | undefined): string => {
-  if (typeof f !== "string") throw new TextRowError("a trade's NOT NULL column read as NULL");
+const notNull = (f: string | null | undefined, column: string): string => {
+  if (typeof f !== "string") throw new TextRowError(`trade column ${column} (NOT NULL) read as NULL`);
   return f;
 };
-const num = (f: string | null | undefined): number => Number(f);
-const numOrNull = (f: string | null | undefined): number | null =>
-  f === null || f === undefined ? null : Number(f);
+const text = (f: TextRow, column: keyof TradeRow): string => notNull(f[T[column]], column);
+const num = (f: TextRow, column: keyof TradeRow): number => Number(notNull(f[T[column]], column));
+const numOrNull = (f: TextRow, column: keyof TradeRow): number | null => {
+  const v = f[T[column]];
+  return v === null || v === undefined ? null : Number(v);
+};
 
 /**
- * A trade from the text of its fields in the order of `columns.trades` (what a page read returns).
- * Spelled out, not looped over the column list: one object literal gives every row the same shape
- * (a page of 1 000 built key by key cost twice as much).
+ * A trade from the text of its fields (what a page read returns), the positions taken from
+ * `columns.trades`. One object literal gives every row the same shape (a page of 1 000 built key by
+ * key cost twice as much).
  */
 export function tradeFromText(f: TextRow): TradeRow {
   return {
-    id: str(f[0]),
-    account: str(f[1]),
-    venue: str(f[2]),
-    symbol: str(f[3]),
-    strategy_id: str(f[4]),
-    side: str(f[5]) as TradeRow["side"],
-    status: str(f[6]) as TradeRow["status"],
-    opened_at: num(f[7]),
-    closed_at: numOrNull(f[8]),
-    entry_qty: num(f[9]),
-    entry_notional: num(f[10]),
-    exit_qty: num(f[11]),
-    exit_notional: num(f[12]),
-    open_qty: num(f[13]),
-    open_cost: num(f[14]),
-    fee_quote: num(f[15]),
-    fee_base: num(f[16]),
-    fee_base_quote: num(f[17]),
-    realized_pnl: num(f[18]),
-    fills: num(f[19]),
-    opening_fill_id: str(f[20]),
-    closing_fill_id: f[21] ?? null,
-    updated_at: num(f[22]),
+    id: text(f, "id"),
+    account: text(f, "account"),
+    venue: text(f, "venue"),
+    symbol: text(f, "symbol"),
+    strategy_id: text(f, "strategy_id"),
+    side: text(f, "side") as TradeRow["side"],
+    status: text(f, "status") as TradeRow["status"],
+    opened_at: num(f, "opened_at"),
+    closed_at: numOrNull(f, "closed_at"),
+    entry_qty: num(f, "entry_qty"),
+    entry_notional: num(f, "entry_notional"),
+    exit_qty: num(f, "exit_qty"),
+    exit_notional: num(f, "exit_notional"),
+    open_qty: num(f, "open_qty"),
+    open_cost: num(f, "open_cost"),
+    fee_quote: num(f, "fee_quote"),
+    fee_base: num(f, "fee_base"),
+    fee_base_quote: num(f, "fee_base_quote"),
+    realized_pnl: num(f, "realized_pnl"),
+    fills: num(f, "fills"),
+    opening_fill_id: text(f, "opening_fill_id"),
+    closing_fill_id: f[T.closing_fill_id] ?? null,
+    updated_at: num(f, "updated_at"),
   };
 }
 
@@ -318,13 +323,13 @@ export class SqlLedgerStore implements LedgerStore {
     }
     const w = where(f, params, "opened_at", extra);
     params.push(page.limit + 1);
-    const text = await this.client.readTextRows(
+    const rowTexts = await this.client.readTextRows(
       `SELECT ${TRADE_COLS} FROM ${this.s}.trades ${w} ORDER BY opened_at DESC, id DESC LIMIT $${params.length}`,
       params,
       TRADE_FIELDS,
       "x.opened_at DESC, x.id DESC",
     );
-    const rows = text.map(tradeFromText);
+    const rows = rowTexts.map(tradeFromText);
     const more = rows.length > page.limit;
     const trades = more ? rows.slice(0, page.limit) : rows;
     const last = trades[trades.length - 1];
