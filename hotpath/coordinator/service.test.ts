@@ -142,6 +142,31 @@ describe("the coordinator", () => {
     }
   });
 
+  it("passes an agent's reply bytes through as they came, not re-serialised", async () => {
+    // A responder on the inference agent's tool subject that answers in a form no JSON.stringify
+    // would write: spaces, its own key order, an escaped slash, a number with an exponent.
+    const odd = '{ "result" : {"b":1e3,  "a":"x\\/y"}, "jsonrpc":"2.0" ,"id":"odd-1"}';
+    const sub = agentBus.serve(subjects.tools.of("inference"), "odd-responder", (msg) => {
+      msg.respond(odd);
+    });
+    try {
+      const res = await fetch(`${coordinator.url}/rpc`, {
+        method: "POST",
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: "odd-1",
+          method: "tool.execute",
+          params: { agent: "mlengineer", tool: "predict", args: {} },
+        }),
+        headers: { "content-type": "application/json" },
+      });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe(odd);
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
   it("answers at once, naming the agent, when the agent is absent or unknown", async () => {
     const absent = await rpc(
       JSON.stringify({
