@@ -49,6 +49,8 @@ function post(agent: Agent, url: URL, body: string): Promise<string> {
  *   coord    — `POST /rpc` (the seed's tool.execute) on the coordinator, which routes over NATS;
  *   bridge   — the coordinator path's floor: a bare node:http handler doing one raw NATS request
  *              to the bare subscriber (the floor issue #20 measures /rpc against);
+ *   httpEcho — a bare node:http handler answering the fixed reply with no NATS at all: the HTTP
+ *              stack's own cost, client and server, which every HTTP lane above the raw floor pays;
  *   agentBridge — the same bare handler forwarding the body's bytes to the kit-served agent
  *              (`tools.risk`) and its reply bytes back: what the coordinator's hop costs when it
  *              does nothing but forward, with the agent's own work in it as in `coord`.
@@ -102,6 +104,11 @@ const toolCalls: BenchCase = {
       return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
     };
     const bridge = bridgeTo(RAW_SUBJECT);
+    const echo = createServer((req, res) => {
+      req.on("data", () => undefined);
+      req.on("end", () => res.end(reply));
+    });
+    const echoUrl = await listen(echo);
     const agentBridge = bridgeTo(subjects.tools.of(risk.name));
     const bridgeUrl = await listen(bridge);
     const agentBridgeUrl = await listen(agentBridge);
@@ -117,6 +124,7 @@ const toolCalls: BenchCase = {
       http: () => post(keepAlive, agentUrl, argsBody),
       coord: () => post(keepAlive, coordUrl, seedBody),
       bridge: () => post(keepAlive, bridgeUrl, rawPayload),
+      httpEcho: () => post(keepAlive, echoUrl, rawPayload),
       agentBridge: () => post(keepAlive, agentBridgeUrl, rawPayload),
     } as const;
     const recorders = {
@@ -125,6 +133,7 @@ const toolCalls: BenchCase = {
       http: new Recorder(),
       coord: new Recorder(),
       bridge: new Recorder(),
+      httpEcho: new Recorder(),
       agentBridge: new Recorder(),
     };
     const perRound = Math.max(200, Math.round(2_000 * ctx.scale));
@@ -143,6 +152,7 @@ const toolCalls: BenchCase = {
     } finally {
       keepAlive.destroy();
       bridge.close();
+      echo.close();
       agentBridge.close();
       await coordinator.stop();
       await agent.stop();
@@ -153,6 +163,7 @@ const toolCalls: BenchCase = {
     const coordP50 = recorders.coord.stats().p50_us;
     const bridgeP50 = recorders.bridge.stats().p50_us;
     const agentBridgeP50 = recorders.agentBridge.stats().p50_us;
+    const echoP50 = recorders.httpEcho.stats().p50_us;
     const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
     const row = (
       name: string,
@@ -197,6 +208,12 @@ const toolCalls: BenchCase = {
         "bare-http-to-nats-bridge",
         "floor of the coordinator path: node:http → raw NATS request",
         recorders.bridge,
+        { http_echo_p50_us: echoP50, bridge_minus_http_echo_us: Math.round((bridgeP50 - echoP50) * 10) / 10 },
+      ),
+      row(
+        "bare-http-echo",
+        "node:http answering a fixed reply, no NATS: the HTTP stack's floor",
+        recorders.httpEcho,
       ),
       row(
         "bare-http-to-agent-bridge",
