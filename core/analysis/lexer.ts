@@ -391,8 +391,12 @@ export class Lexer implements TokenScanner {
       return this.end(Kind.LessThanSlashToken, p + 2);
     if (c === 63 && text.charCodeAt(p + 1) === 46 && isDigit(text.charCodeAt(p + 2)))
       return this.end(Kind.QuestionToken, p + 1);
-    for (const [s, kind] of PUNCT_BY_CHAR[c] ?? [])
-      if (text.startsWith(s, p)) return this.end(kind, p + s.length);
+    const candidates = PUNCT_BY_CHAR[c] ?? [];
+    // An index loop: no iterator or destructuring per token while the code is still cold.
+    for (let i = 0; i < candidates.length; i++) {
+      const cand = candidates[i] as readonly [string, number];
+      if (text.startsWith(cand[0], p)) return this.end(cand[1], p + cand[0].length);
+    }
     return this.end(Kind.Unknown, p + charSize(c));
   }
 
