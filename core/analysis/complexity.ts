@@ -1,4 +1,5 @@
-import ts from "typescript";
+import { createRequire } from "node:module";
+import type * as TS from "typescript";
 
 /**
  * Complexity per function from the TypeScript parser's syntax tree (`ts.createSourceFile`, no type
@@ -41,18 +42,31 @@ export interface FileComplexity {
   readonly functions: readonly FunctionComplexity[];
 }
 
-const K = ts.SyntaxKind;
+/**
+ * typescript.js is loaded on the first analysis, not with this module: the duplication path (which
+ * has its own tokenizer, lexer.ts) never pays its ~0.3 s load.
+ */
+let ts: typeof TS;
+let K: typeof TS.SyntaxKind;
+let handlers: Partial<Record<TS.SyntaxKind, Handler>>;
+
+function loadTypeScript(): void {
+  if (ts !== undefined) return;
+  ts = createRequire(import.meta.url)("typescript") as typeof TS;
+  K = ts.SyntaxKind;
+  handlers = handlersByKind();
+}
 
 type FunctionNode =
-  | ts.FunctionDeclaration
-  | ts.FunctionExpression
-  | ts.ArrowFunction
-  | ts.MethodDeclaration
-  | ts.ConstructorDeclaration
-  | ts.GetAccessorDeclaration
-  | ts.SetAccessorDeclaration;
+  | TS.FunctionDeclaration
+  | TS.FunctionExpression
+  | TS.ArrowFunction
+  | TS.MethodDeclaration
+  | TS.ConstructorDeclaration
+  | TS.GetAccessorDeclaration
+  | TS.SetAccessorDeclaration;
 
-function isFunction(n: ts.Node): n is FunctionNode {
+function isFunction(n: TS.Node): n is FunctionNode {
   switch (n.kind) {
     case K.FunctionDeclaration:
     case K.FunctionExpression:
@@ -67,13 +81,13 @@ function isFunction(n: ts.Node): n is FunctionNode {
   }
 }
 
-const isLogical = (k: ts.SyntaxKind) =>
+const isLogical = (k: TS.SyntaxKind) =>
   k === K.AmpersandAmpersandToken || k === K.BarBarToken || k === K.QuestionQuestionToken;
-const isLogicalAssign = (k: ts.SyntaxKind) =>
+const isLogicalAssign = (k: TS.SyntaxKind) =>
   k === K.AmpersandAmpersandEqualsToken || k === K.BarBarEqualsToken || k === K.QuestionQuestionEqualsToken;
 
-function nameOf(n: FunctionNode, sf: ts.SourceFile): string {
-  const text = (x: ts.Node | undefined) =>
+function nameOf(n: FunctionNode, sf: TS.SourceFile): string {
+  const text = (x: TS.Node | undefined) =>
     x !== undefined && (ts.isIdentifier(x) || ts.isStringLiteral(x) || ts.isPrivateIdentifier(x))
       ? x.text
       : undefined;
@@ -104,7 +118,7 @@ function nameOf(n: FunctionNode, sf: ts.SourceFile): string {
 }
 
 /** `f`, `obj.method`, `x.y.method` → `method`'s receiver when it is a plain name, else only `method`. */
-function calleeName(e: ts.Expression): string {
+function calleeName(e: TS.Expression): string {
   if (ts.isIdentifier(e)) return e.text;
   if (ts.isPropertyAccessExpression(e)) {
     const name = ts.isIdentifier(e.name) ? e.name.text : "?";
@@ -142,7 +156,7 @@ class Walker {
   private readonly stack: number[] = [];
   private level = 0;
 
-  constructor(private readonly sf: ts.SourceFile) {}
+  constructor(private readonly sf: TS.SourceFile) {}
 
   private get current(): Frame | undefined {
     const i = this.stack[this.stack.length - 1];
@@ -173,7 +187,7 @@ class Walker {
     if (f !== undefined) f.cyclomatic++;
   }
 
-  private nested(n: ts.Node | undefined): void {
+  private nested(n: TS.Node | undefined): void {
     if (n === undefined) return;
     this.level++;
     this.visit(n);
@@ -205,13 +219,13 @@ class Walker {
     this.stack.pop();
   }
 
-  visit(n: ts.Node): void {
+  visit(n: TS.Node): void {
     const handler = isFunction(n) ? enterFunction : handlers[n.kind];
     if (handler !== undefined) handler(this, n);
     else ts.forEachChild(n, (c) => this.visit(c));
   }
 
-  onIf(s: ts.IfStatement, elseIf: boolean): void {
+  onIf(s: TS.IfStatement, elseIf: boolean): void {
     this.branch();
     if (elseIf) this.flat();
     else this.structural();
@@ -227,13 +241,13 @@ class Walker {
     this.nested(e);
   }
 
-  onNesting(n: ts.Node, body: ts.Node | undefined): void {
+  onNesting(n: TS.Node, body: TS.Node | undefined): void {
     this.branch();
     this.structural();
     ts.forEachChild(n, (c) => (c === body ? this.nested(c) : this.visit(c)));
   }
 
-  onConditional(c: ts.ConditionalExpression): void {
+  onConditional(c: TS.ConditionalExpression): void {
     this.branch();
     this.structural();
     this.visit(c.condition);
@@ -241,63 +255,66 @@ class Walker {
     this.nested(c.whenFalse);
   }
 
-  onSwitch(s: ts.SwitchStatement): void {
+  onSwitch(s: TS.SwitchStatement): void {
     this.structural();
     this.visit(s.expression);
     this.nested(s.caseBlock);
   }
 
-  onCase(c: ts.CaseClause): void {
+  onCase(c: TS.CaseClause): void {
     this.branch();
     ts.forEachChild(c, (x) => this.visit(x));
   }
 
-  onCatch(c: ts.CatchClause): void {
+  onCatch(c: TS.CatchClause): void {
     this.branch();
     this.structural();
     this.nested(c.block);
   }
 
-  onJump(j: ts.BreakOrContinueStatement): void {
+  onJump(j: TS.BreakOrContinueStatement): void {
     if (j.label !== undefined) this.flat();
   }
 
-  onBinary(b: ts.BinaryExpression): void {
+  onBinary(b: TS.BinaryExpression): void {
     const op = b.operatorToken.kind;
     if (isLogical(op) || isLogicalAssign(op)) this.branch();
     if (isLogical(op) && isChainRoot(b)) this.flat(logicalSequences(b));
     ts.forEachChild(b, (c) => this.visit(c));
   }
 
-  onDefault(d: ts.ParameterDeclaration | ts.BindingElement): void {
+  onDefault(d: TS.ParameterDeclaration | TS.BindingElement): void {
     if (d.initializer !== undefined) this.branch();
     ts.forEachChild(d, (c) => this.visit(c));
   }
 }
 
-type Handler = (w: Walker, n: ts.Node) => void;
+type Handler = (w: Walker, n: TS.Node) => void;
 const enterFunction: Handler = (w, n) => w.enter(n as FunctionNode);
-const loop: Handler = (w, n) => w.onNesting(n, (n as ts.IterationStatement).statement);
-const handlers: Partial<Record<ts.SyntaxKind, Handler>> = {
-  [K.IfStatement]: (w, n) => w.onIf(n as ts.IfStatement, false),
-  [K.ConditionalExpression]: (w, n) => w.onConditional(n as ts.ConditionalExpression),
-  [K.SwitchStatement]: (w, n) => w.onSwitch(n as ts.SwitchStatement),
-  [K.CaseClause]: (w, n) => w.onCase(n as ts.CaseClause),
-  [K.ForStatement]: loop,
-  [K.ForInStatement]: loop,
-  [K.ForOfStatement]: loop,
-  [K.WhileStatement]: loop,
-  [K.DoStatement]: loop,
-  [K.CatchClause]: (w, n) => w.onCatch(n as ts.CatchClause),
-  [K.BreakStatement]: (w, n) => w.onJump(n as ts.BreakOrContinueStatement),
-  [K.ContinueStatement]: (w, n) => w.onJump(n as ts.BreakOrContinueStatement),
-  [K.BinaryExpression]: (w, n) => w.onBinary(n as ts.BinaryExpression),
-  [K.Parameter]: (w, n) => w.onDefault(n as ts.ParameterDeclaration),
-  [K.BindingElement]: (w, n) => w.onDefault(n as ts.BindingElement),
-};
+const loop: Handler = (w, n) => w.onNesting(n, (n as TS.IterationStatement).statement);
+/** The walker's handler for each node kind it counts. */
+function handlersByKind(): Partial<Record<TS.SyntaxKind, Handler>> {
+  return {
+    [K.IfStatement]: (w, n) => w.onIf(n as TS.IfStatement, false),
+    [K.ConditionalExpression]: (w, n) => w.onConditional(n as TS.ConditionalExpression),
+    [K.SwitchStatement]: (w, n) => w.onSwitch(n as TS.SwitchStatement),
+    [K.CaseClause]: (w, n) => w.onCase(n as TS.CaseClause),
+    [K.ForStatement]: loop,
+    [K.ForInStatement]: loop,
+    [K.ForOfStatement]: loop,
+    [K.WhileStatement]: loop,
+    [K.DoStatement]: loop,
+    [K.CatchClause]: (w, n) => w.onCatch(n as TS.CatchClause),
+    [K.BreakStatement]: (w, n) => w.onJump(n as TS.BreakOrContinueStatement),
+    [K.ContinueStatement]: (w, n) => w.onJump(n as TS.BreakOrContinueStatement),
+    [K.BinaryExpression]: (w, n) => w.onBinary(n as TS.BinaryExpression),
+    [K.Parameter]: (w, n) => w.onDefault(n as TS.ParameterDeclaration),
+    [K.BindingElement]: (w, n) => w.onDefault(n as TS.BindingElement),
+  };
+}
 
 /** The operators of a chain of logical expressions, left to right, looking through parentheses. */
-function logicalOperators(n: ts.Expression, out: ts.SyntaxKind[]): void {
+function logicalOperators(n: TS.Expression, out: TS.SyntaxKind[]): void {
   let e = n;
   while (ts.isParenthesizedExpression(e)) e = e.expression;
   if (ts.isBinaryExpression(e) && isLogical(e.operatorToken.kind)) {
@@ -308,20 +325,20 @@ function logicalOperators(n: ts.Expression, out: ts.SyntaxKind[]): void {
 }
 
 /** Sequences of like operators in a chain: `a && b && c` 1, `a && b || c` 2. */
-function logicalSequences(b: ts.BinaryExpression): number {
-  const ops: ts.SyntaxKind[] = [];
+function logicalSequences(b: TS.BinaryExpression): number {
+  const ops: TS.SyntaxKind[] = [];
   logicalOperators(b, ops);
   let seq = 0;
   for (let i = 0; i < ops.length; i++) if (i === 0 || ops[i] !== ops[i - 1]) seq++;
   return seq;
 }
 
-function isLogicalBinary(n: ts.Node): n is ts.BinaryExpression {
+function isLogicalBinary(n: TS.Node): n is TS.BinaryExpression {
   return ts.isBinaryExpression(n) && isLogical(n.operatorToken.kind);
 }
 
 /** The logical chain's root is a logical expression whose parent (through parentheses) is not one. */
-function isChainRoot(n: ts.BinaryExpression): boolean {
+function isChainRoot(n: TS.BinaryExpression): boolean {
   let p = n.parent;
   while (ts.isParenthesizedExpression(p)) p = p.parent;
   return !isLogicalBinary(p);
@@ -350,6 +367,7 @@ function coveredAbove(frames: readonly Frame[], reported: readonly boolean[], i:
 
 /** Every function of one file with its metrics. */
 export function analyzeComplexity(file: string, text: string): FileComplexity {
+  loadTypeScript();
   const kind = file.endsWith(".tsx") || file.endsWith(".jsx") ? ts.ScriptKind.TSX : ts.ScriptKind.TS;
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, kind);
   const walker = new Walker(sf);

@@ -290,13 +290,15 @@ export function findDuplicates(files: readonly TokenizedFile[], opts: DuplicateO
     for (const m of detect(c, c.exact, opts, () => true)) pairs.push(toPair(c, "type1", m));
   }
   if (kinds.includes("type2")) {
-    const exact = [...pairs];
     // A same-shape match that overlaps an exact clone of the same two files is that clone seen
-    // again (renamed around it): it is reported once, as type 1.
+    // again (renamed around it): it is reported once, as type 1. Exact clones by file pair.
+    const exact = new Map<string, ClonePair[]>();
+    for (const e of pairs) {
+      const key = `${e.a.file}\0${e.b.file}`;
+      exact.set(key, [...(exact.get(key) ?? []), e]);
+    }
     const covered = (p: ClonePair) =>
-      exact.some(
-        (e) => e.a.file === p.a.file && e.b.file === p.b.file && overlaps(e.a, p.a) && overlaps(e.b, p.b),
-      );
+      (exact.get(`${p.a.file}\0${p.b.file}`) ?? []).some((e) => overlaps(e.a, p.a) && overlaps(e.b, p.b));
     for (const m of detect(c, c.shape, opts, (m) => !sameExact(c, m))) {
       const pair = toPair(c, "type2", m);
       if (!covered(pair)) pairs.push(pair);

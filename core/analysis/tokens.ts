@@ -1,14 +1,15 @@
-import ts from "typescript";
+import { Kind } from "./lexer-kinds.ts";
+import { Lexer, type TokenScanner } from "./lexer.ts";
 
 /**
- * One pass of the TypeScript compiler's scanner over a source file: the token stream the duplicate
+ * One pass of a scanner (lexer.ts: TypeScript's own tokens, without loading typescript.js) over a source file: the token stream the duplicate
  * finder hashes (two codes per token: exact for type-1 clones, normalised for type-2), the line of
  * every token, the module specifiers it imports and the names it exports. Comments and whitespace
  * are trivia and never become tokens. The scanner is created once per process and reused.
  */
 
 /** Normalised code of identifiers (type 2: renamed identifiers compare equal). */
-export const IDENT_CODE = ts.SyntaxKind.Identifier;
+export const IDENT_CODE = Kind.Identifier;
 /** Normalised code of every literal (numbers, strings, regexes, template text). */
 export const LITERAL_CODE = 1;
 
@@ -53,9 +54,9 @@ function textCode(text: string, start: number, end: number): number {
   return (h & 0x3fffffff) | 0x40000000;
 }
 
-const K = ts.SyntaxKind;
+const K = Kind;
 
-function isLiteral(kind: ts.SyntaxKind): boolean {
+function isLiteral(kind: number): boolean {
   return (
     kind === K.NumericLiteral ||
     kind === K.BigIntLiteral ||
@@ -69,7 +70,7 @@ function isLiteral(kind: ts.SyntaxKind): boolean {
 }
 
 /** After these tokens a `/` starts a regular expression, not a division. */
-function regexMayFollow(prev: ts.SyntaxKind | undefined): boolean {
+function regexMayFollow(prev: number | undefined): boolean {
   if (prev === undefined) return true;
   if (prev === K.Identifier || prev === K.PrivateIdentifier || isLiteral(prev)) return false;
   if (prev === K.CloseParenToken || prev === K.CloseBracketToken || prev === K.CloseBraceToken) return false;
@@ -79,7 +80,7 @@ function regexMayFollow(prev: ts.SyntaxKind | undefined): boolean {
   return true;
 }
 
-let scanner: ts.Scanner | undefined;
+let scanner: Lexer | undefined;
 
 /** Offsets where lines start (after `\n`, `\r\n` or a lone `\r`), as the scanner counts them. */
 function lineStartsOf(text: string): number[] {
@@ -95,95 +96,133 @@ function lineStartsOf(text: string): number[] {
   return out;
 }
 
-/** Language variant from the extension: JSX for .tsx/.jsx. */
-function variantOf(path: string): ts.LanguageVariant {
-  return path.endsWith(".tsx") || path.endsWith(".jsx")
-    ? ts.LanguageVariant.JSX
-    : ts.LanguageVariant.Standard;
+/** Language variant from the extension: 1 (ts.LanguageVariant.JSX) for .tsx/.jsx, else 0. */
+function variantOf(path: string): number {
+  return path.endsWith(".tsx") || path.endsWith(".jsx") ? 1 : 0;
 }
 
-/** Tokenises one file. Never throws on bad syntax: the scanner reports errors and carries on. */
+/** Tokenises one file. Never throws on bad syntax: the scanner carries on past errors. */
 export function tokenize(path: string, text: string): TokenizedFile {
-  scanner ??= ts.createScanner(ts.ScriptTarget.Latest, true);
-  const s = scanner;
+  scanner ??= new Lexer();
+  return tokenizeWith(scanner, path, text);
+}
+
+/** The token arrays of one file as they fill, doubled when full. */
+class TokenBuffer {
+  exact: Int32Array;
+  shape: Int32Array;
+  line: Int32Array;
+  endLine: Int32Array;
+  start: Int32Array;
+  end: Int32Array;
+  n = 0;
+
+  constructor(cap: number) {
+    this.exact = new Int32Array(cap);
+    this.shape = new Int32Array(cap);
+    this.line = new Int32Array(cap);
+    this.endLine = new Int32Array(cap);
+    this.start = new Int32Array(cap);
+    this.end = new Int32Array(cap);
+  }
+
+  /** Room for one more token. */
+  reserve(): void {
+    if (this.n < this.exact.length) return;
+    const grow = (a: Int32Array) => {
+      const b = new Int32Array(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    this.exact = grow(this.exact);
+    this.shape = grow(this.shape);
+    this.line = grow(this.line);
+    this.endLine = grow(this.endLine);
+    this.start = grow(this.start);
+    this.end = grow(this.end);
+  }
+}
+
+/** Brace depth, and the depth at each open template substitution (its `}` resumes the template). */
+interface Nesting {
+  depth: number;
+  readonly templates: number[];
+}
+
+/** The next token's kind: a `/` re-scanned as a regex where one may start, a `}` as a template part. */
+function nextKind(s: TokenScanner, prev: number | undefined, nest: Nesting): number {
+  let kind = s.scan();
+  if (kind === K.SlashToken || kind === K.SlashEqualsToken) {
+    if (regexMayFollow(prev)) kind = s.reScanSlashToken();
+  } else if (kind === K.OpenBraceToken) {
+    nest.depth++;
+  } else if (kind === K.CloseBraceToken) {
+    const t = nest.templates;
+    if (t.length > 0 && t[t.length - 1] === nest.depth) {
+      kind = s.reScanTemplateToken(false);
+      if (kind === K.TemplateTail) t.pop();
+    } else {
+      nest.depth--;
+    }
+  }
+  if (kind === K.TemplateHead) nest.templates.push(nest.depth);
+  return kind;
+}
+
+/** The exact and shape codes of token `n` of kind `kind` spanning [a, b). */
+function setCodes(buf: TokenBuffer, text: string, kind: number, a: number, b: number): void {
+  const n = buf.n;
+  if (kind === K.Identifier || kind === K.PrivateIdentifier) {
+    buf.exact[n] = textCode(text, a, b);
+    buf.shape[n] = IDENT_CODE;
+  } else if (isLiteral(kind)) {
+    buf.exact[n] = textCode(text, a, b);
+    buf.shape[n] = LITERAL_CODE;
+  } else {
+    buf.exact[n] = kind;
+    buf.shape[n] = kind;
+  }
+}
+
+/** The line index (0-based) of offset `pos`, searching forward from line index `from`. */
+function lineAt(lineStarts: readonly number[], pos: number, from: number): number {
+  let i = from;
+  while (i + 1 < lineStarts.length && (lineStarts[i + 1] as number) <= pos) i++;
+  return i;
+}
+
+/** tokenize with a given scanner (lexer.test.ts passes TypeScript's own to compare the two). */
+export function tokenizeWith(s: TokenScanner, path: string, text: string): TokenizedFile {
   s.setLanguageVariant(variantOf(path));
   s.setText(text);
-  s.setOnError(undefined);
   const lineStarts = lineStartsOf(text);
-  const cap = Math.max(16, text.length >> 2);
-  let exact = new Int32Array(cap);
-  let shape = new Int32Array(cap);
-  let line = new Int32Array(cap);
-  let endLine = new Int32Array(cap);
-  let start = new Int32Array(cap);
-  let end = new Int32Array(cap);
+  const buf = new TokenBuffer(Math.max(16, text.length >> 2));
   // String literals that can be module specifiers (after `from`, `import`, `(`): index → value.
   const strings = new Map<number, string>();
-  let n = 0;
   let li = 0;
-  let prev: ts.SyntaxKind | undefined;
-  // Brace depth at each open template substitution: its `}` resumes the template.
-  const templateDepth: number[] = [];
-  let depth = 0;
-  const lineAt = (pos: number, from: number): number => {
-    let i = from;
-    while (i + 1 < lineStarts.length && (lineStarts[i + 1] as number) <= pos) i++;
-    return i;
-  };
+  let prev: number | undefined;
+  const nest: Nesting = { depth: 0, templates: [] };
   for (;;) {
-    let kind = s.scan();
+    const kind = nextKind(s, prev, nest);
     if (kind === K.EndOfFileToken) break;
-    if (kind === K.SlashToken || kind === K.SlashEqualsToken) {
-      if (regexMayFollow(prev)) kind = s.reScanSlashToken();
-    } else if (kind === K.OpenBraceToken) {
-      depth++;
-    } else if (kind === K.CloseBraceToken) {
-      if (templateDepth.length > 0 && templateDepth[templateDepth.length - 1] === depth) {
-        kind = s.reScanTemplateToken(false);
-        if (kind === K.TemplateTail) templateDepth.pop();
-      } else {
-        depth--;
-      }
-    }
-    if (kind === K.TemplateHead) templateDepth.push(depth);
-    if (n === exact.length) {
-      const grow = (a: Int32Array) => {
-        const b = new Int32Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      exact = grow(exact);
-      shape = grow(shape);
-      line = grow(line);
-      endLine = grow(endLine);
-      start = grow(start);
-      end = grow(end);
-    }
+    buf.reserve();
     const a = s.getTokenStart();
     const b = s.getTokenEnd();
-    start[n] = a;
-    end[n] = b;
-    li = lineAt(a, li);
-    line[n] = li + 1;
-    endLine[n] = lineAt(b - 1, li) + 1;
-    if (kind === K.Identifier || kind === K.PrivateIdentifier) {
-      exact[n] = textCode(text, a, b);
-      shape[n] = IDENT_CODE;
-    } else if (isLiteral(kind)) {
-      exact[n] = textCode(text, a, b);
-      shape[n] = LITERAL_CODE;
-      if (
-        kind === K.StringLiteral &&
-        (prev === K.FromKeyword || prev === K.ImportKeyword || prev === K.OpenParenToken)
-      )
-        strings.set(n, s.getTokenValue());
-    } else {
-      exact[n] = kind;
-      shape[n] = kind;
-    }
+    buf.start[buf.n] = a;
+    buf.end[buf.n] = b;
+    li = lineAt(lineStarts, a, li);
+    buf.line[buf.n] = li + 1;
+    buf.endLine[buf.n] = lineAt(lineStarts, b - 1, li) + 1;
+    setCodes(buf, text, kind, a, b);
+    if (
+      kind === K.StringLiteral &&
+      (prev === K.FromKeyword || prev === K.ImportKeyword || prev === K.OpenParenToken)
+    )
+      strings.set(buf.n, s.getTokenValue());
     prev = kind;
-    n++;
+    buf.n++;
   }
+  const { exact, shape, line, endLine, start, end, n } = buf;
   s.setText("");
   const kinds = shape.subarray(0, n);
   const nameAt = (i: number): string | undefined => (i < n ? text.slice(start[i], end[i]) : undefined);

@@ -211,7 +211,10 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
         .strict(),
       output: OrderWithFills.extend({ pretrade: Pretrade }),
       handler: async (a, ctx) => {
-        const parsed = OrderRequest.safeParse({
+        // The input is parsed above (symbol, side, type, positive amount and prices, id); a second full parse of
+        // OrderRequest is only needed when its cross-field rule (limit needs price, stop needs stopPrice) may fail,
+        // and then it gives the same issues as before.
+        const request: OrderRequest = {
           clientOrderId: a.client_order_id ?? randomUUID(),
           account: a.account,
           venue: venueOf(a.venue),
@@ -222,9 +225,14 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
           ...(a.price !== undefined ? { price: a.price } : {}),
           ...(a.stop_price !== undefined ? { stopPrice: a.stop_price } : {}),
           ...(a.strategy_id !== undefined ? { strategyId: a.strategy_id } : {}),
-        });
-        if (!parsed.success) throw invalidParams("invalid order", parsed.error);
-        const r = await rt.oms.submit(parsed.data, ctx.correlationId);
+        };
+        const needsPrice = (a.type === "limit" || a.type === "stop_limit") && a.price === undefined;
+        const needsStop = (a.type === "stop" || a.type === "stop_limit") && a.stop_price === undefined;
+        if (needsPrice || needsStop || request.venue === "") {
+          const parsed = OrderRequest.safeParse(request);
+          if (!parsed.success) throw invalidParams("invalid order", parsed.error);
+        }
+        const r = await rt.oms.submit(request, ctx.correlationId);
         return { ...withFillsOut(r), pretrade: r.pretrade };
       },
     }),

@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// A TypeScript entry run as plain node, without tsx: bundled with esbuild (installed with tsx) into
+// .bot4/cache/ (git-ignored) on first use and again whenever one of its sources is newer than the
+// bundle. Packages stay external (resolved from node_modules as usual). Build output is never
+// committed. `node bin/bundled.mjs <entry.ts> [args…]` runs the entry with the remaining arguments
+// (`--build <entry.ts>…` only builds);
+// bot4.mjs imports `importBundled` for the analysis commands.
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const CACHE = join(ROOT, ".bot4", "cache");
+
+/** True when the bundle's recorded sources are all older than it. */
+function fresh(bundle, manifest) {
+  try {
+    const built = statSync(bundle).mtimeMs;
+    const inputs = JSON.parse(readFileSync(manifest, "utf8"));
+    return inputs.every((p) => statSync(join(ROOT, p)).mtimeMs <= built);
+  } catch {
+    return false; // no bundle yet, or a source was removed
+  }
+}
+
+async function build(entry, bundle, manifest) {
+  const esbuild = await import("esbuild");
+  const r = await esbuild.build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    packages: "external",
+    metafile: true,
+    write: false,
+    absWorkingDir: ROOT,
+    logLevel: "error",
+  });
+  mkdirSync(CACHE, { recursive: true });
+  // Written aside and renamed: a concurrent run sees either the old bundle or the whole new one.
+  const tmp = `${bundle}.${process.pid}.tmp`;
+  writeFileSync(tmp, r.outputFiles[0].contents);
+  writeFileSync(`${manifest}.${process.pid}.tmp`, JSON.stringify(Object.keys(r.metafile.inputs)));
+  renameSync(`${manifest}.${process.pid}.tmp`, manifest);
+  renameSync(tmp, bundle);
+}
+
+/** The bundle of `entry` (a path from the repository root), built when stale. */
+export async function ensureBundle(entry) {
+  const abs = resolve(ROOT, entry);
+  const key = createHash("sha1").update(abs).digest("hex").slice(0, 8);
+  const bundle = join(CACHE, `${basename(abs).replace(/\.ts$/, "")}-${key}.mjs`);
+  const manifest = `${bundle}.inputs.json`;
+  if (!fresh(bundle, manifest)) await build(abs, bundle, manifest);
+  return bundle;
+}
+
+/** Imports the bundle of `entry`, building it when stale. */
+export async function importBundled(entry) {
+  return import(pathToFileURL(await ensureBundle(entry)).href);
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const entry = process.argv[2];
+  if (entry === undefined) {
+    process.stderr.write("usage: node bin/bundled.mjs <entry.ts> [args…]\n");
+    process.exit(2);
+  }
+  if (entry === "--build") {
+    for (const e of process.argv.slice(3)) await ensureBundle(resolve(e));
+  } else {
+    process.argv.splice(1, 1); // the entry sees itself as argv[1], its arguments from argv[2]
+    await importBundled(resolve(entry));
+  }
+}
