@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Subscription } from "@nats-io/transport-node";
 import { functionAgents } from "../core/agents/manifest.ts";
-import { type Heartbeat, startInstanceHeartbeat } from "../core/bus/agent-registry.ts";
-import type { Bus } from "../core/bus/bus.ts";
-import { waitOutOutage } from "../core/bus/outage.ts";
-import { serveToolsOverNats } from "../core/bus/tool-transport.ts";
+import { type Heartbeat, startInstanceHeartbeat } from "../adapters/nats/agent-registry.ts";
+import type { Bus } from "../adapters/nats/bus.ts";
+import { waitOutOutage } from "../adapters/nats/outage.ts";
+import { serveToolsOverNats } from "../adapters/nats/tool-transport.ts";
 import type { Config } from "../core/config.ts";
 import type { AnyFunctionDefinition, RunningBackground } from "../core/functions/contract.ts";
 import { functionRegistry, functionToolDeps } from "../core/functions/tool-deps.ts";

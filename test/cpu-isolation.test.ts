@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { ensureTopology } from "../core/bus/topology.ts";
+import { ensureTopology } from "../adapters/nats/topology.ts";
 import { cpuPool } from "../core/compute/pool.ts";
 import { loadConfig } from "../core/config.ts";
 import { RpcCode } from "../core/protocol/jsonrpc.ts";

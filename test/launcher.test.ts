@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { manifest } from "../core/agents/manifest.ts";
 import { agentProcess } from "../core/agents/process.ts";
-import { Bus } from "../core/bus/bus.ts";
+import { Bus } from "../adapters/nats/bus.ts";
 import { quietLogger } from "../core/telemetry/log.ts";
 import { CREDENTIALS_FILE } from "../infra/local/credentials.ts";
 import { ADMIN_USER, withCredentials } from "../infra/nats/permissions.ts";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, inject } from "vitest";
-import { Bus } from "../core/bus/bus.ts";
+import { Bus } from "../adapters/nats/bus.ts";
 import {
   type NatsServerHandle,
   type NatsServerOptions,

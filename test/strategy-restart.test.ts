@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
-import { ensureTopology } from "../core/bus/topology.ts";
-import { callTool } from "../core/bus/tool-transport.ts";
+import { ensureTopology } from "../adapters/nats/topology.ts";
+import { callTool } from "../adapters/nats/tool-transport.ts";
 import { loadConfig } from "../core/config.ts";
 import type { Candle } from "../core/domain/market.ts";
 import { Fill, Order } from "../core/domain/trading.ts";

@@ -1,5 +1,5 @@
 import { handle } from "hono/aws-lambda";
-import { Bus } from "../../core/bus/bus.ts";
+import { Bus } from "../nats/bus.ts";
 import { type Config, loadConfig } from "../../core/config.ts";
 import { createLogger, type Logger } from "../../core/telemetry/log.ts";
 import type { FunctionDefinition } from "../../core/functions/contract.ts";

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { KV } from "@nats-io/kv";
 import type { ObjectStore } from "@nats-io/obj";
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "./bus.ts";
 import { DeployedModel, ModelMetadata } from "../../core/ml/model-meta.ts";
 import { ArtifactIntegrityError, type ModelStore, UnknownModelError } from "../../core/ports/model-store.ts";
 import { kvBuckets, modelKeys, objectStores } from "../../core/subjects.ts";

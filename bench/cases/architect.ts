@@ -6,9 +6,9 @@ import { analyzeSources, clearAnalysisCache, type SourceFile } from "../../core/
 import type { ClonePair } from "../../core/analysis/duplicates.ts";
 import { analyzePath } from "../../core/analysis/run.ts";
 import { readSources } from "../../core/analysis/workspace.ts";
-import { Bus } from "../../core/bus/bus.ts";
-import { callTool } from "../../core/bus/tool-transport.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { Bus } from "../../adapters/nats/bus.ts";
+import { callTool } from "../../adapters/nats/tool-transport.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { startLocalFunctions } from "../../functions/local.ts";

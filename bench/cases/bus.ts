@@ -1,6 +1,6 @@
-import { Bus } from "../../core/bus/bus.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
-import { callTool, serveToolsOverNats } from "../../core/bus/tool-transport.ts";
+import { Bus } from "../../adapters/nats/bus.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
+import { callTool, serveToolsOverNats } from "../../adapters/nats/tool-transport.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";

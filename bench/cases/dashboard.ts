@@ -1,4 +1,4 @@
-import { Bus } from "../../core/bus/bus.ts";
+import { Bus } from "../../adapters/nats/bus.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { openBrowser, startBot4 } from "../../test/browser.ts";
 import { type BenchCase, type BenchResult, Recorder } from "../harness.ts";

@@ -1,5 +1,5 @@
 import { RetentionPolicy, StorageType } from "@nats-io/jetstream";
-import { Bus } from "../../core/bus/bus.ts";
+import { Bus } from "../../adapters/nats/bus.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { queueGroup, streams, subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";

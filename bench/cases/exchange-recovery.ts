@@ -1,5 +1,5 @@
-import { Bus } from "../../core/bus/bus.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { Bus } from "../../adapters/nats/bus.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import { type Fill, type Order, tradeEventType } from "../../core/domain/trading.ts";
 import { startNatsServer } from "../../infra/nats-server/process.ts";

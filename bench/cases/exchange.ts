@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Bus } from "../../core/bus/bus.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { Bus } from "../../adapters/nats/bus.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";

@@ -1,7 +1,7 @@
 import * as ort from "onnxruntime-node";
-import { Bus } from "../../core/bus/bus.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
-import { callTool } from "../../core/bus/tool-transport.ts";
+import { Bus } from "../../adapters/nats/bus.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
+import { callTool } from "../../adapters/nats/tool-transport.ts";
 import { loadConfig } from "../../core/config.ts";
 import { buildDataset } from "../../core/ml/dataset.ts";
 import type { ModelMetadata } from "../../core/ml/model-meta.ts";

@@ -1,7 +1,7 @@
 import { loadavg } from "node:os";
-import { Bus } from "../../core/bus/bus.ts";
-import { callTool } from "../../core/bus/tool-transport.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { Bus } from "../../adapters/nats/bus.ts";
+import { callTool } from "../../adapters/nats/tool-transport.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import { covarianceFrom, type Matrix, matrix } from "../../core/risk/linalg.ts";
 import { preTradeCheck } from "../../core/risk/pretrade.ts";

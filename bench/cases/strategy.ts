@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Bus } from "../../core/bus/bus.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { Bus } from "../../adapters/nats/bus.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import { type Candle, marketEventType } from "../../core/domain/market.ts";
 import { type OrderWithFillsWire, withFillsFromWire } from "../../core/domain/wire.ts";

@@ -1,9 +1,9 @@
 import { Agent, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
-import { Bus } from "../../core/bus/bus.ts";
-import { callTool } from "../../core/bus/tool-transport.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { Bus } from "../../adapters/nats/bus.ts";
+import { callTool } from "../../adapters/nats/tool-transport.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { start as startCoordinator } from "../../hotpath/coordinator/service.ts";

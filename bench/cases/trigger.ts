@@ -1,7 +1,7 @@
 import { loadavg } from "node:os";
 import { z } from "zod";
-import { Bus } from "../../core/bus/bus.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { Bus } from "../../adapters/nats/bus.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import { defineFunction } from "../../core/functions/contract.ts";
 import { EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";

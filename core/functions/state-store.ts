@@ -1,6 +1,5 @@
-import type { KV } from "@nats-io/kv";
 import { z } from "zod";
-import type { Bus } from "../bus/bus.ts";
+import type { Bus, KvBucket } from "../ports/bus.ts";
 import { functionStateKey, kvBuckets } from "../subjects.ts";
 
 /**
@@ -28,7 +27,7 @@ export interface LoadedState {
 
 export class FunctionStateStore {
   private constructor(
-    private readonly kv: KV,
+    private readonly kv: KvBucket,
     private readonly key: string,
   ) {}
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { callTool, forwardRpc, serveToolsOverNats } from "../bus/tool-transport.ts";
+import { callTool, forwardRpc, serveToolsOverNats } from "../../adapters/nats/tool-transport.ts";
 import { RpcCode, RpcResponse } from "../protocol/jsonrpc.ts";
 import { kellyTool } from "../../test/fixtures/kelly.ts";
 import { privateNats, testBus } from "../../test/nats.ts";

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { BacktestSummary } from "../../core/backtest/backtest.ts";
-import type { Bus } from "../../core/bus/bus.ts";
-import { readObject } from "../../core/bus/objects.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
+import { readObject } from "../../adapters/nats/objects.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { objectStores } from "../../core/subjects.ts";
 import { failure } from "../../core/tools/errors.ts";

@@ -1,4 +1,4 @@
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { functionRegistry, functionToolDeps } from "../../core/functions/tool-deps.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import type { ToolContext } from "../../core/tools/tool.ts";

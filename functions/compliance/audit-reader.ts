@@ -1,5 +1,5 @@
-import type { Bus } from "../../core/bus/bus.ts";
-import { type FollowVerdict, follow } from "../../core/bus/follow.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
+import { type FollowVerdict, follow } from "../../adapters/nats/follow.ts";
 import { EventEnvelope } from "../../core/protocol/envelope.ts";
 import { streams, subjects } from "../../core/subjects.ts";
 import type { Logger } from "../../core/telemetry/log.ts";

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { functionAgents } from "../../core/agents/manifest.ts";
-import { readInstances } from "../../core/bus/agent-registry.ts";
-import type { Bus } from "../../core/bus/bus.ts";
-import { callTool } from "../../core/bus/tool-transport.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { readInstances } from "../../adapters/nats/agent-registry.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
+import { callTool } from "../../adapters/nats/tool-transport.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { type Fill, type Order, type Position, tradeEventType } from "../../core/domain/trading.ts";
 import { DeadLetter } from "../../core/functions/dead-letter.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";

@@ -1,5 +1,5 @@
-import { readInstances } from "../../core/bus/agent-registry.ts";
-import type { Bus } from "../../core/bus/bus.ts";
+import { readInstances } from "../../adapters/nats/agent-registry.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import type { RawObservation } from "./derive.ts";
 import { parsePrometheusText, type Sample } from "./promtext.ts";
 

@@ -1,4 +1,4 @@
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import type { FunctionBackgroundDeps, RunningBackground } from "../../core/functions/contract.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { subjects } from "../../core/subjects.ts";

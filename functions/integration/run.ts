@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import type { Config } from "../../core/config.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { subjects } from "../../core/subjects.ts";

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { findAgent } from "../../core/agents/manifest.ts";
-import { readInstances } from "../../core/bus/agent-registry.ts";
-import type { Bus } from "../../core/bus/bus.ts";
+import { readInstances } from "../../adapters/nats/agent-registry.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import type { FunctionToolDeps } from "../../core/functions/contract.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { ToolError } from "../../core/tools/errors.ts";

@@ -1,5 +1,5 @@
-import type { Bus } from "../../core/bus/bus.ts";
-import { forwardRpc } from "../../core/bus/tool-transport.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
+import { forwardRpc } from "../../adapters/nats/tool-transport.ts";
 import { rateLimitWaitMs } from "../../core/protocol/retry-after.ts";
 
 /**

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
-import type { Bus } from "../../core/bus/bus.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { createToolRegistry } from "../../core/tools/registry.ts";
 import { defineTool, describeTool } from "../../core/tools/tool.ts";

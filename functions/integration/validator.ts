@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { findAgent, type ToolNature, toolNature } from "../../core/agents/manifest.ts";
-import { type LiveInstance, readInstances } from "../../core/bus/agent-registry.ts";
-import type { Bus } from "../../core/bus/bus.ts";
+import { type LiveInstance, readInstances } from "../../adapters/nats/agent-registry.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import { agreement, classify, type Failure, judge } from "./checks.ts";
 import { generateCases, type JsonSchema } from "./generate.ts";
 import { callOver, type Endpoints, type Outcome, TRANSPORTS, type Transport } from "./transports.ts";

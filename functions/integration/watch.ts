@@ -1,4 +1,4 @@
-import { readInstances } from "../../core/bus/agent-registry.ts";
+import { readInstances } from "../../adapters/nats/agent-registry.ts";
 import type { FunctionBackgroundDeps, RunningBackground } from "../../core/functions/contract.ts";
 import { HEARTBEAT_INTERVAL_MS } from "../../core/subjects.ts";
 import { runAndReport } from "./run.ts";

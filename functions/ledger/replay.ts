@@ -1,5 +1,5 @@
 import { AckPolicy, DeliverPolicy } from "@nats-io/jetstream";
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import type { LedgerEvent } from "../../core/ledger/model.ts";
 import { streams, subjects } from "../../core/subjects.ts";
 import { LedgerInput, toLedgerEvent } from "./events.ts";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { callTool } from "../../core/bus/tool-transport.ts";
+import { callTool } from "../../adapters/nats/tool-transport.ts";
 import type { Config } from "../../core/config.ts";
 import { Ticker } from "../../core/domain/market.ts";
 import { AccountId, StrategyId } from "../../core/domain/trading.ts";

@@ -1,4 +1,4 @@
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import type { AnyFunctionDefinition } from "../../core/functions/contract.ts";
 import { FunctionStateStore, type LoadedState, type StoredState } from "../../core/functions/state-store.ts";
 

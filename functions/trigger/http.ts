@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import { createAdaptorServer } from "@hono/node-server";
 import { Hono } from "hono";
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import type { Registry } from "../../core/telemetry/metrics.ts";
 import { browserGuard } from "../../hotpath/kit/guard.ts";

@@ -1,7 +1,7 @@
 import { InvokeCommand, LambdaClient, ResourceNotFoundException } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Bus } from "../../core/bus/bus.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import type { Config } from "../../core/config.ts";
 import { type Order, tradeEventType } from "../../core/domain/trading.ts";
 import { createLambdaHandler, type LambdaHandler } from "../../adapters/lambda/handler.ts";

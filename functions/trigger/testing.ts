@@ -1,5 +1,5 @@
-import type { Bus } from "../../core/bus/bus.ts";
-import { follow } from "../../core/bus/follow.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
+import { follow } from "../../adapters/nats/follow.ts";
 import { type Config, loadConfig } from "../../core/config.ts";
 import { EventEnvelope } from "../../core/protocol/envelope.ts";
 

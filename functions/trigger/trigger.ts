@@ -1,5 +1,5 @@
 import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import type { Config } from "../../core/config.ts";
 import {
   type AnyFunctionDefinition,

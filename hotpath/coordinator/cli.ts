@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { pino } from "pino";
 import { z } from "zod";
-import { processVersion } from "../../core/bus/agent-registry.ts";
+import { processVersion } from "../../adapters/nats/agent-registry.ts";
 import { ToolError } from "../../core/tools/errors.ts";
 import { LedgerUsageError, ledgerCommand, profitCommand, tradesCommand } from "./cli-ledger.ts";
 import { ANALYSIS_USAGE } from "./cli-analysis-usage.ts";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { type Agent, findAgent, manifest } from "../../core/agents/manifest.ts";
-import { type LiveInstance, RegisteredTool, readInstances } from "../../core/bus/agent-registry.ts";
-import type { Bus } from "../../core/bus/bus.ts";
-import { callAgentTool, forwardRpcBytes } from "../../core/bus/tool-transport.ts";
+import { type LiveInstance, RegisteredTool, readInstances } from "../../adapters/nats/agent-registry.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
+import { callAgentTool, forwardRpcBytes } from "../../adapters/nats/tool-transport.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { ToolError } from "../../core/tools/errors.ts";
 import type { RelayedCall } from "../../core/tools/relay.ts";

@@ -1,7 +1,7 @@
 import type { Subscription } from "@nats-io/transport-node";
 import type { Hono } from "hono";
 import { z } from "zod";
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { subjects } from "../../core/subjects.ts";
 import type { Logger } from "../../core/telemetry/log.ts";

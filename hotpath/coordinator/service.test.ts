@@ -5,8 +5,8 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findAgent, manifest, type ServiceAgent } from "../../core/agents/manifest.ts";
-import { callTool } from "../../core/bus/tool-transport.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { callTool } from "../../adapters/nats/tool-transport.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { consumerName, streams, subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";

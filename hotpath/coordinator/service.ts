@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type ServiceAgent, findAgent, manifest } from "../../core/agents/manifest.ts";
-import { processVersion, readInstances } from "../../core/bus/agent-registry.ts";
+import { processVersion, readInstances } from "../../adapters/nats/agent-registry.ts";
 import { Counter, Gauge } from "../../core/telemetry/metrics.ts";
 import { createToolRegistry } from "../../core/tools/registry.ts";
 import type { RpcRelay } from "../../core/tools/relay.ts";

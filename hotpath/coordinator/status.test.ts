@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";

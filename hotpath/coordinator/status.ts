@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { type Agent, manifest } from "../../core/agents/manifest.ts";
-import { type LiveInstance, readInstances } from "../../core/bus/agent-registry.ts";
-import { type Bus, isNotFound } from "../../core/bus/bus.ts";
-import { readStrategySummaries, StrategySummary } from "../../core/bus/strategy-summary.ts";
-import { callTool } from "../../core/bus/tool-transport.ts";
+import { type LiveInstance, readInstances } from "../../adapters/nats/agent-registry.ts";
+import { type Bus, isNotFound } from "../../adapters/nats/bus.ts";
+import { readStrategySummaries, StrategySummary } from "../../adapters/nats/strategy-summary.ts";
+import { callTool } from "../../adapters/nats/tool-transport.ts";
 import { consumerName, streamOf } from "../../core/subjects.ts";
 
 export const InstanceStatus = z.object({

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import { rejected } from "../../core/tools/errors.ts";
 import { defineTool } from "../../core/tools/tool.ts";
 import { resolveAgent } from "./directory.ts";

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../core/config.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";

@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { AckPolicy, DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import type { Config } from "../../core/config.ts";
 import { EventEnvelope } from "../../core/protocol/envelope.ts";
 import { streams, subjects } from "../../core/subjects.ts";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import type { Fill } from "../../core/domain/trading.ts";
 import type { OrderWire, PositionWire } from "../../core/domain/wire.ts";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findAgent } from "../../core/agents/manifest.ts";
 import { agentProcess } from "../../core/agents/process.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";
 import { frame } from "./journal.ts";
 import { storedEvents } from "./testing.ts";

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { DeliverPolicy } from "@nats-io/jetstream";
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import type { Config } from "../../core/config.ts";
 import { kvBuckets, streams, subjects } from "../../core/subjects.ts";
 import type { Logger } from "../../core/telemetry/log.ts";

@@ -1,4 +1,4 @@
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import type { Candle, OrderBook, Ticker } from "../../core/domain/market.ts";
 import { marketEventType } from "../../core/domain/market.ts";
 import type { Fill, Order, Position } from "../../core/domain/trading.ts";

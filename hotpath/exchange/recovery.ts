@@ -1,5 +1,5 @@
 import { DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import { Candle } from "../../core/domain/market.ts";
 import type { Fill, Order } from "../../core/domain/trading.ts";
 import { streams, subjects } from "../../core/subjects.ts";

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import type { Order } from "../../core/domain/trading.ts";
 import { OrderState } from "../../core/domain/trading.ts";

@@ -1,4 +1,4 @@
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import type { Config } from "../../core/config.ts";
 import { limitsFromConfig, RiskLimits, type RiskPosition, RiskSnapshot } from "../../core/risk/snapshot.ts";
 import { kvBuckets, riskKeys } from "../../core/subjects.ts";

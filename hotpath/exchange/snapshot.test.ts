@@ -1,6 +1,6 @@
 import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import type { Order, OrderRequest } from "../../core/domain/trading.ts";
 import type { Clock } from "../../core/ports/clock.ts";

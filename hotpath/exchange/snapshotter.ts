@@ -1,4 +1,4 @@
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import { streams } from "../../core/subjects.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import { replayTrades } from "./recovery.ts";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callTool } from "../../core/bus/tool-transport.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { callTool } from "../../adapters/nats/tool-transport.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import { type Candle, Signal, marketEventType } from "../../core/domain/market.ts";
 import { FEATURES, computeFeatures } from "../../core/features/feature-set.ts";

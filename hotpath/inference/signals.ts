@@ -1,7 +1,7 @@
 import type { z } from "zod";
-import type { Bus } from "../../core/bus/bus.ts";
-import { type Delivery, follow } from "../../core/bus/follow.ts";
-import { publish } from "../../core/bus/publish.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
+import { type Delivery, follow } from "../../adapters/nats/follow.ts";
+import { publish } from "../../adapters/nats/publish.ts";
 import type { Candle, Signal } from "../../core/domain/market.ts";
 import { envelopeOf, events } from "../../core/events/catalogue.ts";
 import { FeatureStream } from "../../core/features/feature-set.ts";

@@ -1,7 +1,7 @@
 import { request as httpRequest } from "node:http";
 import { afterAll, describe, expect, it } from "vitest";
 import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { serveTriggerHttp, triggerApp } from "../../functions/trigger/http.ts";
 import { createMetricsRegistry } from "../../core/telemetry/metrics.ts";

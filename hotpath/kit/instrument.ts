@@ -1,5 +1,5 @@
 import { findAgent } from "../../core/agents/manifest.ts";
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import { RpcCode, type ToolExecuteParams } from "../../core/protocol/jsonrpc.ts";
 import { Gauge, type Registry, type ToolMetrics } from "../../core/telemetry/metrics.ts";
 import { ToolError } from "../../core/tools/errors.ts";

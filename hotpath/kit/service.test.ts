@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
-import { AgentInstance, readInstances } from "../../core/bus/agent-registry.ts";
-import { callTool } from "../../core/bus/tool-transport.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { AgentInstance, readInstances } from "../../adapters/nats/agent-registry.ts";
+import { callTool } from "../../adapters/nats/tool-transport.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { agentInstanceKey, kvBuckets } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";

@@ -1,8 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Heartbeat, processVersion, startInstanceHeartbeat } from "../../core/bus/agent-registry.ts";
-import { serveToolsOverNats } from "../../core/bus/tool-transport.ts";
+import {
+  type Heartbeat,
+  processVersion,
+  startInstanceHeartbeat,
+} from "../../adapters/nats/agent-registry.ts";
+import { serveToolsOverNats } from "../../adapters/nats/tool-transport.ts";
 import { createMetricsRegistry, toolMetrics } from "../../core/telemetry/metrics.ts";
 import { localDispatch } from "../../core/tools/execute.ts";
 import { childWith } from "../../core/telemetry/log.ts";

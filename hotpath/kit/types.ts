@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
 import type { Registry } from "prom-client";
 import type { ServiceAgent } from "../../core/agents/manifest.ts";
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import type { Config } from "../../core/config.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import type { Dispatch } from "../../core/tools/execute.ts";

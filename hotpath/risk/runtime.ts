@@ -1,9 +1,9 @@
 import type { KV } from "@nats-io/kv";
 import type { z } from "zod";
-import type { Bus } from "../../core/bus/bus.ts";
-import { type Following, follow } from "../../core/bus/follow.ts";
-import { waitOutOutage } from "../../core/bus/outage.ts";
-import { publish } from "../../core/bus/publish.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
+import { type Following, follow } from "../../adapters/nats/follow.ts";
+import { waitOutOutage } from "../../adapters/nats/outage.ts";
+import { publish } from "../../adapters/nats/publish.ts";
 import type { Config } from "../../core/config.ts";
 import type { Candle, Timeframe, Ticker } from "../../core/domain/market.ts";
 import { timeframeMs } from "../../core/domain/market.ts";

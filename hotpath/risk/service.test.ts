@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Bus } from "../../core/bus/bus.ts";
-import { callTool } from "../../core/bus/tool-transport.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
+import { callTool } from "../../adapters/nats/tool-transport.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { loadConfig } from "../../core/config.ts";
 import { type Candle, marketEventType, type Ticker } from "../../core/domain/market.ts";
 import { type Fill, tradeEventType } from "../../core/domain/trading.ts";

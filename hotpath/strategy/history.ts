@@ -1,6 +1,6 @@
 import { DeliverPolicy } from "@nats-io/jetstream";
 import type { z } from "zod";
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import { EventEnvelope } from "../../core/protocol/envelope.ts";
 
 /**

@@ -1,13 +1,13 @@
 import type { z } from "zod";
 import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
-import type { Bus } from "../../core/bus/bus.ts";
-import { callTool } from "../../core/bus/tool-transport.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
+import { callTool } from "../../adapters/nats/tool-transport.ts";
 import type { Config } from "../../core/config.ts";
 import { Candle, Signal } from "../../core/domain/market.ts";
 import { OrderWithFillsWire, withFillsFromWire } from "../../core/domain/wire.ts";
 import { envelopeOf, events, inputOf } from "../../core/events/catalogue.ts";
-import { type Delivery, type FollowFrom, follow as followStream } from "../../core/bus/follow.ts";
-import { publish } from "../../core/bus/publish.ts";
+import { type Delivery, type FollowFrom, follow as followStream } from "../../adapters/nats/follow.ts";
+import { publish } from "../../adapters/nats/publish.ts";
 import { streams, subjects } from "../../core/subjects.ts";
 import { childWith, type Logger } from "../../core/telemetry/log.ts";
 import { ToolError } from "../../core/tools/errors.ts";

@@ -1,5 +1,5 @@
 import type { KV } from "@nats-io/kv";
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import { kvBuckets, strategyKeys } from "../../core/subjects.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import { StrategyConfig } from "./config.ts";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { functionAgents, manifest, serviceAgents } from "../../core/agents/manifest.ts";
 import { agentProcess } from "../../core/agents/process.ts";
-import { Bus } from "../../core/bus/bus.ts";
+import { Bus } from "../../adapters/nats/bus.ts";
 import { tradeEventType } from "../../core/domain/trading.ts";
 import { freePort } from "../nats-server/process.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { functionAgents } from "../../core/agents/manifest.ts";
 import { agentProcess } from "../../core/agents/process.ts";
-import { ensureTopology } from "../../core/bus/topology.ts";
+import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { tradeEventType } from "../../core/domain/trading.ts";
 import { BATCH_KIND, BatchResult } from "../../core/functions/run.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { DeliverPolicy } from "@nats-io/jetstream";
-import type { Bus } from "../../core/bus/bus.ts";
+import type { Bus } from "../../adapters/nats/bus.ts";
 import { manifest } from "../../core/agents/manifest.ts";
 import { agentProcess } from "../../core/agents/process.ts";
 import type { EventEnvelope } from "../../core/protocol/envelope.ts";

@@ -4,7 +4,7 @@
  * one JSON line `{"url","instanceId"}` once it serves.
  */
 import { findAgent, type ServiceAgent } from "../../../core/agents/manifest.ts";
-import { Bus } from "../../../core/bus/bus.ts";
+import { Bus } from "../../../adapters/nats/bus.ts";
 import { quietLogger } from "../../../core/telemetry/log.ts";
 import { startService } from "../service.ts";
 import { testConfig, testSpec } from "./agent.ts";

@@ -1,7 +1,12 @@
 import { hostname } from "node:os";
 import { z } from "zod";
-import { HEARTBEAT_INTERVAL_MS, agentInstanceKey, agentInstanceKeys, kvBuckets } from "../subjects.ts";
-import type { Logger } from "../telemetry/log.ts";
+import {
+  HEARTBEAT_INTERVAL_MS,
+  agentInstanceKey,
+  agentInstanceKeys,
+  kvBuckets,
+} from "../../core/subjects.ts";
+import type { Logger } from "../../core/telemetry/log.ts";
 import type { Bus } from "./bus.ts";
 
 /** A tool as the registry carries it: the `/tools` descriptor (JSON Schemas from zod). */

@@ -1,7 +1,7 @@
 import { type ConsumerMessages, DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
 import type { z } from "zod";
-import type { Logger } from "../telemetry/log.ts";
+import type { Logger } from "../../core/telemetry/log.ts";
 import type { Bus } from "./bus.ts";
 import { waitOutOutage } from "./outage.ts";
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";
-import { EventEnvelope, makeEvent } from "../protocol/envelope.ts";
-import { quietLogger } from "../telemetry/log.ts";
+import { EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
+import { quietLogger } from "../../core/telemetry/log.ts";
 import { ensureTopology } from "./topology.ts";
 import { type Delivery, follow, subjectMatches } from "./follow.ts";
 

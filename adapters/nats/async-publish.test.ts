@@ -2,8 +2,8 @@ import { JetStreamApiError } from "@nats-io/jetstream";
 import { headers as natsHeaders, NoRespondersError, TimeoutError } from "@nats-io/transport-node";
 import { describe, expect, it } from "vitest";
 import { privateNats, testBus } from "../../test/nats.ts";
-import { makeEvent } from "../protocol/envelope.ts";
-import { subjects } from "../subjects.ts";
+import { makeEvent } from "../../core/protocol/envelope.ts";
+import { subjects } from "../../core/subjects.ts";
 import { AsyncPublisher } from "./async-publish.ts";
 import { ensureTopology } from "./topology.ts";
 

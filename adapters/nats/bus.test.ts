@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { privateNats, testBus, eventually } from "../../test/nats.ts";
-import { makeEvent } from "../protocol/envelope.ts";
-import { consumerName, streams, subjects } from "../subjects.ts";
+import { makeEvent } from "../../core/protocol/envelope.ts";
+import { consumerName, streams, subjects } from "../../core/subjects.ts";
 import { TopologyConflictError, ensureTopology } from "./topology.ts";
 
 describe("topology", async () => {

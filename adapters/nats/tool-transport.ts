@@ -5,12 +5,12 @@ import {
   headers as natsHeaders,
   errors as natsErrors,
 } from "@nats-io/transport-node";
-import { RpcCode, TOOL_EXECUTE, responseOf } from "../protocol/jsonrpc.ts";
-import { headers, queueGroup, subjects } from "../subjects.ts";
-import { ToolError } from "../tools/errors.ts";
-import { type Dispatch, type RpcMeta, canonicalAgent, executeRpc } from "../tools/execute.ts";
-import { assertDepth } from "../tools/json-depth.ts";
-import type { CallIds } from "../tools/tool.ts";
+import { RpcCode, TOOL_EXECUTE, responseOf } from "../../core/protocol/jsonrpc.ts";
+import { headers, queueGroup, subjects } from "../../core/subjects.ts";
+import { ToolError } from "../../core/tools/errors.ts";
+import { type Dispatch, type RpcMeta, canonicalAgent, executeRpc } from "../../core/tools/execute.ts";
+import { assertDepth } from "../../core/tools/json-depth.ts";
+import type { CallIds } from "../../core/tools/tool.ts";
 import type { Bus } from "./bus.ts";
 
 const decoder = new TextDecoder();

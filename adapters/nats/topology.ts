@@ -1,7 +1,7 @@
 import { type StreamConfig, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
-import { kvBuckets, objectStores, type StreamSpec, streams } from "../subjects.ts";
+import { kvBuckets, objectStores, type StreamSpec, streams } from "../../core/subjects.ts";
 import type { Bus } from "./bus.ts";
 import { isNotFound } from "./bus.ts";
 

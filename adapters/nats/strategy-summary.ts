@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { kvBuckets, strategyKeys } from "../subjects.ts";
+import { kvBuckets, strategyKeys } from "../../core/subjects.ts";
 import type { Bus } from "./bus.ts";
 
 /**

@@ -1,6 +1,6 @@
 import type { PubAck } from "@nats-io/jetstream";
-import { type EventSpec, type NewCatalogueEvent, newEvent } from "../events/catalogue.ts";
-import type { EventEnvelope } from "../protocol/envelope.ts";
+import { type EventSpec, type NewCatalogueEvent, newEvent } from "../../core/events/catalogue.ts";
+import type { EventEnvelope } from "../../core/protocol/envelope.ts";
 import type { Bus } from "./bus.ts";
 
 /**

@@ -21,10 +21,21 @@ import {
 } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import { type ObjectStore, Objm } from "@nats-io/obj";
-import type { EventEnvelope } from "../protocol/envelope.ts";
+import type { Bus as BusPort } from "../../core/ports/bus.ts";
+import type { EventEnvelope } from "../../core/protocol/envelope.ts";
 import { AsyncPublisher } from "./async-publish.ts";
-import { headers, type KvSpec } from "../subjects.ts";
-import type { Logger } from "../telemetry/log.ts";
+import { headers, type KvSpec } from "../../core/subjects.ts";
+import type { Logger } from "../../core/telemetry/log.ts";
+
+declare module "../../core/ports/bus.ts" {
+  /** The process's bus is this class: what core hands on as {@link BoundBus} has its whole surface. */
+  interface BusBinding {
+    readonly bus: NatsBus;
+  }
+}
+
+/** {@link Bus} under a name the augmentation above cannot confuse with the port's `Bus`. */
+type NatsBus = Bus;
 
 export interface BusOptions {
   /** One URL or a comma-separated list of servers. */
@@ -56,7 +67,7 @@ export interface PublishOptions {
  * The process's one NATS connection and the JetStream, KV and object store handles built on it.
  * Adapters over `@nats-io/*` live here so the rest of the code speaks envelopes and subjects.
  */
-export class Bus {
+export class Bus implements BusPort {
   readonly js: JetStreamClient;
   private readonly kvm: Kvm;
   private readonly objm: Objm;

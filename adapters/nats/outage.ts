@@ -1,5 +1,5 @@
 import { errors as natsErrors } from "@nats-io/transport-node";
-import type { Logger } from "../telemetry/log.ts";
+import type { Logger } from "../../core/telemetry/log.ts";
 import type { Bus } from "./bus.ts";
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { privateNats, testBus } from "../../test/nats.ts";
-import { objectStores } from "../subjects.ts";
+import { objectStores } from "../../core/subjects.ts";
 import { readObject } from "./objects.ts";
 import { ensureTopology } from "./topology.ts";
 
