@@ -14,15 +14,32 @@ const offenders: Record<string, [rule: string, to: string]> = {
   'core/ledger/projection.ts:import { readFileSync } from "node:fs";': ["domain-pure", "node:fs"],
   'core/tools/routes.ts:import { Hono } from "hono";': ["core-no-adapter", "hono"],
   'core/functions/app.ts:import { handle } from "hono/aws-lambda";': ["core-no-adapter", "hono"],
-  'core/bus/server.ts:import { spawn } from "node:child_process";': ["core-no-process", "node:child_process"],
-  'core/registry/models.ts:import type { KV } from "@nats-io/kv";': ["nats-client-in-bus", "@nats-io/kv"],
+  'core/telemetry/server.ts:import { spawn } from "node:child_process";': [
+    "core-no-process",
+    "node:child_process",
+  ],
+  'core/registry/models.ts:import type { KV } from "@nats-io/kv";': [
+    "nats-client-in-adapters",
+    "@nats-io/kv",
+  ],
+  'core/functions/state.ts:import type { KV } from "@nats-io/kv";': [
+    "nats-client-in-adapters",
+    "@nats-io/kv",
+  ],
   'core/domain/trading.ts:import { subjects } from "../subjects.ts";': [
     "domain-no-wiring",
     "core/subjects.ts",
   ],
   'core/risk/snapshot.ts:import { loadConfig } from "../config.ts";': ["domain-no-wiring", "core/config.ts"],
   'core/ports/models.ts:import { createHash } from "node:crypto";': ["ports-pure", "node:crypto"],
-  'core/ports/store.ts:import type { Bus } from "../bus/bus.ts";': ["ports-pure", "core/bus/bus.ts"],
+  'core/ports/store.ts:import type { S } from "../functions/state-store.ts";': [
+    "ports-pure",
+    "core/functions/state-store.ts",
+  ],
+  'core/ports/queue.ts:import type { Bus } from "../../adapters/nats/bus.ts";': [
+    "core-independent",
+    "adapters/nats/bus.ts",
+  ],
   'core/subjects.ts:import { sha } from "../adapters/nats/models.ts";': [
     "core-independent",
     "adapters/nats/models.ts",
@@ -57,7 +74,8 @@ describe("Bot4's layer rules", () => {
   const targets = [
     "core/subjects.ts",
     "core/config.ts",
-    "core/bus/bus.ts",
+    "core/functions/state-store.ts",
+    "adapters/nats/bus.ts",
     "adapters/nats/models.ts",
     "hotpath/kit/http.ts",
     "stacks/plan/deployment.ts",
@@ -84,6 +102,11 @@ describe("Bot4's layer rules", () => {
       "architect.rules.json": rules,
       "core/ports/model-store.ts": 'import type { M } from "../ml/meta.ts";\nexport type S = M;\n',
       "core/ml/meta.ts": "export type M = number;\n",
+      "core/ports/bus.ts": "export interface Bus {\n  kv(spec: { bucket: string }): Promise<unknown>;\n}\n",
+      "adapters/nats/bus.ts":
+        'import { connect } from "@nats-io/transport-node";\nimport type { Bus as Port } from "../../core/ports/bus.ts";\nexport type B = [typeof connect, Port];\n',
+      "core/exchange-state/snapshot.ts":
+        'import type { Bus } from "../ports/bus.ts";\nexport type S = Bus;\n',
       "adapters/nats/model-store.ts":
         'import type { KV } from "@nats-io/kv";\nimport type { S } from "../../core/ports/model-store.ts";\nexport type N = [KV, S];\n',
       "adapters/http/routes.ts": 'import { Hono } from "hono";\nexport const app = new Hono();\n',

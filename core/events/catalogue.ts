@@ -10,7 +10,7 @@ import { type StreamName, subjects } from "../subjects.ts";
 /**
  * The event catalogue: every event type the services publish on the bus, once, with its subject, the
  * zod schema of its `data`, its version, its publisher and (derived from the manifest) its consumers.
- * Publishers build events from an entry ({@link newEvent}, `publish` in core/bus/publish.ts), so the
+ * Publishers build events from an entry ({@link newEvent}, `publish` in adapters/nats/publish.ts), so the
  * type, the subject and the data's type cannot disagree; consumers parse with {@link envelopeOf} or
  * {@link inputOf}; the NATS permissions and the table in docs/architecture.md derive from it.
  *

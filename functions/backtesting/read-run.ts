@@ -10,7 +10,7 @@ import { type BacktestResultAnswer, RunStatus, statusObjectName } from "./status
 
 const decoder = new TextDecoder();
 
-/** Status objects are overwritten while a run goes: read safely against a concurrent put (core/bus/objects.ts). */
+/** Status objects are overwritten while a run goes: read safely against a concurrent put (adapters/nats/objects.ts). */
 async function readJson(bus: Bus, name: string): Promise<unknown> {
   const bytes = await readObject(bus, objectStores.results, name);
   return bytes === null ? undefined : (JSON.parse(decoder.decode(bytes)) as unknown);

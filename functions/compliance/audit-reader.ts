@@ -13,7 +13,7 @@ export interface AuditEntry {
 /**
  * Reads compliance's records from the AUDIT stream, oldest first, from `fromMs` (stream time) to the
  * last record stored when the read began, handing each to `visit` (which may return `"stop"`). A
- * bounded follow (core/bus/follow.ts: an ordered consumer, nothing left on the server); a record that
+ * bounded follow (adapters/nats/follow.ts: an ordered consumer, nothing left on the server); a record that
  * is not an envelope is logged and skipped.
  */
 export async function readAudit(

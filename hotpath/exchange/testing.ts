@@ -8,7 +8,7 @@ import type { Publisher } from "./publisher.ts";
 
 /**
  * Test support: every event stored in a stream (in order), read with a bounded follow
- * (core/bus/follow.ts), so the test sees exactly what consumers would, duplicates included.
+ * (adapters/nats/follow.ts), so the test sees exactly what consumers would, duplicates included.
  */
 export async function storedEvents(
   bus: Bus,

@@ -315,7 +315,7 @@ export class RiskRuntime implements RiskControl {
 
   /**
    * After the bus reconnects the limits watch is opened again (the followers reopen themselves,
-   * core/bus/follow.ts).
+   * adapters/nats/follow.ts).
    */
   private rewatchOnReconnect(): void {
     const { logger } = this.options;
