@@ -8,5 +8,5 @@ analyze/gate options:
   --base <ref>           gate: new code = the diff from this git revision (default: the committed baseline)
   --coverage <file>      gate: istanbul/vitest coverage-final.json for the coverage-on-new-code condition
   --config <file>        gate: the gate configuration (default <root>/quality-gate.json)
-  --update-baseline      gate: accept every current issue into the baseline file and exit 0
+  --update-baseline      gate: accept current complexity and duplication into the baseline (never layer violations or circles; exit 1 if any)
   --min-tokens <n>, --min-lines <n>, --parts duplicates,layers,complexity   analyze: options`;

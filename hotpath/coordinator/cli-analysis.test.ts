@@ -173,14 +173,29 @@ describe("bot4 gate --base", () => {
 });
 
 describe("bot4 gate against the committed baseline", () => {
-  it("accepts the baseline's issues and fails on a new one", async () => {
+  // Cognitive complexity 21 (if-nesting 1 + 2 + … + 6), over the default threshold of 15.
+  const complex =
+    "export function deep(a: number): number {\n" +
+    "  if (a > 1) { if (a > 2) { if (a > 3) { if (a > 4) { if (a > 5) { if (a > 6) { return 1; } } } } } }\n" +
+    "  return 0;\n}\n";
+
+  it("accepts the baseline's complexity, never a layer violation, and fails on a new issue", async () => {
     const root = repo();
-    // An existing violation, accepted into the baseline.
-    write(root, { "core/old.ts": 'import { run } from "../hotpath/svc/run.ts";\nexport const o = run;\n' });
+    write(root, {
+      "core/deep.ts": complex,
+      "core/old.ts": 'import { run } from "../hotpath/svc/run.ts";\nexport const o = run;\n',
+    });
     expect((await bot4("gate", root)).code).toBe(1); // no baseline: everything is new
     const upd = await bot4("gate", root, "--update-baseline");
-    expect(upd.code).toBe(0);
+    expect(upd.code).toBe(1);
     expect(upd.out).toMatch(/baseline written: .*quality-baseline\.json \(1 accepted issues\)/);
+    expect(upd.out).toMatch(/not accepted: 1 layer violation\(s\) or import circle\(s\)/);
+    // The old violation still fails the gate; the accepted complex function does not.
+    const old = await bot4("gate", root);
+    expect(old.code).toBe(1);
+    expect(old.out).toMatch(/core\/old\.ts:1 {2}core-independent/);
+    expect(old.out).not.toMatch(/core\/deep\.ts/);
+    rmSync(join(root, "core/old.ts"));
     const ok = await bot4("gate", root);
     expect(ok.code).toBe(0);
     expect(ok.out).toMatch(/measured against changes since the baseline quality-baseline\.json/);
@@ -188,7 +203,7 @@ describe("bot4 gate against the committed baseline", () => {
     const bad = await bot4("gate", root);
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(/core\/new\.ts:1 {2}core-independent/);
-    expect(bad.out).not.toMatch(/core\/old\.ts:1/);
+    expect(bad.out).not.toMatch(/core\/deep\.ts/);
   });
 });
 

@@ -123,9 +123,11 @@ async function gateCommand(
 ) {
   const path = target ?? ".";
   if (values["update-baseline"]) {
-    const { file, issues } = writeBaseline(path, values.config);
+    const { file, issues, refused } = writeBaseline(path, values.config);
     io.out(`baseline written: ${file} (${issues} accepted issues)`);
-    return 0;
+    if (refused > 0)
+      io.out(`not accepted: ${refused} layer violation(s) or import circle(s); the layer rules must hold`);
+    return refused > 0 ? 1 : 0;
   }
   const args = {
     ...(values.base !== undefined ? { base: values.base } : {}),

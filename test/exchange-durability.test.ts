@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTopology } from "../../adapters/nats/topology.ts";
-import { loadConfig } from "../../core/config.ts";
-import type { Fill } from "../../core/domain/trading.ts";
-import type { OrderWire, PositionWire } from "../../core/domain/wire.ts";
-import { events as catalogue, messageId } from "../../core/events/catalogue.ts";
-import { quietLogger } from "../../core/telemetry/log.ts";
-import { eventually, privateNats, testBus } from "../../test/nats.ts";
-import type { RunningService } from "../kit/types.ts";
-import { startRisk } from "../risk/service.ts";
-import type { ExchangeRuntime } from "./runtime.ts";
-import { startExchange } from "./service.ts";
-import { storedEvents, toolPoster } from "./testing.ts";
+import { ensureTopology } from "../adapters/nats/topology.ts";
+import { loadConfig } from "../core/config.ts";
+import type { Fill } from "../core/domain/trading.ts";
+import type { OrderWire, PositionWire } from "../core/domain/wire.ts";
+import { events as catalogue, messageId } from "../core/events/catalogue.ts";
+import { quietLogger } from "../core/telemetry/log.ts";
+import { eventually, privateNats, testBus } from "./nats.ts";
+import type { RunningService } from "../hotpath/kit/types.ts";
+import { startRisk } from "../hotpath/risk/service.ts";
+import type { ExchangeRuntime } from "../hotpath/exchange/runtime.ts";
+import { startExchange } from "../hotpath/exchange/service.ts";
+import { storedEvents, toolPoster } from "../hotpath/exchange/testing.ts";
 
 /**
  * The exchange's durability contract over a real nats-server: an order is answered only once its

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { ensureTopology } from "../../adapters/nats/topology.ts";
-import { loadConfig } from "../../core/config.ts";
-import { subjects } from "../../core/subjects.ts";
-import { quietLogger } from "../../core/telemetry/log.ts";
-import { privateNats, testBus } from "../../test/nats.ts";
-import { storedEvents, toolPoster } from "../exchange/testing.ts";
-import { startRisk } from "./service.ts";
+import { ensureTopology } from "../adapters/nats/topology.ts";
+import { loadConfig } from "../core/config.ts";
+import { subjects } from "../core/subjects.ts";
+import { quietLogger } from "../core/telemetry/log.ts";
+import { privateNats, testBus } from "./nats.ts";
+import { storedEvents, toolPoster } from "../hotpath/exchange/testing.ts";
+import { startRisk } from "../hotpath/risk/service.ts";
 
 /**
  * The precedence of risk limits: a limit variable the environment names at start replaces the stored

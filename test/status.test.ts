@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
-import { ensureTopology } from "../../adapters/nats/topology.ts";
-import { loadConfig } from "../../core/config.ts";
-import { quietLogger } from "../../core/telemetry/log.ts";
-import { eventually, privateNats, testBus } from "../../test/nats.ts";
-import type { RunningService } from "../kit/types.ts";
-import { start as startRisk } from "../risk/service.ts";
-import { systemStatus } from "./status.ts";
+import { findAgent, type ServiceAgent } from "../core/agents/manifest.ts";
+import { ensureTopology } from "../adapters/nats/topology.ts";
+import { loadConfig } from "../core/config.ts";
+import { quietLogger } from "../core/telemetry/log.ts";
+import { eventually, privateNats, testBus } from "./nats.ts";
+import type { RunningService } from "../hotpath/kit/types.ts";
+import { start as startRisk } from "../hotpath/risk/service.ts";
+import { systemStatus } from "../hotpath/coordinator/status.ts";
 
 const nats = await privateNats();
 const bus = await testBus(nats.url, "status-urls");

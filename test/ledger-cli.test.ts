@@ -2,17 +2,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTopology } from "../../adapters/nats/topology.ts";
-import { scenarioEvents } from "../../core/ledger/testing.ts";
-import { makeEvent } from "../../core/protocol/envelope.ts";
-import { subjects } from "../../core/subjects.ts";
-import { quietLogger } from "../../core/telemetry/log.ts";
-import { type Io, runCli } from "../../hotpath/coordinator/cli.ts";
-import { start as startCoordinator } from "../../hotpath/coordinator/service.ts";
-import type { RunningService } from "../../hotpath/kit/types.ts";
-import { eventually, privateNats, testBus } from "../../test/nats.ts";
-import { type LocalFunctions, startLocalFunctions } from "../local.ts";
-import { testConfig } from "../trigger/testing.ts";
+import { ensureTopology } from "../adapters/nats/topology.ts";
+import { scenarioEvents } from "../core/ledger/testing.ts";
+import { makeEvent } from "../core/protocol/envelope.ts";
+import { subjects } from "../core/subjects.ts";
+import { quietLogger } from "../core/telemetry/log.ts";
+import { type Io, runCli } from "../hotpath/coordinator/cli.ts";
+import { start as startCoordinator } from "../hotpath/coordinator/service.ts";
+import type { RunningService } from "../hotpath/kit/types.ts";
+import { eventually, privateNats, testBus } from "./nats.ts";
+import { type LocalFunctions, startLocalFunctions } from "../functions/local.ts";
+import { testConfig } from "../functions/trigger/testing.ts";
 
 /**
  * The ledger as `npm start` runs it — loaded by functions/local.ts from functions/ledger/function.ts,
