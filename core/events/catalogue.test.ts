@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Fill } from "../domain/trading.ts";
-import { subjects } from "../subjects.ts";
+import { recordKind } from "../functions/outputs.ts";
+import { streamOf, streams, subjects } from "../subjects.ts";
 import {
   catalogue,
   consumersOf,
@@ -28,10 +29,27 @@ describe("event catalogue", () => {
   it("names each type once, and each subject lies in its stream", () => {
     const types = catalogue.map((e) => e.type);
     expect(new Set(types).size).toBe(types.length);
+    const streamsUsed = new Set<string>();
     for (const e of catalogue) {
-      const root = e.stream === "MARKET" ? subjects.market.all : subjects.events.all;
-      expect(filterCovers(root, e.pattern), `${e.type} on ${e.pattern}`).toBe(true);
+      streamsUsed.add(e.stream);
+      const inStream = streams[e.stream].subjects.some((root) => filterCovers(root, e.pattern));
+      expect(inStream, `${e.type} on ${e.pattern} in ${e.stream}`).toBe(true);
+      // No other stream stores it (a subject lies in exactly one).
+      expect(streamOf(e.pattern)?.name, e.type).toBe(e.stream);
     }
+    expect([...streamsUsed].sort()).toEqual(["AUDIT", "COMMANDS", "EVENTS", "MARKET"]);
+  });
+
+  it("puts a function's commands where it consumes them and its records where the trigger writes them", () => {
+    for (const e of catalogue.filter((c) => c.stream === "COMMANDS")) {
+      expect(consumersOf(e), e.type).toEqual([e.publisher]);
+    }
+    for (const e of catalogue.filter((c) => c.stream === "AUDIT")) {
+      expect(e.pattern, e.type).toBe(subjects.audit.of(e.publisher, recordKind(e)));
+    }
+    expect(consumersOf(events.architect.completed)).toEqual(["quality"]);
+    expect(events.backtesting.requested.pattern).toBe(subjects.commands.of("backtesting", "run"));
+    expect(events.infra.firing.pattern).toBe(events.infra.resolved.pattern);
   });
 
   it("derives consumers from the manifest", () => {

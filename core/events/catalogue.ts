@@ -3,6 +3,11 @@ import { type AgentName, manifest } from "../agents/manifest.ts";
 import { Candle, OrderBook, Signal, Ticker, UnifiedSymbol, marketEventType } from "../domain/market.ts";
 import { Fill, Order, OrderState, Position, StrategyId, tradeEventType } from "../domain/trading.ts";
 import { DEAD_LETTER_TYPE, DeadLetter } from "../functions/dead-letter.ts";
+import { AnalysisCompleted, AnalysisFailed, GateEvaluated } from "./data/analysis.ts";
+import { BacktestCommand, BacktestCompleted, BacktestFailed, BacktestProgress } from "./data/backtesting.ts";
+import { ControlRecord, Decision, ViolationEvent } from "./data/compliance.ts";
+import { AlertFiring, AlertResolved, Tick } from "./data/infra.ts";
+import { IntegrationFailed, IntegrationValidated, ReportCommand } from "./data/integration.ts";
 import { EventEnvelope, makeEvent } from "../protocol/envelope.ts";
 import { RiskLimits } from "../risk/snapshot.ts";
 import { type StreamName, subjects } from "../subjects.ts";
@@ -106,6 +111,34 @@ export const StreamDown = z.object({
 });
 export type StreamDown = z.infer<typeof StreamDown>;
 
+/** Where an agent's own subjects lie in each stream it writes (`<root>.<agent>.<kind>`). */
+const ownSubject = {
+  EVENTS: subjects.events.of,
+  COMMANDS: subjects.commands.of,
+  AUDIT: subjects.audit.of,
+} as const;
+
+/**
+ * An entry on a fixed subject of the publisher's own: an event (`events.<agent>.<kind>`), a command a
+ * function's tools or background work queue for its own handler (`cmd.<function>.<kind>`), or an
+ * AUDIT record (`audit.<agent>.<kind>`, where the trigger publishes a function's records).
+ */
+const own = <T>(
+  [stream, publisher, kind]: [keyof typeof ownSubject, AgentName, string],
+  type: string,
+  schema: z.ZodType<T>,
+  schemaName: string,
+) =>
+  spec<T>({
+    type,
+    version: 1,
+    stream,
+    pattern: ownSubject[stream](publisher, kind),
+    schema,
+    schemaName,
+    publisher,
+  });
+
 const orderEvent = (state: OrderState) =>
   spec<Order>({
     type: tradeEventType.order(state),
@@ -195,6 +228,74 @@ export const events = {
   candle: marketSpec("candle", Candle, "Candle"),
   ticker: marketSpec("ticker", Ticker, "Ticker"),
   book: marketSpec("book", OrderBook, "OrderBook"),
+  backtesting: {
+    requested: own(
+      ["COMMANDS", "backtesting", "run"],
+      "backtest.requested",
+      BacktestCommand,
+      "BacktestCommand",
+    ),
+    progress: own(
+      ["EVENTS", "backtesting", "progress"],
+      "backtest.progress",
+      BacktestProgress,
+      "BacktestProgress",
+    ),
+    completed: own(
+      ["EVENTS", "backtesting", "completed"],
+      "backtest.completed",
+      BacktestCompleted,
+      "BacktestCompleted",
+    ),
+    failed: own(["EVENTS", "backtesting", "failed"], "backtest.failed", BacktestFailed, "BacktestFailed"),
+  },
+  architect: {
+    completed: own(
+      ["EVENTS", "architect", "completed"],
+      "architect.analysis.completed",
+      AnalysisCompleted,
+      "AnalysisCompleted",
+    ),
+    failed: own(
+      ["EVENTS", "architect", "failed"],
+      "architect.analysis.failed",
+      AnalysisFailed,
+      "AnalysisFailed",
+    ),
+  },
+  quality: {
+    evaluated: own(["EVENTS", "quality", "gate"], "quality.gate.evaluated", GateEvaluated, "GateEvaluated"),
+  },
+  compliance: {
+    violation: own(
+      ["EVENTS", "compliance", "violation"],
+      "compliance.violation",
+      ViolationEvent,
+      "ViolationEvent",
+    ),
+    decision: own(["AUDIT", "compliance", "decision"], "audit.decision", Decision, "Decision"),
+    control: own(["AUDIT", "compliance", "control"], "audit.control", ControlRecord, "ControlRecord"),
+  },
+  integration: {
+    report: own(["COMMANDS", "integration", "report"], "integration.report", ReportCommand, "ReportCommand"),
+    validated: own(
+      ["EVENTS", "integration", "validated"],
+      "integration.validated",
+      IntegrationValidated,
+      "IntegrationValidated",
+    ),
+    failed: own(
+      ["EVENTS", "integration", "failed"],
+      "integration.failed",
+      IntegrationFailed,
+      "IntegrationFailed",
+    ),
+  },
+  infra: {
+    tick: own(["COMMANDS", "infra", "tick"], "infra.tick", Tick, "Tick"),
+    firing: own(["EVENTS", "infra", "alert"], "alert.firing", AlertFiring, "AlertFiring"),
+    resolved: own(["EVENTS", "infra", "alert"], "alert.resolved", AlertResolved, "AlertResolved"),
+  },
 } as const;
 
 /** Dead letters are published by the trigger for the function whose input it was (`dlq.<function>`). */
@@ -221,6 +322,12 @@ export const catalogue: readonly EventSpec[] = [
   events.candle,
   events.ticker,
   events.book,
+  ...Object.values(events.backtesting),
+  ...Object.values(events.architect),
+  ...Object.values(events.quality),
+  ...Object.values(events.compliance),
+  ...Object.values(events.integration),
+  ...Object.values(events.infra),
 ];
 
 /** The catalogue entries an agent publishes. */

@@ -64,7 +64,10 @@ export interface LiveChannel {
   publish(effects: { events?: readonly OutputEvent[]; objects?: readonly OutputObject[] }): Promise<void>;
 }
 
-/** An event to publish; `cause` is the stream sequence of the inbound event that produced it. */
+/**
+ * An event to publish; `cause` is the stream sequence of the inbound event that produced it. Built
+ * from a catalogue entry with `outputOf` (core/functions/outputs.ts), which fills subject and type.
+ */
 export interface OutputEvent<T = unknown> {
   readonly cause: number;
   /** A subject built with core/subjects.ts (e.g. `subjects.events.of("compliance", "violation")`). */
@@ -74,7 +77,7 @@ export interface OutputEvent<T = unknown> {
   readonly data: T;
 }
 
-/** An immutable record for the AUDIT stream, published on `subjects.audit.of(<function>, kind)`. */
+/** An immutable record for the AUDIT stream, published on `subjects.audit.of(<function>, kind)` (built with `recordOf`). */
 export interface OutputRecord<T = unknown> {
   readonly cause: number;
   /** One subject token, e.g. `decision`, `control`. */

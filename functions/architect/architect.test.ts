@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Bus } from "../../adapters/nats/bus.ts";
 import { callTool } from "../../adapters/nats/tool-transport.ts";
 import { ensureTopology } from "../../adapters/nats/topology.ts";
+import { envelopeOf, events } from "../../core/events/catalogue.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { objectStores, streams, subjects } from "../../core/subjects.ts";
@@ -12,10 +13,8 @@ import { quietLogger } from "../../core/telemetry/log.ts";
 import { ToolError } from "../../core/tools/errors.ts";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";
 import { type LocalFunctions, startLocalFunctions } from "../local.ts";
-import { z } from "zod";
-import { GateResultSchema } from "../../core/analysis/schemas.ts";
 import { readStream, testConfig } from "../trigger/testing.ts";
-import { AnalysisCompleted, analysisObjectName, architectEventType, architectSubject } from "./command.ts";
+import { analysisObjectName, architectCommand } from "./command.ts";
 
 /**
  * The architect and the quality gate on a real bus: their tools over NATS (as the coordinator calls
@@ -55,7 +54,6 @@ const rules = {
 };
 
 // The quality gate's verdict, read as any consumer of the bus would (agents do not import one another).
-const GateEvaluated = GateResultSchema.extend({ runId: z.string(), root: z.string(), against: z.string() });
 const qualitySubject = { evaluated: subjects.events.of("quality", "gate") };
 
 let bus: Bus;
@@ -205,15 +203,15 @@ describe("the analysis command and the quality gate on the bus", () => {
     await bus.publishEvent(
       makeEvent({
         id: "cmd-analyze-1",
-        type: architectEventType.command,
+        type: architectCommand.type,
         source: "test",
-        subject: architectSubject.command,
+        subject: architectCommand.subject,
         data: { runId: "run-1", path: root, gate: true },
       }),
     );
     const done = await eventually(
       async () => {
-        const msgs = await readStream(bus, streams.EVENTS.name, architectSubject.completed);
+        const msgs = await readStream(bus, streams.EVENTS.name, subjects.events.of("architect", "completed"));
         return msgs.length > 0 ? msgs : undefined;
       },
       30_000,
@@ -221,7 +219,8 @@ describe("the analysis command and the quality gate on the bus", () => {
     );
     expect(done).toHaveLength(1);
     expect(done[0]?.envelope.type).toBe("architect.analysis.completed");
-    const data = AnalysisCompleted.parse(done[0]?.envelope.data);
+    // The published envelope is the catalogue entry's: its type, and data of its schema.
+    const { data } = envelopeOf(events.architect.completed).parse(done[0]?.envelope);
     expect(data).toMatchObject({
       runId: "run-1",
       duplicates: 1,
@@ -247,7 +246,7 @@ describe("the analysis command and the quality gate on the bus", () => {
       30_000,
       "quality.gate.evaluated",
     );
-    const v = GateEvaluated.parse(verdicts[0]?.envelope.data);
+    const v = envelopeOf(events.quality.evaluated).parse(verdicts[0]?.envelope).data;
     expect(v).toMatchObject({ runId: "run-1", against: "none", status: "failed" });
     const byMetric = Object.fromEntries(v.conditions.map((c) => [c.metric, c]));
     expect(byMetric.new_layer_violations).toMatchObject({ status: "error", value: 1 });
@@ -258,9 +257,9 @@ describe("the analysis command and the quality gate on the bus", () => {
     await bus.publishEvent(
       makeEvent({
         id: "cmd-analyze-2",
-        type: architectEventType.command,
+        type: architectCommand.type,
         source: "test",
-        subject: architectSubject.command,
+        subject: architectCommand.subject,
         data: { runId: "run-2", path: root },
       }),
     );
@@ -272,7 +271,7 @@ describe("the analysis command and the quality gate on the bus", () => {
       30_000,
       "second verdict",
     );
-    const v2 = GateEvaluated.parse(second[1]?.envelope.data);
+    const v2 = envelopeOf(events.quality.evaluated).parse(second[1]?.envelope).data;
     expect(v2).toMatchObject({
       runId: "run-2",
       against: "previous_analysis",
@@ -286,21 +285,23 @@ describe("the analysis command and the quality gate on the bus", () => {
     await bus.publishEvent(
       makeEvent({
         id: "cmd-analyze-bad",
-        type: architectEventType.command,
+        type: architectCommand.type,
         source: "test",
-        subject: architectSubject.command,
+        subject: architectCommand.subject,
         data: { runId: "run-bad", path: join(root, "missing") },
       }),
     );
     const failed = await eventually(
       async () => {
-        const msgs = await readStream(bus, streams.EVENTS.name, architectSubject.failed);
+        const msgs = await readStream(bus, streams.EVENTS.name, subjects.events.of("architect", "failed"));
         return msgs.length > 0 ? msgs : undefined;
       },
       30_000,
       "architect.analysis.failed",
     );
-    expect(failed[0]?.envelope.data).toMatchObject({ runId: "run-bad" });
+    expect(envelopeOf(events.architect.failed).parse(failed[0]?.envelope).data).toMatchObject({
+      runId: "run-bad",
+    });
   });
 
   it("evaluate_gate over NATS compares two snapshots", async () => {

@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { AnalysisPart } from "../../core/analysis/analyze.ts";
-import { Snapshot } from "../../core/analysis/gate.ts";
 import { subjects } from "../../core/subjects.ts";
 
 /** The analysis command (`cmd.architect.analyze` on COMMANDS) and what the architect publishes. */
@@ -29,38 +28,13 @@ export const ArchitectCommand = z
   });
 export type ArchitectCommand = z.infer<typeof ArchitectCommand>;
 
-export const architectEventType = {
-  command: "architect.analysis.requested",
-  completed: "architect.analysis.completed",
-  failed: "architect.analysis.failed",
+/** The command's type and subject (the events' are the catalogue's: `events.architect` in core/events/catalogue.ts). */
+export const architectCommand = {
+  type: "architect.analysis.requested",
+  subject: subjects.commands.of("architect", "analyze"),
 } as const;
-
-export const architectSubject = {
-  command: subjects.commands.of("architect", "analyze"),
-  completed: subjects.events.of("architect", "completed"),
-  failed: subjects.events.of("architect", "failed"),
-};
 
 /** The full result's name in the results object store. */
 export const analysisObjectName = (runId: string) => `architect/${runId}.json`;
 
-/** The completion event: counts, where the full result is, and the gate's view of the analysis. */
-export const AnalysisCompleted = z.object({
-  runId: z.string(),
-  root: z.string(),
-  scope: z.string(),
-  resultObject: z.string(),
-  files: z.number().int(),
-  lines: z.number().int(),
-  duplicates: z.number().int(),
-  duplicatedPercent: z.number(),
-  layerViolations: z.number().int(),
-  cycles: z.number().int(),
-  functionsOverThresholds: z.number().int(),
-  timings_ms: z.record(z.string(), z.number()),
-  snapshot: Snapshot,
-  gate: z.boolean(),
-  /** The project's committed baseline, when the gate was asked for and one exists. */
-  baseline: Snapshot.optional(),
-});
-export type AnalysisCompleted = z.infer<typeof AnalysisCompleted>;
+export { AnalysisCompleted } from "../../core/events/data/analysis.ts";

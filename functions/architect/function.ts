@@ -15,13 +15,9 @@ import {
   type OutputObject,
 } from "../../core/functions/contract.ts";
 import { EventEnvelope } from "../../core/protocol/envelope.ts";
-import {
-  type AnalysisCompleted,
-  ArchitectCommand,
-  analysisObjectName,
-  architectEventType,
-  architectSubject,
-} from "./command.ts";
+import { events } from "../../core/events/catalogue.ts";
+import { outputOf } from "../../core/functions/outputs.ts";
+import { type AnalysisCompleted, ArchitectCommand, analysisObjectName } from "./command.ts";
 import { architectTools, warmAnalysis } from "./tools.ts";
 
 /**
@@ -69,7 +65,7 @@ export const definition = defineFunction<ArchitectCommandEnvelope, undefined>({
     return { stop: async () => {} };
   },
   handle(batch, ctx): Effects<undefined> {
-    const events: OutputEvent[] = [];
+    const out: OutputEvent[] = [];
     const objects: OutputObject[] = [];
     for (const msg of batch) {
       const cause = msg.seq;
@@ -81,12 +77,7 @@ export const definition = defineFunction<ArchitectCommandEnvelope, undefined>({
       } catch (err) {
         if (!(err instanceof AnalysisInputError)) throw err;
         ctx.logger.warn({ runId, reason: err.message }, "analysis refused");
-        events.push({
-          cause,
-          subject: architectSubject.failed,
-          type: architectEventType.failed,
-          data: { runId, reason: err.message },
-        });
+        out.push(outputOf(events.architect.failed, cause, { runId, reason: err.message }));
         continue;
       }
       const { root, scope, result, baseline } = analysed;
@@ -108,9 +99,9 @@ export const definition = defineFunction<ArchitectCommandEnvelope, undefined>({
         gate: cmd.gate,
         ...(baseline !== undefined ? { baseline } : {}),
       };
-      events.push({ cause, subject: architectSubject.completed, type: architectEventType.completed, data });
+      out.push(outputOf(events.architect.completed, cause, data));
       objects.push({ cause, name, data: { runId, root, scope, ...result } });
     }
-    return { events, objects };
+    return { events: out, objects };
   },
 });

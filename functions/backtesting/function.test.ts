@@ -8,6 +8,7 @@ import { simulateCandles } from "../../core/market/simulator.ts";
 import { syntheticBars } from "../../core/ml/synthetic.ts";
 import { exportOnnx } from "../../core/ml/onnx-export.ts";
 import { trainOnBars } from "../../core/ml/train.ts";
+import { envelopeOf, events } from "../../core/events/catalogue.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { objectStores, subjects } from "../../core/subjects.ts";
@@ -97,6 +98,9 @@ describe("backtesting function over the bus", () => {
       Array.from({ length: 11 }, (_, k) => k * 2_000),
     );
     expect(Math.max(...progress.map((p) => p.seq))).toBeLessThan(completed[0]?.seq as number);
+    // Every published envelope is its catalogue entry's: the type, and data of the entry's schema.
+    for (const p of progress) expect(envelopeOf(events.backtesting.progress).parse(p.envelope)).toBeTruthy();
+    expect(envelopeOf(events.backtesting.completed).parse(event).data.runId).toBe("run-1");
 
     // The trigger publishes events and puts objects concurrently: the object may land just after the event.
     const store = await bus.objectStore(objectStores.results);
@@ -147,8 +151,9 @@ describe("backtesting function over the bus", () => {
       10_000,
       "backtest.failed",
     );
-    expect(failed[0]?.envelope.data).toMatchObject({
+    expect(envelopeOf(events.backtesting.failed).parse(failed[0]?.envelope).data).toMatchObject({
       runId: "run-gap",
+      cause: "data",
       reason: expect.stringMatching(/3 1h bar\(s\) missing/),
     });
     const store = await bus.objectStore(objectStores.results);

@@ -8,15 +8,9 @@ import {
   type OutputEvent,
   type OutputObject,
 } from "../../core/functions/contract.ts";
-import { EventEnvelope } from "../../core/protocol/envelope.ts";
-import {
-  BacktestCommand,
-  backtestEventType,
-  backtestingSubject,
-  type Refusal,
-  refusalOf,
-  resultObjectName,
-} from "./command.ts";
+import { envelopeOf, events } from "../../core/events/catalogue.ts";
+import { outputOf } from "../../core/functions/outputs.ts";
+import { type BacktestCommand, type Refusal, refusalOf, resultObjectName } from "./command.ts";
 import {
   type BacktestingState,
   BacktestingState as BacktestingStateSchema,
@@ -43,7 +37,7 @@ import { backtestingTools } from "./tools.ts";
  * publishes): commands carry simulated or inline data; exchange data is fetched by the run_backtest
  * tool. A command that fails the schema is dead-lettered.
  */
-export const BacktestCommandEnvelope = EventEnvelope.extend({ data: BacktestCommand });
+export const BacktestCommandEnvelope = envelopeOf(events.backtesting.requested);
 export type BacktestCommandEnvelope = z.infer<typeof BacktestCommandEnvelope>;
 
 type Ctx = FunctionContext<BacktestingState>;
@@ -105,12 +99,13 @@ async function runCommand(
     const result = await execute(msg.event.data.spec, ctx, (done, total) => progress.report(done, total));
     await progress.settled();
     const resultName = resultObjectName(runId);
-    out.events.push({
-      cause,
-      subject: backtestingSubject("completed"),
-      type: backtestEventType.completed,
-      data: { runId, resultObject: resultName, summary: summarize(result) },
-    });
+    out.events.push(
+      outputOf(events.backtesting.completed, cause, {
+        runId,
+        resultObject: resultName,
+        summary: summarize(result),
+      }),
+    );
     const total = progress.last?.total;
     out.objects.push(
       { cause, name: resultName, data: { runId, ...result } },
@@ -124,12 +119,7 @@ async function runCommand(
     const refusal = refusalOf(err) ?? lastDeliveryFailure(msg, ctx);
     if (refusal === undefined) throw err;
     ctx.logger.warn({ runId, attempt, ...refusal, err }, "backtest failed");
-    out.events.push({
-      cause,
-      subject: backtestingSubject("failed"),
-      type: backtestEventType.failed,
-      data: { runId, ...refusal },
-    });
+    out.events.push(outputOf(events.backtesting.failed, cause, { runId, ...refusal }));
     out.objects.push(
       status({
         status: "failed",

@@ -1,6 +1,7 @@
 import type { LiveChannel, OutputEvent, OutputObject } from "../../core/functions/contract.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
-import { backtestEventType, backtestingSubject } from "./command.ts";
+import { events } from "../../core/events/catalogue.ts";
+import { outputOf } from "../../core/functions/outputs.ts";
 import { progressOf, type RunProgress, type RunStatus, statusObjectName } from "./status.ts";
 
 export interface ProgressReporter {
@@ -44,12 +45,7 @@ export function progressReporter(args: {
     report(done, total) {
       const progress = progressOf(done, total);
       last = progress;
-      const event: OutputEvent = {
-        cause,
-        subject: backtestingSubject("progress"),
-        type: backtestEventType.progress,
-        data: { runId, ...progress },
-      };
+      const event: OutputEvent = outputOf(events.backtesting.progress, cause, { runId, ...progress });
       if (live === undefined) {
         args.events.push(event);
         return;

@@ -1,9 +1,8 @@
-import { z } from "zod";
 import { type BacktestResult, loadCandles, runBacktest } from "../../core/backtest/backtest.ts";
-import { BacktestSpec, type DataSpec } from "../../core/backtest/spec.ts";
-import { type WalkForwardResult, WalkForwardSpec, walkForward } from "../../core/backtest/walk-forward.ts";
+import type { BacktestRequest, ModelRef, WalkForwardRequest } from "../../core/backtest/request.ts";
+import type { DataSpec } from "../../core/backtest/spec.ts";
+import { type WalkForwardResult, walkForward } from "../../core/backtest/walk-forward.ts";
 import type { Candle } from "../../core/domain/market.ts";
-import { ModelVersion } from "../../core/ml/model-meta.ts";
 import type { StrategyDeps, StrategySpec } from "../../core/strategy/spec.ts";
 import { scoreSeries, seriesSignals } from "./onnx-signals.ts";
 import { BacktestRefused } from "./refusals.ts";
@@ -12,24 +11,12 @@ import { BacktestRefused } from "./refusals.ts";
  * The backtesting function's use cases: resolve the data (pure sources in core, the exchange through
  * an injected fetcher), score the ONNX model when the strategy is `ml_signal`, then run core's engine.
  */
-export const ModelRef = z.union([
-  z.object({
-    /** ONNX bytes (core/ml export), base64. */
-    onnxBase64: z.string().min(16).max(20_000_000),
-    /** The registry version the bytes were resolved from, when they were. */
-    version: ModelVersion.optional(),
-  }),
-  /** A model of the registry (KV bot4_models + object store bot4_model_artifacts), verified by its sha256. */
-  z.object({ version: ModelVersion }),
-]);
-export type ModelRef = z.infer<typeof ModelRef>;
-
-export const BacktestRequest = BacktestSpec.extend({ model: ModelRef.optional() });
-export type BacktestRequest = z.infer<typeof BacktestRequest>;
-export type BacktestRequestInput = z.input<typeof BacktestRequest>;
-
-export const WalkForwardRequest = WalkForwardSpec.extend({ model: ModelRef.optional() });
-export type WalkForwardRequest = z.infer<typeof WalkForwardRequest>;
+export {
+  BacktestRequest,
+  type BacktestRequestInput,
+  ModelRef,
+  WalkForwardRequest,
+} from "../../core/backtest/request.ts";
 
 export type ExchangeData = Extract<DataSpec, { source: "exchange" }>;
 export type ExchangeFetcher = (data: ExchangeData) => Promise<Candle[]>;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { events } from "../../core/events/catalogue.ts";
 import type { LiveChannel } from "../../core/functions/contract.ts";
 import { exportOnnx } from "../../core/ml/onnx-export.ts";
 import { syntheticBars } from "../../core/ml/synthetic.ts";
@@ -14,7 +15,6 @@ import type { Invoker } from "../trigger/invoker.ts";
 import { triggerMetrics } from "../trigger/metrics.ts";
 import { readStream } from "../trigger/testing.ts";
 import { type CommitPhase, startTrigger, type TriggerOptions } from "../trigger/trigger.ts";
-import { backtestingSubject } from "./command.ts";
 import { definition } from "./function.ts";
 import { backtestingTestbed } from "./testing.ts";
 import { statusObjectName } from "./status.ts";
@@ -147,7 +147,7 @@ describe("queued backtest status", () => {
         for (const e of effects.events ?? []) {
           const data = e.data as Progress & { runId: string };
           if (data.runId !== "long") continue;
-          const completed = await readStream(bus, "EVENTS", backtestingSubject("completed"));
+          const completed = await readStream(bus, "EVENTS", events.backtesting.completed.pattern);
           observed.push({
             progress: { done: data.done, total: data.total, fraction: data.fraction },
             answer: await statusOf("long"),

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { BacktestSummary } from "../../core/backtest/backtest.ts";
+import { RunProgress } from "../../core/events/data/backtesting.ts";
 import { FailureCause } from "../../core/tools/failures.ts";
 
 /**
@@ -18,14 +19,7 @@ export type RunState = z.infer<typeof RunState>;
 /** A finished run is never run again nor reset (see finished-runs.ts and submit_backtest). */
 export const isFinished = (state: RunState): boolean => state === "completed" || state === "failed";
 
-export const RunProgress = z.object({
-  /** Bars the engine has processed. */
-  done: z.number().int().nonnegative(),
-  /** Bars of the run. */
-  total: z.number().int().nonnegative(),
-  fraction: z.number().min(0).max(1),
-});
-export type RunProgress = z.infer<typeof RunProgress>;
+export { RunProgress };
 
 export const progressOf = (done: number, total: number): RunProgress => ({
   done,

@@ -4,8 +4,8 @@ import { BacktestSummary, FillSchema, TradeSchema } from "../../core/backtest/ba
 import { BacktestMetrics } from "../../core/backtest/metrics.ts";
 import { timeframeMs } from "../../core/domain/market.ts";
 import type { FunctionToolDeps } from "../../core/functions/contract.ts";
-import { makeEvent } from "../../core/protocol/envelope.ts";
-import { objectStores, subjects } from "../../core/subjects.ts";
+import { events, newEvent } from "../../core/events/catalogue.ts";
+import { objectStores } from "../../core/subjects.ts";
 import { fetchExchangeCandles, marketDataAccess } from "../../adapters/ccxt/market-data.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { failure, rejected } from "../../core/tools/errors.ts";
@@ -14,7 +14,7 @@ import { camelKey, renameKeys, snakeKey, snakeTool } from "../../core/tools/snak
 import { poolOptionsOf, runPooled } from "../../core/compute/pool.ts";
 import { NatsModelStore } from "../../adapters/nats/model-store.ts";
 import { ArtifactIntegrityError, UnknownModelError } from "../../core/ports/model-store.ts";
-import { BacktestCommand, backtestEventType, resultObjectName } from "./command.ts";
+import { BacktestCommand, resultObjectName } from "./command.ts";
 import type { BacktestingState } from "./finished-runs.ts";
 import { HEAVY_MODULE, refusing } from "./heavy.ts";
 import { BacktestRequest, type ExchangeData, WalkForwardRequest } from "./run.ts";
@@ -215,7 +215,7 @@ export function backtestingTools(deps: FunctionToolDeps<BacktestingState>): read
     }),
     handler: async (args) => {
       const runId = args.runId ?? randomUUID();
-      const subject = subjects.commands.of("backtesting", "run");
+      const subject = events.backtesting.requested.pattern;
       const bus = await deps.bus();
       const store = await bus.objectStore(objectStores.results);
       const answer = { runId, subject, resultObject: resultObjectName(runId) };
@@ -236,11 +236,9 @@ export function backtestingTools(deps: FunctionToolDeps<BacktestingState>): read
               },
             }
           : args.spec;
-      const event = makeEvent({
-        id: `backtest-${runId}`,
-        type: backtestEventType.command,
+      const event = newEvent(events.backtesting.requested, {
+        id: [runId],
         source: "backtesting",
-        subject,
         data: { runId, spec },
       });
       if (!existing.found) {

@@ -5,6 +5,7 @@ import type { Bus } from "../../adapters/nats/bus.ts";
 import { callTool } from "../../adapters/nats/tool-transport.ts";
 import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { type Fill, type Order, type Position, tradeEventType } from "../../core/domain/trading.ts";
+import { envelopeOf, events as catalogue } from "../../core/events/catalogue.ts";
 import { DeadLetter } from "../../core/functions/dead-letter.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
@@ -14,8 +15,6 @@ import { ToolError } from "../../core/tools/errors.ts";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";
 import { type LocalFunctions, startLocalFunctions } from "../local.ts";
 import { readStream, testConfig } from "../trigger/testing.ts";
-import { ViolationEvent } from "./records.ts";
-import { Decision } from "./rules.ts";
 
 const config = testConfig({
   COMPLIANCE_RESTRICTED_SYMBOLS: "LUNA/USDT",
@@ -94,13 +93,14 @@ async function publishPosition(p: Position): Promise<void> {
 }
 
 const decisions = async () =>
-  (await readStream(bus, streams.AUDIT.name, subjects.audit.of("compliance", "decision"))).map((m) =>
-    Decision.parse(m.envelope.data),
+  (await readStream(bus, streams.AUDIT.name, subjects.audit.of("compliance", "decision"))).map(
+    // Each record is its catalogue entry's envelope: type audit.decision, data of its schema.
+    (m) => envelopeOf(catalogue.compliance.decision).parse(m.envelope).data,
   );
 const violations = async () =>
   (await readStream(bus, streams.EVENTS.name, subjects.events.of("compliance", "violation"))).map((m) => {
     expect(m.envelope.type).toBe("compliance.violation");
-    return ViolationEvent.parse(m.envelope.data);
+    return envelopeOf(catalogue.compliance.violation).parse(m.envelope).data;
   });
 
 beforeAll(async () => {
@@ -257,7 +257,7 @@ describe("ComplianceAuditor over a real nats-server", () => {
   it("records trading-control changes on AUDIT and dead-letters a malformed order at once", async () => {
     const controls = await readStream(bus, streams.AUDIT.name, subjects.audit.of("compliance", "control"));
     expect(controls).toHaveLength(1);
-    expect(controls[0]?.envelope.data).toMatchObject({
+    expect(envelopeOf(catalogue.compliance.control).parse(controls[0]?.envelope).data).toMatchObject({
       eventType: "kill_switch.changed",
       source: "risk",
       data: { engaged: true, reason: "drawdown" },

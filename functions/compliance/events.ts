@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Fill, Order, Position, tradeEventType } from "../../core/domain/trading.ts";
+import { type Fill, type Order, type Position, tradeEventType } from "../../core/domain/trading.ts";
 import { consumedBy, events } from "../../core/events/catalogue.ts";
 import { EventEnvelope } from "../../core/protocol/envelope.ts";
 import { subjects } from "../../core/subjects.ts";
@@ -21,8 +21,8 @@ const controlTypes = new Set<string>(
 );
 
 /**
- * The input schema: an envelope whose `data` must match the schema its `type` names (Order for
- * `order.<status>`, Fill, Position). Trading-control events keep their data as published by risk.
+ * The input schema: an envelope whose `data` must match the schema its catalogue entry names (Order
+ * for `order.<status>`, Fill, Position). Trading-control events keep their data as published by risk.
  * Types compliance does not know are passed through as `other` and ignored.
  */
 export const ComplianceInput = EventEnvelope.transform((e, ctx): ComplianceEvent => {
@@ -35,7 +35,7 @@ export const ComplianceInput = EventEnvelope.transform((e, ctx): ComplianceEvent
     return undefined;
   };
   if (orderTypes.has(e.type)) {
-    const data = check(Order);
+    const data = check(events.order.accepted.schema);
     if (data === undefined) return z.NEVER;
     if (tradeEventType.order(data.status) !== e.type) {
       ctx.addIssue({
@@ -48,11 +48,11 @@ export const ComplianceInput = EventEnvelope.transform((e, ctx): ComplianceEvent
     return { ...e, kind: "order", data };
   }
   if (e.type === events.fill.type) {
-    const data = check(Fill);
+    const data = check(events.fill.schema);
     return data === undefined ? z.NEVER : { ...e, kind: "fill", data };
   }
   if (e.type === events.position.type) {
-    const data = check(Position);
+    const data = check(events.position.schema);
     return data === undefined ? z.NEVER : { ...e, kind: "position", data };
   }
   if (controlTypes.has(e.type)) return { ...e, kind: "control", data: e.data };

@@ -1,14 +1,9 @@
 import type { Effects, InboundEvent, OutputEvent, OutputRecord } from "../../core/functions/contract.ts";
 import { defineFunction } from "../../core/functions/contract.ts";
 import { type ComplianceEvent, ComplianceInput } from "./events.ts";
-import {
-  auditKind,
-  auditType,
-  type ControlRecord,
-  type ViolationEvent,
-  violationSubject,
-  violationType,
-} from "./records.ts";
+import { events as catalogue } from "../../core/events/catalogue.ts";
+import { outputOf, recordOf } from "../../core/functions/outputs.ts";
+import type { ControlRecord, ViolationEvent } from "./records.ts";
 import {
   ComplianceState,
   type Decision,
@@ -49,7 +44,7 @@ export function handleCompliance(
         at: Date.parse(e.time),
         data: e.data,
       };
-      records.push({ cause: m.seq, kind: auditKind.control, type: auditType.control, data });
+      records.push(recordOf(catalogue.compliance.control, m.seq, data));
       continue;
     }
     // Arrival (the producer's publish time) prunes the windows; the events' own times decide them.
@@ -87,14 +82,9 @@ export function handleCompliance(
       violations: outcome.violations,
     };
     for (const v of outcome.violations) {
-      events.push({
-        cause: m.seq,
-        subject: violationSubject(),
-        type: violationType,
-        data: { ...v, eventId: e.id, at: ids.at },
-      });
+      events.push(outputOf(catalogue.compliance.violation, m.seq, { ...v, eventId: e.id, at: ids.at }));
     }
-    records.push({ cause: m.seq, kind: auditKind.decision, type: auditType.decision, data: decision });
+    records.push(recordOf(catalogue.compliance.decision, m.seq, decision));
   }
   return { events, records, state };
 }

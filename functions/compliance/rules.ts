@@ -31,23 +31,7 @@ export const Severity = ComplianceSeverity;
 export const Violation = ComplianceViolation;
 export type Violation = ComplianceViolation;
 
-/** One decision: an event checked, the rules applied to it and what they found. */
-export const Decision = z.object({
-  eventId: z.string(),
-  eventType: z.string(),
-  subject: z.string(),
-  seq: z.number().int().positive(),
-  account: z.string().optional(),
-  symbol: z.string().optional(),
-  orderId: z.string().optional(),
-  fillId: z.string().optional(),
-  outcome: z.enum(["pass", "violation"]),
-  checked: z.array(Rule),
-  violations: z.array(Violation),
-  /** The event's own timestamp (integer UTC ms). */
-  at: z.number().int().nonnegative(),
-});
-export type Decision = z.infer<typeof Decision>;
+export { Decision } from "../../core/events/data/compliance.ts";
 
 const RecentFill = z.object({
   id: z.string(),

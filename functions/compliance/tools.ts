@@ -4,7 +4,8 @@ import { Side } from "../../core/domain/trading.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
 import { snakeTool } from "../../core/tools/snake.ts";
 import { readAudit } from "./audit-reader.ts";
-import { auditKind, auditType, ControlRecord } from "./records.ts";
+import { events } from "../../core/events/catalogue.ts";
+import { auditKind, ControlRecord } from "./records.ts";
 import { checkOrder, type ComplianceState, Decision, Rule, thresholdsOf, Violation } from "./rules.ts";
 import { Amount, Price } from "../../core/domain/bounds.ts";
 import { UnifiedSymbol } from "../../core/domain/market.ts";
@@ -87,9 +88,9 @@ function toRecord(e: {
   envelope: { type: string; time: string; data: unknown };
 }): Entry | undefined {
   const data =
-    e.envelope.type === auditType.decision
-      ? Decision.safeParse(e.envelope.data)
-      : ControlRecord.safeParse(e.envelope.data);
+    e.envelope.type === events.compliance.decision.type
+      ? events.compliance.decision.schema.safeParse(e.envelope.data)
+      : events.compliance.control.schema.safeParse(e.envelope.data);
   if (!data.success) return undefined;
   return { seq: e.seq, subject: e.subject, type: e.envelope.type, time: e.envelope.time, data: data.data };
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { type Agent, manifest } from "../../core/agents/manifest.ts";
+import type { AgentHealth, JetStreamSummary } from "../../core/events/data/infra.ts";
 import type { Sample } from "./promtext.ts";
 
 /**
@@ -149,38 +150,7 @@ export interface DeriveMemory {
 
 export const newMemory = (): DeriveMemory => ({ seen: new Set(), counters: new Map(), lags: new Map() });
 
-export const AgentHealth = z.object({
-  agent: z.string(),
-  kind: z.enum(["service", "function"]),
-  instances: z.number().int(),
-  versions: z.array(z.string()),
-  heartbeatAgeS: z.number().nullable(),
-  seen: z.boolean(),
-  scrape: z.enum(["ok", "failed", "none"]),
-  eventLoopLagP99S: z.number().nullable(),
-  rssBytes: z.number().nullable(),
-  toolErrorRatio: z.number().nullable(),
-  toolP99S: z.number().nullable(),
-});
-export type AgentHealth = z.infer<typeof AgentHealth>;
-
-export const JetStreamSummary = z.object({
-  streams: z.array(
-    z.object({ name: z.string(), messages: z.number(), bytes: z.number(), consumers: z.number() }),
-  ),
-  consumers: z.array(
-    z.object({
-      stream: z.string(),
-      name: z.string(),
-      pending: z.number(),
-      ackPending: z.number(),
-      redelivered: z.number(),
-    }),
-  ),
-  dlqMessages: z.number(),
-  storage: z.object({ used: z.number(), limit: z.number().nullable() }).nullable(),
-});
-export type JetStreamSummary = z.infer<typeof JetStreamSummary>;
+export { AgentHealth, JetStreamSummary } from "../../core/events/data/infra.ts";
 
 const find = (samples: readonly Sample[], name: string) => samples.find((s) => s.name === name)?.value;
 

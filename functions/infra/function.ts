@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { defineFunction, type Effects, type OutputEvent } from "../../core/functions/contract.ts";
-import { EventEnvelope } from "../../core/protocol/envelope.ts";
-import { subjects } from "../../core/subjects.ts";
-import { AgentHealth, JetStreamSummary } from "./derive.ts";
+import { envelopeOf, events } from "../../core/events/catalogue.ts";
+import { Tick } from "../../core/events/data/infra.ts";
+import { outputOf } from "../../core/functions/outputs.ts";
 import { type AlertRule, AlertState, defaultRules, step } from "./rules.ts";
 import { startSchedule } from "./schedule.ts";
 import { infraTools } from "./tools.ts";
@@ -10,36 +10,19 @@ import { infraTools } from "./tools.ts";
 /**
  * InfraEngineer. A timer in the function host (schedule.ts, the function's background work) scrapes
  * the system every INFRA_INTERVAL_MS and publishes what it derived as a `cmd.infra.tick` command
- * (message id `infra-tick-<slot>`, so replicas publish one tick per interval). The pure handler
+ * (message id `infra.tick:<interval>:<slot>`, so replicas publish one tick per interval). The pure handler
  * evaluates the alert rules on each tick's series and publishes `alert.firing` / `alert.resolved` on
  * `events.infra.alert` — once each per alert — and keeps the alerts and the latest health in its state,
  * which the tools `get_alerts` and `health_report` read.
  */
 
-export const tickType = "infra.tick";
-export const alertSubject = subjects.events.of("infra", "alert");
+/** Where the alerts go (both alert.firing and alert.resolved, by the catalogue). */
+export const alertSubject = events.infra.firing.pattern;
 
-export const Tick = z.object({
-  at: z.number().int(),
-  intervalMs: z.number().int().positive(),
-  samples: z.array(
-    z.object({ name: z.string(), labels: z.record(z.string(), z.string()), value: z.number() }),
-  ),
-  agents: z.array(AgentHealth),
-  jetstream: JetStreamSummary,
-  nats: z
-    .object({
-      slowConsumers: z.number(),
-      connections: z.number(),
-      memBytes: z.number(),
-      cpu: z.number(),
-      version: z.string(),
-    })
-    .nullable(),
-});
-export type Tick = z.infer<typeof Tick>;
+export { Tick };
 
-export const TickEnvelope = EventEnvelope.extend({ data: Tick });
+/** The tick command as the catalogue has it (`infra.tick`); any other type is dead-lettered. */
+export const TickEnvelope = envelopeOf(events.infra.tick);
 export type TickEnvelope = z.infer<typeof TickEnvelope>;
 
 export const ResolvedAlert = AlertState.extend({ resolvedAt: z.number() });
@@ -65,21 +48,24 @@ export function handleTicks(
   previous: InfraState,
 ): Effects<InfraState> {
   let state = previous;
-  const events: OutputEvent[] = [];
+  const out: OutputEvent[] = [];
   for (const m of batch) {
     const tick = m.event.data;
     if (tick.at <= state.lastAt) continue;
     const { alerts, transitions } = step(rules, state.alerts, tick.samples, tick.at);
     const resolved = [...state.resolved];
     for (const t of transitions) {
-      const data = t.kind === "resolved" ? { ...t.alert, state: "resolved", resolvedAt: t.at } : t.alert;
-      events.push({ cause: m.seq, subject: alertSubject, type: `alert.${t.kind}`, data });
+      out.push(
+        t.kind === "resolved"
+          ? outputOf(events.infra.resolved, m.seq, { ...t.alert, state: "resolved", resolvedAt: t.at })
+          : outputOf(events.infra.firing, m.seq, { ...t.alert, state: "firing" }),
+      );
       if (t.kind === "resolved") resolved.push({ ...t.alert, resolvedAt: t.at });
     }
     const { samples: _series, ...health } = tick;
     state = { alerts, resolved: resolved.slice(-50), health, lastAt: tick.at };
   }
-  return { events, state };
+  return { events: out, state };
 }
 
 export function infraDefinition(rules: readonly AlertRule[] = defaultRules) {

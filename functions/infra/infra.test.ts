@@ -12,6 +12,7 @@ import { startService } from "../../hotpath/kit/service.ts";
 import type { RunningService } from "../../hotpath/kit/types.ts";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";
 import { type LocalFunctions, startLocalFunctions } from "../local.ts";
+import { envelopeOf, events as catalogue } from "../../core/events/catalogue.ts";
 import { alertSubject } from "./function.ts";
 import { defaultRules, durationMs } from "./rules.ts";
 
@@ -31,6 +32,8 @@ describe("InfraEngineer", () => {
   const config = testConfig({ INFRA_INTERVAL_MS: String(INTERVAL_MS), VALIDATE_ON_REGISTER: "false" });
   const logger = quietLogger("infra-test");
   const seen: { type: string; id: string; labels: Record<string, string>; at: number }[] = [];
+  /** Published alerts that are not their catalogue entry's envelope (type and data of its schema). */
+  const offCatalogue: unknown[] = [];
   const risk = findAgent("risk") as ServiceAgent;
   let service: RunningService | undefined;
 
@@ -46,6 +49,11 @@ describe("InfraEngineer", () => {
           data: { id: string; labels: Record<string, string> };
         };
         seen.push({ type: e.type, id: e.data.id, labels: e.data.labels, at: Date.now() });
+        const Envelope =
+          e.type === catalogue.infra.resolved.type
+            ? envelopeOf(catalogue.infra.resolved)
+            : envelopeOf(catalogue.infra.firing);
+        if (!Envelope.safeParse(e).success) offCatalogue.push(e);
       }
     })();
     service = await startService(testSpec(risk), { config, bus, logger }, { port: 0 });
@@ -165,6 +173,7 @@ describe("InfraEngineer", () => {
       const mine = seen.filter((e) => e.id === 'AgentDown{agent="risk"}').map((e) => e.type);
       expect(mine).toEqual(["alert.firing", "alert.resolved"]);
       expect(seen.filter((e) => e.id === lag.id && e.type === "alert.firing")).toHaveLength(1);
+      expect(offCatalogue).toEqual([]);
     } finally {
       publishing = false;
       await publisher.catch(() => {});

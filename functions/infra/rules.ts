@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AlertSeverity, AlertState } from "../../core/events/data/infra.ts";
 import type { Sample } from "./promtext.ts";
 
 /**
@@ -11,7 +12,7 @@ import type { Sample } from "./promtext.ts";
  * flapping. Expressions are one comparison, `selector op number`, which is valid PromQL.
  */
 
-export const Severity = z.enum(["info", "warning", "critical"]);
+export const Severity = AlertSeverity;
 
 export const AlertRule = z.object({
   alert: z.string().regex(/^[A-Z][A-Za-z0-9]+$/),
@@ -192,23 +193,7 @@ export function evaluate(expr: Expression, samples: readonly Sample[]): Sample[]
   );
 }
 
-export const AlertState = z.object({
-  /** `<alert>{k="v",…}`: one per rule and series. */
-  id: z.string(),
-  alert: z.string(),
-  severity: Severity,
-  labels: z.record(z.string(), z.string()),
-  state: z.enum(["pending", "firing"]),
-  value: z.number(),
-  summary: z.string(),
-  runbook: z.string(),
-  /** When the condition started holding (event time of the tick, ms). */
-  activeAt: z.number(),
-  firedAt: z.number().nullable(),
-  /** Last evaluation at which the condition held. */
-  lastTrueAt: z.number(),
-});
-export type AlertState = z.infer<typeof AlertState>;
+export { AlertState };
 
 export interface Transition {
   kind: "firing" | "resolved";

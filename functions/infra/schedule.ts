@@ -1,14 +1,10 @@
 import type { Bus } from "../../adapters/nats/bus.ts";
 import type { FunctionBackgroundDeps, RunningBackground } from "../../core/functions/contract.ts";
-import { makeEvent } from "../../core/protocol/envelope.ts";
-import { subjects } from "../../core/subjects.ts";
+import { events, newEvent } from "../../core/events/catalogue.ts";
 import { Gauge, Histogram, type Registry } from "../../core/telemetry/metrics.ts";
 import { collect } from "./collect.ts";
 import { type DeriveMemory, derive, newMemory, SERIES, type SeriesName } from "./derive.ts";
 import type { Sample } from "./promtext.ts";
-
-/** The tick command's subject: the InfraEngineer's own input (`cmd.infra.>`). */
-export const tickSubject = subjects.commands.of("infra", "tick");
 
 /** The derived series as gauges on the host's registry, so Prometheus scrapes what the rules read. */
 export function exportSeries(registry: Registry): (samples: readonly Sample[]) => void {
@@ -50,11 +46,9 @@ export function cycleOf(
       exported(d.samples);
       const slot = Math.floor(raw.at / options.intervalMs);
       await bus.publishEvent(
-        makeEvent({
-          id: `infra-tick-${options.intervalMs}-${slot}`,
-          type: "infra.tick",
+        newEvent(events.infra.tick, {
+          id: [options.intervalMs, slot],
           source: "infra",
-          subject: tickSubject,
           time: new Date(raw.at),
           data: {
             at: raw.at,

@@ -1,15 +1,14 @@
-import { z } from "zod";
+import type { z } from "zod";
+import { envelopeOf, events } from "../../core/events/catalogue.ts";
+import { outputOf } from "../../core/functions/outputs.ts";
 import {
   defineFunction,
   type Effects,
   type OutputEvent,
   type OutputObject,
 } from "../../core/functions/contract.ts";
-import { EventEnvelope } from "../../core/protocol/envelope.ts";
-import { subjects } from "../../core/subjects.ts";
 import { reportObjectName } from "./run.ts";
 import { integrationTools } from "./tools.ts";
-import { ValidationReport } from "./validator.ts";
 import { watchRegistrations } from "./watch.ts";
 
 /**
@@ -21,23 +20,9 @@ import { watchRegistrations } from "./watch.ts";
  * `integration/<runId>.json` in the results object store, with deterministic ids.
  */
 
-export const reportSubject = subjects.commands.of("integration", "report");
-export const reportType = "integration.report";
-
-export const ReportCommand = z.object({
-  /** Why the run happened: asked for (`command`), or a new agent version registered (`registered`). */
-  trigger: z.enum(["command", "registered"]),
-  report: ValidationReport,
-});
-export type ReportCommand = z.infer<typeof ReportCommand>;
-
-export const IntegrationInput = EventEnvelope.extend({ data: ReportCommand });
+/** The report command as the catalogue has it (`integration.report`); any other type is dead-lettered. */
+export const IntegrationInput = envelopeOf(events.integration.report);
 export type IntegrationInput = z.infer<typeof IntegrationInput>;
-
-export const eventSubjects = {
-  validated: subjects.events.of("integration", "validated"),
-  failed: subjects.events.of("integration", "failed"),
-};
 
 export const definition = defineFunction<IntegrationInput, undefined>({
   name: "integration",
@@ -45,7 +30,7 @@ export const definition = defineFunction<IntegrationInput, undefined>({
   tools: (deps) => integrationTools(deps),
   background: (deps) => watchRegistrations(deps),
   handle(batch): Effects<undefined> {
-    const events: OutputEvent[] = [];
+    const out: OutputEvent[] = [];
     const objects: OutputObject[] = [];
     for (const m of batch) {
       const { report, trigger } = m.event.data;
@@ -58,22 +43,13 @@ export const definition = defineFunction<IntegrationInput, undefined>({
         durationMs: report.durationMs,
         reportObject: reportObjectName(report.runId),
       };
-      events.push({
-        cause: m.seq,
-        subject: eventSubjects.validated,
-        type: "integration.validated",
-        data: summary,
-      });
+      out.push(outputOf(events.integration.validated, m.seq, summary));
       if (!report.passed) {
-        events.push({
-          cause: m.seq,
-          subject: eventSubjects.failed,
-          type: "integration.failed",
-          data: { ...summary, failures: report.failures.slice(0, 20) },
-        });
+        const failures = report.failures.slice(0, 20);
+        out.push(outputOf(events.integration.failed, m.seq, { ...summary, failures }));
       }
       objects.push({ cause: m.seq, name: reportObjectName(report.runId), data: { trigger, ...report } });
     }
-    return { events, objects };
+    return { events: out, objects };
   },
 });

@@ -1,12 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Bus } from "../../adapters/nats/bus.ts";
 import type { Config } from "../../core/config.ts";
-import { makeEvent } from "../../core/protocol/envelope.ts";
-import { subjects } from "../../core/subjects.ts";
+import { events, newEvent } from "../../core/events/catalogue.ts";
 import { type ValidateOptions, type ValidationReport, validateContracts } from "./validator.ts";
-
-/** The report command's subject: the function's own input (`cmd.integration.>`). */
-const REPORT_SUBJECT = subjects.commands.of("integration", "report");
 
 /** Where the handler stores a run's full report, in the results object store. */
 export const reportObjectName = (runId: string) => `integration/${runId}.json`;
@@ -18,8 +14,9 @@ export function newRunId(trigger: "command" | "registered"): string {
 }
 
 /**
- * Runs the validator and hands the report to the function's handler as a command (message id =
- * run id, so a retried publish is stored once); the handler publishes the events and stores it.
+ * Runs the validator and hands the report to the function's handler as an `integration.report`
+ * command on `cmd.integration.report` (message id `integration.report:<runId>`, so a retried publish
+ * is stored once); the handler publishes the events and stores it.
  */
 export async function runAndReport(
   bus: Bus,
@@ -34,13 +31,7 @@ export async function runAndReport(
     { inputs_per_tool: config.VALIDATE_INPUTS_PER_TOOL, ...options },
   );
   await bus.publishEvent(
-    makeEvent({
-      id: `integration-report-${runId}`,
-      type: "integration.report",
-      source: "integration",
-      subject: REPORT_SUBJECT,
-      data: { trigger, report },
-    }),
+    newEvent(events.integration.report, { id: [runId], source: "integration", data: { trigger, report } }),
   );
   return report;
 }

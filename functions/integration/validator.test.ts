@@ -1,3 +1,4 @@
+import { envelopeOf, events as catalogue } from "../../core/events/catalogue.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
@@ -330,6 +331,16 @@ describe("the validator on a system with known bugs", () => {
         "a validation of the new version",
       );
       expect(registered.data.runId).toMatch(/^reg-/);
+      // Everything published is its catalogue entry's envelope: the type and data of its schema.
+      const entry = {
+        "integration.validated": catalogue.integration.validated,
+        "integration.failed": catalogue.integration.failed,
+      };
+      for (const e of seen) {
+        const spec = entry[e.type as keyof typeof entry];
+        expect(spec, e.type).toBeDefined();
+        if (spec !== undefined) expect(envelopeOf(spec).safeParse(e).success, e.type).toBe(true);
+      }
     } finally {
       await functions.stop();
       sub.unsubscribe();

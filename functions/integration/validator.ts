@@ -2,6 +2,7 @@ import { z } from "zod";
 import { findAgent, type ToolNature, toolNature } from "../../core/agents/manifest.ts";
 import { type LiveInstance, readInstances } from "../../adapters/nats/agent-registry.ts";
 import type { Bus } from "../../adapters/nats/bus.ts";
+import type { ToolReport, ValidationReport } from "../../core/events/data/integration.ts";
 import { agreement, classify, type Failure, judge } from "./checks.ts";
 import { generateCases, type JsonSchema } from "./generate.ts";
 import { callOver, type Endpoints, type Outcome, TRANSPORTS, type Transport } from "./transports.ts";
@@ -41,48 +42,7 @@ export const ValidateOptions = z
   .strict();
 export type ValidateOptions = z.input<typeof ValidateOptions>;
 
-export const ToolReport = z.object({
-  agent: z.string(),
-  tool: z.string(),
-  nature: z.enum(["read", "write", "trade"]).nullable(),
-  inputs: z.number().int(),
-  valid: z.number().int(),
-  invalid: z.number().int(),
-  /** Valid cases withheld from a state-changing tool without an account field. */
-  withheld: z.number().int(),
-  failures: z.number().int(),
-  transports: z.array(z.string()),
-});
-
-export const Failure_ = z.object({
-  agent: z.string(),
-  tool: z.string(),
-  check: z.string(),
-  label: z.string(),
-  transport: z.string().optional(),
-  input: z.string().optional(),
-  detail: z.string(),
-});
-
-export const ValidationReport = z.object({
-  runId: z.string(),
-  startedAt: z.number().int(),
-  durationMs: z.number(),
-  seed: z.number().int(),
-  inputsPerTool: z.number().int(),
-  agents: z.array(z.object({ agent: z.string(), version: z.string(), tools: z.number().int() })),
-  tools: z.array(ToolReport),
-  totals: z.object({
-    agents: z.number().int(),
-    tools: z.number().int(),
-    inputs: z.number().int(),
-    failures: z.number().int(),
-  }),
-  /** At most 200, the first found per tool first. */
-  failures: z.array(Failure_),
-  passed: z.boolean(),
-});
-export type ValidationReport = z.infer<typeof ValidationReport>;
+export { ValidationReport } from "../../core/events/data/integration.ts";
 
 const isObj = (v: unknown): v is JsonSchema => typeof v === "object" && v !== null && !Array.isArray(v);
 const cut = (s: string) => (s.length > 300 ? `${s.slice(0, 300)}…(${s.length} chars)` : s);
@@ -151,7 +111,7 @@ export async function validateContracts(
       nature: toolNature(inst.agent, t.name),
     })),
   );
-  const reports: z.infer<typeof ToolReport>[] = [];
+  const reports: ToolReport[] = [];
   // One agent's tools one after another (an agent is one queue: its heavy tools share one CPU pool),
   // `concurrency` agents at once, those with the most tools first.
   const groups = new Map<string, ToolTarget[]>();
@@ -211,7 +171,7 @@ async function validateTool(
   t: ToolTarget,
   endpoints: Endpoints,
   options: z.output<typeof ValidateOptions>,
-): Promise<{ report: z.infer<typeof ToolReport>; failures: Failure[] }> {
+): Promise<{ report: ToolReport; failures: Failure[] }> {
   const changesState = t.nature !== "read";
   const props = isObj(t.input.properties) ? t.input.properties : {};
   const hasAccount = "account" in props;

@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { GateConditions, Snapshot } from "../../core/analysis/gate.ts";
-import { GateResultSchema } from "../../core/analysis/schemas.ts";
-import { EventEnvelope } from "../../core/protocol/envelope.ts";
+import { events, inputOf } from "../../core/events/catalogue.ts";
 import { subjects } from "../../core/subjects.ts";
 
 /**
@@ -12,8 +11,8 @@ import { subjects } from "../../core/subjects.ts";
  *     one, with the committed baseline the event carries.
  * It publishes `quality.gate.evaluated` on `events.quality.gate` with pass/fail and every condition.
  *
- * The architect's completion event is parsed here with this function's own schema (agents share
- * the event's shape through the bus, not by importing one another).
+ * The architect's completion event is parsed with its catalogue entry (core/events/catalogue.ts):
+ * agents share the event's shape through core, not by importing one another.
  */
 const RunId = z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, "letters, digits, '_', '.', '-' (at most 80)");
 
@@ -29,39 +28,20 @@ export const GateCommand = z.object({
 });
 export type GateCommand = z.infer<typeof GateCommand>;
 
-export const ArchitectCompleted = z.object({
-  runId: z.string().min(1).max(200),
-  root: z.string().min(1).max(1_000),
-  snapshot: Snapshot,
-  gate: z.boolean(),
-  baseline: Snapshot.optional(),
-});
-export type ArchitectCompleted = z.infer<typeof ArchitectCompleted>;
-
-export const qualityEventType = {
-  requested: "quality.gate.requested",
-  evaluated: "quality.gate.evaluated",
-  architectCompleted: "architect.analysis.completed",
+/** The command's type and subject (the events' are the catalogue's, core/events/catalogue.ts). */
+export const gateCommand = {
+  type: "quality.gate.requested",
+  subject: subjects.commands.of("quality", "evaluate"),
 } as const;
 
-export const qualitySubject = {
-  command: subjects.commands.of("quality", "evaluate"),
-  evaluated: subjects.events.of("quality", "gate"),
-};
-
-export const QualityInput = z.union([
-  EventEnvelope.extend({ type: z.literal(qualityEventType.requested), data: GateCommand }),
-  EventEnvelope.extend({ type: z.literal(qualityEventType.architectCompleted), data: ArchitectCompleted }),
-]);
+/** A gate command or an architect's analysis, by kind; any other type is refused (dead-lettered). */
+export const QualityInput = inputOf({
+  requested: [{ type: gateCommand.type, schema: GateCommand }],
+  analysis: [events.architect.completed],
+}).refine((e) => e.kind !== "other", { message: "neither a gate command nor an analysis", path: ["type"] });
 export type QualityInput = z.infer<typeof QualityInput>;
 
-export const GateEvaluated = GateResultSchema.extend({
-  runId: z.string(),
-  root: z.string(),
-  /** What new code was measured against. */
-  against: z.enum(["previous_analysis", "baseline", "snapshot", "none"]),
-});
-export type GateEvaluated = z.infer<typeof GateEvaluated>;
+export { GateEvaluated } from "../../core/events/data/analysis.ts";
 
 /** The last analysis per root (at most MAX_ROOTS, oldest dropped), for "two analyses" gates. */
 export const QualityState = z.object({

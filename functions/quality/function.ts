@@ -1,13 +1,8 @@
 import { evaluateGate, GateConditions, type Snapshot } from "../../core/analysis/gate.ts";
 import { defineFunction, type Effects, type OutputEvent } from "../../core/functions/contract.ts";
-import {
-  type GateEvaluated,
-  MAX_ROOTS,
-  QualityInput,
-  QualityState,
-  qualityEventType,
-  qualitySubject,
-} from "./command.ts";
+import { events as catalogue } from "../../core/events/catalogue.ts";
+import { outputOf } from "../../core/functions/outputs.ts";
+import { type GateEvaluated, MAX_ROOTS, QualityInput, QualityState } from "./command.ts";
 import { qualityTools } from "./tools.ts";
 
 /**
@@ -39,7 +34,7 @@ export const definition = defineFunction<QualityInput, QualityState>({
       let root: string;
       let runId: string;
       let conditions = defaults;
-      if (e.type === qualityEventType.requested) {
+      if (e.kind === "requested") {
         ({ before, after, root } = e.data);
         runId = e.data.runId ?? e.id;
         against = before === undefined ? "none" : "snapshot";
@@ -54,12 +49,7 @@ export const definition = defineFunction<QualityInput, QualityState>({
       }
       const result = evaluateGate(before, after, { mode: "files" }, conditions);
       const data: GateEvaluated = { runId, root, against, ...result };
-      events.push({
-        cause: msg.seq,
-        subject: qualitySubject.evaluated,
-        type: qualityEventType.evaluated,
-        data,
-      });
+      events.push(outputOf(catalogue.quality.evaluated, msg.seq, data));
     }
     return { events, state: { last } };
   },

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { functionAgents, manifest, serviceAgents } from "../../core/agents/manifest.ts";
 import { Bus, splitCredentials } from "../../adapters/nats/bus.ts";
 import { ensureTopology } from "../../adapters/nats/topology.ts";
-import { events } from "../../core/events/catalogue.ts";
+import { catalogue, events } from "../../core/events/catalogue.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { kvBuckets, streams, subjects } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
@@ -33,7 +33,12 @@ describe("nats-server users derived from the manifest", () => {
     expect(publishers(subjects.trade.order("accepted"))).toEqual(["exchange"]);
     expect(publishers(subjects.trade.fill)).toEqual(["exchange"]);
     expect(publishers(subjects.trade.position)).toEqual(["exchange"]);
-    expect(publishers(subjects.audit.all)).toEqual(["compliance"]);
+    for (const e of catalogue.filter((c) => c.stream === "AUDIT")) {
+      expect(publishers(e.pattern), e.type).toEqual(["compliance"]);
+    }
+    expect(publishers(subjects.audit.all)).toEqual([]);
+    expect(publishers(events.backtesting.requested.pattern)).toEqual(["backtesting"]);
+    expect(publishers(events.infra.tick.pattern)).toEqual(["infra"]);
     expect(publishers(events.signal.pattern)).toEqual(["inference"]);
     expect(publishers(subjects.trade.control("kill_switch"))).toEqual(["risk"]);
     expect(Object.keys(ownership).sort()).toEqual(manifest.map((a) => a.name).sort());
@@ -185,5 +190,20 @@ describe("the generated nats-server.conf, run for real (nats-server 2.9)", async
   it("derives a user for every service and function agent", () => {
     expect(serviceAgents.length + functionAgents.length).toBe(manifest.length);
     for (const a of manifest) expect(passwords.has(a.name)).toBe(true);
+  });
+
+  // Last: it stores a message per entry (the counts above are of the earlier tests).
+  it("lets each publisher publish every fixed-subject catalogue entry it owns, into the entry's stream", async () => {
+    const fixed = catalogue.filter((e) => !e.pattern.includes("*"));
+    expect(fixed.map((e) => e.type)).toEqual(
+      expect.arrayContaining(["backtest.requested", "infra.tick", "integration.report", "audit.decision"]),
+    );
+    for (const e of fixed) {
+      const bus = await as(e.publisher);
+      const ack = await bus.publishEvent(event(e.publisher, e.pattern)).catch((err: Error) => err.message);
+      expect(typeof ack === "string" ? ack : ack.stream, `${e.publisher} publishing ${e.type}`).toBe(
+        e.stream,
+      );
+    }
   });
 });

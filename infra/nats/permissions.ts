@@ -69,15 +69,17 @@ export const ownership = {
   },
   architect: { ...none, objects: [objectStores.results.bucket] },
   quality: none,
-  compliance: { ...none, publishes: [subjects.audit.all] },
-  backtesting: { ...none, objects: [objectStores.results.bucket] },
-  // The scheduler publishes its own tick command (functions/infra/schedule.ts).
-  infra: { ...none, publishes: [subjects.commands.forFunction("infra")] },
+  // Its AUDIT records (audit.compliance.decision, .control), which the trigger publishes.
+  compliance: { ...none, publishes: catalogued("compliance") },
+  // submit_backtest queues its own command (cmd.backtesting.run).
+  backtesting: { ...none, publishes: catalogued("backtesting"), objects: [objectStores.results.bucket] },
+  // The scheduler publishes its own tick command (cmd.infra.tick, functions/infra/schedule.ts).
+  infra: { ...none, publishes: catalogued("infra") },
   // The IntegrationValidator calls every agent's tools over NATS too (functions/integration/transports.ts),
   // hands its report to its own handler (cmd.integration.report), which stores it in the results store.
   integration: {
     ...none,
-    publishes: [subjects.tools.all, subjects.commands.of("integration", "report")],
+    publishes: [subjects.tools.all, ...catalogued("integration")],
     objects: [objectStores.results.bucket],
   },
   ledger: none,
