@@ -1,10 +1,11 @@
-import { z } from "zod";
+import type { z } from "zod";
 import { defineFunction, type Effects, type OutputEvent } from "../../core/functions/contract.ts";
 import { envelopeOf, events } from "../../core/events/catalogue.ts";
 import { Tick } from "../../core/events/data/infra.ts";
 import { outputOf } from "../../core/functions/outputs.ts";
-import { type AlertRule, AlertState, defaultRules, step } from "./rules.ts";
+import { type AlertRule, defaultRules, step } from "./rules.ts";
 import { startSchedule } from "./schedule.ts";
+import { InfraState, initialInfraState } from "./state.ts";
 import { infraTools } from "./tools.ts";
 
 /**
@@ -20,26 +21,11 @@ import { infraTools } from "./tools.ts";
 export const alertSubject = events.infra.firing.pattern;
 
 export { Tick };
+export { InfraState, initialInfraState, ResolvedAlert } from "./state.ts";
 
 /** The tick command as the catalogue has it (`infra.tick`); any other type is dead-lettered. */
 export const TickEnvelope = envelopeOf(events.infra.tick);
 export type TickEnvelope = z.infer<typeof TickEnvelope>;
-
-export const ResolvedAlert = AlertState.extend({ resolvedAt: z.number() });
-
-export const InfraState = z.object({
-  /** Pending and firing alerts by id. */
-  alerts: z.record(z.string(), AlertState),
-  /** The last 50 resolved alerts, newest last. */
-  resolved: z.array(ResolvedAlert),
-  /** The latest tick's health (without its series). */
-  health: Tick.omit({ samples: true }).nullable(),
-  /** Event time of the last tick applied: an older tick (a late redelivery) changes nothing. */
-  lastAt: z.number(),
-});
-export type InfraState = z.infer<typeof InfraState>;
-
-export const initialInfraState = (): InfraState => ({ alerts: {}, resolved: [], health: null, lastAt: 0 });
 
 /** The handler over a rule set (the shipped defaults, or a test's). */
 export function handleTicks(

@@ -3,7 +3,7 @@ import type { FunctionToolDeps } from "../../core/functions/contract.ts";
 import { defineTool, type Tool } from "../../core/tools/tool.ts";
 import { snakeTool } from "../../core/tools/snake.ts";
 import { AgentHealth, JetStreamSummary } from "./derive.ts";
-import type { InfraState } from "./function.ts";
+import type { InfraState } from "./state.ts";
 import { AlertState } from "./rules.ts";
 
 const Resolved = AlertState.extend({ resolvedAt: z.number() });

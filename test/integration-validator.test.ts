@@ -1,25 +1,25 @@
-import { envelopeOf, events as catalogue } from "../../core/events/catalogue.ts";
+import { envelopeOf, events as catalogue } from "../core/events/catalogue.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
-import type { Bus } from "../../adapters/nats/bus.ts";
-import { ensureTopology } from "../../adapters/nats/topology.ts";
-import { quietLogger } from "../../core/telemetry/log.ts";
-import { createToolRegistry } from "../../core/tools/registry.ts";
-import { defineTool, describeTool } from "../../core/tools/tool.ts";
-import { start as startCoordinator } from "../../hotpath/coordinator/service.ts";
-import { testConfig } from "../../hotpath/kit/testing/agent.ts";
-import { startService } from "../../hotpath/kit/service.ts";
-import type { RunningService } from "../../hotpath/kit/types.ts";
-import { bot4 } from "../../test/cli.ts";
-import { eventually, privateNats, testBus } from "../../test/nats.ts";
-import { objectStores } from "../../core/subjects.ts";
-import { startLocalFunctions } from "../local.ts";
-import { reportObjectName } from "./run.ts";
-import { agreement, classify, judge } from "./checks.ts";
-import { generateCases, type JsonSchema } from "./generate.ts";
-import { type Outcome, sseAnswer } from "./transports.ts";
-import { validateContracts } from "./validator.ts";
+import { findAgent, type ServiceAgent } from "../core/agents/manifest.ts";
+import type { Bus } from "../adapters/nats/bus.ts";
+import { ensureTopology } from "../adapters/nats/topology.ts";
+import { quietLogger } from "../core/telemetry/log.ts";
+import { createToolRegistry } from "../core/tools/registry.ts";
+import { defineTool, describeTool } from "../core/tools/tool.ts";
+import { start as startCoordinator } from "../hotpath/coordinator/service.ts";
+import { testConfig } from "../hotpath/kit/testing/agent.ts";
+import { startService } from "../hotpath/kit/service.ts";
+import type { RunningService } from "../hotpath/kit/types.ts";
+import { bot4 } from "./cli.ts";
+import { eventually, privateNats, testBus } from "./nats.ts";
+import { objectStores } from "../core/subjects.ts";
+import { startLocalFunctions } from "../functions/local.ts";
+import { reportObjectName } from "../functions/integration/run.ts";
+import { agreement, classify, judge } from "../functions/integration/checks.ts";
+import { generateCases, type JsonSchema } from "../functions/integration/generate.ts";
+import { type Outcome, sseAnswer } from "../functions/integration/transports.ts";
+import { validateContracts } from "../functions/integration/validator.ts";
 
 const schemaOf = (t: z.ZodType) =>
   describeTool(

@@ -1,20 +1,20 @@
 import { AckPolicy } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
-import type { Bus } from "../../adapters/nats/bus.ts";
-import { callTool } from "../../adapters/nats/tool-transport.ts";
-import { ensureTopology } from "../../adapters/nats/topology.ts";
-import { makeEvent } from "../../core/protocol/envelope.ts";
-import { subjects } from "../../core/subjects.ts";
-import { quietLogger } from "../../core/telemetry/log.ts";
-import { testConfig, testSpec } from "../../hotpath/kit/testing/agent.ts";
-import { startService } from "../../hotpath/kit/service.ts";
-import type { RunningService } from "../../hotpath/kit/types.ts";
-import { eventually, privateNats, testBus } from "../../test/nats.ts";
-import { type LocalFunctions, startLocalFunctions } from "../local.ts";
-import { envelopeOf, events as catalogue } from "../../core/events/catalogue.ts";
-import { alertSubject } from "./function.ts";
-import { defaultRules, durationMs } from "./rules.ts";
+import { findAgent, type ServiceAgent } from "../core/agents/manifest.ts";
+import type { Bus } from "../adapters/nats/bus.ts";
+import { callTool } from "../adapters/nats/tool-transport.ts";
+import { ensureTopology } from "../adapters/nats/topology.ts";
+import { makeEvent } from "../core/protocol/envelope.ts";
+import { subjects } from "../core/subjects.ts";
+import { quietLogger } from "../core/telemetry/log.ts";
+import { testConfig, testSpec } from "../hotpath/kit/testing/agent.ts";
+import { startService } from "../hotpath/kit/service.ts";
+import type { RunningService } from "../hotpath/kit/types.ts";
+import { eventually, privateNats, testBus } from "./nats.ts";
+import { type LocalFunctions, startLocalFunctions } from "../functions/local.ts";
+import { envelopeOf, events as catalogue } from "../core/events/catalogue.ts";
+import { alertSubject } from "../functions/infra/function.ts";
+import { defaultRules, durationMs } from "../functions/infra/rules.ts";
 
 /**
  * The InfraEngineer against a real nats-server, a real service instance and a real JetStream
@@ -181,7 +181,7 @@ describe("InfraEngineer", () => {
   }, 60_000);
 
   it("shows firing alerts in the coordinator's /status", async () => {
-    const { systemStatus } = await import("../../hotpath/coordinator/status.ts");
+    const { systemStatus } = await import("../hotpath/coordinator/status.ts");
     const status = await systemStatus(bus, 3_000);
     expect(Array.isArray(status.alerts)).toBe(true);
     expect(status.alerts?.some((a) => a.alert === "ConsumerLagGrowing")).toBe(true);
