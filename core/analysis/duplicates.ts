@@ -143,13 +143,14 @@ function windowsOf(c: Corpus, codes: Int32Array, w: number): WindowGroups {
  * first one it saw), then the latest ones back along the chain, the first once only. Returns how many.
  */
 function partnersOf(g: WindowGroups, p: number, out: Int32Array): number {
-  const first = g.first[p] as number;
+  const links = g.links;
+  const first = links[2 * p] as number;
   if (first < 0 || first === p) return 0;
   out[0] = first;
   let count = 1;
-  for (let q = g.prev[p] as number; q >= 0 && q !== first && count < out.length; count++) {
+  for (let q = links[2 * p + 1] as number; q >= 0 && q !== first && count < out.length; count++) {
     out[count] = q;
-    q = g.prev[q] as number;
+    q = links[2 * q + 1] as number;
   }
   return count;
 }

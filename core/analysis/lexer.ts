@@ -22,7 +22,26 @@ export interface TokenScanner {
   getTokenValue(): string;
 }
 
-const KEYWORD = new Map(KEYWORDS);
+/** Keywords (all lowercase ASCII) by first letter (0 = `a`) and length: candidates compared in place. */
+const KEYWORD_BY_START: (readonly (readonly [string, number])[] | undefined)[] = [];
+for (const kw of KEYWORDS) {
+  const slot = (kw[0].charCodeAt(0) - 97) * 16 + kw[0].length;
+  KEYWORD_BY_START[slot] = [...(KEYWORD_BY_START[slot] ?? []), kw];
+}
+
+/** The keyword kind of the word [start, end) of `text`, or undefined (no substring is made). */
+function keywordAt(text: string, start: number, end: number): number | undefined {
+  const len = end - start;
+  const first = text.charCodeAt(start);
+  if (len < 2 || len > 12 || first < 97 || first > 122) return undefined;
+  const candidates = KEYWORD_BY_START[(first - 97) * 16 + len];
+  if (candidates === undefined) return undefined;
+  for (let i = 0; i < candidates.length; i++) {
+    const cand = candidates[i] as readonly [string, number];
+    if (text.startsWith(cand[0], start)) return cand[1];
+  }
+  return undefined;
+}
 
 /** Punctuation by its first character, longest first. */
 const PUNCT_BY_CHAR: (readonly (readonly [string, number])[])[] = [];
@@ -364,11 +383,7 @@ export class Lexer implements TokenScanner {
   private identifier(c: number): number {
     const from = c === 92 ? skipUnicodeEscape(this.text, this.pos) : this.pos + charSize(c);
     const end = skipIdentifierParts(this.text, from);
-    const word = this.text.slice(this.pos, end);
-    const first = word.charCodeAt(0);
-    const kw =
-      word.length >= 2 && word.length <= 12 && first >= 97 && first <= 122 ? KEYWORD.get(word) : undefined;
-    return this.end(kw ?? Kind.Identifier, end);
+    return this.end(keywordAt(this.text, this.pos, end) ?? Kind.Identifier, end);
   }
 
   /** `#name`; a `#` before anything else is a one-character private name (with an error), `#!` unknown. */

@@ -1,76 +1,92 @@
 /**
  * The windows of a token stream grouped by hash, for the clone search (duplicates.ts): for every
- * window start `i`, `first[i]` is the first window with the same hash (`i` itself when none is
- * earlier) and `prev[i]` the latest earlier one (-1 when none); both are -1 where no window starts.
- * This is what a hash table filled in position order would answer at `i`, found instead by a stable
- * LSD radix sort of the window starts by hash (3 passes of 11, 11 and 10 bits) that puts equal hashes
- * side by side in position order: sequential passes instead of a cache miss per window in a table of
- * tens of megabytes.
+ * window start `i`, `first(i)` is the first window with the same hash (`i` itself when none is
+ * earlier) and `prev(i)` the latest earlier one (-1 when none); both are -1 where no window starts.
+ * This is what a hash table filled in position order would answer at `i`. One big table costs a cache
+ * miss per window (tens of megabytes for a large corpus), so the windows are first split by the top
+ * 11 bits of their hash (a stable counting sort: position order is kept within a bucket) and each
+ * bucket, a few hundred windows on average, is grouped with a small table that stays in cache.
  */
 export interface WindowGroups {
-  readonly first: Int32Array;
-  readonly prev: Int32Array;
+  /** `links[2i]` = first(i), `links[2i + 1]` = prev(i). */
+  readonly links: Int32Array;
 }
 
-/** One stable counting-sort pass on the bits of `keys` at `shift` (`counts`: start offset of each digit). */
-function scatter(
-  src: { keys: Int32Array; pos: Int32Array },
-  dst: { keys: Int32Array; pos: Int32Array },
-  shift: number,
-  mask: number,
-  counts: Int32Array,
-): void {
-  const { keys, pos } = src;
-  const m = keys.length;
-  for (let i = 0; i < m; i++) {
-    const h = keys[i] as number;
-    const d = (h >>> shift) & mask;
-    const j = counts[d] as number;
-    counts[d] = j + 1;
-    dst.keys[j] = h;
-    dst.pos[j] = pos[i] as number;
-  }
-}
+const TOP_BITS = 11;
+const GOLDEN = 0x9e3779b1;
 
-/** Exclusive prefix sums in place. */
-function offsets(counts: Int32Array): Int32Array {
-  let sum = 0;
-  for (let d = 0; d < counts.length; d++) {
-    const c = counts[d] as number;
-    counts[d] = sum;
-    sum += c;
+/** Groups one bucket's windows (`keys`/`pos` in [lo, hi), positions ascending) into `links`. */
+class BucketTable {
+  private hash = new Int32Array(1024);
+  private first = new Int32Array(1024);
+  private last = new Int32Array(1024);
+  /** 1 where a slot is taken. */
+  private used = new Uint8Array(1024);
+
+  group(keys: Int32Array, pos: Int32Array, lo: number, hi: number, links: Int32Array): void {
+    let bits = 4;
+    while (1 << bits < 2 * (hi - lo)) bits++;
+    const size = 1 << bits;
+    if (size > this.used.length) {
+      this.hash = new Int32Array(size);
+      this.first = new Int32Array(size);
+      this.last = new Int32Array(size);
+      this.used = new Uint8Array(size);
+    } else {
+      this.used.fill(0, 0, size);
+    }
+    const { hash, first, last, used } = this;
+    const shift = 32 - bits;
+    const mask = size - 1;
+    for (let i = lo; i < hi; i++) {
+      const h = keys[i] as number;
+      const p = pos[i] as number;
+      let s = Math.imul(h, GOLDEN) >>> shift;
+      while (used[s] === 1 && hash[s] !== h) s = (s + 1) & mask;
+      if (used[s] === 0) {
+        used[s] = 1;
+        hash[s] = h;
+        first[s] = p;
+        links[2 * p] = p;
+      } else {
+        links[2 * p] = first[s] as number;
+        links[2 * p + 1] = last[s] as number;
+      }
+      last[s] = p;
+    }
   }
-  return counts;
 }
 
 /**
  * Groups the windows starting at `pos` (ascending) with hashes `keys` (same order) in a stream of `n`
- * tokens. `keys` and `pos` are used as scratch space.
+ * tokens.
  */
 export function windowGroups(keys: Int32Array, pos: Int32Array, n: number): WindowGroups {
   const m = keys.length;
-  const c0 = new Int32Array(2048);
-  const c1 = new Int32Array(2048);
-  const c2 = new Int32Array(1024);
+  const shift = 32 - TOP_BITS;
+  const start = new Int32Array((1 << TOP_BITS) + 1);
+  for (let i = 0; i < m; i++) {
+    const d = ((keys[i] as number) >>> shift) + 1;
+    start[d] = (start[d] as number) + 1;
+  }
+  for (let d = 1; d < start.length; d++) start[d] = (start[d] as number) + (start[d - 1] as number);
+  const next = start.slice(0, 1 << TOP_BITS);
+  const sortedKeys = new Int32Array(m);
+  const sortedPos = new Int32Array(m);
   for (let i = 0; i < m; i++) {
     const h = keys[i] as number;
-    c0[h & 2047] = (c0[h & 2047] as number) + 1;
-    c1[(h >>> 11) & 2047] = (c1[(h >>> 11) & 2047] as number) + 1;
-    c2[h >>> 22] = (c2[h >>> 22] as number) + 1;
+    const d = h >>> shift;
+    const j = next[d] as number;
+    next[d] = j + 1;
+    sortedKeys[j] = h;
+    sortedPos[j] = pos[i] as number;
   }
-  const a = { keys, pos };
-  const b = { keys: new Int32Array(m), pos: new Int32Array(m) };
-  scatter(a, b, 0, 2047, offsets(c0));
-  scatter(b, a, 11, 2047, offsets(c1));
-  scatter(a, b, 22, 1023, offsets(c2));
-  const first = new Int32Array(n).fill(-1);
-  const prev = new Int32Array(n).fill(-1);
-  let head = -1;
-  for (let i = 0; i < m; i++) {
-    const p = b.pos[i] as number;
-    if (i === 0 || b.keys[i] !== b.keys[i - 1]) head = p;
-    else prev[p] = b.pos[i - 1] as number;
-    first[p] = head;
+  const links = new Int32Array(2 * n).fill(-1);
+  const table = new BucketTable();
+  for (let d = 0; d < 1 << TOP_BITS; d++) {
+    const lo = start[d] as number;
+    const hi = start[d + 1] as number;
+    if (hi > lo) table.group(sortedKeys, sortedPos, lo, hi, links);
   }
-  return { first, prev };
+  return { links };
 }
