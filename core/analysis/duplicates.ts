@@ -1,5 +1,5 @@
 import type { TokenizedFile } from "./tokens.ts";
-import { type WindowGroups, windowGroups } from "./window-groups.ts";
+import { WindowGrouper } from "./window-groups.ts";
 
 /**
  * Clone detection on token streams (jscpd's model: a clone is a run of at least `minTokens` equal
@@ -105,21 +105,27 @@ interface RawMatch {
   readonly len: number;
 }
 
-/**
- * The hash of every window of `w` codes that fits in its file, grouped by hash (window-groups.ts):
- * the earlier copies of each window by position.
- */
-function windowsOf(c: Corpus, codes: Int32Array, w: number): WindowGroups {
-  const n = codes.length;
-  let pow = 1; // BASE^(w-1)
-  for (let i = 1; i < w; i++) pow = Math.imul(pow, BASE);
+/** The start of every window of `w` codes that fits in its file, ascending. */
+function windowStarts(c: Corpus, w: number): Int32Array {
   let m = 0;
   for (let f = 0; f < c.files.length; f++) {
     const len = (c.offsets[f + 1] as number) - (c.offsets[f] as number);
     if (len >= w) m += len - w + 1;
   }
-  const keys = new Int32Array(m);
   const pos = new Int32Array(m);
+  let k = 0;
+  for (let f = 0; f < c.files.length; f++) {
+    const lo = c.offsets[f] as number;
+    const hi = c.offsets[f + 1] as number;
+    for (let p = lo; p + w <= hi; p++) pos[k++] = p;
+  }
+  return pos;
+}
+
+/** The hash of every window of `w` codes at `pos` (windowStarts), into `keys`. */
+function windowHashes(c: Corpus, codes: Int32Array, w: number, keys: Int32Array): void {
+  let pow = 1; // BASE^(w-1)
+  for (let i = 1; i < w; i++) pow = Math.imul(pow, BASE);
   let k = 0;
   for (let f = 0; f < c.files.length; f++) {
     const lo = c.offsets[f] as number;
@@ -127,23 +133,31 @@ function windowsOf(c: Corpus, codes: Int32Array, w: number): WindowGroups {
     if (hi - lo < w) continue;
     let h = 0;
     for (let i = lo; i < lo + w; i++) h = (Math.imul(h, BASE) + (codes[i] as number)) | 0;
-    keys[k] = h;
-    pos[k++] = lo;
+    keys[k++] = h;
     for (let p = lo + 1; p + w <= hi; p++) {
       h = (Math.imul(h - Math.imul(codes[p - 1] as number, pow), BASE) + (codes[p + w - 1] as number)) | 0;
-      keys[k] = h;
-      pos[k++] = p;
+      keys[k++] = h;
     }
   }
-  return windowGroups(keys, pos, n);
+}
+
+/** What both passes share: the window starts, their hashes and the grouping buffers. */
+interface Windows {
+  readonly w: number;
+  readonly keys: Int32Array;
+  readonly grouper: WindowGrouper;
+}
+
+function windowsOf(c: Corpus, w: number): Windows {
+  const pos = windowStarts(c, w);
+  return { w, keys: new Int32Array(pos.length), grouper: new WindowGrouper(c.exact.length, pos) };
 }
 
 /**
  * Earlier windows with the hash of `p` into `out`: the first copy (jscpd pairs every copy with the
  * first one it saw), then the latest ones back along the chain, the first once only. Returns how many.
  */
-function partnersOf(g: WindowGroups, p: number, out: Int32Array): number {
-  const links = g.links;
+function partnersOf(links: Int32Array, p: number, out: Int32Array): number {
   const first = links[2 * p] as number;
   if (first < 0 || first === p) return 0;
   out[0] = first;
@@ -171,17 +185,20 @@ function matchLength(codes: Int32Array, q: number, p: number, qEnd: number, pEnd
  */
 function detect(
   c: Corpus,
+  win: Windows,
   codes: Int32Array,
   opts: DuplicateOptions,
   accept: (m: RawMatch) => boolean,
 ): RawMatch[] {
   const w = opts.minTokens;
-  const groups = windowsOf(c, codes, w);
+  windowHashes(c, codes, w, win.keys);
+  win.grouper.group(win.keys);
+  const links = win.grouper.links;
   const partners = new Int32Array(MAX_PARTNERS);
   const out: RawMatch[] = [];
   let p = 0;
   while (p < codes.length) {
-    const count = partnersOf(groups, p, partners);
+    const count = partnersOf(links, p, partners);
     if (count === 0) {
       p++;
       continue;
@@ -267,8 +284,9 @@ export function findDuplicates(files: readonly TokenizedFile[], opts: DuplicateO
   const c = corpusOf(files);
   const kinds = opts.kinds ?? ["type1", "type2"];
   const pairs: ClonePair[] = [];
+  const win = windowsOf(c, opts.minTokens);
   if (kinds.includes("type1")) {
-    for (const m of detect(c, c.exact, opts, () => true)) pairs.push(toPair(c, "type1", m));
+    for (const m of detect(c, win, c.exact, opts, () => true)) pairs.push(toPair(c, "type1", m));
   }
   if (kinds.includes("type2")) {
     // A same-shape match that overlaps an exact clone of the same two files is that clone seen
@@ -276,7 +294,7 @@ export function findDuplicates(files: readonly TokenizedFile[], opts: DuplicateO
     const exact = byFilePair(pairs);
     const covered = (p: ClonePair) =>
       (exact.get(`${p.a.file}\0${p.b.file}`) ?? []).some((e) => overlaps(e.a, p.a) && overlaps(e.b, p.b));
-    for (const m of detect(c, c.shape, opts, (m) => !sameExact(c, m))) {
+    for (const m of detect(c, win, c.shape, opts, (m) => !sameExact(c, m))) {
       const pair = toPair(c, "type2", m);
       if (!covered(pair)) pairs.push(pair);
     }

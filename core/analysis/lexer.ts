@@ -93,9 +93,15 @@ function skipWhile(text: string, pos: number, ok: (c: number) => boolean): numbe
 const isDecimalOrSep = (c: number) => isDigit(c) || c === 95;
 const isHexOrSep = (c: number) => isDecimalOrSep(c) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
 
+/** 1 for the ASCII characters that can continue an identifier (letters, digits, `$`, `_`). */
+const ASCII_ID_PART = new Uint8Array(128);
+for (let c = 0; c < 128; c++) ASCII_ID_PART[c] = isIdStart(c) || isDigit(c) ? 1 : 0;
+
 /** Offset after the identifier characters from `pos` (`\uXXXX` escapes included). */
 function skipIdentifierParts(text: string, pos: number): number {
   let p = pos;
+  // ASCII first, by table; anything else (escapes, other scripts) below.
+  for (let c = text.charCodeAt(p); c < 128 && ASCII_ID_PART[c] === 1; c = text.charCodeAt(p)) p++;
   while (p < text.length) {
     const c = text.codePointAt(p) as number;
     if (isIdPart(c)) p += charSize(c);

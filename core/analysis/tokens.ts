@@ -90,6 +90,7 @@ let lineStarts = new Int32Array(1 << 14);
  * scanner counts them; returns how many.
  */
 function lineStartsOf(text: string): number {
+  if (text.indexOf("\r") < 0) return lfLineStarts(text);
   let out = lineStarts;
   let count = 1;
   out[0] = 0;
@@ -97,6 +98,23 @@ function lineStartsOf(text: string): number {
     const c = text.charCodeAt(i);
     if (c !== 10 && c !== 13) continue;
     if (c === 13 && text.charCodeAt(i + 1) === 10) i++;
+    if (count === out.length) {
+      const grown = new Int32Array(2 * count);
+      grown.set(out);
+      out = grown;
+      lineStarts = grown;
+    }
+    out[count++] = i + 1;
+  }
+  return count;
+}
+
+/** lineStartsOf for a text without `\r`: found by indexOf (a native search), not char by char. */
+function lfLineStarts(text: string): number {
+  let out = lineStarts;
+  let count = 1;
+  out[0] = 0;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) {
     if (count === out.length) {
       const grown = new Int32Array(2 * count);
       grown.set(out);

@@ -7,15 +7,11 @@
  * 11 bits of their hash (a stable counting sort: position order is kept within a bucket) and each
  * bucket, a few hundred windows on average, is grouped with a small table that stays in cache.
  */
-export interface WindowGroups {
-  /** `links[2i]` = first(i), `links[2i + 1]` = prev(i). */
-  readonly links: Int32Array;
-}
 
 const TOP_BITS = 11;
 const GOLDEN = 0x9e3779b1;
 
-/** Groups one bucket's windows (`keys`/`pos` in [lo, hi), positions ascending) into `links`. */
+/** Groups one bucket's windows at a time with a small open-addressing table, reused. */
 class BucketTable {
   private hash = new Int32Array(1024);
   private first = new Int32Array(1024);
@@ -23,6 +19,7 @@ class BucketTable {
   /** 1 where a slot is taken. */
   private used = new Uint8Array(1024);
 
+  /** Groups the windows (`keys`/`pos` in [lo, hi), positions ascending) into `links`. */
   group(keys: Int32Array, pos: Int32Array, lo: number, hi: number, links: Int32Array): void {
     let bits = 4;
     while (1 << bits < 2 * (hi - lo)) bits++;
@@ -48,6 +45,7 @@ class BucketTable {
         hash[s] = h;
         first[s] = p;
         links[2 * p] = p;
+        links[2 * p + 1] = -1;
       } else {
         links[2 * p] = first[s] as number;
         links[2 * p + 1] = last[s] as number;
@@ -58,35 +56,50 @@ class BucketTable {
 }
 
 /**
- * Groups the windows starting at `pos` (ascending) with hashes `keys` (same order) in a stream of `n`
- * tokens.
+ * Groups windows of a stream of `n` tokens by hash, once per set of hashes (the type-1 and type-2
+ * passes have the same window starts `pos`, ascending, so the buffers serve both).
  */
-export function windowGroups(keys: Int32Array, pos: Int32Array, n: number): WindowGroups {
-  const m = keys.length;
-  const shift = 32 - TOP_BITS;
-  const start = new Int32Array((1 << TOP_BITS) + 1);
-  for (let i = 0; i < m; i++) {
-    const d = ((keys[i] as number) >>> shift) + 1;
-    start[d] = (start[d] as number) + 1;
+export class WindowGrouper {
+  /** `links[2i]` = first(i), `links[2i + 1]` = prev(i). */
+  readonly links: Int32Array;
+  private readonly sortedKeys: Int32Array;
+  private readonly sortedPos: Int32Array;
+  private readonly table = new BucketTable();
+
+  constructor(
+    n: number,
+    private readonly pos: Int32Array,
+  ) {
+    // Positions where no window starts are never written: -1 for every pass.
+    this.links = new Int32Array(2 * n).fill(-1);
+    this.sortedKeys = new Int32Array(pos.length);
+    this.sortedPos = new Int32Array(pos.length);
   }
-  for (let d = 1; d < start.length; d++) start[d] = (start[d] as number) + (start[d - 1] as number);
-  const next = start.slice(0, 1 << TOP_BITS);
-  const sortedKeys = new Int32Array(m);
-  const sortedPos = new Int32Array(m);
-  for (let i = 0; i < m; i++) {
-    const h = keys[i] as number;
-    const d = h >>> shift;
-    const j = next[d] as number;
-    next[d] = j + 1;
-    sortedKeys[j] = h;
-    sortedPos[j] = pos[i] as number;
+
+  /** Fills `links` for the windows at `pos` with hashes `keys` (same order). */
+  group(keys: Int32Array): void {
+    const { pos, sortedKeys, sortedPos } = this;
+    const m = keys.length;
+    const shift = 32 - TOP_BITS;
+    const start = new Int32Array((1 << TOP_BITS) + 1);
+    for (let i = 0; i < m; i++) {
+      const d = ((keys[i] as number) >>> shift) + 1;
+      start[d] = (start[d] as number) + 1;
+    }
+    for (let d = 1; d < start.length; d++) start[d] = (start[d] as number) + (start[d - 1] as number);
+    const next = start.slice(0, 1 << TOP_BITS);
+    for (let i = 0; i < m; i++) {
+      const h = keys[i] as number;
+      const d = h >>> shift;
+      const j = next[d] as number;
+      next[d] = j + 1;
+      sortedKeys[j] = h;
+      sortedPos[j] = pos[i] as number;
+    }
+    for (let d = 0; d < 1 << TOP_BITS; d++) {
+      const lo = start[d] as number;
+      const hi = start[d + 1] as number;
+      if (hi > lo) this.table.group(sortedKeys, sortedPos, lo, hi, this.links);
+    }
   }
-  const links = new Int32Array(2 * n).fill(-1);
-  const table = new BucketTable();
-  for (let d = 0; d < 1 << TOP_BITS; d++) {
-    const lo = start[d] as number;
-    const hi = start[d + 1] as number;
-    if (hi > lo) table.group(sortedKeys, sortedPos, lo, hi, links);
-  }
-  return { links };
 }
