@@ -158,13 +158,14 @@ function windowsOf(c: Corpus, w: number): Windows {
  * first one it saw), then the latest ones back along the chain, the first once only. Returns how many.
  */
 function partnersOf(links: Int32Array, p: number, out: Int32Array): number {
-  const first = links[2 * p] as number;
-  if (first < 0 || first === p) return 0;
+  const first = (links[2 * p] as number) - 1;
+  if (first < 0) return 0;
   out[0] = first;
   let count = 1;
-  for (let q = links[2 * p + 1] as number; q >= 0 && q !== first && count < out.length; count++) {
+  // Only `first` has no entry along the chain, and the walk stops there.
+  for (let q = (links[2 * p + 1] as number) - 1; q >= 0 && q !== first && count < out.length; count++) {
     out[count] = q;
-    q = links[2 * q + 1] as number;
+    q = (links[2 * q + 1] as number) - 1;
   }
   return count;
 }
@@ -192,8 +193,7 @@ function detect(
 ): RawMatch[] {
   const w = opts.minTokens;
   windowHashes(c, codes, w, win.keys);
-  win.grouper.group(win.keys);
-  const links = win.grouper.links;
+  const links = win.grouper.group(win.keys);
   const partners = new Int32Array(MAX_PARTNERS);
   const out: RawMatch[] = [];
   let p = 0;

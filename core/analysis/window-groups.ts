@@ -1,8 +1,8 @@
 /**
  * The windows of a token stream grouped by hash, for the clone search (duplicates.ts): for every
- * window start `i`, `first(i)` is the first window with the same hash (`i` itself when none is
- * earlier) and `prev(i)` the latest earlier one (-1 when none); both are -1 where no window starts.
- * This is what a hash table filled in position order would answer at `i`. One big table costs a cache
+ * window start `i` with an earlier window of the same hash, `first(i)` is the first of them and
+ * `prev(i)` the latest; a window without an earlier copy, or a position where no window starts, has
+ * no entry. This is what a hash table filled in position order would answer at `i`. One big table costs a cache
  * miss per window (tens of megabytes for a large corpus), so the windows are first split by the top
  * 11 bits of their hash (a stable counting sort: position order is kept within a bucket) and each
  * bucket, a few hundred windows on average, is grouped with a small table that stays in cache.
@@ -41,14 +41,13 @@ class BucketTable {
       let s = Math.imul(h, GOLDEN) >>> shift;
       while (used[s] === 1 && hash[s] !== h) s = (s + 1) & mask;
       if (used[s] === 0) {
+        // The first of its hash: no entry (most windows are unique, and each entry is a cache miss).
         used[s] = 1;
         hash[s] = h;
         first[s] = p;
-        links[2 * p] = p;
-        links[2 * p + 1] = -1;
       } else {
-        links[2 * p] = first[s] as number;
-        links[2 * p + 1] = last[s] as number;
+        links[2 * p] = (first[s] as number) + 1;
+        links[2 * p + 1] = (last[s] as number) + 1;
       }
       last[s] = p;
     }
@@ -60,24 +59,24 @@ class BucketTable {
  * passes have the same window starts `pos`, ascending, so the buffers serve both).
  */
 export class WindowGrouper {
-  /** `links[2i]` = first(i), `links[2i + 1]` = prev(i). */
-  readonly links: Int32Array;
   private readonly sortedKeys: Int32Array;
   private readonly sortedPos: Int32Array;
   private readonly table = new BucketTable();
 
   constructor(
-    n: number,
+    private readonly n: number,
     private readonly pos: Int32Array,
   ) {
-    // Positions where no window starts are never written: -1 for every pass.
-    this.links = new Int32Array(2 * n).fill(-1);
     this.sortedKeys = new Int32Array(pos.length);
     this.sortedPos = new Int32Array(pos.length);
   }
 
-  /** Fills `links` for the windows at `pos` with hashes `keys` (same order). */
-  group(keys: Int32Array): void {
+  /**
+   * The groups of the windows at `pos` with hashes `keys` (same order): `links[2i]` = first(i) + 1,
+   * `links[2i + 1]` = prev(i) + 1, 0 where `i` has no entry. A fresh array (zero pages) per call.
+   */
+  group(keys: Int32Array): Int32Array {
+    const links = new Int32Array(2 * this.n);
     const { pos, sortedKeys, sortedPos } = this;
     const m = keys.length;
     const shift = 32 - TOP_BITS;
@@ -99,7 +98,8 @@ export class WindowGrouper {
     for (let d = 0; d < 1 << TOP_BITS; d++) {
       const lo = start[d] as number;
       const hi = start[d + 1] as number;
-      if (hi > lo) this.table.group(sortedKeys, sortedPos, lo, hi, this.links);
+      if (hi > lo) this.table.group(sortedKeys, sortedPos, lo, hi, links);
     }
+    return links;
   }
 }
