@@ -53,6 +53,17 @@ for (const p of [...PUNCTUATION].sort((a, b) => b[0].length - a[0].length)) {
 const ID_START = /[\p{ID_Start}]/u;
 const ID_PART = /[\p{ID_Continue}\u200c\u200d]/u;
 
+/** 1 for the ASCII characters that can start an identifier (letters, `$`, `_`). */
+const ASCII_ID_START = new Uint8Array(128);
+for (let c = 0; c < 128; c++)
+  ASCII_ID_START[c] = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 36 || c === 95 ? 1 : 0;
+
+/** The kind of the ASCII characters that are a punctuation token alone, whatever follows; else 0. */
+const SINGLE_PUNCT = new Int32Array(128);
+for (const [c, list] of PUNCT_BY_CHAR.entries())
+  if (list !== undefined && list.length === 1 && list[0]?.[0].length === 1 && c < 128 && c !== 60 && c !== 63)
+    SINGLE_PUNCT[c] = list[0][1];
+
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const isLineBreak = (c: number) => c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
 
@@ -370,6 +381,10 @@ export class Lexer implements TokenScanner {
   private token(c: number): number {
     const text = this.text;
     const p = this.pos;
+    // The commonest tokens first: ASCII names and one-character punctuation (the checks are disjoint).
+    if (c < 128 && ASCII_ID_START[c] === 1) return this.identifier(c);
+    const single = c < 128 ? (SINGLE_PUNCT[c] as number) : 0;
+    if (single !== 0) return this.end(single, p + 1);
     if (c === 34 || c === 39) return this.end(Kind.StringLiteral, skipString(text, p));
     if (c === 96) return this.template();
     if (isDigit(c) || (c === 46 && isDigit(text.charCodeAt(p + 1)))) {
