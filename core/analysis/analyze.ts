@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 import { z } from "zod";
 import { analyzeComplexity, type FileComplexity, type FunctionComplexity } from "./complexity.ts";
 import { type ClonePair, type FileDuplication, findDuplicates } from "./duplicates.ts";
@@ -103,7 +103,8 @@ function entryOf(f: SourceFile, namespace: string): CacheEntry {
   const e: CacheEntry = {
     text: f.text,
     tokens: tokenize(f.path, f.text),
-    sha: createHash("sha1").update(f.text).digest("hex"),
+    // One-shot hash (no Hash object per file); the same hex sha1 as createHash.
+    sha: hash("sha1", f.text, "hex"),
   };
   cache.set(key, e);
   return e;

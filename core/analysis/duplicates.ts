@@ -1,4 +1,5 @@
 import type { TokenizedFile } from "./tokens.ts";
+import { WindowGrouper } from "./window-groups.ts";
 
 /**
  * Clone detection on token streams (jscpd's model: a clone is a run of at least `minTokens` equal
@@ -8,8 +9,8 @@ import type { TokenizedFile } from "./tokens.ts";
  *   1. type 1 on the exact codes (same tokens; whitespace and comments are not tokens);
  *   2. type 2 on the normalised codes (identifiers and literals each one code), keeping only the
  *      matches whose exact codes differ somewhere (the rest are type-1 matches pass 1 already has).
- * Each pass hashes every window of `minTokens` codes (polynomial rolling hash, 32-bit), keeps the first
- * and the latest position of each hash in an open-addressing table (a chain links the ones between),
+ * Each pass hashes every window of `minTokens` codes (polynomial rolling hash, 32-bit), groups the
+ * windows by hash (window-groups.ts: the first one and a chain back through the earlier ones),
  * and for a later window with a known hash checks the codes against the first copy and then the
  * latest ones (MAX_PARTNERS in all), extending each match forward as far as the codes agree (never
  * across a file end, never overlapping itself in one file). The later fragment is then skipped. Every
@@ -104,82 +105,69 @@ interface RawMatch {
   readonly len: number;
 }
 
-/** The hash of every window of `w` codes that fits in its file; `valid[p]` = 1 where one starts. */
-function windowHashes(c: Corpus, codes: Int32Array, w: number): { hashes: Int32Array; valid: Uint8Array } {
-  const n = codes.length;
+/** The start of every window of `w` codes that fits in its file, ascending. */
+function windowStarts(c: Corpus, w: number): Int32Array {
+  let m = 0;
+  for (let f = 0; f < c.files.length; f++) {
+    const len = (c.offsets[f + 1] as number) - (c.offsets[f] as number);
+    if (len >= w) m += len - w + 1;
+  }
+  const pos = new Int32Array(m);
+  let k = 0;
+  for (let f = 0; f < c.files.length; f++) {
+    const lo = c.offsets[f] as number;
+    const hi = c.offsets[f + 1] as number;
+    for (let p = lo; p + w <= hi; p++) pos[k++] = p;
+  }
+  return pos;
+}
+
+/** The hash of every window of `w` codes at `pos` (windowStarts), into `keys`. */
+function windowHashes(c: Corpus, codes: Int32Array, w: number, keys: Int32Array): void {
   let pow = 1; // BASE^(w-1)
   for (let i = 1; i < w; i++) pow = Math.imul(pow, BASE);
-  const hashes = new Int32Array(n);
-  const valid = new Uint8Array(n);
+  let k = 0;
   for (let f = 0; f < c.files.length; f++) {
     const lo = c.offsets[f] as number;
     const hi = c.offsets[f + 1] as number;
     if (hi - lo < w) continue;
     let h = 0;
     for (let i = lo; i < lo + w; i++) h = (Math.imul(h, BASE) + (codes[i] as number)) | 0;
-    hashes[lo] = h;
-    valid[lo] = 1;
+    keys[k++] = h;
     for (let p = lo + 1; p + w <= hi; p++) {
       h = (Math.imul(h - Math.imul(codes[p - 1] as number, pow), BASE) + (codes[p + w - 1] as number)) | 0;
-      hashes[p] = h;
-      valid[p] = 1;
+      keys[k++] = h;
     }
   }
-  return { hashes, valid };
+}
+
+/** What both passes share: the window starts, their hashes and the grouping buffers. */
+interface Windows {
+  readonly w: number;
+  readonly keys: Int32Array;
+  readonly grouper: WindowGrouper;
+}
+
+function windowsOf(c: Corpus, w: number): Windows {
+  const pos = windowStarts(c, w);
+  return { w, keys: new Int32Array(pos.length), grouper: new WindowGrouper(c.exact.length, pos) };
 }
 
 /**
- * The windows seen so far, by hash. Open addressing, 2^k slots ≥ 1.5 n, one slot a cache-friendly
- * quad: [hash, latest position + 1 (0 = empty), first position + 1, unused]; `prior` links every
- * position to the previous one with the same hash, so every earlier copy of a window can be found.
+ * Earlier windows with the hash of `p` into `out`: the first copy (jscpd pairs every copy with the
+ * first one it saw), then the latest ones back along the chain, the first once only. Returns how many.
  */
-class WindowTable {
-  private readonly table: Int32Array;
-  private readonly prior: Int32Array;
-  private readonly shift: number;
-  private readonly mask: number;
-
-  constructor(private readonly hashes: Int32Array) {
-    let size = 1024;
-    while (size < 1.5 * hashes.length) size <<= 1;
-    this.shift = 32 - Math.log2(size);
-    this.mask = 4 * size - 1;
-    this.table = new Int32Array(4 * size);
-    this.prior = new Int32Array(hashes.length);
+function partnersOf(links: Int32Array, p: number, out: Int32Array): number {
+  const first = (links[2 * p] as number) - 1;
+  if (first < 0) return 0;
+  out[0] = first;
+  let count = 1;
+  // Only `first` has no entry along the chain, and the walk stops there.
+  for (let q = (links[2 * p + 1] as number) - 1; q >= 0 && q !== first && count < out.length; count++) {
+    out[count] = q;
+    q = (links[2 * q + 1] as number) - 1;
   }
-
-  private slotOf(h: number): number {
-    // Fibonacci hashing: the product's high bits (its low bits depend only on the hash's low bits).
-    let s = (Math.imul(h, 0x9e3779b1) >>> this.shift) << 2;
-    while (this.table[s + 1] !== 0 && this.table[s] !== h) s = (s + 4) & this.mask;
-    return s;
-  }
-
-  insert(i: number): void {
-    const s = this.slotOf(this.hashes[i] as number);
-    const t = this.table;
-    t[s] = this.hashes[i] as number;
-    this.prior[i] = t[s + 1] as number;
-    if (t[s + 1] === 0) t[s + 2] = i + 1;
-    t[s + 1] = i + 1;
-  }
-
-  /**
-   * Earlier positions with the hash of `p` into `out`: the first copy (jscpd pairs every copy with the
-   * first one it saw), then the latest ones back along the chain, the first once only. Returns how many.
-   */
-  partners(p: number, out: Int32Array): number {
-    const s = this.slotOf(this.hashes[p] as number);
-    const first = (this.table[s + 2] as number) - 1;
-    if (first < 0) return 0;
-    out[0] = first;
-    let count = 1;
-    for (let q = (this.table[s + 1] as number) - 1; q >= 0 && q !== first && count < out.length; count++) {
-      out[count] = q;
-      q = (this.prior[q] as number) - 1;
-    }
-    return count;
-  }
+  return count;
 }
 
 /** How far the codes at `q` (earlier) and `p` agree, within their ends; 0 when under `w`. */
@@ -193,30 +181,31 @@ function matchLength(codes: Int32Array, q: number, p: number, qEnd: number, pEnd
 
 /**
  * One detection pass over `codes`; `accept` filters matches (the type-2 pass drops exact ones). For
- * each window, its earlier copies (WindowTable.partners) are verified code by code and extended; the
- * matched fragment is then skipped, its windows still entered for copies further on.
+ * each window, its earlier copies (partnersOf) are verified code by code and extended; the matched
+ * fragment is then skipped (its windows still count as earlier copies for those further on).
  */
 function detect(
   c: Corpus,
+  win: Windows,
   codes: Int32Array,
   opts: DuplicateOptions,
   accept: (m: RawMatch) => boolean,
 ): RawMatch[] {
   const w = opts.minTokens;
-  const { hashes, valid } = windowHashes(c, codes, w);
-  const table = new WindowTable(hashes);
+  windowHashes(c, codes, w, win.keys);
+  const links = win.grouper.group(win.keys);
   const partners = new Int32Array(MAX_PARTNERS);
   const out: RawMatch[] = [];
   let p = 0;
   while (p < codes.length) {
-    if (valid[p] === 0) {
+    const count = partnersOf(links, p, partners);
+    if (count === 0) {
       p++;
       continue;
     }
     const fp = c.fileOf[p] as number;
     const pEnd = c.offsets[fp + 1] as number;
     let longest = 0;
-    const count = table.partners(p, partners);
     for (let k = 0; k < count; k++) {
       const q = partners[k] as number;
       const fq = c.fileOf[q] as number;
@@ -226,9 +215,6 @@ function detect(
       if (spansLines(c, m, opts.minLines) && accept(m)) out.push(m);
       longest = Math.max(longest, len);
     }
-    // Every window stays findable for copies further on, those of a matched fragment included.
-    const last = longest === 0 ? p + 1 : Math.min(p + longest, pEnd - w + 1);
-    for (let i = p; i < last; i++) if (valid[i] === 1) table.insert(i);
     p += Math.max(1, longest);
   }
   return out;
@@ -281,25 +267,34 @@ function toPair(c: Corpus, kind: CloneKind, m: RawMatch): ClonePair {
   };
 }
 
+/** Pairs by their two files. */
+function byFilePair(pairs: readonly ClonePair[]): Map<string, ClonePair[]> {
+  const out = new Map<string, ClonePair[]>();
+  for (const e of pairs) {
+    const key = `${e.a.file}\0${e.b.file}`;
+    const list = out.get(key);
+    if (list === undefined) out.set(key, [e]);
+    else list.push(e);
+  }
+  return out;
+}
+
 /** Finds type-1 and type-2 clone pairs across `files` and the duplicated share per file. */
 export function findDuplicates(files: readonly TokenizedFile[], opts: DuplicateOptions): DuplicationReport {
   const c = corpusOf(files);
   const kinds = opts.kinds ?? ["type1", "type2"];
   const pairs: ClonePair[] = [];
+  const win = windowsOf(c, opts.minTokens);
   if (kinds.includes("type1")) {
-    for (const m of detect(c, c.exact, opts, () => true)) pairs.push(toPair(c, "type1", m));
+    for (const m of detect(c, win, c.exact, opts, () => true)) pairs.push(toPair(c, "type1", m));
   }
   if (kinds.includes("type2")) {
     // A same-shape match that overlaps an exact clone of the same two files is that clone seen
-    // again (renamed around it): it is reported once, as type 1. Exact clones by file pair.
-    const exact = new Map<string, ClonePair[]>();
-    for (const e of pairs) {
-      const key = `${e.a.file}\0${e.b.file}`;
-      exact.set(key, [...(exact.get(key) ?? []), e]);
-    }
+    // again (renamed around it): it is reported once, as type 1.
+    const exact = byFilePair(pairs);
     const covered = (p: ClonePair) =>
       (exact.get(`${p.a.file}\0${p.b.file}`) ?? []).some((e) => overlaps(e.a, p.a) && overlaps(e.b, p.b));
-    for (const m of detect(c, c.shape, opts, (m) => !sameExact(c, m))) {
+    for (const m of detect(c, win, c.shape, opts, (m) => !sameExact(c, m))) {
       const pair = toPair(c, "type2", m);
       if (!covered(pair)) pairs.push(pair);
     }

@@ -22,7 +22,26 @@ export interface TokenScanner {
   getTokenValue(): string;
 }
 
-const KEYWORD = new Map(KEYWORDS);
+/** Keywords (all lowercase ASCII) by first letter (0 = `a`) and length: candidates compared in place. */
+const KEYWORD_BY_START: (readonly (readonly [string, number])[] | undefined)[] = [];
+for (const kw of KEYWORDS) {
+  const slot = (kw[0].charCodeAt(0) - 97) * 16 + kw[0].length;
+  KEYWORD_BY_START[slot] = [...(KEYWORD_BY_START[slot] ?? []), kw];
+}
+
+/** The keyword kind of the word [start, end) of `text`, or undefined (no substring is made). */
+function keywordAt(text: string, start: number, end: number): number | undefined {
+  const len = end - start;
+  const first = text.charCodeAt(start);
+  if (len < 2 || len > 12 || first < 97 || first > 122) return undefined;
+  const candidates = KEYWORD_BY_START[(first - 97) * 16 + len];
+  if (candidates === undefined) return undefined;
+  for (let i = 0; i < candidates.length; i++) {
+    const cand = candidates[i] as readonly [string, number];
+    if (text.startsWith(cand[0], start)) return cand[1];
+  }
+  return undefined;
+}
 
 /** Punctuation by its first character, longest first. */
 const PUNCT_BY_CHAR: (readonly (readonly [string, number])[])[] = [];
@@ -33,6 +52,17 @@ for (const p of [...PUNCTUATION].sort((a, b) => b[0].length - a[0].length)) {
 
 const ID_START = /[\p{ID_Start}]/u;
 const ID_PART = /[\p{ID_Continue}\u200c\u200d]/u;
+
+/** 1 for the ASCII characters that can start an identifier (letters, `$`, `_`). */
+const ASCII_ID_START = new Uint8Array(128);
+for (let c = 0; c < 128; c++)
+  ASCII_ID_START[c] = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 36 || c === 95 ? 1 : 0;
+
+/** The kind of the ASCII characters that are a punctuation token alone, whatever follows; else 0. */
+const SINGLE_PUNCT = new Int32Array(128);
+for (const [c, list] of PUNCT_BY_CHAR.entries())
+  if (list !== undefined && list.length === 1 && list[0]?.[0].length === 1 && c < 128 && c !== 60 && c !== 63)
+    SINGLE_PUNCT[c] = list[0][1];
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const isLineBreak = (c: number) => c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
@@ -74,9 +104,15 @@ function skipWhile(text: string, pos: number, ok: (c: number) => boolean): numbe
 const isDecimalOrSep = (c: number) => isDigit(c) || c === 95;
 const isHexOrSep = (c: number) => isDecimalOrSep(c) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
 
+/** 1 for the ASCII characters that can continue an identifier (letters, digits, `$`, `_`). */
+const ASCII_ID_PART = new Uint8Array(128);
+for (let c = 0; c < 128; c++) ASCII_ID_PART[c] = isIdStart(c) || isDigit(c) ? 1 : 0;
+
 /** Offset after the identifier characters from `pos` (`\uXXXX` escapes included). */
 function skipIdentifierParts(text: string, pos: number): number {
   let p = pos;
+  // ASCII first, by table; anything else (escapes, other scripts) below.
+  for (let c = text.charCodeAt(p); c < 128 && ASCII_ID_PART[c] === 1; c = text.charCodeAt(p)) p++;
   while (p < text.length) {
     const c = text.codePointAt(p) as number;
     if (isIdPart(c)) p += charSize(c);
@@ -345,6 +381,10 @@ export class Lexer implements TokenScanner {
   private token(c: number): number {
     const text = this.text;
     const p = this.pos;
+    // The commonest tokens first: ASCII names and one-character punctuation (the checks are disjoint).
+    if (c < 128 && ASCII_ID_START[c] === 1) return this.identifier(c);
+    const single = c < 128 ? (SINGLE_PUNCT[c] as number) : 0;
+    if (single !== 0) return this.end(single, p + 1);
     if (c === 34 || c === 39) return this.end(Kind.StringLiteral, skipString(text, p));
     if (c === 96) return this.template();
     if (isDigit(c) || (c === 46 && isDigit(text.charCodeAt(p + 1)))) {
@@ -364,11 +404,7 @@ export class Lexer implements TokenScanner {
   private identifier(c: number): number {
     const from = c === 92 ? skipUnicodeEscape(this.text, this.pos) : this.pos + charSize(c);
     const end = skipIdentifierParts(this.text, from);
-    const word = this.text.slice(this.pos, end);
-    const first = word.charCodeAt(0);
-    const kw =
-      word.length >= 2 && word.length <= 12 && first >= 97 && first <= 122 ? KEYWORD.get(word) : undefined;
-    return this.end(kw ?? Kind.Identifier, end);
+    return this.end(keywordAt(this.text, this.pos, end) ?? Kind.Identifier, end);
   }
 
   /** `#name`; a `#` before anything else is a one-character private name (with an error), `#!` unknown. */

@@ -82,18 +82,48 @@ function regexMayFollow(prev: number | undefined): boolean {
 
 let scanner: Lexer | undefined;
 
-/** Offsets where lines start (after `\n`, `\r\n` or a lone `\r`), as the scanner counts them. */
-function lineStartsOf(text: string): number[] {
-  const out = [0];
+/** Offsets where lines start, reused from file to file (the first `count` entries are this file's). */
+let lineStarts = new Int32Array(1 << 14);
+
+/**
+ * Fills `lineStarts` with the offsets where lines start (after `\n`, `\r\n` or a lone `\r`), as the
+ * scanner counts them; returns how many.
+ */
+function lineStartsOf(text: string): number {
+  if (text.indexOf("\r") < 0) return lfLineStarts(text);
+  let out = lineStarts;
+  let count = 1;
+  out[0] = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 10) out.push(i + 1);
-    else if (c === 13) {
-      if (text.charCodeAt(i + 1) === 10) i++;
-      out.push(i + 1);
+    if (c !== 10 && c !== 13) continue;
+    if (c === 13 && text.charCodeAt(i + 1) === 10) i++;
+    if (count === out.length) {
+      const grown = new Int32Array(2 * count);
+      grown.set(out);
+      out = grown;
+      lineStarts = grown;
     }
+    out[count++] = i + 1;
   }
-  return out;
+  return count;
+}
+
+/** lineStartsOf for a text without `\r`: found by indexOf (a native search), not char by char. */
+function lfLineStarts(text: string): number {
+  let out = lineStarts;
+  let count = 1;
+  out[0] = 0;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) {
+    if (count === out.length) {
+      const grown = new Int32Array(2 * count);
+      grown.set(out);
+      out = grown;
+      lineStarts = grown;
+    }
+    out[count++] = i + 1;
+  }
+  return count;
 }
 
 /** Language variant from the extension: 1 (ts.LanguageVariant.JSX) for .tsx/.jsx, else 0. */
@@ -184,23 +214,42 @@ function setCodes(buf: TokenBuffer, text: string, kind: number, a: number, b: nu
   }
 }
 
-/** The line index (0-based) of offset `pos`, searching forward from line index `from`. */
-function lineAt(lineStarts: readonly number[], pos: number, from: number): number {
+/** The line index (0-based) of offset `pos` among `count` line starts, searching forward from `from`. */
+function lineAt(starts: Int32Array, count: number, pos: number, from: number): number {
   let i = from;
-  while (i + 1 < lineStarts.length && (lineStarts[i + 1] as number) <= pos) i++;
+  while (i + 1 < count && (starts[i + 1] as number) <= pos) i++;
   return i;
+}
+
+/** The token buffer, reused from file to file (each file's arrays are copied out of it). */
+let shared: TokenBuffer | undefined;
+
+/**
+ * Whether the string literal after `prev2 prev` can be a module specifier (findImports and
+ * keepDeclarationNames look no further): after `from` or `import`, or `import(`, `export(`, `require(`.
+ */
+function specifierPosition(prev: number | undefined, prev2: number | undefined): boolean {
+  if (prev === K.FromKeyword || prev === K.ImportKeyword) return true;
+  return (
+    prev === K.OpenParenToken &&
+    (prev2 === K.ImportKeyword || prev2 === K.ExportKeyword || prev2 === K.RequireKeyword)
+  );
 }
 
 /** tokenize with a given scanner (lexer.test.ts passes TypeScript's own to compare the two). */
 export function tokenizeWith(s: TokenScanner, path: string, text: string): TokenizedFile {
   s.setLanguageVariant(variantOf(path));
   s.setText(text);
-  const lineStarts = lineStartsOf(text);
-  const buf = new TokenBuffer(Math.max(16, text.length >> 2));
-  // String literals that can be module specifiers (after `from`, `import`, `(`): index → value.
+  const lineCount = lineStartsOf(text);
+  const starts = lineStarts;
+  shared ??= new TokenBuffer(1 << 14);
+  const buf = shared;
+  buf.n = 0;
+  // String literals that can be module specifiers (after `from`, `import`, `import(`…): index → value.
   const strings = new Map<number, string>();
   let li = 0;
   let prev: number | undefined;
+  let prev2: number | undefined;
   const nest: Nesting = { depth: 0, templates: [] };
   for (;;) {
     const kind = nextKind(s, prev, nest);
@@ -210,15 +259,12 @@ export function tokenizeWith(s: TokenScanner, path: string, text: string): Token
     const b = s.getTokenEnd();
     buf.start[buf.n] = a;
     buf.end[buf.n] = b;
-    li = lineAt(lineStarts, a, li);
+    li = lineAt(starts, lineCount, a, li);
     buf.line[buf.n] = li + 1;
-    buf.endLine[buf.n] = lineAt(lineStarts, b - 1, li) + 1;
+    buf.endLine[buf.n] = lineAt(starts, lineCount, b - 1, li) + 1;
     setCodes(buf, text, kind, a, b);
-    if (
-      kind === K.StringLiteral &&
-      (prev === K.FromKeyword || prev === K.ImportKeyword || prev === K.OpenParenToken)
-    )
-      strings.set(buf.n, s.getTokenValue());
+    if (kind === K.StringLiteral && specifierPosition(prev, prev2)) strings.set(buf.n, s.getTokenValue());
+    prev2 = prev;
     prev = kind;
     buf.n++;
   }
@@ -236,7 +282,7 @@ export function tokenizeWith(s: TokenScanner, path: string, text: string): Token
     shape: shapes,
     line: line.slice(0, n),
     endLine: endLine.slice(0, n),
-    lines: lineStarts.length - (text.endsWith("\n") ? 1 : 0),
+    lines: lineCount - (text.endsWith("\n") ? 1 : 0),
     imports,
     exports,
   };
