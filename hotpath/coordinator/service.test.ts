@@ -163,7 +163,10 @@ describe("the coordinator", () => {
       expect(res.status).toBe(200);
       expect(await res.text()).toBe(odd);
     } finally {
+      // Flushed, so the server has dropped the responder before the next test calls inference
+      // (else a request could still be routed to it and go unanswered until its timeout).
       sub.unsubscribe();
+      await agentBus.nc.flush();
     }
   });
 
