@@ -32,6 +32,26 @@ describe("CopyTextReader", () => {
     expect(r.row()).toBe(false);
   });
 
+  it("reads integers by their digits exactly as Number reads them, and hands longer ones to Number", () => {
+    const fields = [
+      "0",
+      "-0",
+      "7",
+      "-42",
+      "999999999999999",
+      "9007199254740993",
+      "12345678901234567890",
+      "1e3",
+      "-1.25",
+    ];
+    const r = new CopyTextReader(`${fields.join("\t")}\n`);
+    r.row();
+    const got = fields.map((_, i) => r.num(`c${i}`, i === fields.length - 1));
+    expect(got).toEqual(fields.map(Number));
+    expect(Object.is(got[1], -0)).toBe(true);
+    expect(() => rows("a\t-\tb\n")).toThrow(/not a number/);
+  });
+
   it("rejects a row with fewer or more fields, a missing newline, NULL where NOT NULL, a non-number", () => {
     expect(() => rows("a\tb\n")).toThrow(/fewer/);
     expect(() => rows("a\t1\tb\tc\n")).toThrow(/more/);
