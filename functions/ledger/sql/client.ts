@@ -92,15 +92,17 @@ export function sqlLiteral(v: unknown): string {
 }
 
 /**
- * Planner settings of every connection, the same on both engines. A random page costs 1.1 (the
- * default 4 prices a disk seek; PGlite's pages are in memory, and a ledger on PostgreSQL is served
- * from its cache): at 4 the planner judges an index on (strategy_id, opened_at) too dear, because
- * one strategy's trades are scattered over the table, and pages `WHERE strategy_id = …` by
- * walking the time index and filtering 19 of every 20 rows (PGlite ≈ 9 ms for a 1 000-row page of
- * 1 000 000 trades instead of ≈ 2); the same for symbol among the closed.
+ * Settings of every connection, the same on both engines (PGlite: SET at open; PostgreSQL: startup
+ * parameters). `standard_conforming_strings` on is what {@link sqlLiteral} relies on (the COPY of a
+ * page takes its parameters as literals). A random page costs 1.1: the default 4 prices a disk
+ * seek, while PGlite's pages are in memory and a ledger on PostgreSQL is served from its cache; at 4
+ * the planner judges the index on (strategy_id, opened_at) too dear, because one strategy's trades
+ * are scattered over the table, and pages `WHERE strategy_id = …` by walking the time index and
+ * filtering 19 of every 20 rows (PGlite ≈ 9 ms for a 1 000-row page of 1 000 000 trades instead of
+ * ≈ 2); the same for one symbol among the closed.
  */
-const PLANNER = { random_page_cost: "1.1" } as const;
-const plannerSettings = Object.entries(PLANNER)
+const SESSION = { standard_conforming_strings: "on", random_page_cost: "1.1" } as const;
+const sessionSettings = Object.entries(SESSION)
   .map(([k, v]) => `SET ${k} = ${v};`)
   .join("\n");
 
@@ -249,8 +251,7 @@ export async function openPglite(dir: string): Promise<SqlClient> {
   };
   try {
     await ready;
-    await raw.exec("SET standard_conforming_strings = on"); // what sqlLiteral relies on
-    await raw.exec(plannerSettings);
+    await raw.exec(sessionSettings);
   } catch (err) {
     await worker.terminate();
     throw err;
@@ -303,7 +304,7 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
   const sql = postgres(url, {
     max: options.max ?? 4,
     onnotice: () => {},
-    connection: PLANNER,
+    connection: SESSION,
     types: {
       int8: {
         to: INT8,

@@ -46,6 +46,13 @@ describe.each(adapters)("the ledger store on %s", (_name, open) => {
     await client?.close();
   });
 
+  it("opens connections with the session settings the page reads rely on", async () => {
+    expect(await client.query("SHOW random_page_cost")).toEqual([{ random_page_cost: "1.1" }]);
+    expect(await client.query("SHOW standard_conforming_strings")).toEqual([
+      { standard_conforming_strings: "on" },
+    ]);
+  });
+
   it("records the migrations it applied, and a second open applies none", async () => {
     const rows = await client.query<{ version: number }>(
       "SELECT version FROM ledger.ledger_migrations ORDER BY 1",
