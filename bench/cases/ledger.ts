@@ -145,17 +145,27 @@ async function pageLatency(call: () => Promise<{ trades: unknown[] }>, n: number
   return { latency: rec.stats(), cpuMs: Math.round((cpuSince(cpu) * 1000 * 100) / n) / 100 };
 }
 
-/** The database's own execution time of a page query (EXPLAIN ANALYZE), median of 5, in ms. */
-async function serverMs(client: SqlClient, where: string): Promise<number> {
+/**
+ * The database's own execution time of a page query (EXPLAIN ANALYZE), median of 5, in ms, and
+ * how it reads the table (the scan of its plan: which index, or a sequential scan).
+ */
+async function serverPlan(client: SqlClient, where: string): Promise<{ ms: number; scan: string }> {
   const times: number[] = [];
+  let scan = "";
   for (let i = 0; i < 5; i++) {
-    const plan = await client.query<{ "QUERY PLAN": string }>(
-      `EXPLAIN ANALYZE SELECT * FROM ledger.trades ${where} ORDER BY opened_at DESC, id DESC LIMIT 1001`,
-    );
-    const line = plan.map((p) => p["QUERY PLAN"]).find((l) => l.startsWith("Execution Time"));
+    const plan = (
+      await client.query<{ "QUERY PLAN": string }>(
+        `EXPLAIN ANALYZE SELECT * FROM ledger.trades ${where} ORDER BY opened_at DESC, id DESC LIMIT 1001`,
+      )
+    ).map((p) => p["QUERY PLAN"]);
+    const line = plan.find((l) => l.startsWith("Execution Time"));
     times.push(Number(line?.match(/([\d.]+) ms/)?.[1] ?? Number.NaN));
+    scan =
+      plan
+        .map((l) => l.match(/(Index Only Scan|Index Scan|Seq Scan|Bitmap Heap Scan)( using \w+)?/)?.[0])
+        .find((m) => m !== undefined) ?? "?";
   }
-  return times.sort((a, b) => a - b)[2] ?? Number.NaN;
+  return { ms: times.sort((a, b) => a - b)[2] ?? Number.NaN, scan };
 }
 
 const MID = T0 + 500_000 * 1000;
@@ -248,13 +258,15 @@ async function pageCases(name: string, client: SqlClient, trades: number, log: (
       () => store.trades(filter, { limit: 1000, ...(cursor !== undefined ? { cursor } : {}) }),
       30,
     );
+    const plan = await serverPlan(client, where);
     results.push({
       case: `ledger: get_trades 1000 of 1M on ${name}, ${label}`,
       unit: "pages",
       latency: tool.latency,
       notes: {
         store_p50_ms: Math.round(read.latency.p50_us / 10) / 100,
-        server_exec_ms: await serverMs(client, where),
+        server_exec_ms: plan.ms,
+        plan: plan.scan,
         cpu_ms_per_page: tool.cpuMs,
         store_cpu_ms_per_page: read.cpuMs,
         target_p50_ms: 5,

@@ -24,7 +24,19 @@ const add = defineTool({
     return out;
   },
 });
-const registry = createToolRegistry("calc", [add]);
+let doubled: { product: number } | undefined;
+const double = defineTool({
+  name: "double",
+  description: "doubles a finite number",
+  input: z.object({ a: z.number().finite() }).strict(),
+  output: z.object({ product: z.number().finite() }),
+  outputByConstruction: true,
+  handler: ({ a }) => {
+    doubled = { product: 2 * a };
+    return doubled;
+  },
+});
+const registry = createToolRegistry("calc", [add, double]);
 
 describe("tool registry", () => {
   it("call answers the parsed result; callInProcess the value the handler built", async () => {
@@ -32,6 +44,14 @@ describe("tool registry", () => {
     const answer = await registry.callInProcess("add", { a: 2, b: 5 }, ctx);
     expect(answer).toBe(built.at(-1));
     expect(answer).toEqual({ sum: 7, extra: "handler's own" });
+  });
+
+  it("call answers a result that meets its schema by construction as built, still parsing the arguments", async () => {
+    const answer = await registry.call("double", { a: 4 }, ctx);
+    expect(answer).toBe(doubled);
+    expect(answer).toEqual({ product: 8 });
+    expect(double.output.parse(answer)).toEqual(answer);
+    expect(await registry.call("double", { a: "4" }, ctx).catch((e: unknown) => e)).toBeInstanceOf(ToolError);
   });
 
   it("callInProcess still refuses bad arguments, naming the field, and unknown tools", async () => {

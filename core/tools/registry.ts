@@ -9,7 +9,10 @@ export interface ToolRegistry {
   readonly tools: ReadonlyMap<string, Tool>;
   /** Listings with JSON Schemas, computed once. */
   describe(): ToolDescriptor[];
-  /** Validates args, runs the handler, validates its result. Throws ToolError on bad input. */
+  /**
+   * Validates args, runs the handler, validates its result (unless the tool's result meets its
+   * output schema by construction, `outputByConstruction`). Throws ToolError on bad input.
+   */
   call(tool: string, args: unknown, ctx: ToolContext): Promise<unknown>;
   /**
    * For a caller in the same process: validates args like `call` and runs the handler, but answers
@@ -38,6 +41,7 @@ export function createToolRegistry(agent: string, tools: readonly Tool[]): ToolR
       const tool = byName.get(name);
       if (tool === undefined) throw unknownTool(agent, name);
       const result = await run(tool, name, args, ctx);
+      if (tool.outputByConstruction === true) return result;
       const output = tool.output.safeParse(result);
       if (!output.success) {
         ctx.logger.error(

@@ -165,6 +165,11 @@ export function ledgerTools(deps: LedgerToolDeps): readonly Tool[] {
       })
       .refine(checkRange, rangeIssue),
     output: z.object({ trades: z.array(TradeOut), next_cursor: z.string().nullable() }),
+    // tradeView spells out TradeOut's keys, typed by it; the rows are the ledger's own (written from
+    // its projection as JSON, so every number is finite; side, status and the integer fill count
+    // are the projection's typed values; NOT NULL where TradeOut is not nullable). Not parsing a
+    // page of 1 000 again saves most of the tool layer (ledger.test.ts parses the pages).
+    outputByConstruction: true,
     async handler(a) {
       const store = await deps.store();
       const page = await store.trades(filterOf(a), { limit: a.limit, cursor: a.cursor });

@@ -1,6 +1,5 @@
 import { mkdirSync } from "node:fs";
 import { Worker } from "node:worker_threads";
-import { copyTextRows, recordTextRows, type TextRow } from "./text-rows.ts";
 
 /**
  * The little the ledger's SQL needs from a database driver: parameterised queries (`$1`…), a script,
@@ -20,19 +19,13 @@ export interface SqlClient {
    */
   appendRows(table: string, columns: string, rows: readonly object[]): Promise<void>;
   /**
-   * The rows of `select` (parameters `$1`…) as the text of their fields (null for NULL), in the
-   * select's column order, `columns` of them, in the order `order` (an ORDER BY list over the
-   * result, `x.col`) — for pages of many rows, which the caller decodes itself. PGlite writes them
-   * with `COPY (…) TO '/dev/blob'` (text format, the parameters as literals): in WASM cheaper than
-   * any result the driver builds; PostgreSQL sends one text of record texts (`string_agg(x::text)`),
-   * a single field for the driver instead of a typed conversion per field.
+   * The rows of `select` (parameters `$1`…, put in as literals: COPY takes no parameters) in COPY's
+   * text format, in the select's order — for pages of many rows, which the caller decodes itself
+   * (text-rows.ts). PGlite writes them to `'/dev/blob'`, PostgreSQL sends them `TO STDOUT`: on
+   * both the cheapest result the backend makes (the text of each field; no record text, no
+   * aggregate, no typed conversion per field in the driver).
    */
-  readTextRows(
-    select: string,
-    params: readonly unknown[],
-    columns: number,
-    order: string,
-  ): Promise<TextRow[]>;
+  copyOut(select: string, params: readonly unknown[]): Promise<string>;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -97,6 +90,21 @@ export function sqlLiteral(v: unknown): string {
   if (t.includes("\u0000")) throw new SqlError("a text parameter cannot contain the character NUL", "22021");
   return `'${t.replaceAll("'", "''")}'`;
 }
+
+/**
+ * Settings of every connection, the same on both engines (PGlite: SET at open; PostgreSQL: startup
+ * parameters). `standard_conforming_strings` on is what {@link sqlLiteral} relies on (the COPY of a
+ * page takes its parameters as literals). A random page costs 1.1: the default 4 prices a disk
+ * seek, while PGlite's pages are in memory and a ledger on PostgreSQL is served from its cache; at 4
+ * the planner judges the index on (strategy_id, opened_at) too dear, because one strategy's trades
+ * are scattered over the table, and pages `WHERE strategy_id = …` by walking the time index and
+ * filtering 19 of every 20 rows (PGlite ≈ 9 ms for a 1 000-row page of 1 000 000 trades instead of
+ * ≈ 2); the same for one symbol among the closed.
+ */
+const SESSION = { standard_conforming_strings: "on", random_page_cost: "1.1" } as const;
+const sessionSettings = Object.entries(SESSION)
+  .map(([k, v]) => `SET ${k} = ${v};`)
+  .join("\n");
 
 /** Most statements PGlite keeps prepared; past it they are all deallocated and prepared again on use. */
 const MAX_PREPARED = 256;
@@ -212,10 +220,9 @@ function pgliteStatements(send: Send): Omit<SqlClient, "kind" | "transaction" | 
       const text = `COPY ${table} (${list.join(", ")}) FROM '/dev/blob'`;
       await send({ op: "copy", text, data: copyText(rows, list) });
     },
-    readTextRows: async (select: string, params: readonly unknown[], columns: number) => {
-      // COPY keeps the select's order, and takes no parameters: they go in as literals.
+    copyOut: async (select: string, params: readonly unknown[]) => {
       const text = `COPY (${inlineParams(select, params)}) TO '/dev/blob'`;
-      return copyTextRows((await send({ op: "copyOut", text })).data ?? "", columns);
+      return (await send({ op: "copyOut", text })).data ?? "";
     },
   };
 }
@@ -244,7 +251,7 @@ export async function openPglite(dir: string): Promise<SqlClient> {
   };
   try {
     await ready;
-    await raw.exec("SET standard_conforming_strings = on"); // what sqlLiteral relies on
+    await raw.exec(sessionSettings);
   } catch (err) {
     await worker.terminate();
     throw err;
@@ -254,8 +261,7 @@ export async function openPglite(dir: string): Promise<SqlClient> {
     query: (text, params) => exclusive(() => raw.query(text, params)),
     exec: (text) => exclusive(() => raw.exec(text)),
     appendRows: (table, columns, rows) => exclusive(() => raw.appendRows(table, columns, rows)),
-    readTextRows: (select, params, columns, order) =>
-      exclusive(() => raw.readTextRows(select, params, columns, order)),
+    copyOut: (select, params) => exclusive(() => raw.copyOut(select, params)),
     transaction: (fn) =>
       exclusive(async () => {
         await raw.exec("BEGIN");
@@ -276,12 +282,29 @@ export async function openPglite(dir: string): Promise<SqlClient> {
   };
 }
 
+/**
+ * A COPY … TO STDOUT stream's text (postgres pushes one chunk per row). Read in flowing mode, by
+ * 'data' events: iterating it with `for await` left the connection paused after some COPYs (the
+ * driver pauses the socket when a push finds the stream's buffer full and resumes it only on the
+ * next read), and the connection's next query never completed.
+ */
+function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("error", reject);
+    // Decoded once, whole (one decode of the page is cheaper than one per row).
+    stream.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+  });
+}
+
 /** PostgreSQL at `url` (postgres://…), a small pool. */
 export async function openPostgres(url: string, options: { max?: number } = {}): Promise<SqlClient> {
   const { default: postgres } = await import("postgres");
   const sql = postgres(url, {
     max: options.max ?? 4,
     onnotice: () => {},
+    connection: SESSION,
     types: {
       int8: {
         to: INT8,
@@ -312,13 +335,9 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
         { prepare: true },
       );
     },
-    async readTextRows(select: string, params: readonly unknown[], columns: number, order: string) {
-      const [r] = (await s.unsafe(
-        `SELECT string_agg(x::text, E'\\n' ORDER BY ${order}) AS r FROM (${select}) x`,
-        [...params] as never[],
-        { prepare: true },
-      )) as unknown as { r: string | null }[];
-      return recordTextRows(r?.r ?? "", columns);
+    async copyOut(select: string, params: readonly unknown[]) {
+      const stream = await s.unsafe(`COPY (${inlineParams(select, params)}) TO STDOUT`).readable();
+      return readAll(stream);
     },
     transaction,
     close,

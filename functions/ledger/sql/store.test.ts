@@ -5,6 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { at, DAY1, fill, fillEvent, scenarioEvents } from "../../../core/ledger/testing.ts";
 import { testDatabase } from "../../../test/postgres.ts";
 import { openPglite, openPostgres, type SqlClient } from "./client.ts";
+import { loadConfig } from "../../../core/config.ts";
+import { quietLogger } from "../../../core/telemetry/log.ts";
+import { createToolRegistry } from "../../../core/tools/registry.ts";
+import { ledgerTools } from "../tools.ts";
 import { migrations } from "./migrations.ts";
 import { SqlLedgerStore } from "./store.ts";
 
@@ -40,6 +44,13 @@ describe.each(adapters)("the ledger store on %s", (_name, open) => {
 
   afterAll(async () => {
     await client?.close();
+  });
+
+  it("opens connections with the session settings the page reads rely on", async () => {
+    expect(await client.query("SHOW random_page_cost")).toEqual([{ random_page_cost: "1.1" }]);
+    expect(await client.query("SHOW standard_conforming_strings")).toEqual([
+      { standard_conforming_strings: "on" },
+    ]);
   });
 
   it("records the migrations it applied, and a second open applies none", async () => {
@@ -119,6 +130,8 @@ describe.each(adapters)("the ledger store on %s", (_name, open) => {
     const all = await store.trades({}, { limit: 10 });
     expect(all.trades.map((t) => t.id)).toEqual(["g1", "f1"]);
     expect(all.next_cursor).toBeNull();
+    // A page is decoded from COPY text by hand: each row equals the driver's own reading of it.
+    for (const t of all.trades) expect(t).toStrictEqual((await store.trade(t.id))?.trade);
     const first = await store.trades({}, { limit: 1 });
     expect(first.trades.map((t) => t.id)).toEqual(["g1"]);
     const second = await store.trades({}, { limit: 1, cursor: first.next_cursor ?? "" });
@@ -137,6 +150,40 @@ describe.each(adapters)("the ledger store on %s", (_name, open) => {
     expect(one?.fills.map((f) => f.id)).toEqual(["f1", "f2", "f3", "f4"]);
     expect(one?.trade.realized_pnl).toBeCloseTo(35.90453, 8);
     expect(await store.trade("nope")).toBeUndefined();
+  });
+
+  it("answers get_trades pages (open and closed trades) that its output schema leaves unchanged", async () => {
+    // get_trades skips the output parse (outputByConstruction): its pages must pass it as they are.
+    const mixed = await SqlLedgerStore.open(client, { schema: "ledger_view", ownsClient: false });
+    await mixed.apply([
+      ...scenarioEvents(),
+      fillEvent(
+        fill("o1", {
+          symbol: "SOL/USDT",
+          side: "sell",
+          amount: 2.5,
+          price: 101.3,
+          fee: [0.1, "USDT"],
+          strategyId: "s3",
+          timestamp: DAY1 + 5,
+        }),
+      ),
+    ]);
+    const tools = ledgerTools({
+      config: loadConfig({}),
+      store: async () => mixed,
+      bus: () => Promise.reject(new Error("no bus here")),
+    });
+    const getTrades = tools.find((t) => t.name === "get_trades");
+    const registry = createToolRegistry("ledger", tools);
+    const ctx = { requestId: "r", correlationId: "r", transport: "local" as const, logger: quietLogger() };
+    for (const args of [{}, { status: "open" }, { limit: 1 }]) {
+      const page = (await registry.call("get_trades", args, ctx)) as { trades: { status: string }[] };
+      expect(getTrades?.output.parse(page)).toStrictEqual(page);
+      expect(page.trades.length).toBeGreaterThan(0);
+    }
+    const all = (await registry.call("get_trades", {}, ctx)) as { trades: { status: string }[] };
+    expect(all.trades.map((t) => t.status).sort()).toEqual(["closed", "closed", "open"]);
   });
 
   it("sums profit per strategy and symbol (values of core/ledger/projection.test.ts)", async () => {

@@ -21,7 +21,7 @@ import type {
   TradePage,
 } from "../../../core/ports/ledger-store.ts";
 import { columnNames, type SqlClient } from "./client.ts";
-import { type TextRow, TextRowError } from "./text-rows.ts";
+import { CopyTextReader } from "./text-rows.ts";
 import { migrate, quoteSchema } from "./migrations.ts";
 
 /** Column lists of the tables the projection writes (names and SQL types, as in the migrations). */
@@ -93,52 +93,44 @@ function insertSql(s: string, t: Table, param: number): string {
 const UNIQUE_VIOLATION = "23505";
 
 const TRADE_COLS = names("trades").join(", ");
-const TRADE_FIELDS = names("trades").length;
-/** Each trade field's position in a page row, from `columns.trades` (the one list of them). */
-const T = Object.fromEntries(names("trades").map((n, i) => [n, i])) as Record<keyof TradeRow, number>;
-
-const notNull = (f: string | null | undefined, column: string): string => {
-  if (typeof f !== "string") throw new TextRowError(`trade column ${column} (NOT NULL) read as NULL`);
-  return f;
-};
-const text = (f: TextRow, column: keyof TradeRow): string => notNull(f[T[column]], column);
-const num = (f: TextRow, column: keyof TradeRow): number => Number(notNull(f[T[column]], column));
-const numOrNull = (f: TextRow, column: keyof TradeRow): number | null => {
-  const v = f[T[column]];
-  return v === null || v === undefined ? null : Number(v);
-};
 
 /**
- * A trade from the text of its fields (what a page read returns), the positions taken from
- * `columns.trades`. One object literal gives every row the same shape (a page of 1 000 built key by
- * key cost twice as much).
+ * The trades of a page read (COPY text of `TRADE_COLS`), each built in one object literal straight
+ * from the text: every row gets the same shape (a page of 1 000 built key by key cost twice as
+ * much), and no array of fields is made in between. The reads follow the literal's order, which
+ * is `columns.trades`' (a test checks the page against the driver's own rows).
  */
-export function tradeFromText(f: TextRow): TradeRow {
-  return {
-    id: text(f, "id"),
-    account: text(f, "account"),
-    venue: text(f, "venue"),
-    symbol: text(f, "symbol"),
-    strategy_id: text(f, "strategy_id"),
-    side: text(f, "side") as TradeRow["side"],
-    status: text(f, "status") as TradeRow["status"],
-    opened_at: num(f, "opened_at"),
-    closed_at: numOrNull(f, "closed_at"),
-    entry_qty: num(f, "entry_qty"),
-    entry_notional: num(f, "entry_notional"),
-    exit_qty: num(f, "exit_qty"),
-    exit_notional: num(f, "exit_notional"),
-    open_qty: num(f, "open_qty"),
-    open_cost: num(f, "open_cost"),
-    fee_quote: num(f, "fee_quote"),
-    fee_base: num(f, "fee_base"),
-    fee_base_quote: num(f, "fee_base_quote"),
-    realized_pnl: num(f, "realized_pnl"),
-    fills: num(f, "fills"),
-    opening_fill_id: text(f, "opening_fill_id"),
-    closing_fill_id: f[T.closing_fill_id] ?? null,
-    updated_at: num(f, "updated_at"),
-  };
+export function tradesFromCopy(text: string): TradeRow[] {
+  const r = new CopyTextReader(text);
+  const out: TradeRow[] = [];
+  while (r.row()) {
+    out.push({
+      id: r.text("id"),
+      account: r.text("account"),
+      venue: r.text("venue"),
+      symbol: r.text("symbol"),
+      strategy_id: r.text("strategy_id"),
+      side: r.text("side") as TradeRow["side"],
+      status: r.text("status") as TradeRow["status"],
+      opened_at: r.num("opened_at"),
+      closed_at: r.numOrNull(),
+      entry_qty: r.num("entry_qty"),
+      entry_notional: r.num("entry_notional"),
+      exit_qty: r.num("exit_qty"),
+      exit_notional: r.num("exit_notional"),
+      open_qty: r.num("open_qty"),
+      open_cost: r.num("open_cost"),
+      fee_quote: r.num("fee_quote"),
+      fee_base: r.num("fee_base"),
+      fee_base_quote: r.num("fee_base_quote"),
+      realized_pnl: r.num("realized_pnl"),
+      fills: r.num("fills"),
+      opening_fill_id: r.text("opening_fill_id"),
+      closing_fill_id: r.textOrNull(),
+      updated_at: r.num("updated_at", true),
+    });
+  }
+  return out;
 }
 
 const FILL_COLS = names("fills").join(", ");
@@ -323,13 +315,12 @@ export class SqlLedgerStore implements LedgerStore {
     }
     const w = where(f, params, "opened_at", extra);
     params.push(page.limit + 1);
-    const rowTexts = await this.client.readTextRows(
-      `SELECT ${TRADE_COLS} FROM ${this.s}.trades ${w} ORDER BY opened_at DESC, id DESC LIMIT $${params.length}`,
-      params,
-      TRADE_FIELDS,
-      "x.opened_at DESC, x.id DESC",
+    const rows = tradesFromCopy(
+      await this.client.copyOut(
+        `SELECT ${TRADE_COLS} FROM ${this.s}.trades ${w} ORDER BY opened_at DESC, id DESC LIMIT $${params.length}`,
+        params,
+      ),
     );
-    const rows = rowTexts.map(tradeFromText);
     const more = rows.length > page.limit;
     const trades = more ? rows.slice(0, page.limit) : rows;
     const last = trades[trades.length - 1];
