@@ -43,8 +43,11 @@ export interface JournalEntry {
   positionKey?: string;
 }
 
-/** An entry to append: `json`, when given, is `JSON.stringify(event)` already made (not made again). */
-export type NewJournalEntry = Omit<JournalEntry, "j"> & { json?: string };
+/**
+ * An entry to append: `bytes` (else `json`), when given, is `JSON.stringify(event)` already made — as
+ * UTF-8 bytes, which go into the line as they are (not serialised or encoded again).
+ */
+export type NewJournalEntry = Omit<JournalEntry, "j"> & { json?: string; bytes?: Uint8Array };
 
 export interface AckMark {
   /** Journal seq of the last entry JetStream acked (0: none). */
@@ -84,33 +87,47 @@ interface Segment {
 const SUFFIX = ".jnl";
 const segmentName = (n: number) => `${String(n).padStart(16, "0")}${SUFFIX}`;
 
+const crcHex = (crc: number) => crc.toString(16).padStart(8, "0");
+
 export function frame(record: unknown): string {
   return framed(JSON.stringify(record));
 }
 
-const framed = (json: string) => `${crc32(json).toString(16).padStart(8, "0")} ${json}\n`;
+const framed = (json: string) => `${crcHex(crc32(json))} ${json}\n`;
+
+/** The event's JSON bytes of an entry: given, or made from its `json`, or serialised here. */
+const bodyOf = (e: NewJournalEntry): Uint8Array =>
+  e.bytes ?? Buffer.from(e.json ?? JSON.stringify(e.event), "utf8");
 
 /**
- * The JSON of an entry's record, `{"j":…,"m":…,"e":…,"p"?:…}`: what `JSON.stringify` makes of it, with
- * the event's JSON spliced in when it was made already.
+ * Writes an entry's line into `buf` at `at` and returns where it ends: the record
+ * `{"j":…,"m":…,"e":<body>,"p"?:…}` around the event's JSON bytes as they are, then its crc32 (over the
+ * bytes just written) in front — the line `framed(JSON.stringify(record))` makes, without the event
+ * being serialised or encoded again. `buf` has the room {@link roomOf} counts.
  */
-function entryJson(j: number, e: NewJournalEntry): string {
-  if (e.json === undefined)
-    return JSON.stringify({
-      j,
-      m: e.msgId,
-      e: e.event,
-      ...(e.positionKey !== undefined ? { p: e.positionKey } : {}),
-    });
-  const p = e.positionKey !== undefined ? `,"p":${JSON.stringify(e.positionKey)}` : "";
-  return `{"j":${j},"m":${JSON.stringify(e.msgId)},"e":${e.json}${p}}`;
+function writeEntry(buf: Buffer, at: number, j: number, e: NewJournalEntry, body: Uint8Array): number {
+  const start = at + 9;
+  let end = start + buf.write(`{"j":${j},"m":${JSON.stringify(e.msgId)},"e":`, start, "utf8");
+  buf.set(body, end);
+  end += body.length;
+  end += buf.write(e.positionKey !== undefined ? `,"p":${JSON.stringify(e.positionKey)}}` : "}", end, "utf8");
+  buf.write(`${crcHex(crc32(buf.subarray(start, end)))} `, at, "latin1");
+  buf[end] = 10;
+  return end + 1;
 }
+
+/**
+ * Bytes enough for an entry's line: its body, its ids as JSON strings (at most 6 bytes per UTF-16 unit,
+ * a `\u001f` escape; 3 for any other), and the frame and keys around them (under 64).
+ */
+const roomOf = (e: NewJournalEntry, body: Uint8Array) =>
+  body.length + 6 * (e.msgId.length + (e.positionKey?.length ?? 0)) + 64;
 
 /** The record a line holds, or undefined when the line is torn or corrupt. */
 export function unframe(line: string): unknown {
   if (line.length < 10 || line[8] !== " ") return undefined;
   const json = line.slice(9);
-  if (crc32(json).toString(16).padStart(8, "0") !== line.slice(0, 8)) return undefined;
+  if (crcHex(crc32(json)) !== line.slice(0, 8)) return undefined;
   try {
     return JSON.parse(json) as unknown;
   } catch {
@@ -248,13 +265,21 @@ export class Journal {
    */
   append(entries: readonly NewJournalEntry[]): number {
     if (entries.length === 0) return this.lastJ;
-    let text = "";
+    // One buffer for the group, each line written into it once (the event's bytes copied as they
+    // are), then one write.
+    const bodies = entries.map(bodyOf);
+    let room = 0;
+    for (let i = 0; i < entries.length; i++)
+      room += roomOf(entries[i] as NewJournalEntry, bodies[i] as Uint8Array);
+    const out = Buffer.allocUnsafe(room);
+    let at = 0;
     let j = this.lastJ;
-    for (const e of entries) {
+    for (let i = 0; i < entries.length; i++) {
       j += 1;
-      text += framed(entryJson(j, e));
+      at = writeEntry(out, at, j, entries[i] as NewJournalEntry, bodies[i] as Uint8Array);
     }
-    this.write(text);
+    const buf = out.subarray(0, at);
+    this.writeBuffer(buf);
     this.lastJ = j;
     const open = this.segments.at(-1) as Segment;
     open.last = j;
@@ -312,8 +337,11 @@ export class Journal {
   }
 
   private write(text: string): void {
+    this.writeBuffer(Buffer.from(text, "utf8"));
+  }
+
+  private writeBuffer(buf: Buffer): void {
     const open = this.segments.at(-1) as Segment;
-    const buf = Buffer.from(text, "utf8");
     let done = 0;
     while (done < buf.length) done += writeSync(this.fd, buf, done, buf.length - done);
     if (this.fsync) fdatasyncSync(this.fd);

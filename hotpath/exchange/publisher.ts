@@ -91,8 +91,8 @@ interface Item {
   seq: number;
   id: string;
   event: EventEnvelope;
-  /** `JSON.stringify(event)`, made once for the journal and JetStream. */
-  json: string;
+  /** `JSON.stringify(event)` as UTF-8, made once: the journal's line and JetStream's payload reuse it. */
+  bytes: Uint8Array;
   positionKey?: string | undefined;
   /** Its journal seq, once appended to the journal. */
   j?: number;
@@ -167,9 +167,9 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
   const enqueue = (spec: Spec) => {
     if (seen.has(spec.id)) return;
     const event = eventOf(spec);
-    const json = JSON.stringify(event);
+    const bytes = Buffer.from(JSON.stringify(event), "utf8");
     remember(spec.id);
-    const item: Item = { seq: ++enqueued, id: spec.id, event, json, positionKey: spec.positionKey };
+    const item: Item = { seq: ++enqueued, id: spec.id, event, bytes, positionKey: spec.positionKey };
     queue.push(item);
     lane.add(item);
     schedule();
@@ -202,7 +202,7 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
       try {
         const acks = await bus.publishEvents(
           batch.map((item) => item.event),
-          batch.map((item) => item.json),
+          batch.map((item) => item.bytes),
         );
         for (const a of acks) if (a.seq > lastSeq) lastSeq = a.seq;
         k = batch.length;
@@ -463,6 +463,6 @@ class JournalLane {
 const entryOf = (i: Item) => ({
   msgId: i.id,
   event: i.event,
-  json: i.json,
+  bytes: i.bytes,
   ...(i.positionKey !== undefined ? { positionKey: i.positionKey } : {}),
 });
