@@ -23,6 +23,12 @@ export interface Tool<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.Z
   readonly input: I;
   readonly output: O;
   readonly handler: (args: z.output<I>, ctx: ToolContext) => Promise<z.input<O>> | z.input<O>;
+  /**
+   * A hand-checked equivalent of `input` for well-formed arguments (a tool on a hot path): their parsed
+   * value, or undefined to parse them with `input` (which gives the issues). It must accept nothing
+   * `input` refuses and answer what `input` would.
+   */
+  readonly quickInput?: (args: unknown) => z.output<I> | undefined;
 }
 
 /** A tool as listings show it: JSON Schemas generated from the zod schemas (zod 4). */
