@@ -56,7 +56,12 @@ describe("exchange journal", () => {
     const odd = { ...entry(3), msgId: "order:€:\u0001\u001f:😀:\n", positionKey: "ä\u0000ß" };
     odd.event = { ...odd.event, data: { ...odd.event.data, pad: "é😀\u0002" } };
     const all = [plain, keyed, odd];
-    whole.append(all);
+    const views: Uint8Array[] = [];
+    whole.append(all, views);
+    // The event bytes handed back (what JetStream is sent) are each event's JSON as UTF-8.
+    expect(views.map((v) => Buffer.from(v).toString("utf8"))).toEqual(
+      all.map((e) => JSON.stringify(e.event)),
+    );
     spliced.append(all.map((e) => ({ ...e, json: JSON.stringify(e.event) })));
     bytes.append(all.map((e) => ({ ...e, bytes: Buffer.from(JSON.stringify(e.event), "utf8") })));
     const text = (d: string) => readFileSync(join(d, files(d).at(-1) as string), "utf8");

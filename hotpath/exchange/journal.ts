@@ -95,33 +95,47 @@ export function frame(record: unknown): string {
 
 const framed = (json: string) => `${crcHex(crc32(json))} ${json}\n`;
 
-/** The event's JSON bytes of an entry: given, or made from its `json`, or serialised here. */
-const bodyOf = (e: NewJournalEntry): Uint8Array =>
-  e.bytes ?? Buffer.from(e.json ?? JSON.stringify(e.event), "utf8");
+/** The event's JSON of an entry: its bytes or its text, given, or serialised here. */
+const bodyOf = (e: NewJournalEntry): Uint8Array | string => e.bytes ?? e.json ?? JSON.stringify(e.event);
+
+const sizeOf = (body: Uint8Array | string) =>
+  typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.length;
 
 /**
- * Writes an entry's line into `buf` at `at` and returns where it ends: the record
- * `{"j":…,"m":…,"e":<body>,"p"?:…}` around the event's JSON bytes as they are, then its crc32 (over the
+ * Writes an entry's line into `buf` at `at`: the record `{"j":…,"m":…,"e":<body>,"p"?:…}` around the
+ * event's JSON (its bytes copied, or its text encoded straight into `buf`), then its crc32 (over the
  * bytes just written) in front — the line `framed(JSON.stringify(record))` makes, without the event
- * being serialised or encoded again. `buf` has the room {@link roomOf} counts.
+ * being serialised again. Returns where the line ends and where the event's bytes are in `buf`.
+ * `buf` has the room {@link roomOf} counts.
  */
-function writeEntry(buf: Buffer, at: number, j: number, e: NewJournalEntry, body: Uint8Array): number {
+function writeEntry(
+  buf: Buffer,
+  at: number,
+  j: number,
+  e: NewJournalEntry,
+  body: Uint8Array | string,
+): { end: number; bodyAt: number; bodyEnd: number } {
   const start = at + 9;
-  let end = start + buf.write(`{"j":${j},"m":${JSON.stringify(e.msgId)},"e":`, start, "utf8");
-  buf.set(body, end);
-  end += body.length;
+  const bodyAt = start + buf.write(`{"j":${j},"m":${JSON.stringify(e.msgId)},"e":`, start, "utf8");
+  let end = bodyAt;
+  if (typeof body === "string") end += buf.write(body, bodyAt, "utf8");
+  else {
+    buf.set(body, bodyAt);
+    end += body.length;
+  }
+  const bodyEnd = end;
   end += buf.write(e.positionKey !== undefined ? `,"p":${JSON.stringify(e.positionKey)}}` : "}", end, "utf8");
   buf.write(`${crcHex(crc32(buf.subarray(start, end)))} `, at, "latin1");
   buf[end] = 10;
-  return end + 1;
+  return { end: end + 1, bodyAt, bodyEnd };
 }
 
 /**
  * Bytes enough for an entry's line: its body, its ids as JSON strings (at most 6 bytes per UTF-16 unit,
  * a `\u001f` escape; 3 for any other), and the frame and keys around them (under 64).
  */
-const roomOf = (e: NewJournalEntry, body: Uint8Array) =>
-  body.length + 6 * (e.msgId.length + (e.positionKey?.length ?? 0)) + 64;
+const roomOf = (e: NewJournalEntry, bodySize: number) =>
+  bodySize + 6 * (e.msgId.length + (e.positionKey?.length ?? 0)) + 64;
 
 /** The record a line holds, or undefined when the line is torn or corrupt. */
 export function unframe(line: string): unknown {
@@ -262,21 +276,24 @@ export class Journal {
   /**
    * Appends the entries (journal seqs `next`, `next + 1`, … in order) in one write, then fdatasync
    * when configured. Throws when the write fails (the caller then waits for JetStream instead).
+   * `bodies`, when given, receives each entry's event JSON as UTF-8: a view of the bytes written (what
+   * JetStream is then sent, not encoded again).
    */
-  append(entries: readonly NewJournalEntry[]): number {
+  append(entries: readonly NewJournalEntry[], bodies?: Uint8Array[]): number {
     if (entries.length === 0) return this.lastJ;
-    // One buffer for the group, each line written into it once (the event's bytes copied as they
-    // are), then one write.
-    const bodies = entries.map(bodyOf);
+    // One buffer for the group, each line written into it once, then one write.
+    const json = entries.map(bodyOf);
     let room = 0;
     for (let i = 0; i < entries.length; i++)
-      room += roomOf(entries[i] as NewJournalEntry, bodies[i] as Uint8Array);
+      room += roomOf(entries[i] as NewJournalEntry, sizeOf(json[i] as Uint8Array | string));
     const out = Buffer.allocUnsafe(room);
     let at = 0;
     let j = this.lastJ;
     for (let i = 0; i < entries.length; i++) {
       j += 1;
-      at = writeEntry(out, at, j, entries[i] as NewJournalEntry, bodies[i] as Uint8Array);
+      const line = writeEntry(out, at, j, entries[i] as NewJournalEntry, json[i] as Uint8Array | string);
+      bodies?.push(out.subarray(line.bodyAt, line.bodyEnd));
+      at = line.end;
     }
     const buf = out.subarray(0, at);
     this.writeBuffer(buf);
