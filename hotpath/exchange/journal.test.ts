@@ -91,6 +91,20 @@ describe("exchange journal", () => {
     spliced.close();
   });
 
+  it("hands out each event's bytes as views that later appends leave alone", () => {
+    const journal = Journal.open({ dir: dir() }, logger).journal;
+    const first = [entry(1), entry(2, 50)];
+    const views: Uint8Array[] = [];
+    journal.append(first, views);
+    const text = () => views.map((v) => Buffer.from(v).toString("utf8"));
+    expect(text()).toEqual(first.map((e) => JSON.stringify(e.event)));
+    // Past several slabs' worth (256 KiB each) of later groups, of every size.
+    for (let i = 0; i < 600; i++) journal.append([entry(10 + i, (i * 997) % 5_000), entry(1_000 + i)]);
+    journal.append([entry(5_000, 300_000)]);
+    expect(text()).toEqual(first.map((e) => JSON.stringify(e.event)));
+    journal.close();
+  });
+
   it("reads back what was appended, after the last ack mark, across a reopen", () => {
     const d = dir();
     const { journal } = Journal.open({ dir: d }, logger);

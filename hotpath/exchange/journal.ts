@@ -85,9 +85,12 @@ interface Segment {
 }
 
 const SUFFIX = ".jnl";
+/** Bytes of a slab the groups' lines are written into (see `space`). */
+const SLAB = 256 * 1024;
 const segmentName = (n: number) => `${String(n).padStart(16, "0")}${SUFFIX}`;
 
 const crcHex = (crc: number) => crc.toString(16).padStart(8, "0");
+const HEX = Buffer.from("0123456789abcdef", "latin1");
 
 export function frame(record: unknown): string {
   return framed(JSON.stringify(record));
@@ -125,7 +128,13 @@ function writeEntry(
   }
   const bodyEnd = end;
   end += buf.write(e.positionKey !== undefined ? `,"p":${JSON.stringify(e.positionKey)}}` : "}", end, "utf8");
-  buf.write(`${crcHex(crc32(buf.subarray(start, end)))} `, at, "latin1");
+  let crc = crc32(buf.subarray(start, end));
+  // `crcHex(crc)` and a space, written as bytes.
+  for (let i = 7; i >= 0; i--) {
+    buf[at + i] = HEX[crc & 15] as number;
+    crc >>>= 4;
+  }
+  buf[at + 8] = 32;
   buf[end] = 10;
   return { end: end + 1, bodyAt, bodyEnd };
 }
@@ -191,6 +200,8 @@ export class Journal {
   private readonly segmentBytes: number;
   private readonly maxBytes: number;
   private segmentNo: number;
+  private slab = Buffer.alloc(0);
+  private slabAt = 0;
 
   private constructor(
     private readonly o: JournalOptions,
@@ -286,7 +297,7 @@ export class Journal {
     let room = 0;
     for (let i = 0; i < entries.length; i++)
       room += roomOf(entries[i] as NewJournalEntry, sizeOf(json[i] as Uint8Array | string));
-    const out = Buffer.allocUnsafe(room);
+    const out = this.space(room);
     let at = 0;
     let j = this.lastJ;
     for (let i = 0; i < entries.length; i++) {
@@ -296,6 +307,7 @@ export class Journal {
       at = line.end;
     }
     const buf = out.subarray(0, at);
+    this.slabAt -= out.length - at; // the room not filled goes back to the slab
     this.writeBuffer(buf);
     this.lastJ = j;
     const open = this.segments.at(-1) as Segment;
@@ -355,6 +367,22 @@ export class Journal {
 
   private write(text: string): void {
     this.writeBuffer(Buffer.from(text, "utf8"));
+  }
+
+  /**
+   * `size` bytes for a group's lines, carved from a slab of at least {@link SLAB} bytes: a group is
+   * larger than Buffer's own pool takes, and the event bytes handed to JetStream are views of it, so
+   * a slab is never written twice (a new one is taken when it runs out; the old one lives on while
+   * views of it are queued).
+   */
+  private space(size: number): Buffer {
+    if (this.slab.length - this.slabAt < size) {
+      this.slab = Buffer.allocUnsafeSlow(Math.max(SLAB, size));
+      this.slabAt = 0;
+    }
+    const out = this.slab.subarray(this.slabAt, this.slabAt + size);
+    this.slabAt += size;
+    return out;
   }
 
   private writeBuffer(buf: Buffer): void {
