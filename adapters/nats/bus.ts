@@ -174,16 +174,25 @@ export class Bus implements BusPort {
    * Publishes many events at once, pipelined (see {@link AsyncPublisher}), and resolves with their
    * acks once the streams stored them all; rejects on the first failure or after 5 s. Each
    * message id is the event id, so a retry of the whole batch stores each event once. `json[i]`,
-   * when given, is event i already serialised (the exchange's journal line), sent as it is.
+   * when given, is event i already serialised (text, or its UTF-8 bytes: the exchange's journal
+   * line's), sent as it is.
    */
-  publishEvents(events: readonly EventEnvelope[], json?: readonly (string | undefined)[]): Promise<PubAck[]> {
+  publishEvents(
+    events: readonly EventEnvelope[],
+    json?: readonly (string | Uint8Array | undefined)[],
+  ): Promise<PubAck[]> {
     if (this.publisher === undefined) this.publisher = new AsyncPublisher(this.nc);
     return this.publisher.publishAll(
       events.map((event, i) => {
         const h = eventHeaders(event);
         h.set(PubHeaders.MsgIdHdr, event.id);
         const text = json?.[i];
-        const data = text === undefined ? this.encode(event) : this.encoder.encode(text);
+        const data =
+          text === undefined
+            ? this.encode(event)
+            : typeof text === "string"
+              ? this.encoder.encode(text)
+              : text;
         return { subject: event.subject, data, headers: h };
       }),
     );

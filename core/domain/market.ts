@@ -1,9 +1,8 @@
 import { z } from "zod";
 
 /** A unified ccxt symbol: `BASE/QUOTE`, or `BASE/QUOTE:SETTLE` for a derivative. The one spelling of its rule. */
-export const UnifiedSymbol = z
-  .string()
-  .regex(/^[A-Z0-9]+\/[A-Z0-9]+(:[A-Z0-9]+)?$/, "a unified symbol such as BTC/USDT");
+export const UNIFIED_SYMBOL = /^[A-Z0-9]+\/[A-Z0-9]+(:[A-Z0-9]+)?$/;
+export const UnifiedSymbol = z.string().regex(UNIFIED_SYMBOL, "a unified symbol such as BTC/USDT");
 
 /** Market data as it travels on the MARKET stream. Timestamps are integer UTC milliseconds. */
 const TimestampMs = z.number().int().nonnegative();

@@ -29,8 +29,11 @@ export type OrderStatus = z.infer<typeof OrderStatus>;
 
 const TimestampMs = z.number().int().nonnegative();
 
+/** A subject/key-safe token: what a strategy id and an account name are. */
+export const TOKEN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
 /** A strategy instance's id: one subject/key-safe token. */
-export const StrategyId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digits, '_' or '-'");
+export const StrategyId = z.string().regex(TOKEN_ID, "1-64 letters, digits, '_' or '-'");
 
 /**
  * An account name: it becomes a subject token and a KV key part (positions, risk snapshots), so it is
@@ -38,7 +41,7 @@ export const StrategyId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 letter
  */
 export const AccountId = z
   .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digits, '_' or '-' (an account is a subject and key token)");
+  .regex(TOKEN_ID, "1-64 letters, digits, '_' or '-' (an account is a subject and key token)");
 
 export const Fee = z.object({ currency: z.string().min(1), cost: z.number().nonnegative() });
 export type Fee = z.infer<typeof Fee>;

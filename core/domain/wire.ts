@@ -95,10 +95,11 @@ export const PositionWire = z.object({
 });
 export type PositionWire = z.infer<typeof PositionWire>;
 
+// The two order mappings set their optional keys one by one, in the order the keys appear (no
+// object per optional key spread in): the answer is the same object, key order included.
+
 export function orderToWire(o: Order, p: Precision = {}): OrderWire {
-  const amt = (x: number) => onTick(x, p.stepSize);
-  const px = (x: number) => onTick(x, p.tickSize);
-  return {
+  const w: Record<string, unknown> = {
     id: o.id,
     client_order_id: o.clientOrderId,
     account: o.account,
@@ -106,23 +107,24 @@ export function orderToWire(o: Order, p: Precision = {}): OrderWire {
     symbol: o.symbol,
     side: o.side,
     type: o.type,
-    amount: amt(o.amount),
-    ...opt("price", o.price, px),
-    ...opt("stop_price", o.stopPrice, px),
-    ...optStr("strategy_id", o.strategyId),
-    status: o.status,
-    filled: o.filled,
-    remaining: o.remaining,
-    ...opt("average_price", o.averagePrice, (x) => x),
-    ...(o.fee !== undefined ? { fee: o.fee } : {}),
-    ...optStr("reason", o.reason),
-    created_at: o.createdAt,
-    updated_at: o.updatedAt,
+    amount: onTick(o.amount, p.stepSize),
   };
+  if (o.price !== undefined) w.price = onTick(o.price, p.tickSize);
+  if (o.stopPrice !== undefined) w.stop_price = onTick(o.stopPrice, p.tickSize);
+  if (o.strategyId !== undefined) w.strategy_id = o.strategyId;
+  w.status = o.status;
+  w.filled = o.filled;
+  w.remaining = o.remaining;
+  if (o.averagePrice !== undefined) w.average_price = o.averagePrice;
+  if (o.fee !== undefined) w.fee = o.fee;
+  if (o.reason !== undefined) w.reason = o.reason;
+  w.created_at = o.createdAt;
+  w.updated_at = o.updatedAt;
+  return w as OrderWire;
 }
 
 export function orderFromWire(w: OrderWire): Order {
-  return {
+  const o: Record<string, unknown> = {
     id: w.id,
     clientOrderId: w.client_order_id,
     account: w.account,
@@ -131,18 +133,19 @@ export function orderFromWire(w: OrderWire): Order {
     side: w.side,
     type: w.type,
     amount: w.amount,
-    ...opt("price", w.price, (x) => x),
-    ...opt("stopPrice", w.stop_price, (x) => x),
-    ...optStr("strategyId", w.strategy_id),
-    status: w.status,
-    filled: w.filled,
-    remaining: w.remaining,
-    ...opt("averagePrice", w.average_price, (x) => x),
-    ...(w.fee !== undefined ? { fee: w.fee } : {}),
-    ...optStr("reason", w.reason),
-    createdAt: w.created_at,
-    updatedAt: w.updated_at,
   };
+  if (w.price !== undefined) o.price = w.price;
+  if (w.stop_price !== undefined) o.stopPrice = w.stop_price;
+  if (w.strategy_id !== undefined) o.strategyId = w.strategy_id;
+  o.status = w.status;
+  o.filled = w.filled;
+  o.remaining = w.remaining;
+  if (w.average_price !== undefined) o.averagePrice = w.average_price;
+  if (w.fee !== undefined) o.fee = w.fee;
+  if (w.reason !== undefined) o.reason = w.reason;
+  o.createdAt = w.created_at;
+  o.updatedAt = w.updated_at;
+  return o as Order;
 }
 
 export function fillToWire(f: Fill): FillWire {

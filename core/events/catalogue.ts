@@ -357,10 +357,13 @@ export const consumedBy = (agent: AgentName): EventSpec[] =>
 /** The one builder of message ids: `<type>:<part>:<part>…` (parts are stringified, none empty). */
 export function messageId(type: string, ...parts: readonly (string | number)[]): string {
   if (parts.length === 0) throw new Error(`a message id of ${type} needs at least one part`);
+  let id = type;
   for (const p of parts) {
-    if (String(p).length === 0) throw new Error(`empty part in a message id of ${type}`);
+    const part = String(p);
+    if (part.length === 0) throw new Error(`empty part in a message id of ${type}`);
+    id += `:${part}`;
   }
-  return [type, ...parts].join(":");
+  return id;
 }
 
 export interface NewCatalogueEvent<T> {

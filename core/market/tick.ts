@@ -7,8 +7,21 @@ import type { Candle } from "../domain/market.ts";
  */
 export type TickRounding = "nearest" | "down" | "up";
 
+/** Decimals of the tick sizes seen (a venue has a few): computed once each, at most 256 kept. */
+const decimalsByTick = new Map<number, number>();
+
 /** Decimals of a tick size (0.01 → 2, 0.5 → 1, 1e-8 → 8, 5 → 0); at most 12. */
 export function tickDecimals(tick: number): number {
+  let d = decimalsByTick.get(tick);
+  if (d === undefined) {
+    d = decimalsOf(tick);
+    if (decimalsByTick.size >= 256) decimalsByTick.clear();
+    decimalsByTick.set(tick, d);
+  }
+  return d;
+}
+
+function decimalsOf(tick: number): number {
   for (let d = 0; d <= 12; d++) {
     const scaled = tick * 10 ** d;
     if (Math.abs(scaled - Math.round(scaled)) < 1e-9 * Math.max(1, scaled)) return d;

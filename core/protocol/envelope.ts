@@ -33,13 +33,26 @@ export interface NewEvent<T> {
   time?: Date | string;
 }
 
+let isoMs = Number.NaN;
+let iso = "";
+
+/** `new Date().toISOString()`, made once per millisecond (an order's events share their instant). */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    iso = new Date(ms).toISOString();
+  }
+  return iso;
+}
+
 /** Builds an envelope; an event caused by another inherits its correlation id. */
 export function makeEvent<T>(
   e: NewEvent<T>,
   cause?: Pick<EventEnvelope, "id" | "correlationid">,
 ): EventEnvelope<T> {
   const id = e.id ?? randomUUID();
-  const time = e.time === undefined ? new Date().toISOString() : new Date(e.time).toISOString();
+  const time = e.time === undefined ? isoNow() : new Date(e.time).toISOString();
   const event: EventEnvelope<T> = {
     specversion: "1.0",
     id,

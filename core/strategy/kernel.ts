@@ -596,8 +596,8 @@ export class StrategyKernel {
     if (ids.has(id)) return false;
     b.seenFills.push(id);
     ids.add(id);
-    if (b.seenFills.length > SEEN_FILLS)
-      for (const old of b.seenFills.splice(0, b.seenFills.length - SEEN_FILLS)) ids.delete(old);
+    // shift(), not splice(): V8 trims the front in place instead of copying the kept ids.
+    while (b.seenFills.length > SEEN_FILLS) ids.delete(b.seenFills.shift() as string);
     return true;
   }
 

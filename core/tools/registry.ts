@@ -62,6 +62,8 @@ export function createToolRegistry(agent: string, tools: readonly Tool[]): ToolR
   /** Validates the arguments and runs the handler (its result not validated). */
   async function run(tool: Tool, name: string, args: unknown, ctx: ToolContext): Promise<unknown> {
     assertDepth(args, `${agent}.${name}`);
+    const quick = tool.quickInput?.(args ?? {});
+    if (quick !== undefined) return await tool.handler(quick, ctx);
     const input = tool.input.safeParse(args ?? {});
     if (!input.success) throw invalidParams(`invalid arguments for ${agent}.${name}`, input.error);
     return await tool.handler(input.data, ctx);

@@ -31,6 +31,12 @@ export interface Tool<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.Z
    * the tool must parse its results with `output` and find them unchanged.
    */
   readonly outputByConstruction?: boolean;
+  /**
+   * A hand-checked equivalent of `input` for well-formed arguments (a tool on a hot path): their parsed
+   * value, or undefined to parse them with `input` (which gives the issues). It must accept nothing
+   * `input` refuses and answer what `input` would.
+   */
+  readonly quickInput?: (args: unknown) => z.output<I> | undefined;
 }
 
 /** A tool as listings show it: JSON Schemas generated from the zod schemas (zod 4). */

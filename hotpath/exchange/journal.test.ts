@@ -45,16 +45,36 @@ describe("exchange journal", () => {
     expect(unframe(line.slice(0, -1))).toBeUndefined();
   });
 
-  it("writes an entry given its event's JSON byte for byte as one serialized whole", () => {
-    const [a, b] = [dir(), dir()];
+  it("writes an entry given its event's JSON (text or bytes) byte for byte as one serialized whole", () => {
+    const [a, b, c] = [dir(), dir(), dir()];
     const whole = Journal.open({ dir: a }, logger).journal;
     const spliced = Journal.open({ dir: b }, logger).journal;
+    const bytes = Journal.open({ dir: c }, logger).journal;
     const plain = entry(1);
     const keyed = { ...entry(2), positionKey: 'paper.default."BTC/USDT"' };
-    whole.append([plain, keyed]);
-    spliced.append([plain, keyed].map((e) => ({ ...e, json: JSON.stringify(e.event) })));
+    // Ids and data beyond ASCII: multi-byte UTF-8, a surrogate pair, control characters JSON escapes.
+    const odd = { ...entry(3), msgId: "order:€:\u0001\u001f:😀:\n", positionKey: "ä\u0000ß" };
+    odd.event = { ...odd.event, data: { ...odd.event.data, pad: "é😀\u0002" } };
+    const all = [plain, keyed, odd];
+    const views: Uint8Array[] = [];
+    whole.append(all, views);
+    // The event bytes handed back (what JetStream is sent) are each event's JSON as UTF-8.
+    expect(views.map((v) => Buffer.from(v).toString("utf8"))).toEqual(
+      all.map((e) => JSON.stringify(e.event)),
+    );
+    spliced.append(all.map((e) => ({ ...e, json: JSON.stringify(e.event) })));
+    bytes.append(all.map((e) => ({ ...e, bytes: Buffer.from(JSON.stringify(e.event), "utf8") })));
     const text = (d: string) => readFileSync(join(d, files(d).at(-1) as string), "utf8");
-    expect(text(b)).toBe(text(a));
+    // The reference: each record serialised whole and framed (crc32 of its JSON text).
+    const reference = [
+      frame({ a: 0, q: 0 }),
+      frame({ j: 1, m: plain.msgId, e: plain.event }),
+      frame({ j: 2, m: keyed.msgId, e: keyed.event, p: keyed.positionKey }),
+      frame({ j: 3, m: odd.msgId, e: odd.event, p: odd.positionKey }),
+    ].join("");
+    expect(text(a)).toBe(reference);
+    expect(text(b)).toBe(reference);
+    expect(text(c)).toBe(reference);
     expect(
       text(a)
         .split("\n")
@@ -64,9 +84,25 @@ describe("exchange journal", () => {
       { a: 0, q: 0 },
       { j: 1, m: plain.msgId, e: plain.event },
       { j: 2, m: keyed.msgId, e: keyed.event, p: keyed.positionKey },
+      { j: 3, m: odd.msgId, e: odd.event, p: odd.positionKey },
     ]);
+    bytes.close();
     whole.close();
     spliced.close();
+  });
+
+  it("hands out each event's bytes as views that later appends leave alone", () => {
+    const journal = Journal.open({ dir: dir() }, logger).journal;
+    const first = [entry(1), entry(2, 50)];
+    const views: Uint8Array[] = [];
+    journal.append(first, views);
+    const text = () => views.map((v) => Buffer.from(v).toString("utf8"));
+    expect(text()).toEqual(first.map((e) => JSON.stringify(e.event)));
+    // Past several slabs' worth (256 KiB each) of later groups, of every size.
+    for (let i = 0; i < 600; i++) journal.append([entry(10 + i, (i * 997) % 5_000), entry(1_000 + i)]);
+    journal.append([entry(5_000, 300_000)]);
+    expect(text()).toEqual(first.map((e) => JSON.stringify(e.event)));
+    journal.close();
   });
 
   it("reads back what was appended, after the last ack mark, across a reopen", () => {

@@ -43,8 +43,11 @@ export interface JournalEntry {
   positionKey?: string;
 }
 
-/** An entry to append: `json`, when given, is `JSON.stringify(event)` already made (not made again). */
-export type NewJournalEntry = Omit<JournalEntry, "j"> & { json?: string };
+/**
+ * An entry to append: `bytes` (else `json`), when given, is `JSON.stringify(event)` already made — as
+ * UTF-8 bytes, which go into the line as they are (not serialised or encoded again).
+ */
+export type NewJournalEntry = Omit<JournalEntry, "j"> & { json?: string; bytes?: Uint8Array };
 
 export interface AckMark {
   /** Journal seq of the last entry JetStream acked (0: none). */
@@ -82,35 +85,72 @@ interface Segment {
 }
 
 const SUFFIX = ".jnl";
+/** Bytes of a slab the groups' lines are written into (see `space`). */
+const SLAB = 256 * 1024;
 const segmentName = (n: number) => `${String(n).padStart(16, "0")}${SUFFIX}`;
+
+const crcHex = (crc: number) => crc.toString(16).padStart(8, "0");
+const HEX = Buffer.from("0123456789abcdef", "latin1");
 
 export function frame(record: unknown): string {
   return framed(JSON.stringify(record));
 }
 
-const framed = (json: string) => `${crc32(json).toString(16).padStart(8, "0")} ${json}\n`;
+const framed = (json: string) => `${crcHex(crc32(json))} ${json}\n`;
+
+/** The event's JSON of an entry: its bytes or its text, given, or serialised here. */
+const bodyOf = (e: NewJournalEntry): Uint8Array | string => e.bytes ?? e.json ?? JSON.stringify(e.event);
+
+const sizeOf = (body: Uint8Array | string) =>
+  typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.length;
 
 /**
- * The JSON of an entry's record, `{"j":…,"m":…,"e":…,"p"?:…}`: what `JSON.stringify` makes of it, with
- * the event's JSON spliced in when it was made already.
+ * Writes an entry's line into `buf` at `at`: the record `{"j":…,"m":…,"e":<body>,"p"?:…}` around the
+ * event's JSON (its bytes copied, or its text encoded straight into `buf`), then its crc32 (over the
+ * bytes just written) in front — the line `framed(JSON.stringify(record))` makes, without the event
+ * being serialised again. Returns where the line ends and where the event's bytes are in `buf`.
+ * `buf` has the room {@link roomOf} counts.
  */
-function entryJson(j: number, e: NewJournalEntry): string {
-  if (e.json === undefined)
-    return JSON.stringify({
-      j,
-      m: e.msgId,
-      e: e.event,
-      ...(e.positionKey !== undefined ? { p: e.positionKey } : {}),
-    });
-  const p = e.positionKey !== undefined ? `,"p":${JSON.stringify(e.positionKey)}` : "";
-  return `{"j":${j},"m":${JSON.stringify(e.msgId)},"e":${e.json}${p}}`;
+function writeEntry(
+  buf: Buffer,
+  at: number,
+  j: number,
+  e: NewJournalEntry,
+  body: Uint8Array | string,
+): { end: number; bodyAt: number; bodyEnd: number } {
+  const start = at + 9;
+  const bodyAt = start + buf.write(`{"j":${j},"m":${JSON.stringify(e.msgId)},"e":`, start, "utf8");
+  let end = bodyAt;
+  if (typeof body === "string") end += buf.write(body, bodyAt, "utf8");
+  else {
+    buf.set(body, bodyAt);
+    end += body.length;
+  }
+  const bodyEnd = end;
+  end += buf.write(e.positionKey !== undefined ? `,"p":${JSON.stringify(e.positionKey)}}` : "}", end, "utf8");
+  let crc = crc32(buf.subarray(start, end));
+  // `crcHex(crc)` and a space, written as bytes.
+  for (let i = 7; i >= 0; i--) {
+    buf[at + i] = HEX[crc & 15] as number;
+    crc >>>= 4;
+  }
+  buf[at + 8] = 32;
+  buf[end] = 10;
+  return { end: end + 1, bodyAt, bodyEnd };
 }
+
+/**
+ * Bytes enough for an entry's line: its body, its ids as JSON strings (at most 6 bytes per UTF-16 unit,
+ * a `\u001f` escape; 3 for any other), and the frame and keys around them (under 64).
+ */
+const roomOf = (e: NewJournalEntry, bodySize: number) =>
+  bodySize + 6 * (e.msgId.length + (e.positionKey?.length ?? 0)) + 64;
 
 /** The record a line holds, or undefined when the line is torn or corrupt. */
 export function unframe(line: string): unknown {
   if (line.length < 10 || line[8] !== " ") return undefined;
   const json = line.slice(9);
-  if (crc32(json).toString(16).padStart(8, "0") !== line.slice(0, 8)) return undefined;
+  if (crcHex(crc32(json)) !== line.slice(0, 8)) return undefined;
   try {
     return JSON.parse(json) as unknown;
   } catch {
@@ -160,6 +200,8 @@ export class Journal {
   private readonly segmentBytes: number;
   private readonly maxBytes: number;
   private segmentNo: number;
+  private slab = Buffer.alloc(0);
+  private slabAt = 0;
 
   private constructor(
     private readonly o: JournalOptions,
@@ -245,16 +287,28 @@ export class Journal {
   /**
    * Appends the entries (journal seqs `next`, `next + 1`, … in order) in one write, then fdatasync
    * when configured. Throws when the write fails (the caller then waits for JetStream instead).
+   * `bodies`, when given, receives each entry's event JSON as UTF-8: a view of the bytes written (what
+   * JetStream is then sent, not encoded again).
    */
-  append(entries: readonly NewJournalEntry[]): number {
+  append(entries: readonly NewJournalEntry[], bodies?: Uint8Array[]): number {
     if (entries.length === 0) return this.lastJ;
-    let text = "";
+    // One buffer for the group, each line written into it once, then one write.
+    const json = entries.map(bodyOf);
+    let room = 0;
+    for (let i = 0; i < entries.length; i++)
+      room += roomOf(entries[i] as NewJournalEntry, sizeOf(json[i] as Uint8Array | string));
+    const out = this.space(room);
+    let at = 0;
     let j = this.lastJ;
-    for (const e of entries) {
+    for (let i = 0; i < entries.length; i++) {
       j += 1;
-      text += framed(entryJson(j, e));
+      const line = writeEntry(out, at, j, entries[i] as NewJournalEntry, json[i] as Uint8Array | string);
+      bodies?.push(out.subarray(line.bodyAt, line.bodyEnd));
+      at = line.end;
     }
-    this.write(text);
+    const buf = out.subarray(0, at);
+    this.slabAt -= out.length - at; // the room not filled goes back to the slab
+    this.writeBuffer(buf);
     this.lastJ = j;
     const open = this.segments.at(-1) as Segment;
     open.last = j;
@@ -312,8 +366,27 @@ export class Journal {
   }
 
   private write(text: string): void {
+    this.writeBuffer(Buffer.from(text, "utf8"));
+  }
+
+  /**
+   * `size` bytes for a group's lines, carved from a slab of at least {@link SLAB} bytes: a group is
+   * larger than Buffer's own pool takes, and the event bytes handed to JetStream are views of it, so
+   * a slab is never written twice (a new one is taken when it runs out; the old one lives on while
+   * views of it are queued).
+   */
+  private space(size: number): Buffer {
+    if (this.slab.length - this.slabAt < size) {
+      this.slab = Buffer.allocUnsafeSlow(Math.max(SLAB, size));
+      this.slabAt = 0;
+    }
+    const out = this.slab.subarray(this.slabAt, this.slabAt + size);
+    this.slabAt += size;
+    return out;
+  }
+
+  private writeBuffer(buf: Buffer): void {
     const open = this.segments.at(-1) as Segment;
-    const buf = Buffer.from(text, "utf8");
     let done = 0;
     while (done < buf.length) done += writeSync(this.fd, buf, done, buf.length - done);
     if (this.fsync) fdatasyncSync(this.fd);

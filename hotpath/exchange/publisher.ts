@@ -93,6 +93,8 @@ interface Item {
   event: EventEnvelope;
   /** `JSON.stringify(event)`, made once for the journal and JetStream. */
   json: string;
+  /** Its UTF-8 bytes as the journal wrote them (a view of the journal's write): what JetStream is sent. */
+  bytes?: Uint8Array;
   positionKey?: string | undefined;
   /** Its journal seq, once appended to the journal. */
   j?: number;
@@ -202,7 +204,7 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
       try {
         const acks = await bus.publishEvents(
           batch.map((item) => item.event),
-          batch.map((item) => item.json),
+          batch.map((item) => item.bytes ?? item.json),
         );
         for (const a of acks) if (a.seq > lastSeq) lastSeq = a.seq;
         k = batch.length;
@@ -427,8 +429,12 @@ class JournalLane {
     const items = this.pending.splice(0);
     try {
       let j = journal.next;
-      journal.append(items.map(entryOf));
-      for (const i of items) i.j = j++;
+      const bodies: Uint8Array[] = [];
+      journal.append(items.map(entryOf), bodies);
+      for (const [k, i] of items.entries()) {
+        i.j = j++;
+        i.bytes = bodies[k];
+      }
       this.upTo = (items[items.length - 1] as Item).seq;
       this.onWritten();
     } catch (err) {

@@ -1,15 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { OrderBook, Ticker } from "../../core/domain/market.ts";
-import {
-  AccountId,
-  type Fill,
-  type Order,
-  OrderRequest,
-  OrderType,
-  Side,
-  StrategyId,
-} from "../../core/domain/trading.ts";
+import { AccountId, type Fill, type Order, OrderRequest, Side } from "../../core/domain/trading.ts";
 import {
   clean,
   OrderWire,
@@ -28,7 +20,7 @@ import { roundToTick } from "../../core/market/tick.ts";
 import { type ExecutedLeg, executedLeg, failedLeg, RouteOutput, routeResult } from "./route-result.ts";
 import { planRoute, type VenueBook } from "./router.ts";
 import type { ExchangeRuntime } from "./runtime.ts";
-import { Amount, Price } from "../../core/domain/bounds.ts";
+import { Amount } from "../../core/domain/bounds.ts";
 import {
   type VenueHealth,
   VenueNetworkError,
@@ -36,14 +28,13 @@ import {
   VenueRejected,
 } from "../../core/ports/venue.ts";
 import { UnifiedSymbol as SymbolArg } from "../../core/domain/market.ts";
+import { ClientOrderId, quickSubmitInput, SubmitOrderInput, Venue } from "./submit-input.ts";
 
 /**
  * The exchange's tools. Inputs and outputs are snake_case; orders, fills and positions come back in
  * their wire shapes (core/domain/wire.ts: prices on the venue's tick, amounts on its step, integer ms
  * timestamps), tickers and books in the shared domain shapes of core/domain.
  */
-const Venue = z.string().regex(/^[a-z0-9]+$/, "a venue name such as paper or binance");
-const ClientOrderId = z.string().regex(/^[A-Za-z0-9._:-]{1,36}$/, "1–36 characters of A–Z a–z 0–9 . _ : -");
 const OrderRefFields = z.object({
   venue: Venue.optional(),
   order_id: z.string().min(1).optional(),
@@ -193,22 +184,8 @@ export function exchangeTools(rt: ExchangeRuntime): Tool[] {
       name: "submit_order",
       description:
         "Submit an order: idempotent by client_order_id, checked in process against the risk snapshot, routed to the venue (default: paper). Order events are published for every state change.",
-      input: z
-        .object({
-          venue: Venue.optional(),
-          account: AccountId.default("default"),
-          symbol: SymbolArg,
-          side: Side,
-          type: OrderType.default("market"),
-          amount: Amount,
-          price: Price.optional(),
-          stop_price: Price.optional(),
-          client_order_id: ClientOrderId.optional(),
-          strategy_id: StrategyId.optional().describe(
-            "the strategy instance placing the order (attribution)",
-          ),
-        })
-        .strict(),
+      input: SubmitOrderInput,
+      quickInput: quickSubmitInput,
       output: OrderWithFills.extend({ pretrade: Pretrade }),
       handler: async (a, ctx) => {
         // The input is parsed above (symbol, side, type, positive amount and prices, id); a second full parse of
