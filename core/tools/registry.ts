@@ -61,13 +61,18 @@ export function createToolRegistry(agent: string, tools: readonly Tool[]): ToolR
 
   /** Validates the arguments and runs the handler (its result not validated). */
   async function run(tool: Tool, name: string, args: unknown, ctx: ToolContext): Promise<unknown> {
-    assertDepth(args, `${agent}.${name}`);
-    const quick = tool.quickInput?.(args ?? {});
-    if (quick !== undefined) return await tool.handler(quick, ctx);
-    const input = tool.input.safeParse(args ?? {});
-    if (!input.success) throw invalidParams(`invalid arguments for ${agent}.${name}`, input.error);
-    return await tool.handler(input.data, ctx);
+    return await tool.handler(parsedArgs(tool, `${agent}.${name}`, args), ctx);
   }
+}
+
+/** A call's arguments as the tool's input schema parses them (its quick check first); -32602 otherwise. */
+function parsedArgs(tool: Tool, where: string, args: unknown): unknown {
+  assertDepth(args, where);
+  const quick = tool.quickInput?.(args ?? {});
+  if (quick !== undefined) return quick;
+  const input = tool.input.safeParse(args ?? {});
+  if (!input.success) throw invalidParams(`invalid arguments for ${where}`, input.error);
+  return input.data;
 }
 
 /** True when `nameOrAlias` designates the registry's agent (by manifest name or seed alias). */

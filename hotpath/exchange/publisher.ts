@@ -100,6 +100,9 @@ interface Item {
   j?: number;
 }
 
+/** What JetStream is sent of an item: the journal's bytes when it was journaled, else its JSON text. */
+const payloadOf = (item: Item): Uint8Array | string => item.bytes ?? item.json;
+
 export interface PublisherOptions {
   /** Trade events in flight at once (default 256). */
   window?: number;
@@ -204,7 +207,7 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
       try {
         const acks = await bus.publishEvents(
           batch.map((item) => item.event),
-          batch.map((item) => item.bytes ?? item.json),
+          batch.map(payloadOf),
         );
         for (const a of acks) if (a.seq > lastSeq) lastSeq = a.seq;
         k = batch.length;
