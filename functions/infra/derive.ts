@@ -1,6 +1,11 @@
 import { z } from "zod";
 import { type Agent, manifest } from "../../core/agents/manifest.ts";
-import type { AgentHealth, JetStreamSummary } from "../../core/events/data/infra.ts";
+import {
+  type AgentHealth,
+  ConsumerStat,
+  type JetStreamSummary,
+  StreamStat,
+} from "../../core/events/data/infra.ts";
 import type { Sample } from "./promtext.ts";
 
 /**
@@ -113,18 +118,8 @@ export const RawObservation = z.object({
       ),
     }),
   ),
-  streams: z.array(
-    z.object({ name: z.string(), messages: z.number(), bytes: z.number(), consumers: z.number() }),
-  ),
-  consumers: z.array(
-    z.object({
-      stream: z.string(),
-      name: z.string(),
-      pending: z.number(),
-      ackPending: z.number(),
-      redelivered: z.number(),
-    }),
-  ),
+  streams: z.array(StreamStat),
+  consumers: z.array(ConsumerStat),
   storage: z.object({ used: z.number(), limit: z.number().nullable() }).nullable(),
   nats: z
     .object({

@@ -1,5 +1,6 @@
 import { fromSnake, toSnake } from "../../core/tools/snake.ts";
 import { z } from "zod";
+import { ValidationFailure } from "../../core/events/data/integration.ts";
 import type { CoordinatorClient } from "./http-directory.ts";
 
 /**
@@ -14,22 +15,13 @@ interface Io {
   err: (text: string) => void;
 }
 
-const Failure = z.object({
-  agent: z.string(),
-  tool: z.string(),
-  check: z.string(),
-  label: z.string(),
-  transport: z.string().optional(),
-  input: z.string().optional(),
-  detail: z.string(),
-});
 const Report = z.object({
   runId: z.string(),
   durationMs: z.number(),
   inputsPerTool: z.number(),
   totals: z.object({ agents: z.number(), tools: z.number(), inputs: z.number(), failures: z.number() }),
   tools: z.array(z.object({ agent: z.string(), tool: z.string(), inputs: z.number(), failures: z.number() })),
-  failures: z.array(Failure),
+  failures: z.array(ValidationFailure),
   passed: z.boolean(),
 });
 /** The tools answer snake_case (`run_id`, `duration_ms`); read here in the camelCase shape above. */

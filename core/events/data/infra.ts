@@ -46,19 +46,26 @@ export const AgentHealth = z.object({
 });
 export type AgentHealth = z.infer<typeof AgentHealth>;
 
+/** One stream as the infra function reads it from the NATS monitoring endpoint. */
+export const StreamStat = z.object({
+  name: z.string(),
+  messages: z.number(),
+  bytes: z.number(),
+  consumers: z.number(),
+});
+
+/** One durable consumer: its backlog and redeliveries. */
+export const ConsumerStat = z.object({
+  stream: z.string(),
+  name: z.string(),
+  pending: z.number(),
+  ackPending: z.number(),
+  redelivered: z.number(),
+});
+
 export const JetStreamSummary = z.object({
-  streams: z.array(
-    z.object({ name: z.string(), messages: z.number(), bytes: z.number(), consumers: z.number() }),
-  ),
-  consumers: z.array(
-    z.object({
-      stream: z.string(),
-      name: z.string(),
-      pending: z.number(),
-      ackPending: z.number(),
-      redelivered: z.number(),
-    }),
-  ),
+  streams: z.array(StreamStat),
+  consumers: z.array(ConsumerStat),
   dlqMessages: z.number(),
   storage: z.object({ used: z.number(), limit: z.number().nullable() }).nullable(),
 });
