@@ -4,6 +4,8 @@ import {
   type AgentHealth,
   ConsumerStat,
   type JetStreamSummary,
+  MetricSample,
+  NatsSummary,
   StreamStat,
 } from "../../core/events/data/infra.ts";
 import type { Sample } from "./promtext.ts";
@@ -113,23 +115,13 @@ export const RawObservation = z.object({
       instanceId: z.string(),
       ok: z.boolean(),
       error: z.string().optional(),
-      samples: z.array(
-        z.object({ name: z.string(), labels: z.record(z.string(), z.string()), value: z.number() }),
-      ),
+      samples: z.array(MetricSample),
     }),
   ),
   streams: z.array(StreamStat),
   consumers: z.array(ConsumerStat),
   storage: z.object({ used: z.number(), limit: z.number().nullable() }).nullable(),
-  nats: z
-    .object({
-      slowConsumers: z.number(),
-      connections: z.number(),
-      memBytes: z.number(),
-      cpu: z.number(),
-      version: z.string(),
-    })
-    .nullable(),
+  nats: NatsSummary.nullable(),
 });
 export type RawObservation = z.infer<typeof RawObservation>;
 

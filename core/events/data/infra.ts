@@ -71,23 +71,29 @@ export const JetStreamSummary = z.object({
 });
 export type JetStreamSummary = z.infer<typeof JetStreamSummary>;
 
+/** One Prometheus sample: a series name, its labels and its value. */
+export const MetricSample = z.object({
+  name: z.string(),
+  labels: z.record(z.string(), z.string()),
+  value: z.number(),
+});
+
+/** The nats-server's own figures, from its monitoring endpoint (`/varz`). */
+export const NatsSummary = z.object({
+  slowConsumers: z.number(),
+  connections: z.number(),
+  memBytes: z.number(),
+  cpu: z.number(),
+  version: z.string(),
+});
+
 /** infra.tick on `cmd.infra.tick` (COMMANDS): one scrape of the system, derived into series and health. */
 export const Tick = z.object({
   at: z.number().int(),
   intervalMs: z.number().int().positive(),
-  samples: z.array(
-    z.object({ name: z.string(), labels: z.record(z.string(), z.string()), value: z.number() }),
-  ),
+  samples: z.array(MetricSample),
   agents: z.array(AgentHealth),
   jetstream: JetStreamSummary,
-  nats: z
-    .object({
-      slowConsumers: z.number(),
-      connections: z.number(),
-      memBytes: z.number(),
-      cpu: z.number(),
-      version: z.string(),
-    })
-    .nullable(),
+  nats: NatsSummary.nullable(),
 });
 export type Tick = z.infer<typeof Tick>;
