@@ -157,15 +157,16 @@ describe("exchange durability", () => {
       },
     ];
     for (const c of cases) {
-      const before = await balances();
-      const r = await post("submit_order", {
+      const body = {
         symbol: "BTC/USDT",
         side: "buy",
         type: "market",
         amount: 0.001,
         client_order_id: c.id,
         ...c.body,
-      });
+      };
+      const before = await balances();
+      const r = await post("submit_order", body);
       expect(r.status, c.id).toBe(c.status);
       if (c.path !== undefined) {
         const issues = (r.body.error as { data: { issues: { path: string }[] } }).data.issues;
@@ -180,14 +181,7 @@ describe("exchange durability", () => {
       ).toEqual(c.events);
       expect(await balances(), c.id).toEqual(before);
       // The same call again: the same answer, nothing more stored.
-      const again = await post("submit_order", {
-        symbol: "BTC/USDT",
-        side: "buy",
-        type: "market",
-        amount: 0.001,
-        client_order_id: c.id,
-        ...c.body,
-      });
+      const again = await post("submit_order", body);
       expect(again.status, c.id).toBe(c.status);
       expect(
         (await eventsOf(c.id)).map((e) => e.type),
