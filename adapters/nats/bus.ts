@@ -27,16 +27,6 @@ import { AsyncPublisher } from "./async-publish.ts";
 import { headers, type KvSpec } from "../../core/subjects.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 
-declare module "../../core/ports/bus.ts" {
-  /** The process's bus is this class: what core hands on as {@link BoundBus} has its whole surface. */
-  interface BusBinding {
-    readonly bus: NatsBus;
-  }
-}
-
-/** {@link Bus} under a name the augmentation above cannot confuse with the port's `Bus`. */
-type NatsBus = Bus;
-
 export interface BusOptions {
   /** One URL or a comma-separated list of servers. */
   url: string;
@@ -329,4 +319,14 @@ function eventHeaders(event: EventEnvelope): MsgHdrs {
   h.set(headers.correlationId, event.correlationid);
   if (event.causationid !== undefined) h.set(headers.causationId, event.causationid);
   return h;
+}
+
+/**
+ * The NATS bus behind core's bus port. A function's tools are handed the port; those that follow
+ * streams or open object stores need the adapter's whole surface and ask for it here, so a process
+ * that ran them on another bus adapter gets this error instead of a missing method.
+ */
+export function natsBus(bus: BusPort): Bus {
+  if (bus instanceof Bus) return bus;
+  throw new Error("this tool needs the NATS bus (adapters/nats); the process runs another bus adapter");
 }

@@ -2,7 +2,7 @@ import type { z } from "zod";
 import { type FunctionAgent, type FunctionName, functionAgents } from "../agents/manifest.ts";
 import { messageId } from "../events/catalogue.ts";
 import type { Config } from "../config.ts";
-import type { BoundBus } from "../ports/bus.ts";
+import type { Bus } from "../ports/bus.ts";
 import type { EventEnvelope } from "../protocol/envelope.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Registry } from "../telemetry/metrics.ts";
@@ -119,7 +119,7 @@ export interface FunctionToolDeps<S> {
   /** The state the trigger last saved (the initial state when there is none yet). */
   state(): Promise<S>;
   /** The bus, connected on first use (in a Lambda only tool calls connect, never the event path). */
-  bus(): Promise<BoundBus>;
+  bus(): Promise<Bus>;
 }
 
 /** What a function's background work is given: its tool deps and the host's Prometheus registry. */

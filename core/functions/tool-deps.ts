@@ -1,5 +1,5 @@
 import type { Config } from "../config.ts";
-import type { BoundBus } from "../ports/bus.ts";
+import type { Bus } from "../ports/bus.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { createToolRegistry, type ToolRegistry } from "../tools/registry.ts";
 import type { FunctionDefinition, FunctionToolDeps } from "./contract.ts";
@@ -9,7 +9,7 @@ import { FunctionStateStore } from "./state-store.ts";
 /** The deps a function's tools are built with, given the process's config, logger and (lazy) bus. */
 export function functionToolDeps<In, S>(
   def: FunctionDefinition<In, S>,
-  env: { config: Config; logger: Logger; bus: () => Promise<BoundBus> },
+  env: { config: Config; logger: Logger; bus: () => Promise<Bus> },
 ): FunctionToolDeps<S> {
   return {
     name: def.name,

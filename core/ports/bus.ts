@@ -33,15 +33,3 @@ export interface Bus {
   /** Opens a KV bucket the topology created. */
   kv(spec: { readonly bucket: string }): Promise<KvBucket>;
 }
-
-/**
- * The bus class the process runs with, registered by its adapter through declaration merging
- * (adapters/nats/bus.ts: `declare module "…/core/ports/bus.ts" { interface BusBinding { bus: Bus } }`),
- * so core names no adapter while what it hands on to code outside core (a function's tools, which
- * pass the bus to the NATS adapter's followers and stores) keeps the adapter's whole surface.
- */
-// biome-ignore lint/suspicious/noEmptyInterface: filled in by the adapter's declaration merging
-export interface BusBinding {}
-
-/** The registered bus class ({@link BusBinding}), else the port. */
-export type BoundBus = BusBinding extends { readonly bus: infer B extends Bus } ? B : Bus;

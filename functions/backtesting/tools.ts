@@ -1,3 +1,4 @@
+import { natsBus } from "../../adapters/nats/bus.ts";
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { BacktestSummary, FillSchema, TradeSchema } from "../../core/backtest/backtest.ts";
@@ -115,7 +116,7 @@ export function backtestingTools(deps: FunctionToolDeps<BacktestingState>): read
   const access = marketDataAccess(deps.config);
   /** A registry model's verified bytes; unknown or corrupt versions are refused naming the model. */
   const loadModel = async (version: string): Promise<Uint8Array> => {
-    const store = await NatsModelStore.open(await deps.bus());
+    const store = await NatsModelStore.open(natsBus(await deps.bus()));
     try {
       return (await store.load(version)).bytes;
     } catch (err) {
@@ -216,7 +217,7 @@ export function backtestingTools(deps: FunctionToolDeps<BacktestingState>): read
     handler: async (args) => {
       const runId = args.runId ?? randomUUID();
       const subject = events.backtesting.requested.pattern;
-      const bus = await deps.bus();
+      const bus = natsBus(await deps.bus());
       const store = await bus.objectStore(objectStores.results);
       const answer = { runId, subject, resultObject: resultObjectName(runId) };
       const existing = await readRun(bus, runId);
@@ -256,7 +257,7 @@ export function backtestingTools(deps: FunctionToolDeps<BacktestingState>): read
       "The status of a backtest run submitted as a command (by run_id): queued, running with its progress (bars done of total) and attempt, completed with the summary, or failed with the reason, its cause and stable code; found: false for a run nobody submitted.",
     input: z.object({ runId: BacktestCommand.shape.runId.unwrap() }),
     output: BacktestResultAnswer,
-    handler: async ({ runId }) => readRun(await deps.bus(), runId),
+    handler: async ({ runId }) => readRun(natsBus(await deps.bus()), runId),
   });
 
   return [runBacktest, runWalkForward, submitBacktest, getBacktestResult].map(snakeTool);

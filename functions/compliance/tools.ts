@@ -1,3 +1,4 @@
+import { natsBus } from "../../adapters/nats/bus.ts";
 import { z } from "zod";
 import type { FunctionToolDeps } from "../../core/functions/contract.ts";
 import { Side } from "../../core/domain/trading.ts";
@@ -128,7 +129,7 @@ export function complianceTools(deps: FunctionToolDeps<ComplianceState>): readon
     input: AuditTrailInput,
     output: AuditTrailOutput,
     async handler(args) {
-      const bus = await deps.bus();
+      const bus = natsBus(await deps.bus());
       const records: Entry[] = [];
       let scanned = 0;
       let truncated = false;
@@ -153,7 +154,7 @@ export function complianceTools(deps: FunctionToolDeps<ComplianceState>): readon
     input: Period,
     output: ReportOutput,
     async handler(args) {
-      const bus = await deps.bus();
+      const bus = natsBus(await deps.bus());
       const out: z.infer<typeof ReportOutput> = {
         from: args.from ?? null,
         to: args.to ?? null,

@@ -1,3 +1,4 @@
+import { natsBus } from "../../adapters/nats/bus.ts";
 import type { Bus } from "../../adapters/nats/bus.ts";
 import type { FunctionBackgroundDeps, RunningBackground } from "../../core/functions/contract.ts";
 import { events, newEvent } from "../../core/events/catalogue.ts";
@@ -73,7 +74,7 @@ export function cycleOf(
  * deployment an EventBridge schedule invoking the same cycle replaces the timer.
  */
 export async function startSchedule(deps: FunctionBackgroundDeps<unknown>): Promise<RunningBackground> {
-  const bus = await deps.bus();
+  const bus = natsBus(await deps.bus());
   const intervalMs = deps.config.INFRA_INTERVAL_MS;
   const seconds = new Histogram({
     name: "bot4_infra_cycle_seconds",

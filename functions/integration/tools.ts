@@ -1,3 +1,4 @@
+import { natsBus } from "../../adapters/nats/bus.ts";
 import { z } from "zod";
 import { findAgent } from "../../core/agents/manifest.ts";
 import { readInstances } from "../../adapters/nats/agent-registry.ts";
@@ -54,7 +55,7 @@ export function integrationTools(deps: FunctionToolDeps<undefined>): readonly To
     input: ValidateInput,
     output: RunAnswer,
     async handler({ wait, ...options }) {
-      const bus = await deps.bus();
+      const bus = natsBus(await deps.bus());
       if (options.agent !== undefined) await checkAgent(bus, options.agent);
       const runId = newRunId("command");
       runs.set(runId, { status: "running" });
@@ -89,7 +90,7 @@ export function integrationTools(deps: FunctionToolDeps<undefined>): readonly To
     async handler({ run_id }) {
       const local = runs.get(run_id);
       if (local !== undefined) return { runId: run_id, ...local };
-      const store = await (await deps.bus()).objectStore(objectStores.results);
+      const store = await natsBus(await deps.bus()).objectStore(objectStores.results);
       const bytes = await store.getBlob(reportObjectName(run_id));
       if (bytes === null) return { runId: run_id, status: "unknown" as const };
       const parsed = ValidationReport.safeParse(JSON.parse(new TextDecoder().decode(bytes)));

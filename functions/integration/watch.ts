@@ -1,3 +1,4 @@
+import { natsBus } from "../../adapters/nats/bus.ts";
 import { readInstances } from "../../adapters/nats/agent-registry.ts";
 import type { FunctionBackgroundDeps, RunningBackground } from "../../core/functions/contract.ts";
 import { HEARTBEAT_INTERVAL_MS } from "../../core/subjects.ts";
@@ -29,7 +30,7 @@ export async function watchRegistrations(
   intervalMs = HEARTBEAT_INTERVAL_MS,
 ): Promise<RunningBackground> {
   if (!deps.config.VALIDATE_ON_REGISTER) return { stop: async () => {} };
-  const bus = await deps.bus();
+  const bus = natsBus(await deps.bus());
   const known = new Set<string>();
   newVersions(known, await readInstances(bus).catch(() => []));
   const queue: string[] = [];

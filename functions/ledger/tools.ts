@@ -1,3 +1,4 @@
+import { natsBus } from "../../adapters/nats/bus.ts";
 import { z } from "zod";
 import { callTool } from "../../adapters/nats/tool-transport.ts";
 import type { Config } from "../../core/config.ts";
@@ -230,7 +231,7 @@ export function ledgerTools(deps: LedgerToolDeps): readonly Tool[] {
       }
       const needed = groups.filter((g) => g.open > 0);
       if (a.marks_from === "exchange" && needed.length > 0) {
-        const bus = await deps.bus();
+        const bus = natsBus(await deps.bus());
         await Promise.all(
           needed.map(async (g) => {
             try {
@@ -407,7 +408,7 @@ export function ledgerTools(deps: LedgerToolDeps): readonly Tool[] {
     }),
     async handler() {
       const store = await deps.store();
-      const bus = await deps.bus();
+      const bus = natsBus(await deps.bus());
       const before: Record<string, TableDigest> = await store.digests();
       const r = await store.rebuild((from) => readTradeEvents(bus, from));
       const after = await store.digests();
