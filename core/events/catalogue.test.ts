@@ -42,8 +42,12 @@ describe("event catalogue", () => {
 
   it("puts a function's commands where it consumes them and its records where the trigger writes them", () => {
     for (const e of catalogue.filter((c) => c.stream === "COMMANDS")) {
-      expect(consumersOf(e), e.type).toEqual([e.publisher]);
+      // cmd.<function>.<kind>: consumed by that function alone, queued by it or by clients through the coordinator.
+      const fn = e.pattern.split(".")[1];
+      expect(consumersOf(e), e.type).toEqual([fn]);
+      expect([fn, "coordinator"], e.type).toContain(e.publisher);
     }
+    expect(events.architect.requested.publisher).toBe("coordinator");
     for (const e of catalogue.filter((c) => c.stream === "AUDIT")) {
       expect(e.pattern, e.type).toBe(subjects.audit.of(e.publisher, recordKind(e)));
     }

@@ -3,7 +3,13 @@ import { type AgentName, manifest } from "../agents/manifest.ts";
 import { Candle, OrderBook, Signal, Ticker, UnifiedSymbol, marketEventType } from "../domain/market.ts";
 import { Fill, Order, OrderState, Position, StrategyId, tradeEventType } from "../domain/trading.ts";
 import { DEAD_LETTER_TYPE, DeadLetter } from "../functions/dead-letter.ts";
-import { AnalysisCompleted, AnalysisFailed, GateEvaluated } from "./data/analysis.ts";
+import {
+  AnalysisCompleted,
+  AnalysisFailed,
+  ArchitectCommand,
+  GateCommand,
+  GateEvaluated,
+} from "./data/analysis.ts";
 import { BacktestCommand, BacktestCompleted, BacktestFailed, BacktestProgress } from "./data/backtesting.ts";
 import { ControlRecord, Decision, ViolationEvent } from "./data/compliance.ts";
 import { AlertFiring, AlertResolved, Tick } from "./data/infra.ts";
@@ -124,20 +130,34 @@ const ownSubject = {
  * AUDIT record (`audit.<agent>.<kind>`, where the trigger publishes a function's records).
  */
 const own = <T>(
-  [stream, publisher, kind]: [keyof typeof ownSubject, AgentName, string],
+  [stream, subjectAgent, kind]: [keyof typeof ownSubject, AgentName, string],
   type: string,
   schema: z.ZodType<T>,
   schemaName: string,
+  publisher: AgentName = subjectAgent,
 ) =>
   spec<T>({
     type,
     version: 1,
     stream,
-    pattern: ownSubject[stream](publisher, kind),
+    pattern: ownSubject[stream](subjectAgent, kind),
     schema,
     schemaName,
     publisher,
   });
+
+/**
+ * A command clients queue for a function (`cmd.<function>.<kind>`: CI or an operator asking for an
+ * analysis or a gate), not the function itself: its publisher is the coordinator, the one agent whose
+ * NATS user may publish on `cmd.>` for them.
+ */
+const clientCommand = <T>(
+  fn: AgentName,
+  kind: string,
+  type: string,
+  schema: z.ZodType<T>,
+  schemaName: string,
+) => own(["COMMANDS", fn, kind], type, schema, schemaName, "coordinator");
 
 const orderEvent = (state: OrderState) =>
   spec<Order>({
@@ -250,6 +270,13 @@ export const events = {
     failed: own(["EVENTS", "backtesting", "failed"], "backtest.failed", BacktestFailed, "BacktestFailed"),
   },
   architect: {
+    requested: clientCommand(
+      "architect",
+      "analyze",
+      "architect.analysis.requested",
+      ArchitectCommand,
+      "ArchitectCommand",
+    ),
     completed: own(
       ["EVENTS", "architect", "completed"],
       "architect.analysis.completed",
@@ -264,6 +291,7 @@ export const events = {
     ),
   },
   quality: {
+    requested: clientCommand("quality", "evaluate", "quality.gate.requested", GateCommand, "GateCommand"),
     evaluated: own(["EVENTS", "quality", "gate"], "quality.gate.evaluated", GateEvaluated, "GateEvaluated"),
   },
   compliance: {

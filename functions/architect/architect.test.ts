@@ -14,7 +14,7 @@ import { ToolError } from "../../core/tools/errors.ts";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";
 import { type LocalFunctions, startLocalFunctions } from "../local.ts";
 import { readStream, testConfig } from "../trigger/testing.ts";
-import { analysisObjectName, architectCommand } from "./command.ts";
+import { analysisObjectName } from "./command.ts";
 
 /**
  * The architect and the quality gate on a real bus: their tools over NATS (as the coordinator calls
@@ -203,9 +203,9 @@ describe("the analysis command and the quality gate on the bus", () => {
     await bus.publishEvent(
       makeEvent({
         id: "cmd-analyze-1",
-        type: architectCommand.type,
+        type: events.architect.requested.type,
         source: "test",
-        subject: architectCommand.subject,
+        subject: events.architect.requested.pattern,
         data: { runId: "run-1", path: root, gate: true },
       }),
     );
@@ -257,9 +257,9 @@ describe("the analysis command and the quality gate on the bus", () => {
     await bus.publishEvent(
       makeEvent({
         id: "cmd-analyze-2",
-        type: architectCommand.type,
+        type: events.architect.requested.type,
         source: "test",
-        subject: architectCommand.subject,
+        subject: events.architect.requested.pattern,
         data: { runId: "run-2", path: root },
       }),
     );
@@ -285,9 +285,9 @@ describe("the analysis command and the quality gate on the bus", () => {
     await bus.publishEvent(
       makeEvent({
         id: "cmd-analyze-bad",
-        type: architectCommand.type,
+        type: events.architect.requested.type,
         source: "test",
-        subject: architectCommand.subject,
+        subject: events.architect.requested.pattern,
         data: { runId: "run-bad", path: join(root, "missing") },
       }),
     );

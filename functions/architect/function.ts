@@ -14,10 +14,9 @@ import {
   type OutputEvent,
   type OutputObject,
 } from "../../core/functions/contract.ts";
-import { EventEnvelope } from "../../core/protocol/envelope.ts";
-import { events } from "../../core/events/catalogue.ts";
+import { envelopeOf, events } from "../../core/events/catalogue.ts";
 import { outputOf } from "../../core/functions/outputs.ts";
-import { type AnalysisCompleted, ArchitectCommand, analysisObjectName } from "./command.ts";
+import { type AnalysisCompleted, type ArchitectCommand, analysisObjectName } from "./command.ts";
 import { architectTools, warmAnalysis } from "./tools.ts";
 
 /**
@@ -31,7 +30,7 @@ import { architectTools, warmAnalysis } from "./tools.ts";
  * read of the local tree is the one input this handler takes from outside the message (documented in
  * docs/architect.md); everything it produces goes through the trigger's effects.
  */
-export const ArchitectCommandEnvelope = EventEnvelope.extend({ data: ArchitectCommand });
+export const ArchitectCommandEnvelope = envelopeOf(events.architect.requested);
 export type ArchitectCommandEnvelope = z.infer<typeof ArchitectCommandEnvelope>;
 
 interface Analysed {

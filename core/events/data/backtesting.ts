@@ -2,13 +2,9 @@ import { z } from "zod";
 import { BacktestSummary } from "../../backtest/backtest.ts";
 import { BacktestRequest } from "../../backtest/request.ts";
 import { FailureCause } from "../../tools/failures.ts";
+import { RunId } from "./run.ts";
 
 /** The data of the backtesting function's command and events (entries in core/events/catalogue.ts). */
-
-/** A run's name: its events and its stored result. */
-export const RunId = z
-  .string()
-  .regex(/^[A-Za-z0-9_.-]{1,80}$/, "letters, digits, '_', '.', '-' (at most 80)");
 
 /** backtest.requested on `cmd.backtesting.run` (COMMANDS). */
 export const BacktestCommand = z.object({
