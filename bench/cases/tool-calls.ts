@@ -36,14 +36,17 @@ function postBytes(url: URL, body: string): string {
  *              stack's own cost, client and server, which every HTTP lane above the raw floor pays;
  *   rawAgent — the raw request of the `raw` lane sent to the kit-served agent instead (its reply bytes
  *              untouched): the NATS floor with the agent's own work in it, which `coord` also does;
+ *   rawThenEcho — the raw round trip, then the HTTP echo, one after the other (no nesting): what the
+ *              bridge would cost if its two parts only added up; on a 2-core host they do not;
  *   agentBridge — the same bare handler forwarding the body's bytes to the kit-served agent
  *              (`tools.risk`) and its reply bytes back: what the coordinator's hop costs when it
  *              does nothing but forward, with the agent's own work in it as in `coord`.
  * Every process part runs in this one process, with separate NATS connections per side, so each
  * HTTP hop's client and server both count in it. Every HTTP lane uses the same client, the leanest
  * (bench/raw-http.ts: one keep-alive socket, the same request bytes each call), so what a lane
- * measures beyond the raw floor is the server side's: node:http's own client (an Agent) added
- * ~150 µs and undici's ~100 µs to every HTTP lane alike on this 2-core host.
+ * measures beyond the raw floor is the server side's: on a 2-core host node:http's own client (an
+ * Agent) added 40 µs to the echo and 160–240 µs to the bridge and /rpc, undici's `Client` 30 and
+ * 120–160 µs.
  */
 const toolCalls: BenchCase = {
   name: "tool-calls",
@@ -116,6 +119,10 @@ const toolCalls: BenchCase = {
 
     const ops = {
       raw: () => clientBus.request(RAW_SUBJECT, rawPayload, 5_000),
+      rawThenEcho: async () => {
+        await clientBus.request(RAW_SUBJECT, rawPayload, 5_000);
+        await echoClient.call();
+      },
       rawAgent: () => clientBus.request(subjects.tools.of(risk.name), rawPayload, 5_000),
       nats: () => callTool(clientBus, "risk", "calculate_kelly", args),
       http: httpClient.call,
@@ -127,6 +134,7 @@ const toolCalls: BenchCase = {
     const recorders = {
       raw: new Recorder(),
       rawAgent: new Recorder(),
+      rawThenEcho: new Recorder(),
       nats: new Recorder(),
       http: new Recorder(),
       coord: new Recorder(),
@@ -214,7 +222,11 @@ const toolCalls: BenchCase = {
         "bare-http-to-nats-bridge",
         "floor of the coordinator path: node:http → raw NATS request",
         recorders.bridge,
-        { http_echo_p50_us: echoP50, bridge_minus_http_echo_us: Math.round((bridgeP50 - echoP50) * 10) / 10 },
+        {
+          http_echo_p50_us: echoP50,
+          bridge_minus_http_echo_us: Math.round((bridgeP50 - echoP50) * 10) / 10,
+          raw_then_echo_p50_us: recorders.rawThenEcho.stats().p50_us,
+        },
       ),
       row(
         "bare-http-echo",
