@@ -24,6 +24,7 @@ import { type ObjectStore, Objm } from "@nats-io/obj";
 import type { Bus as BusPort } from "../../core/ports/bus.ts";
 import type { EventEnvelope } from "../../core/protocol/envelope.ts";
 import { AsyncPublisher } from "./async-publish.ts";
+import { MuxedRequests } from "./request.ts";
 import { headers, type KvSpec } from "../../core/subjects.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 
@@ -66,6 +67,7 @@ export class Bus implements BusPort {
   private readonly encoder = new TextEncoder();
   private publisher: AsyncPublisher | undefined;
   private up = true;
+  private readonly requests: MuxedRequests;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -75,6 +77,7 @@ export class Bus implements BusPort {
     this.js = jetstream(nc);
     this.kvm = new Kvm(this.js);
     this.objm = new Objm(this.js);
+    this.requests = new MuxedRequests(nc);
   }
 
   static async connect(options: BusOptions): Promise<Bus> {
@@ -127,6 +130,7 @@ export class Bus implements BusPort {
             this.logger.info({ server: s.server }, "bus reconnected");
             break;
           case "error":
+            this.requests.refused(s.error);
             this.logger.error({ err: s.error }, "bus error");
             break;
           case "staleConnection":
@@ -188,9 +192,9 @@ export class Bus implements BusPort {
     );
   }
 
-  /** Core-NATS request/reply with a timeout in ms. */
+  /** Core-NATS request/reply with a timeout in ms (nats.js's answers and errors; see {@link MuxedRequests}). */
   request(subject: string, payload: string | Uint8Array, timeout: number, h?: MsgHdrs): Promise<Msg> {
-    return this.nc.request(subject, payload, h === undefined ? { timeout } : { timeout, headers: h });
+    return this.requests.request(subject, payload, timeout, h);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { Agent, createServer, request } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { findAgent, type ServiceAgent } from "../../core/agents/manifest.ts";
 import { Bus } from "../../adapters/nats/bus.ts";
@@ -10,34 +10,17 @@ import { start as startCoordinator } from "../../hotpath/coordinator/service.ts"
 import { startService } from "../../hotpath/kit/service.ts";
 import { testConfig, testSpec } from "../../hotpath/kit/testing/agent.ts";
 import { type BenchCase, type BenchResult, Recorder } from "../harness.ts";
+import { rawClient } from "../raw-http.ts";
 
 const args = { win_probability: 0.6, win_return: 1.0, loss_return: -1.0 };
 const RAW_SUBJECT = "bench.tool_calls.raw";
 
-/** POSTs a body over one keep-alive connection and resolves with the response text. */
-function post(agent: Agent, url: URL, body: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: "POST",
-        agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          text += chunk;
-        });
-        res.on("end", () =>
-          res.statusCode === 200 ? resolve(text) : reject(new Error(`HTTP ${res.statusCode}: ${text}`)),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
+/** One POST's request bytes for {@link rawClient} (the same bytes every call). */
+function postBytes(url: URL, body: string): string {
+  return (
+    `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
 }
 
 /**
@@ -51,11 +34,19 @@ function post(agent: Agent, url: URL, body: string): Promise<string> {
  *              to the bare subscriber (the floor issue #20 measures /rpc against);
  *   httpEcho — a bare node:http handler answering the fixed reply with no NATS at all: the HTTP
  *              stack's own cost, client and server, which every HTTP lane above the raw floor pays;
+ *   rawAgent — the raw request of the `raw` lane sent to the kit-served agent instead (its reply bytes
+ *              untouched): the NATS floor with the agent's own work in it, which `coord` also does;
+ *   rawThenEcho — the raw round trip, then the HTTP echo, one after the other (no nesting): what the
+ *              bridge would cost if its two parts only added up; on a 2-core host they do not;
  *   agentBridge — the same bare handler forwarding the body's bytes to the kit-served agent
  *              (`tools.risk`) and its reply bytes back: what the coordinator's hop costs when it
  *              does nothing but forward, with the agent's own work in it as in `coord`.
  * Every process part runs in this one process, with separate NATS connections per side, so each
- * HTTP hop's client and server both count in it.
+ * HTTP hop's client and server both count in it. Every HTTP lane uses the same client, the leanest
+ * (bench/raw-http.ts: one keep-alive socket, the same request bytes each call), so what a lane
+ * measures beyond the raw floor is the server side's: on a 2-core host node:http's own client (an
+ * Agent) added 40 µs to the echo and 160–240 µs to the bridge and /rpc, undici's `Client` 30 and
+ * 120–160 µs.
  */
 const toolCalls: BenchCase = {
   name: "tool-calls",
@@ -112,23 +103,38 @@ const toolCalls: BenchCase = {
     const agentBridge = bridgeTo(subjects.tools.of(risk.name));
     const bridgeUrl = await listen(bridge);
     const agentBridgeUrl = await listen(agentBridge);
-    const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
     const agentUrl = new URL(`${agent.url}/tools/calculate_kelly`);
     const coordUrl = new URL(`${coordinator.url}/rpc`);
     const argsBody = JSON.stringify(args);
     const seedBody = `{"id":"1","method":"tool.execute","params":{"agent":"riskquant","tool":"calculate_kelly","args":${argsBody}}}`;
+    const client = (url: URL, body: string) => rawClient(Number(url.port), postBytes(url, body));
+    const [httpClient, coordClient, bridgeClient, echoClient, agentBridgeClient] = await Promise.all([
+      client(agentUrl, argsBody),
+      client(coordUrl, seedBody),
+      client(bridgeUrl, rawPayload),
+      client(echoUrl, rawPayload),
+      client(agentBridgeUrl, rawPayload),
+    ]);
+    const httpClients = [httpClient, coordClient, bridgeClient, echoClient, agentBridgeClient];
 
     const ops = {
       raw: () => clientBus.request(RAW_SUBJECT, rawPayload, 5_000),
+      rawThenEcho: async () => {
+        await clientBus.request(RAW_SUBJECT, rawPayload, 5_000);
+        await echoClient.call();
+      },
+      rawAgent: () => clientBus.request(subjects.tools.of(risk.name), rawPayload, 5_000),
       nats: () => callTool(clientBus, "risk", "calculate_kelly", args),
-      http: () => post(keepAlive, agentUrl, argsBody),
-      coord: () => post(keepAlive, coordUrl, seedBody),
-      bridge: () => post(keepAlive, bridgeUrl, rawPayload),
-      httpEcho: () => post(keepAlive, echoUrl, rawPayload),
-      agentBridge: () => post(keepAlive, agentBridgeUrl, rawPayload),
+      http: httpClient.call,
+      coord: coordClient.call,
+      bridge: bridgeClient.call,
+      httpEcho: echoClient.call,
+      agentBridge: agentBridgeClient.call,
     } as const;
     const recorders = {
       raw: new Recorder(),
+      rawAgent: new Recorder(),
+      rawThenEcho: new Recorder(),
       nats: new Recorder(),
       http: new Recorder(),
       coord: new Recorder(),
@@ -150,7 +156,7 @@ const toolCalls: BenchCase = {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       ctx.log(`${rounds} interleaved rounds × ${perRound} calls per kind in ${seconds.toFixed(1)} s`);
     } finally {
-      keepAlive.destroy();
+      for (const c of httpClients) c.close();
       bridge.close();
       echo.close();
       agentBridge.close();
@@ -163,6 +169,7 @@ const toolCalls: BenchCase = {
     const coordP50 = recorders.coord.stats().p50_us;
     const bridgeP50 = recorders.bridge.stats().p50_us;
     const agentBridgeP50 = recorders.agentBridge.stats().p50_us;
+    const rawAgentP50 = recorders.rawAgent.stats().p50_us;
     const echoP50 = recorders.httpEcho.stats().p50_us;
     const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
     const row = (
@@ -193,6 +200,11 @@ const toolCalls: BenchCase = {
         latency: raw,
         throughput: Math.round(1e6 / raw.mean_us),
       },
+      row(
+        "raw-nats-to-agent",
+        "the raw request sent to the kit-served agent: the floor with the agent's work",
+        recorders.rawAgent,
+      ),
       row("nats-tool-call", "callTool over NATS to a kit-served agent", recorders.nats, {
         target: "p50 ≤ 1.3× raw, < 300 µs (seed)",
       }),
@@ -202,13 +214,19 @@ const toolCalls: BenchCase = {
         p50_vs_bridge: ratio(coordP50, bridgeP50),
         agent_bridge_p50_us: agentBridgeP50,
         p50_vs_agent_bridge: ratio(coordP50, agentBridgeP50),
+        raw_agent_p50_us: rawAgentP50,
+        p50_vs_raw_agent: ratio(coordP50, rawAgentP50),
         target: "p50 ≤ 1.15× bridge and ≤ 1.6× raw (#20)",
       }),
       row(
         "bare-http-to-nats-bridge",
         "floor of the coordinator path: node:http → raw NATS request",
         recorders.bridge,
-        { http_echo_p50_us: echoP50, bridge_minus_http_echo_us: Math.round((bridgeP50 - echoP50) * 10) / 10 },
+        {
+          http_echo_p50_us: echoP50,
+          bridge_minus_http_echo_us: Math.round((bridgeP50 - echoP50) * 10) / 10,
+          raw_then_echo_p50_us: recorders.rawThenEcho.stats().p50_us,
+        },
       ),
       row(
         "bare-http-echo",
