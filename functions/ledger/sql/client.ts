@@ -18,14 +18,6 @@ export interface SqlClient {
    * than parsing JSON); PostgreSQL with one INSERT … SELECT FROM json_to_recordset.
    */
   appendRows(table: string, columns: string, rows: readonly object[]): Promise<void>;
-  /**
-   * The rows of `select` (parameters `$1`…, put in as literals: COPY takes no parameters) in COPY's
-   * text format, in the select's order — for pages of many rows, which the caller decodes itself
-   * (text-rows.ts). PGlite writes them to `'/dev/blob'`, PostgreSQL sends them `TO STDOUT`: on
-   * both the cheapest result the backend makes (the text of each field; no record text, no
-   * aggregate, no typed conversion per field in the driver).
-   */
-  copyOut(select: string, params: readonly unknown[]): Promise<string>;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -56,15 +48,6 @@ export function copyText(rows: readonly object[], columns: readonly string[]): s
   return out;
 }
 
-/** `$1`… of a statement replaced by its parameters as literals (for COPY, which takes no parameters). */
-export function inlineParams(text: string, params: readonly unknown[]): string {
-  return text.replace(/\$(\d+)/g, (_, n: string) => {
-    const i = Number(n) - 1;
-    if (i < 0 || i >= params.length) throw new RangeError(`no parameter $${n}`);
-    return sqlLiteral(params[i]);
-  });
-}
-
 /** The names of a typed column list (`id text, seq bigint` → id, seq). */
 export const columnNames = (columns: string): string[] =>
   columns
@@ -93,15 +76,22 @@ export function sqlLiteral(v: unknown): string {
 
 /**
  * Settings of every connection, the same on both engines (PGlite: SET at open; PostgreSQL: startup
- * parameters). `standard_conforming_strings` on is what {@link sqlLiteral} relies on (the COPY of a
- * page takes its parameters as literals). A random page costs 1.1: the default 4 prices a disk
+ * parameters). `standard_conforming_strings` on is what {@link sqlLiteral} relies on (PGlite's
+ * EXECUTE takes its parameters as literals). `extra_float_digits` 1 (PostgreSQL's default, pinned
+ * against a server configured otherwise) prints a float8 as the shortest text that reads back as
+ * the same double: what the trades' stored page lines hold (migrations.ts, v4), printed when the
+ * row is written, so a page reads back exactly the values of its columns. A random page costs 1.1: the default 4 prices a disk
  * seek, while PGlite's pages are in memory and a ledger on PostgreSQL is served from its cache; at 4
  * the planner judges the index on (strategy_id, opened_at) too dear, because one strategy's trades
  * are scattered over the table, and pages `WHERE strategy_id = …` by walking the time index and
  * filtering 19 of every 20 rows (PGlite ≈ 9 ms for a 1 000-row page of 1 000 000 trades instead of
  * ≈ 2); the same for one symbol among the closed.
  */
-const SESSION = { standard_conforming_strings: "on", random_page_cost: "1.1" } as const;
+const SESSION = {
+  standard_conforming_strings: "on",
+  extra_float_digits: "1",
+  random_page_cost: "1.1",
+} as const;
 const sessionSettings = Object.entries(SESSION)
   .map(([k, v]) => `SET ${k} = ${v};`)
   .join("\n");
@@ -116,7 +106,6 @@ interface WorkerReply {
   id?: number;
   ready?: boolean;
   rows?: unknown[];
-  data?: string;
   error?: { message: string; code?: string };
 }
 
@@ -220,10 +209,6 @@ function pgliteStatements(send: Send): Omit<SqlClient, "kind" | "transaction" | 
       const text = `COPY ${table} (${list.join(", ")}) FROM '/dev/blob'`;
       await send({ op: "copy", text, data: copyText(rows, list) });
     },
-    copyOut: async (select: string, params: readonly unknown[]) => {
-      const text = `COPY (${inlineParams(select, params)}) TO '/dev/blob'`;
-      return (await send({ op: "copyOut", text })).data ?? "";
-    },
   };
 }
 
@@ -261,7 +246,6 @@ export async function openPglite(dir: string): Promise<SqlClient> {
     query: (text, params) => exclusive(() => raw.query(text, params)),
     exec: (text) => exclusive(() => raw.exec(text)),
     appendRows: (table, columns, rows) => exclusive(() => raw.appendRows(table, columns, rows)),
-    copyOut: (select, params) => exclusive(() => raw.copyOut(select, params)),
     transaction: (fn) =>
       exclusive(async () => {
         await raw.exec("BEGIN");
@@ -280,22 +264,6 @@ export async function openPglite(dir: string): Promise<SqlClient> {
         await worker.terminate();
       }),
   };
-}
-
-/**
- * A COPY … TO STDOUT stream's text (postgres pushes one chunk per row). Read in flowing mode, by
- * 'data' events: iterating it with `for await` left the connection paused after some COPYs (the
- * driver pauses the socket when a push finds the stream's buffer full and resumes it only on the
- * next read), and the connection's next query never completed.
- */
-function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on("data", (c: Buffer) => chunks.push(c));
-    stream.on("error", reject);
-    // Decoded once, whole (one decode of the page is cheaper than one per row).
-    stream.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-  });
 }
 
 /** PostgreSQL at `url` (postgres://…), a small pool. */
@@ -334,10 +302,6 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
         [JSON.stringify(rows)],
         { prepare: true },
       );
-    },
-    async copyOut(select: string, params: readonly unknown[]) {
-      const stream = await s.unsafe(`COPY (${inlineParams(select, params)}) TO STDOUT`).readable();
-      return readAll(stream);
     },
     transaction,
     close,

@@ -38,10 +38,6 @@ port.on("message", async (m) => {
       // COPY … FROM '/dev/blob' reads the rows from the blob (PGlite's stand-in for STDIN).
       await db.query(m.text, [], { blob: new Blob([m.data]) });
       port.postMessage({ id: m.id });
-    } else if (m.op === "copyOut") {
-      // COPY … TO '/dev/blob' hands the rows back as a blob (text format).
-      const r = await db.query(m.text);
-      port.postMessage({ id: m.id, data: r.blob === undefined ? "" : await r.blob.text() });
     } else if (m.op === "close") {
       await db.close();
       port.postMessage({ id: m.id });

@@ -51,6 +51,7 @@ describe.each(adapters)("the ledger store on %s", (_name, open) => {
     expect(await client.query("SHOW standard_conforming_strings")).toEqual([
       { standard_conforming_strings: "on" },
     ]);
+    expect(await client.query("SHOW extra_float_digits")).toEqual([{ extra_float_digits: "1" }]);
   });
 
   it("records the migrations it applied, and a second open applies none", async () => {

@@ -95,12 +95,13 @@ const UNIQUE_VIOLATION = "23505";
 const TRADE_COLS = names("trades").join(", ");
 
 /**
- * The trades of a page read (COPY text of `TRADE_COLS`), each built in one object literal straight
- * from the text: every row gets the same shape (a page of 1 000 built key by key cost twice as
- * much), and no array of fields is made in between. The reads follow the literal's order, which
- * is `columns.trades`' (a test checks the page against the driver's own rows).
+ * The trades of a page read (the rows' `page_line`s, each ended by a newline: COPY text of the
+ * trade's columns, migration 4), each built in one object literal straight from the text: every row
+ * gets the same shape (a page of 1 000 built key by key cost twice as much), and no array of fields
+ * is made in between. The reads follow the literal's order, which is `columns.trades`' and the
+ * line's (a test checks the page against the driver's own rows).
  */
-export function tradesFromCopy(text: string): TradeRow[] {
+export function tradesFromLines(text: string): TradeRow[] {
   const r = new CopyTextReader(text);
   const out: TradeRow[] = [];
   while (r.row()) {
@@ -247,7 +248,7 @@ export class SqlLedgerStore implements LedgerStore {
        SELECT ${ids(`(SELECT json_agg(id) FROM ${s}.events WHERE id IN (SELECT json_array_elements_text($2::text::json)))`)} AS stored,
          ${ids(`(SELECT json_agg(id) FROM ${s}.fills WHERE id IN (SELECT json_array_elements_text($3::text::json)))`)} AS known,
          (SELECT json_agg(pos) FROM pos) AS positions,
-         (SELECT json_agg(t) FROM ${s}.trades t WHERE t.id IN (SELECT open_trade_id FROM pos)) AS open`,
+         (SELECT json_agg(t) FROM (SELECT ${TRADE_COLS} FROM ${s}.trades WHERE id IN (SELECT open_trade_id FROM pos)) t) AS open`,
       [
         JSON.stringify(touchedKeys(all)),
         ...(checked ? [JSON.stringify([...unique.keys()]), JSON.stringify(fillIds)] : []),
@@ -315,12 +316,16 @@ export class SqlLedgerStore implements LedgerStore {
     }
     const w = where(f, params, "opened_at", extra);
     params.push(page.limit + 1);
-    const rows = tradesFromCopy(
-      await this.client.copyOut(
-        `SELECT ${TRADE_COLS} FROM ${this.s}.trades ${w} ORDER BY opened_at DESC, id DESC LIMIT $${params.length}`,
-        params,
-      ),
+    // One field of one row: the page's lines, in page order (PostgreSQL 16+ aggregates the sorted
+    // input as it comes; 15 sorts the page's rows again). The rows print nothing at read time.
+    const [read] = await this.client.query<{ page: string | null }>(
+      `SELECT string_agg(page_line, E'\\n' ORDER BY opened_at DESC, id DESC) AS page FROM (
+         SELECT page_line, opened_at, id FROM ${this.s}.trades ${w}
+         ORDER BY opened_at DESC, id DESC LIMIT $${params.length}) p`,
+      params,
     );
+    const text = read?.page ?? null;
+    const rows = text === null ? [] : tradesFromLines(`${text}\n`);
     const more = rows.length > page.limit;
     const trades = more ? rows.slice(0, page.limit) : rows;
     const last = trades[trades.length - 1];
@@ -493,7 +498,9 @@ export class SqlLedgerStore implements LedgerStore {
       }
       for (const t of ledgerTables) {
         await tx.query(`DELETE FROM ${this.s}.${t}`);
-        await tx.query(`INSERT INTO ${this.s}.${t} SELECT * FROM ${fresh.s}.${t}`);
+        // Listed: a generated column (trades.page_line) takes no value of its own.
+        const list = names(t).join(", ");
+        await tx.query(`INSERT INTO ${this.s}.${t} (${list}) SELECT ${list} FROM ${fresh.s}.${t}`);
       }
     });
     await this.client.exec(`DROP SCHEMA IF EXISTS ${fresh.s} CASCADE`);
