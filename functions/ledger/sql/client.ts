@@ -26,12 +26,26 @@ export interface SqlClient {
 const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
 const COPY_SPECIAL = /[\\\t\n\r]/g;
 
+/** Whether `t` holds a character COPY's text format escapes (by its code: cheaper than a regex call). */
+function hasSpecial(t: string): boolean {
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c === BACKSLASH || c === TAB || c === NEWLINE || c === RETURN) return true;
+  }
+  return false;
+}
+
+const BACKSLASH = 92;
+const TAB = 9;
+const NEWLINE = 10;
+const RETURN = 13;
+
 /** One COPY text-format field: backslash, tab, newline and carriage return escaped; null is `\N`. */
 function copyField(v: unknown): string {
   if (v === null || v === undefined) return "\\N";
   if (typeof v === "number") return String(v);
   const t = typeof v === "string" ? v : String(v);
-  return t.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c] ?? c);
+  return hasSpecial(t) ? t.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c] ?? c) : t;
 }
 
 /**
@@ -182,24 +196,32 @@ function startWorker(dir: string): {
 function pgliteStatements(send: Send): Omit<SqlClient, "kind" | "transaction" | "close"> {
   const prepared = new Map<string, string>();
   let named = 0;
-  const statement = async (text: string): Promise<string> => {
-    let name = prepared.get(text);
-    if (name !== undefined) return name;
+  // A transaction's statements may be in flight together, and the worker runs requests in the
+  // order they are posted: so a call posts everything it needs at once (a new statement's PREPARE
+  // and its EXECUTE back to back), ahead of whatever is called after it.
+  const prepare = (text: string): { name: string; done: Promise<unknown> } => {
     if (prepared.size >= MAX_PREPARED) {
-      await send({ op: "exec", text: "DEALLOCATE ALL" });
       prepared.clear();
+      // Only fails in a transaction that failed already (then the old statements stay allocated).
+      send({ op: "exec", text: "DEALLOCATE ALL" }).catch(() => undefined);
     }
-    name = `bot4_stmt_${++named}`;
-    await send({ op: "exec", text: `PREPARE ${name} AS ${text}` });
+    const name = `bot4_stmt_${++named}`;
     prepared.set(text, name);
-    return name;
+    const done = send({ op: "exec", text: `PREPARE ${name} AS ${text}` }).catch((err: unknown) => {
+      if (prepared.get(text) === name) prepared.delete(text);
+      throw err;
+    });
+    return { name, done };
   };
   return {
     query: async <T>(text: string, params: readonly unknown[] = []) => {
       if (params.length === 0) return ((await send({ op: "query", text, params: [] })).rows ?? []) as T[];
-      const name = await statement(text);
-      const execute = `EXECUTE ${name}(${params.map(sqlLiteral).join(", ")})`;
-      return ((await send({ op: "execute", text: execute })).rows ?? []) as T[];
+      const known = prepared.get(text);
+      const fresh = known === undefined ? prepare(text) : undefined;
+      const execute = `EXECUTE ${known ?? fresh?.name}(${params.map(sqlLiteral).join(", ")})`;
+      // A failed PREPARE fails its EXECUTE too; its error is the one thrown (it comes first).
+      const [, reply] = await Promise.all([fresh?.done, send({ op: "execute", text: execute })]);
+      return (reply.rows ?? []) as T[];
     },
     exec: async (text: string) => {
       await send({ op: "exec", text });

@@ -207,8 +207,13 @@ export class SqlLedgerStore implements LedgerStore {
     if (events.length === 0) return { applied: 0, duplicates: 0 };
     const run = (checked: boolean) =>
       this.client.transaction(async (tx) => {
-        await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [this.lockKey()]);
-        return this.applyIn(tx, events, checked);
+        // Sent back to back (both engines run a connection's statements in order): the read's
+        // snapshot is taken when it starts, after the lock is granted.
+        const [, out] = await Promise.all([
+          tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [this.lockKey()]),
+          this.applyIn(tx, events, checked),
+        ]);
+        return out;
       });
     try {
       return await run(false);
@@ -223,7 +228,8 @@ export class SqlLedgerStore implements LedgerStore {
    * statement reads what the projection needs (the touched positions and their open trades and,
    * `checked`, which event ids and fill ids are stored already); the inbox rows and fills go in with
    * COPY (append-only), and one statement upserts orders, trades, positions and marks
-   * (data-modifying CTEs). A batch costs four round trips whatever its size, and no row is written
+   * (data-modifying CTEs). A batch costs two waits for the database whatever its size (the lock
+   * and the read, then the writes), and no row is written
    * twice. Unchecked, a stored event or fill fails the COPY with a unique violation.
    */
   async applyIn(
@@ -266,11 +272,16 @@ export class SqlLedgerStore implements LedgerStore {
     return { applied: batch.length, duplicates: events.length - batch.length };
   }
 
-  /** Writes a batch's rows: the inbox and the fills appended, the rest upserted in one statement. */
+  /**
+   * Writes a batch's rows: the inbox and the fills appended, the rest upserted in one statement —
+   * the three sent without waiting for each other's replies (the connection runs them in order; a
+   * failing one fails those after it, and the first failure is the one thrown), so the database
+   * works on one while the next is serialised here.
+   */
   private async writeRows(tx: SqlClient, w: LedgerWrites): Promise<void> {
     const s = this.s;
-    await tx.appendRows(`${s}.events`, columns.events.cols, w.events);
-    if (w.fills.length > 0) await tx.appendRows(`${s}.fills`, columns.fills.cols, w.fills);
+    const writes = [tx.appendRows(`${s}.events`, columns.events.cols, w.events)];
+    if (w.fills.length > 0) writes.push(tx.appendRows(`${s}.fills`, columns.fills.cols, w.fills));
     const parts: string[] = [];
     const params: string[] = [];
     for (const [t, rows] of [
@@ -283,7 +294,8 @@ export class SqlLedgerStore implements LedgerStore {
       params.push(JSON.stringify(rows));
       parts.push(`w_${t} AS (${insertSql(s, t, params.length)})`);
     }
-    if (parts.length > 0) await tx.query(`WITH ${parts.join(",\n")} SELECT 1`, params);
+    if (parts.length > 0) writes.push(tx.query(`WITH ${parts.join(",\n")} SELECT 1`, params).then(() => {}));
+    await Promise.all(writes);
   }
 
   /** The projection's state of the touched positions, from the rows the read returned. */
