@@ -229,8 +229,8 @@ export class SqlLedgerStore implements LedgerStore {
    * `checked`, which event ids and fill ids are stored already); the inbox rows and fills go in with
    * COPY (append-only), and one statement upserts orders, trades, positions and marks
    * (data-modifying CTEs). A batch costs two waits for the database whatever its size (the lock
-   * and the read, then the writes), and no row is written
-   * twice. Unchecked, a stored event or fill fails the COPY with a unique violation.
+   * and the read, then the writes), and no row is written twice. Unchecked, a stored event or fill
+   * fails the COPY with a unique violation.
    */
   async applyIn(
     tx: SqlClient,
