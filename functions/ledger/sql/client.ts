@@ -18,14 +18,6 @@ export interface SqlClient {
    * than parsing JSON); PostgreSQL with one INSERT … SELECT FROM json_to_recordset.
    */
   appendRows(table: string, columns: string, rows: readonly object[]): Promise<void>;
-  /**
-   * The rows of `select` (parameters `$1`…, put in as literals: COPY takes no parameters) in COPY's
-   * text format, in the select's order — for pages of many rows, which the caller decodes itself
-   * (text-rows.ts). PGlite writes them to `'/dev/blob'`, PostgreSQL sends them `TO STDOUT`: on
-   * both the cheapest result the backend makes (the text of each field; no record text, no
-   * aggregate, no typed conversion per field in the driver).
-   */
-  copyOut(select: string, params: readonly unknown[]): Promise<string>;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -34,12 +26,26 @@ export interface SqlClient {
 const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
 const COPY_SPECIAL = /[\\\t\n\r]/g;
 
+/** Whether `t` holds a character COPY's text format escapes (by its code: cheaper than a regex call). */
+function hasSpecial(t: string): boolean {
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c === BACKSLASH || c === TAB || c === NEWLINE || c === RETURN) return true;
+  }
+  return false;
+}
+
+const BACKSLASH = 92;
+const TAB = 9;
+const NEWLINE = 10;
+const RETURN = 13;
+
 /** One COPY text-format field: backslash, tab, newline and carriage return escaped; null is `\N`. */
 function copyField(v: unknown): string {
   if (v === null || v === undefined) return "\\N";
   if (typeof v === "number") return String(v);
   const t = typeof v === "string" ? v : String(v);
-  return t.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c] ?? c);
+  return hasSpecial(t) ? t.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c] ?? c) : t;
 }
 
 /**
@@ -54,15 +60,6 @@ export function copyText(rows: readonly object[], columns: readonly string[]): s
     out += `${line}\n`;
   }
   return out;
-}
-
-/** `$1`… of a statement replaced by its parameters as literals (for COPY, which takes no parameters). */
-export function inlineParams(text: string, params: readonly unknown[]): string {
-  return text.replace(/\$(\d+)/g, (_, n: string) => {
-    const i = Number(n) - 1;
-    if (i < 0 || i >= params.length) throw new RangeError(`no parameter $${n}`);
-    return sqlLiteral(params[i]);
-  });
 }
 
 /** The names of a typed column list (`id text, seq bigint` → id, seq). */
@@ -93,15 +90,22 @@ export function sqlLiteral(v: unknown): string {
 
 /**
  * Settings of every connection, the same on both engines (PGlite: SET at open; PostgreSQL: startup
- * parameters). `standard_conforming_strings` on is what {@link sqlLiteral} relies on (the COPY of a
- * page takes its parameters as literals). A random page costs 1.1: the default 4 prices a disk
+ * parameters). `standard_conforming_strings` on is what {@link sqlLiteral} relies on (PGlite's
+ * EXECUTE takes its parameters as literals). `extra_float_digits` 1 (PostgreSQL's default, pinned
+ * against a server configured otherwise) prints a float8 as the shortest text that reads back as
+ * the same double: what the trades' stored page lines hold (migrations.ts, v4), printed when the
+ * row is written, so a page reads back exactly the values of its columns. A random page costs 1.1: the default 4 prices a disk
  * seek, while PGlite's pages are in memory and a ledger on PostgreSQL is served from its cache; at 4
  * the planner judges the index on (strategy_id, opened_at) too dear, because one strategy's trades
  * are scattered over the table, and pages `WHERE strategy_id = …` by walking the time index and
  * filtering 19 of every 20 rows (PGlite ≈ 9 ms for a 1 000-row page of 1 000 000 trades instead of
  * ≈ 2); the same for one symbol among the closed.
  */
-const SESSION = { standard_conforming_strings: "on", random_page_cost: "1.1" } as const;
+const SESSION = {
+  standard_conforming_strings: "on",
+  extra_float_digits: "1",
+  random_page_cost: "1.1",
+} as const;
 const sessionSettings = Object.entries(SESSION)
   .map(([k, v]) => `SET ${k} = ${v};`)
   .join("\n");
@@ -116,7 +120,6 @@ interface WorkerReply {
   id?: number;
   ready?: boolean;
   rows?: unknown[];
-  data?: string;
   error?: { message: string; code?: string };
 }
 
@@ -193,24 +196,32 @@ function startWorker(dir: string): {
 function pgliteStatements(send: Send): Omit<SqlClient, "kind" | "transaction" | "close"> {
   const prepared = new Map<string, string>();
   let named = 0;
-  const statement = async (text: string): Promise<string> => {
-    let name = prepared.get(text);
-    if (name !== undefined) return name;
+  // A transaction's statements may be in flight together, and the worker runs requests in the
+  // order they are posted: so a call posts everything it needs at once (a new statement's PREPARE
+  // and its EXECUTE back to back), ahead of whatever is called after it.
+  const prepare = (text: string): { name: string; done: Promise<unknown> } => {
     if (prepared.size >= MAX_PREPARED) {
-      await send({ op: "exec", text: "DEALLOCATE ALL" });
       prepared.clear();
+      // Only fails in a transaction that failed already (then the old statements stay allocated).
+      send({ op: "exec", text: "DEALLOCATE ALL" }).catch(() => undefined);
     }
-    name = `bot4_stmt_${++named}`;
-    await send({ op: "exec", text: `PREPARE ${name} AS ${text}` });
+    const name = `bot4_stmt_${++named}`;
     prepared.set(text, name);
-    return name;
+    const done = send({ op: "exec", text: `PREPARE ${name} AS ${text}` }).catch((err: unknown) => {
+      if (prepared.get(text) === name) prepared.delete(text);
+      throw err;
+    });
+    return { name, done };
   };
   return {
     query: async <T>(text: string, params: readonly unknown[] = []) => {
       if (params.length === 0) return ((await send({ op: "query", text, params: [] })).rows ?? []) as T[];
-      const name = await statement(text);
-      const execute = `EXECUTE ${name}(${params.map(sqlLiteral).join(", ")})`;
-      return ((await send({ op: "execute", text: execute })).rows ?? []) as T[];
+      const known = prepared.get(text);
+      const fresh = known === undefined ? prepare(text) : undefined;
+      const execute = `EXECUTE ${known ?? fresh?.name}(${params.map(sqlLiteral).join(", ")})`;
+      // A failed PREPARE fails its EXECUTE too; its error is the one thrown (it comes first).
+      const [, reply] = await Promise.all([fresh?.done, send({ op: "execute", text: execute })]);
+      return (reply.rows ?? []) as T[];
     },
     exec: async (text: string) => {
       await send({ op: "exec", text });
@@ -219,10 +230,6 @@ function pgliteStatements(send: Send): Omit<SqlClient, "kind" | "transaction" | 
       const list = columnNames(columns);
       const text = `COPY ${table} (${list.join(", ")}) FROM '/dev/blob'`;
       await send({ op: "copy", text, data: copyText(rows, list) });
-    },
-    copyOut: async (select: string, params: readonly unknown[]) => {
-      const text = `COPY (${inlineParams(select, params)}) TO '/dev/blob'`;
-      return (await send({ op: "copyOut", text })).data ?? "";
     },
   };
 }
@@ -261,7 +268,6 @@ export async function openPglite(dir: string): Promise<SqlClient> {
     query: (text, params) => exclusive(() => raw.query(text, params)),
     exec: (text) => exclusive(() => raw.exec(text)),
     appendRows: (table, columns, rows) => exclusive(() => raw.appendRows(table, columns, rows)),
-    copyOut: (select, params) => exclusive(() => raw.copyOut(select, params)),
     transaction: (fn) =>
       exclusive(async () => {
         await raw.exec("BEGIN");
@@ -280,22 +286,6 @@ export async function openPglite(dir: string): Promise<SqlClient> {
         await worker.terminate();
       }),
   };
-}
-
-/**
- * A COPY … TO STDOUT stream's text (postgres pushes one chunk per row). Read in flowing mode, by
- * 'data' events: iterating it with `for await` left the connection paused after some COPYs (the
- * driver pauses the socket when a push finds the stream's buffer full and resumes it only on the
- * next read), and the connection's next query never completed.
- */
-function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on("data", (c: Buffer) => chunks.push(c));
-    stream.on("error", reject);
-    // Decoded once, whole (one decode of the page is cheaper than one per row).
-    stream.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-  });
 }
 
 /** PostgreSQL at `url` (postgres://…), a small pool. */
@@ -334,10 +324,6 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
         [JSON.stringify(rows)],
         { prepare: true },
       );
-    },
-    async copyOut(select: string, params: readonly unknown[]) {
-      const stream = await s.unsafe(`COPY (${inlineParams(select, params)}) TO STDOUT`).readable();
-      return readAll(stream);
     },
     transaction,
     close,

@@ -22,7 +22,8 @@ try {
   port.postMessage({ ready: false, error: errorOf(err) });
 }
 
-port.on("message", async (m) => {
+/** One request: its reply posted (its rows, or its error). */
+async function handle(m) {
   try {
     if (m.op === "query") {
       const r = await db.query(m.text, m.params ?? []);
@@ -38,10 +39,6 @@ port.on("message", async (m) => {
       // COPY … FROM '/dev/blob' reads the rows from the blob (PGlite's stand-in for STDIN).
       await db.query(m.text, [], { blob: new Blob([m.data]) });
       port.postMessage({ id: m.id });
-    } else if (m.op === "copyOut") {
-      // COPY … TO '/dev/blob' hands the rows back as a blob (text format).
-      const r = await db.query(m.text);
-      port.postMessage({ id: m.id, data: r.blob === undefined ? "" : await r.blob.text() });
     } else if (m.op === "close") {
       await db.close();
       port.postMessage({ id: m.id });
@@ -51,4 +48,11 @@ port.on("message", async (m) => {
   } catch (err) {
     port.postMessage({ id: m.id, error: errorOf(err) });
   }
+}
+
+// Requests run one after another in the order they arrive: the client sends the statements of a
+// transaction back to back without waiting for each reply, and relies on that order.
+let queue = Promise.resolve();
+port.on("message", (m) => {
+  queue = queue.then(() => handle(m));
 });

@@ -51,6 +51,25 @@ describe.each(adapters)("the ledger store on %s", (_name, open) => {
     expect(await client.query("SHOW standard_conforming_strings")).toEqual([
       { standard_conforming_strings: "on" },
     ]);
+    expect(await client.query("SHOW extra_float_digits")).toEqual([{ extra_float_digits: "1" }]);
+  });
+
+  it("runs a transaction's statements sent together in the order they were called", async () => {
+    // New and known statements mixed, past PGlite's cap of prepared ones (its DEALLOCATE ALL path).
+    await client.exec("CREATE SEQUENCE IF NOT EXISTS public.order_check");
+    for (let i = 0; i < 40; i++) await client.query(`SELECT $1::int + ${i} AS v`, [0]);
+    const got = await client.transaction((tx) =>
+      Promise.all(
+        Array.from({ length: 300 }, (_, i) =>
+          tx.query<{ v: number; n: number }>(
+            `SELECT $1::int + ${i % 280} AS v, nextval('public.order_check')::int AS n`,
+            [i],
+          ),
+        ),
+      ),
+    );
+    const first = got[0]?.[0]?.n ?? 0;
+    expect(got.map((r) => r[0])).toEqual(got.map((_, i) => ({ v: i + (i % 280), n: first + i })));
   });
 
   it("records the migrations it applied, and a second open applies none", async () => {

@@ -95,12 +95,13 @@ const UNIQUE_VIOLATION = "23505";
 const TRADE_COLS = names("trades").join(", ");
 
 /**
- * The trades of a page read (COPY text of `TRADE_COLS`), each built in one object literal straight
- * from the text: every row gets the same shape (a page of 1 000 built key by key cost twice as
- * much), and no array of fields is made in between. The reads follow the literal's order, which
- * is `columns.trades`' (a test checks the page against the driver's own rows).
+ * The trades of a page read (the rows' `page_line`s, each ended by a newline: COPY text of the
+ * trade's columns, migration 4), each built in one object literal straight from the text: every row
+ * gets the same shape (a page of 1 000 built key by key cost twice as much), and no array of fields
+ * is made in between. The reads follow the literal's order, which is `columns.trades`' and the
+ * line's (a test checks the page against the driver's own rows).
  */
-export function tradesFromCopy(text: string): TradeRow[] {
+export function tradesFromLines(text: string): TradeRow[] {
   const r = new CopyTextReader(text);
   const out: TradeRow[] = [];
   while (r.row()) {
@@ -206,8 +207,13 @@ export class SqlLedgerStore implements LedgerStore {
     if (events.length === 0) return { applied: 0, duplicates: 0 };
     const run = (checked: boolean) =>
       this.client.transaction(async (tx) => {
-        await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [this.lockKey()]);
-        return this.applyIn(tx, events, checked);
+        // Sent back to back (both engines run a connection's statements in order): the read's
+        // snapshot is taken when it starts, after the lock is granted.
+        const [, out] = await Promise.all([
+          tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [this.lockKey()]),
+          this.applyIn(tx, events, checked),
+        ]);
+        return out;
       });
     try {
       return await run(false);
@@ -222,8 +228,9 @@ export class SqlLedgerStore implements LedgerStore {
    * statement reads what the projection needs (the touched positions and their open trades and,
    * `checked`, which event ids and fill ids are stored already); the inbox rows and fills go in with
    * COPY (append-only), and one statement upserts orders, trades, positions and marks
-   * (data-modifying CTEs). A batch costs four round trips whatever its size, and no row is written
-   * twice. Unchecked, a stored event or fill fails the COPY with a unique violation.
+   * (data-modifying CTEs). A batch costs two waits for the database whatever its size (the lock
+   * and the read, then the writes), and no row is written twice. Unchecked, a stored event or fill
+   * fails the COPY with a unique violation.
    */
   async applyIn(
     tx: SqlClient,
@@ -247,7 +254,7 @@ export class SqlLedgerStore implements LedgerStore {
        SELECT ${ids(`(SELECT json_agg(id) FROM ${s}.events WHERE id IN (SELECT json_array_elements_text($2::text::json)))`)} AS stored,
          ${ids(`(SELECT json_agg(id) FROM ${s}.fills WHERE id IN (SELECT json_array_elements_text($3::text::json)))`)} AS known,
          (SELECT json_agg(pos) FROM pos) AS positions,
-         (SELECT json_agg(t) FROM ${s}.trades t WHERE t.id IN (SELECT open_trade_id FROM pos)) AS open`,
+         (SELECT json_agg(t) FROM (SELECT ${TRADE_COLS} FROM ${s}.trades WHERE id IN (SELECT open_trade_id FROM pos)) t) AS open`,
       [
         JSON.stringify(touchedKeys(all)),
         ...(checked ? [JSON.stringify([...unique.keys()]), JSON.stringify(fillIds)] : []),
@@ -265,11 +272,16 @@ export class SqlLedgerStore implements LedgerStore {
     return { applied: batch.length, duplicates: events.length - batch.length };
   }
 
-  /** Writes a batch's rows: the inbox and the fills appended, the rest upserted in one statement. */
+  /**
+   * Writes a batch's rows: the inbox and the fills appended, the rest upserted in one statement —
+   * the three sent without waiting for each other's replies (the connection runs them in order; a
+   * failing one fails those after it, and the first failure is the one thrown), so the database
+   * works on one while the next is serialised here.
+   */
   private async writeRows(tx: SqlClient, w: LedgerWrites): Promise<void> {
     const s = this.s;
-    await tx.appendRows(`${s}.events`, columns.events.cols, w.events);
-    if (w.fills.length > 0) await tx.appendRows(`${s}.fills`, columns.fills.cols, w.fills);
+    const writes = [tx.appendRows(`${s}.events`, columns.events.cols, w.events)];
+    if (w.fills.length > 0) writes.push(tx.appendRows(`${s}.fills`, columns.fills.cols, w.fills));
     const parts: string[] = [];
     const params: string[] = [];
     for (const [t, rows] of [
@@ -282,7 +294,8 @@ export class SqlLedgerStore implements LedgerStore {
       params.push(JSON.stringify(rows));
       parts.push(`w_${t} AS (${insertSql(s, t, params.length)})`);
     }
-    if (parts.length > 0) await tx.query(`WITH ${parts.join(",\n")} SELECT 1`, params);
+    if (parts.length > 0) writes.push(tx.query(`WITH ${parts.join(",\n")} SELECT 1`, params).then(() => {}));
+    await Promise.all(writes);
   }
 
   /** The projection's state of the touched positions, from the rows the read returned. */
@@ -315,12 +328,16 @@ export class SqlLedgerStore implements LedgerStore {
     }
     const w = where(f, params, "opened_at", extra);
     params.push(page.limit + 1);
-    const rows = tradesFromCopy(
-      await this.client.copyOut(
-        `SELECT ${TRADE_COLS} FROM ${this.s}.trades ${w} ORDER BY opened_at DESC, id DESC LIMIT $${params.length}`,
-        params,
-      ),
+    // One field of one row: the page's lines, in page order (PostgreSQL 16+ aggregates the sorted
+    // input as it comes; 15 sorts the page's rows again). The rows print nothing at read time.
+    const [read] = await this.client.query<{ page: string | null }>(
+      `SELECT string_agg(page_line, E'\\n' ORDER BY opened_at DESC, id DESC) AS page FROM (
+         SELECT page_line, opened_at, id FROM ${this.s}.trades ${w}
+         ORDER BY opened_at DESC, id DESC LIMIT $${params.length}) p`,
+      params,
     );
+    const text = read?.page ?? null;
+    const rows = text === null ? [] : tradesFromLines(`${text}\n`);
     const more = rows.length > page.limit;
     const trades = more ? rows.slice(0, page.limit) : rows;
     const last = trades[trades.length - 1];
@@ -493,7 +510,9 @@ export class SqlLedgerStore implements LedgerStore {
       }
       for (const t of ledgerTables) {
         await tx.query(`DELETE FROM ${this.s}.${t}`);
-        await tx.query(`INSERT INTO ${this.s}.${t} SELECT * FROM ${fresh.s}.${t}`);
+        // Listed: a generated column (trades.page_line) takes no value of its own.
+        const list = names(t).join(", ");
+        await tx.query(`INSERT INTO ${this.s}.${t} (${list}) SELECT ${list} FROM ${fresh.s}.${t}`);
       }
     });
     await this.client.exec(`DROP SCHEMA IF EXISTS ${fresh.s} CASCADE`);

@@ -32,7 +32,7 @@ describe("CopyTextReader", () => {
     expect(r.row()).toBe(false);
   });
 
-  it("reads integers by their digits exactly as Number reads them, and hands longer ones to Number", () => {
+  it("reads decimals of up to 15 digits by their digits exactly as Number reads them, and hands longer ones to Number", () => {
     const fields = [
       "0",
       "-0",
@@ -43,6 +43,16 @@ describe("CopyTextReader", () => {
       "12345678901234567890",
       "1e3",
       "-1.25",
+      "0.1",
+      "0.001",
+      "40123.456",
+      "-2.9999999999999",
+      "123456789012.345",
+      "0.30000000000000004",
+      "1234567890123.456",
+      "3.0969",
+      "1.",
+      ".5",
     ];
     const r = new CopyTextReader(`${fields.join("\t")}\n`);
     r.row();

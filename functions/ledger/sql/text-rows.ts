@@ -19,8 +19,12 @@ export class TextRowError extends Error {
 const TAB = "\t";
 const NEWLINE = "\n";
 const NULL = "\\N";
+const TAB_CODE = 9;
 const MINUS = 45;
+const DOT = 46;
 const ZERO = 48;
+/** 10^0 … 10^15, each exact in a double. */
+const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
 /**
  * A cursor over COPY text. Per row: {@link row} (false once every row is read), then one read per
@@ -82,9 +86,9 @@ export class CopyTextReader {
 
   /** The next field as a number (float8, bigint and integer print as JavaScript reads them), null for NULL. */
   numOrNull(last = false): number | null {
+    const quick = this.decimal(last);
+    if (quick !== undefined) return quick;
     this.next(last);
-    const int = this.integer();
-    if (int !== undefined) return int;
     const f = this.src.slice(this.from, this.stop);
     const v = Number(f);
     if (f.length > 0 && (!Number.isNaN(v) || f === "NaN")) return v;
@@ -93,23 +97,48 @@ export class CopyTextReader {
   }
 
   /**
-   * The current field as an integer of at most 15 digits (bigint times, counts, whole amounts)
-   * read from its digits, exact and without making a string; undefined for any other text.
+   * The next field read in one scan, when it is a decimal of at most 15 digits (`-12`, `0.001`,
+   * `40123.5`: times, counts, most amounts) that ends where the field must end; undefined for any
+   * other text, left unread. Exactly Number's value, with no string made: the digits are an integer
+   * below 2^53 and 10^k is exact for k ≤ 15, so the one division rounds the decimal correctly.
    */
-  private integer(): number | undefined {
+  private decimal(last: boolean): number | undefined {
+    const v = this.scanDecimal();
+    const at = this.scanEnd;
+    if (v === undefined) return undefined;
+    // The field ends here: at the row's end when it is the last, else at a tab.
+    if (last ? at !== this.end : at === this.end || this.src.charCodeAt(at) !== TAB_CODE) return undefined;
+    this.pos = at + 1;
+    return v;
+  }
+
+  /** Where {@link scanDecimal}'s decimal ends (the index after it). */
+  private scanEnd = 0;
+
+  /**
+   * Reads `[-]digits[.digits]` (at most 15 digits, within the row) from `pos`, setting
+   * {@link scanEnd}; undefined when the text there is not such a decimal.
+   */
+  private scanDecimal(): number | undefined {
     const s = this.src;
-    const stop = this.stop;
-    let i = this.from;
+    let i = this.pos;
     const negative = s.charCodeAt(i) === MINUS;
     if (negative) i++;
-    if (i >= stop || stop - i > 15) return undefined;
+    const start = i;
     let v = 0;
-    for (; i < stop; i++) {
-      const d = s.charCodeAt(i) - ZERO;
-      if (d < 0 || d > 9) return undefined;
-      v = v * 10 + d;
+    for (let d = s.charCodeAt(i) - ZERO; d >= 0 && d <= 9; d = s.charCodeAt(++i) - ZERO) v = v * 10 + d;
+    let scale = 0;
+    if (s.charCodeAt(i) === DOT) {
+      const dot = ++i;
+      for (let d = s.charCodeAt(i) - ZERO; d >= 0 && d <= 9; d = s.charCodeAt(++i) - ZERO) v = v * 10 + d;
+      scale = i - dot;
+      if (scale === 0) return undefined;
     }
-    return negative ? -v : v;
+    const digits = i - start - (scale > 0 ? 1 : 0);
+    if (digits === 0 || digits > 15 || i > this.end) return undefined;
+    this.scanEnd = i;
+    const abs = scale > 0 ? v / (POW10[scale] ?? Number.NaN) : v;
+    return negative ? -abs : abs;
   }
 
   /** The next field as a number; `column` names it in the error when it is NULL. */
