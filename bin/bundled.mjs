@@ -122,8 +122,10 @@ function runCached(file) {
     cachedData = undefined; // first run
   }
   const source = readFileSync(file, "utf8");
-  // The module wrapper on the bundle's first line: line numbers in stack traces stay the bundle's.
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  // The module wrapper on the bundle's first line (line numbers in stack traces stay the bundle's),
+  // strict as the ES modules it was made of (the bundle's own "use strict" comes after the banner).
+  const wrapped = `(function (exports, require, module, __filename, __dirname) {"use strict";${source}\n})`;
+  const script = new vm.Script(wrapped, {
     filename: file,
     cachedData,
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
