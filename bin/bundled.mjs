@@ -8,9 +8,10 @@
 // (`--build <entry.ts>…` only builds);
 // bot4.mjs imports `importBundled` for the analysis commands.
 // An entry that imports nothing but Node's built-in modules is also bundled as CommonJS and run from
-// V8's code cache (vm.Script cachedData, written beside the bundle at the exit of the first run and
-// again whenever V8 rejects it): Node 20's ES module loader has no code cache, and compiling a
-// bundle with zod in it took ~25 ms of every short run (3–8 ms from the cache).
+// V8's code cache (vm.Script cachedData beside the bundle: the build writes one of the top level,
+// the first run's exit one with the functions that ran too, rewritten whenever V8 rejects it):
+// Node 20's ES module loader has no code cache, and compiling a bundle with zod in it took ~25 ms
+// of every short run (3–8 ms from the cache).
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -106,31 +107,45 @@ async function build(entry, bundle, manifest) {
   mkdirSync(CACHE, { recursive: true });
   rmSync(codeCacheOf(cjsOf(bundle)), { force: true });
   if (cjs === undefined) rmSync(cjsOf(bundle), { force: true });
-  else writeAtomically(cjsOf(bundle), cjs);
+  else {
+    writeAtomically(cjsOf(bundle), cjs);
+    // A first code cache (the top level only): the first run starts from it and replaces it.
+    writeAtomically(codeCacheOf(cjsOf(bundle)), scriptOf(cjsOf(bundle)).createCachedData());
+  }
   writeAtomically(manifest, JSON.stringify(Object.keys(r.metafile.inputs)));
   // Last: the ES bundle's time is what `fresh` compares the sources with.
   writeAtomically(bundle, r.outputFiles[0].contents);
 }
 
-/** Runs a CommonJS bundle from its code cache (made at exit when missing or rejected); its exports. */
-function runCached(file) {
-  const cacheFile = codeCacheOf(file);
-  let cachedData;
-  try {
-    cachedData = readFileSync(cacheFile);
-  } catch {
-    cachedData = undefined; // first run
-  }
+/** The script of a CommonJS bundle, from `cachedData` when given and accepted. */
+function scriptOf(file, cachedData) {
   const source = readFileSync(file, "utf8");
   // The module wrapper on the bundle's first line (line numbers in stack traces stay the bundle's),
   // strict as the ES modules it was made of (the bundle's own "use strict" comes after the banner).
   const wrapped = `(function (exports, require, module, __filename, __dirname) {"use strict";${source}\n})`;
-  const script = new vm.Script(wrapped, {
+  return new vm.Script(wrapped, {
     filename: file,
     cachedData,
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
-  if (cachedData === undefined || script.cachedDataRejected) {
+}
+
+/**
+ * Runs a CommonJS bundle from its code cache; its exports. The cache is (re)written at exit when it
+ * is missing, rejected, or the build's (no newer than the ES bundle `built` ms: the top level only).
+ */
+function runCached(file, built) {
+  const cacheFile = codeCacheOf(file);
+  let cachedData;
+  let stale = true;
+  try {
+    cachedData = readFileSync(cacheFile);
+    stale = statSync(cacheFile).mtimeMs <= built;
+  } catch {
+    cachedData = undefined; // removed: made again at exit
+  }
+  const script = scriptOf(file, cachedData);
+  if (stale || script.cachedDataRejected) {
     // At exit the cache holds the functions that ran too, not only the top level.
     process.once("exit", () => {
       try {
@@ -165,7 +180,7 @@ export async function importBundled(entry) {
   } catch {
     hasCjs = false;
   }
-  return hasCjs ? runCached(cjs) : import(pathToFileURL(bundle).href);
+  return hasCjs ? runCached(cjs, statSync(bundle).mtimeMs) : import(pathToFileURL(bundle).href);
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
