@@ -197,12 +197,12 @@ function detect(
   const partners = new Int32Array(MAX_PARTNERS);
   const out: RawMatch[] = [];
   let p = 0;
-  while (p < codes.length) {
+  const n = codes.length;
+  while (p < n) {
+    // Most windows have no earlier copy: skipped here, without a call per position.
+    while (p < n && links[2 * p] === 0) p++;
+    if (p === n) break;
     const count = partnersOf(links, p, partners);
-    if (count === 0) {
-      p++;
-      continue;
-    }
     const fp = c.fileOf[p] as number;
     const pEnd = c.offsets[fp + 1] as number;
     let longest = 0;

@@ -27,10 +27,11 @@ function gitFiles(root: string): string[] | undefined {
       maxBuffer: 64 * 1024 * 1024,
       stdio: ["ignore", "pipe", "ignore"],
     });
+    // Files deleted from the working tree but still tracked are dropped by listSources (one stat each).
     return out
       .toString("utf8")
       .split("\0")
-      .filter((p) => p !== "" && existsSync(join(root, p)));
+      .filter((p) => p !== "");
   } catch {
     return undefined;
   }
@@ -50,7 +51,8 @@ function walk(root: string, dir: string, out: string[]): void {
 /**
  * The source files under `root` (TypeScript and JavaScript, no declaration files), repository-relative:
  * tracked and untracked-but-not-ignored files when `root` is a git checkout, otherwise a walk that
- * skips node_modules, .git, dist and coverage folders below the root. Files over 1 MB are skipped.
+ * skips node_modules, .git, dist and coverage folders below the root. Files over 1 MB, and tracked files
+ * deleted from the working tree, are skipped.
  */
 export function listSources(root: string): string[] {
   const abs = resolve(root);
@@ -61,9 +63,10 @@ export function listSources(root: string): string[] {
     files = [];
     walk(abs, abs, files);
   }
+  // Sources only, then one stat per file: that it exists and is small enough.
   return files
     .filter(isSource)
-    .filter((p) => statSync(join(abs, p)).size <= MAX_FILE_BYTES)
+    .filter((p) => (statSync(join(abs, p), { throwIfNoEntry: false })?.size ?? Infinity) <= MAX_FILE_BYTES)
     .sort();
 }
 
