@@ -169,6 +169,19 @@ describe("duplication (type 1 and type 2)", () => {
 });
 
 describe("tokens and imports", () => {
+  it("numbers the lines of a file longer than the line table's first size (16,384), with \\n and with \\r\\n", () => {
+    for (const eol of ["\n", "\r\n"]) {
+      const n = 40_000;
+      const text = Array.from({ length: n }, (_, i) => `const v${i} = ${i};`).join(eol);
+      const t = tokenize("long.ts", text);
+      expect(t.lines, JSON.stringify(eol)).toBe(n);
+      // 5 tokens a line (const, name, =, literal, ;): the last line's tokens are on line n.
+      expect(t.line.length).toBe(5 * n);
+      expect(t.line[t.line.length - 1]).toBe(n);
+      expect(t.line[5 * 20_000]).toBe(20_001);
+    }
+  });
+
   it("reads static, type-only, re-export, dynamic and require imports, and top-level exports", () => {
     const t = tokenize(
       "m.ts",

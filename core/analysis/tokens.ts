@@ -98,15 +98,18 @@ function lineStartsOf(text: string): number {
     const c = text.charCodeAt(i);
     if (c !== 10 && c !== 13) continue;
     if (c === 13 && text.charCodeAt(i + 1) === 10) i++;
-    if (count === out.length) {
-      const grown = new Int32Array(2 * count);
-      grown.set(out);
-      out = grown;
-      lineStarts = grown;
-    }
+    if (count === out.length) out = grownLineStarts(count);
     out[count++] = i + 1;
   }
   return count;
+}
+
+/** Doubles `lineStarts` (its first `count` entries kept) and returns it. */
+function grownLineStarts(count: number): Int32Array {
+  const grown = new Int32Array(2 * count);
+  grown.set(lineStarts);
+  lineStarts = grown;
+  return grown;
 }
 
 /** lineStartsOf for a text without `\r`: found by indexOf (a native search), not char by char. */
@@ -115,12 +118,7 @@ function lfLineStarts(text: string): number {
   let count = 1;
   out[0] = 0;
   for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) {
-    if (count === out.length) {
-      const grown = new Int32Array(2 * count);
-      grown.set(out);
-      out = grown;
-      lineStarts = grown;
-    }
+    if (count === out.length) out = grownLineStarts(count);
     out[count++] = i + 1;
   }
   return count;
