@@ -22,10 +22,17 @@ import type { OrderState } from "./domain/trading.ts";
  *   tools.<agent>                          core NATS tool calls (request/reply, queue group = agent)
  */
 
+/** Tokens of the symbols seen (a service trades a few, on every event): made once each, at most 1,024 kept. */
+const tokens = new Map<string, string>();
+
 /** Turns a symbol such as `BTC/USDT` or `BTC/USDT:USDT` into one subject token (`BTC-USDT`, `BTC-USDT_USDT`). */
 export function symbolToken(symbol: string): string {
+  const known = tokens.get(symbol);
+  if (known !== undefined) return known;
   const token = symbol.replaceAll("/", "-").replaceAll(":", "_");
   assertToken(token, "symbol");
+  if (tokens.size >= 1_024) tokens.clear();
+  tokens.set(symbol, token);
   return token;
 }
 

@@ -101,8 +101,11 @@ const framed = (json: string) => `${crcHex(crc32(json))} ${json}\n`;
 /** The event's JSON of an entry: its bytes or its text, given, or serialised here. */
 const bodyOf = (e: NewJournalEntry): Uint8Array | string => e.bytes ?? e.json ?? JSON.stringify(e.event);
 
-const sizeOf = (body: Uint8Array | string) =>
-  typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.length;
+/**
+ * Bytes enough for a body: its length, or for text at most 3 UTF-8 bytes per UTF-16 unit (a bound, not
+ * counted: the line is encoded into the room, and what it leaves goes back to the slab).
+ */
+const sizeOf = (body: Uint8Array | string) => (typeof body === "string" ? 3 * body.length : body.length);
 
 /**
  * Writes an entry's line into `buf` at `at`: the record `{"j":…,"m":…,"e":<body>,"p"?:…}` around the

@@ -70,21 +70,28 @@ export class OrderUpdates {
     });
   }
 
-  /** `ingest`, fetching the order's fills first when the answer lacks some (venues that do not send them). */
-  async ingestWithFills(venue: Venue, rec: Tracked, update: VenueOrder): Promise<void> {
-    let fills = update.fills;
+  /**
+   * `ingest`, fetching the order's fills first when the answer lacks some (venues that do not send
+   * them). Synchronous when nothing is fetched (undefined: the order path goes on in the same turn);
+   * else the promise of the fetch and the ingest.
+   */
+  ingestWithFills(venue: Venue, rec: Tracked, update: VenueOrder): Promise<void> | undefined {
     const missing =
       update.order.filled -
       rec.filledByFills -
-      fills.reduce((s, f) => s + (rec.fillIds.has(f.id) ? 0 : f.amount), 0);
-    if (missing > 1e-12 && !venue.capabilities.fillsInAnswers) {
-      fills = await venue.fetchOrderFills(
-        update.order.id,
-        rec.order.symbol,
-        rec.request.clientOrderId,
-        rec.request.account,
-      );
-    }
+      update.fills.reduce((s, f) => s + (rec.fillIds.has(f.id) ? 0 : f.amount), 0);
+    if (missing > 1e-12 && !venue.capabilities.fillsInAnswers) return this.fetchAndIngest(venue, rec, update);
+    this.ingest(rec, update);
+    return undefined;
+  }
+
+  private async fetchAndIngest(venue: Venue, rec: Tracked, update: VenueOrder): Promise<void> {
+    const fills = await venue.fetchOrderFills(
+      update.order.id,
+      rec.order.symbol,
+      rec.request.clientOrderId,
+      rec.request.account,
+    );
     this.ingest(rec, { order: update.order, fills });
   }
 }

@@ -71,6 +71,7 @@ export class PaperVenue implements Venue {
   readonly capabilities = { remoteState: false, polled: false, fillsInAnswers: true, mode: "paper" } as const;
   readonly name: string;
   private readonly books = new Map<string, OrderBook>();
+  private readonly markets = new Map<string, VenueMarket>();
   private readonly lastPrice = new Map<string, number>();
   private readonly orders = new Map<string, PaperOrder>();
   /**
@@ -112,9 +113,12 @@ export class PaperVenue implements Venue {
     return [...this.options.symbols];
   }
 
+  /** A symbol's market, made once (its terms are fixed by the options): the order path asks for it on every order. */
   market(symbol: string): VenueMarket | undefined {
+    const known = this.markets.get(symbol);
+    if (known !== undefined) return known;
     if (!this.options.symbols.includes(symbol)) return undefined;
-    return {
+    const market: VenueMarket = {
       symbol,
       base: baseCurrency(symbol),
       quote: quoteCurrency(symbol),
@@ -124,6 +128,8 @@ export class PaperVenue implements Venue {
       maker: this.fees.maker,
       taker: this.fees.taker,
     };
+    this.markets.set(symbol, market);
+    return market;
   }
 
   onUpdate(listener: VenueListener): void {

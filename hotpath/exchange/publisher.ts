@@ -7,6 +7,7 @@ import { type EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
 import { kvBuckets, type MarketKind, positionKeys, subjects } from "../../core/subjects.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
 import type { Journal } from "./journal.ts";
+import { RecentIds } from "./recent-ids.ts";
 
 /**
  * Publishes the exchange's events to JetStream. Every event carries a deterministic id (below) used as
@@ -120,7 +121,7 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
   const window = options.window ?? 256;
   const defaultTimeout = options.durableTimeoutMs ?? 5_000;
   const queue: Item[] = [];
-  const seen = new Set<string>();
+  const seen = new RecentIds(MAX_REMEMBERED);
   const waiters: { seq: number; resolve: () => void }[] = [];
   const lane = new JournalLane(options.journal, logger, () => wake());
   let enqueued = 0;
@@ -133,14 +134,6 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
   let failures = 0;
   let dropped = 0;
   let marketInFlight = 0;
-
-  const remember = (id: string) => {
-    seen.add(id);
-    if (seen.size > MAX_REMEMBERED) {
-      const first = seen.values().next().value;
-      if (first !== undefined) seen.delete(first);
-    }
-  };
 
   /** Every trade event up to this queue seq is stored: journaled (in queue order) or acked. */
   const stored = () => Math.max(lane.upTo, acked);
@@ -173,7 +166,7 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
     if (seen.has(spec.id)) return;
     const event = eventOf(spec);
     const json = JSON.stringify(event);
-    remember(spec.id);
+    seen.add(spec.id);
     const item: Item = { seq: ++enqueued, id: spec.id, event, json, positionKey: spec.positionKey };
     queue.push(item);
     lane.add(item);
@@ -260,7 +253,7 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
       dropped += 1;
       return;
     }
-    remember(item.id);
+    seen.add(item.id);
     marketInFlight += 1;
     bus
       .publishEvent(eventOf(item), { msgID: item.id })

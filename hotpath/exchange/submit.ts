@@ -156,7 +156,8 @@ export class Submitter {
     const order = submittedOrder(request, venue.name, this.c.timeOf(venue.name));
     const rec = tracked(request, order, false, "", correlationId);
     this.c.records.add(rec);
-    await this.refuseUnlessAllowed(rec, pretrade);
+    const refused = this.refuseUnlessAllowed(rec, pretrade);
+    if (refused !== undefined) await refused;
     this.c.updates.setOrder(rec, order);
     const answer = await this.placeTracked(venue, rec);
     rec.known = true;
@@ -169,13 +170,18 @@ export class Submitter {
         updatedAt: answer.order.createdAt,
       });
     }
-    await this.c.updates.ingestWithFills(venue, rec, answer);
+    const fetching = this.c.updates.ingestWithFills(venue, rec, answer);
+    if (fetching !== undefined) await fetching;
     await this.durable(rec);
     return { order: rec.order, fills: [...rec.fills], pretrade };
   }
 
-  /** Compliance, then the pre-trade check: a refusal is recorded as a rejected order and thrown. */
-  private async refuseUnlessAllowed(rec: Tracked, pretrade: Pretrade): Promise<void> {
+  /**
+   * Compliance, then the pre-trade check: a refusal is recorded as a rejected order and thrown (a
+   * pre-trade one once stored: the promise returned rejects). Undefined when the order may go on, so
+   * the order path does not wait a turn for nothing.
+   */
+  private refuseUnlessAllowed(rec: Tracked, pretrade: Pretrade): Promise<never> | undefined {
     const { request, order } = rec;
     const compliance = this.c.o.compliance;
     const refusal =
@@ -192,15 +198,21 @@ export class Submitter {
     if (!pretrade.approved) {
       const reason = `pre-trade check failed: ${pretrade.reasons.map((r) => r.message).join("; ")}`;
       this.c.updates.setOrder(rec, { ...order, status: "rejected", reason });
-      await this.durable(rec);
-      throw rejected(reason, {
-        cause: "risk",
-        code: "risk.refused",
-        reasons: pretrade.reasons,
-        order: rec.order,
-        source: pretrade.source,
-      });
+      return this.riskRefused(rec, reason, pretrade);
     }
+    return undefined;
+  }
+
+  /** The pre-trade refusal, thrown once the rejected order is stored. */
+  private async riskRefused(rec: Tracked, reason: string, pretrade: Pretrade): Promise<never> {
+    await this.durable(rec);
+    throw rejected(reason, {
+      cause: "risk",
+      code: "risk.refused",
+      reasons: pretrade.reasons,
+      order: rec.order,
+      source: pretrade.source,
+    });
   }
 
   /**
