@@ -105,7 +105,7 @@ function lineStartsOf(text: string): number {
 }
 
 /** Doubles `lineStarts` (its first `count` entries kept) and returns it. */
-function grownLineStarts(count: number): Int32Array {
+function grownLineStarts(count: number): typeof lineStarts {
   const grown = new Int32Array(2 * count);
   grown.set(lineStarts);
   lineStarts = grown;
