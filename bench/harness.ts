@@ -1,4 +1,6 @@
 import { cpus, totalmem } from "node:os";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import * as hdr from "hdr-histogram-js";
 
 /**
@@ -39,6 +41,20 @@ export interface BenchCase {
   /** Cases run in ascending order; the floor runs first. */
   order?: number;
   run(ctx: BenchContext): Promise<BenchResult[]>;
+}
+
+/**
+ * V8's full garbage collection, for heap figures that hold only what is still referenced. Node hides
+ * `gc` unless started with --expose-gc; setting the flag at run time and reading `gc` from a new
+ * context gives the same function without asking every bench run for a flag.
+ */
+export function collectGarbage(): void {
+  let gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) {
+    setFlagsFromString("--expose-gc");
+    gc = runInNewContext("gc") as () => void;
+  }
+  gc();
 }
 
 export function machineInfo() {

@@ -21,7 +21,7 @@ import { StrategyConfig } from "../../hotpath/strategy/config.ts";
 import { StrategyHost } from "../../hotpath/strategy/host.ts";
 import { StrategyInstance } from "../../hotpath/strategy/instance.ts";
 import { startStrategy, submitOrderArgs } from "../../hotpath/strategy/service.ts";
-import { type BenchCase, type BenchResult, Recorder } from "../harness.ts";
+import { type BenchCase, type BenchResult, collectGarbage, Recorder } from "../harness.ts";
 
 /**
  * Tick → order. A closed candle reaches the strategy host, its kernel decides (an MA crossover 1/2 on
@@ -305,8 +305,7 @@ async function scaleCase(ctx: { scale: number }): Promise<BenchResult> {
       },
     },
   });
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
+  collectGarbage();
   const heap0 = process.memoryUsage().heapUsed;
   const symbols = Array.from({ length: instances }, (_, i) => `S${String(i).padStart(4, "0")}/USDT`);
   for (const [i, symbol] of symbols.entries()) {
@@ -335,7 +334,7 @@ async function scaleCase(ctx: { scale: number }): Promise<BenchResult> {
   };
   for (; bar < 30; bar++) for (let i = 0; i < instances; i++) host.onCandle(next(i));
   await host.settle();
-  gc?.();
+  collectGarbage();
   const heap1 = process.memoryUsage().heapUsed;
   const rec = new Recorder();
   const slice = 10; // candles per 10 ms: 1,000 candles/s
@@ -366,7 +365,6 @@ async function scaleCase(ctx: { scale: number }): Promise<BenchResult> {
       seconds,
       orders: filled,
       heap_per_instance_kib: Math.round(((heap1 - heap0) / instances / 1024) * 10) / 10,
-      gc_exposed: gc === undefined ? "no" : "yes",
       target_p99_ms: 10,
     },
   };
