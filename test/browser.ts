@@ -1,3 +1,4 @@
+import { freePortOffset } from "./ports.ts";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -100,7 +101,7 @@ export interface RunningBot4 {
  */
 export async function startBot4(env: Record<string, string> = {}): Promise<RunningBot4> {
   const dataDir = mkdtempSync(join(tmpdir(), "bot4-ui-"));
-  const offset = 20_000 + Math.floor(Math.random() * 20_000);
+  const offset = await freePortOffset();
   const port = (name: string) => (manifest.find((a) => a.name === name) as { port: number }).port + offset;
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,

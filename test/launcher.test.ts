@@ -1,3 +1,4 @@
+import { freePortOffset } from "./ports.ts";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,13 +12,14 @@ import { CREDENTIALS_FILE } from "../infra/local/credentials.ts";
 import { ADMIN_USER, withCredentials } from "../infra/nats/permissions.ts";
 import { eventually } from "./nats.ts";
 
+const offset = await freePortOffset();
+
 /**
  * `npm start` end to end: the launcher starts its own nats-server (NATS_URL unset), every service of
  * the manifest on its port (+ offset), and the functions; SIGTERM stops it cleanly.
  */
 describe("npm start (embedded default)", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "bot4-launch-"));
-  const offset = 20_000 + Math.floor(Math.random() * 20_000);
   const port = (name: string) => (manifest.find((a) => a.name === name) as { port: number }).port + offset;
   let child: ChildProcess | undefined;
   let output = "";

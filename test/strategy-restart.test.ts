@@ -1,3 +1,4 @@
+import { freePortOffset } from "./ports.ts";
 import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { ensureTopology } from "../adapters/nats/topology.ts";
@@ -56,7 +57,7 @@ describe("strategy agent restart after kill -9", async () => {
     { port: 0 },
     { feedTimer: false, onRuntime: (rt) => (runtime = rt) },
   );
-  const offset = 20_000 + Math.floor(Math.random() * 20_000);
+  const offset = await freePortOffset();
   let child: ChildProcess | undefined;
   let output = "";
   const spawnAgent = async () => {

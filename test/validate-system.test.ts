@@ -1,3 +1,4 @@
+import { freePortOffset } from "./ports.ts";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,6 +8,8 @@ import { manifest } from "../core/agents/manifest.ts";
 import { bot4 } from "./cli.ts";
 import { eventually } from "./nats.ts";
 
+const offset = await freePortOffset();
+
 /**
  * The IntegrationValidator against the whole system as `npm start` starts it: every tool of every
  * running agent, over HTTP, JSON-RPC, NATS and MCP, with the default number of inputs, through the
@@ -15,7 +18,6 @@ import { eventually } from "./nats.ts";
  */
 describe("bot4 validate against npm start", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "bot4-validate-"));
-  const offset = 20_000 + Math.floor(Math.random() * 20_000);
   const coordinatorPort = (manifest.find((a) => a.name === "coordinator") as { port: number }).port + offset;
   const coordinator = `http://127.0.0.1:${coordinatorPort}`;
   let child: ChildProcess | undefined;

@@ -1,3 +1,4 @@
+import { freePortOffset } from "../../test/ports.ts";
 import { type ChildProcess, spawn } from "node:child_process";
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,7 +22,7 @@ const nats = await privateNats();
 const bus = await testBus(nats.url, "journal-crash");
 await ensureTopology(bus);
 const dataDir = mkdtempSync(join(tmpdir(), "bot4-journal-crash-"));
-const offset = 30_000 + Math.floor(Math.random() * 20_000);
+const offset = await freePortOffset();
 const url = `http://127.0.0.1:${(findAgent("exchange") as { port: number }).port + offset}`;
 const env: NodeJS.ProcessEnv = {
   ...process.env,

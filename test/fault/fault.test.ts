@@ -1,3 +1,4 @@
+import { freePortOffset } from "../ports.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,7 +44,7 @@ const N = 100;
 const nats = await privateNats();
 const bus = await testBus(nats.url, "fault-suite");
 const dataDir = mkdtempSync(join(tmpdir(), "bot4-fault-"));
-const offset = 20_000 + Math.floor(Math.random() * 20_000);
+const offset = await freePortOffset();
 const emulator = new BinanceEmulator();
 const emulatorUrl = await emulator.start();
 const exchangeUrl = `http://127.0.0.1:${portOf("exchange", offset)}`;
