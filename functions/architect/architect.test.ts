@@ -8,7 +8,7 @@ import { ensureTopology } from "../../adapters/nats/topology.ts";
 import { envelopeOf, events } from "../../core/events/catalogue.ts";
 import { makeEvent } from "../../core/protocol/envelope.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
-import { objectStores, streams, subjects } from "../../core/subjects.ts";
+import { objectStores, streams } from "../../core/subjects.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
 import { ToolError } from "../../core/tools/errors.ts";
 import { eventually, privateNats, testBus } from "../../test/nats.ts";
@@ -52,9 +52,6 @@ const rules = {
     { name: "no-circular", to: { circular: true } },
   ],
 };
-
-// The quality gate's verdict, read as any consumer of the bus would (agents do not import one another).
-const qualitySubject = { evaluated: subjects.events.of("quality", "gate") };
 
 let bus: Bus;
 let functions: LocalFunctions;
@@ -211,7 +208,7 @@ describe("the analysis command and the quality gate on the bus", () => {
     );
     const done = await eventually(
       async () => {
-        const msgs = await readStream(bus, streams.EVENTS.name, subjects.events.of("architect", "completed"));
+        const msgs = await readStream(bus, streams.EVENTS.name, events.architect.completed.pattern);
         return msgs.length > 0 ? msgs : undefined;
       },
       30_000,
@@ -240,7 +237,7 @@ describe("the analysis command and the quality gate on the bus", () => {
     // The gate, fed by the completion event: no baseline → everything is new, and it fails.
     const verdicts = await eventually(
       async () => {
-        const msgs = await readStream(bus, streams.EVENTS.name, qualitySubject.evaluated);
+        const msgs = await readStream(bus, streams.EVENTS.name, events.quality.evaluated.pattern);
         return msgs.length > 0 ? msgs : undefined;
       },
       30_000,
@@ -265,7 +262,7 @@ describe("the analysis command and the quality gate on the bus", () => {
     );
     const second = await eventually(
       async () => {
-        const msgs = await readStream(bus, streams.EVENTS.name, qualitySubject.evaluated);
+        const msgs = await readStream(bus, streams.EVENTS.name, events.quality.evaluated.pattern);
         return msgs.length > 1 ? msgs : undefined;
       },
       30_000,
@@ -293,7 +290,7 @@ describe("the analysis command and the quality gate on the bus", () => {
     );
     const failed = await eventually(
       async () => {
-        const msgs = await readStream(bus, streams.EVENTS.name, subjects.events.of("architect", "failed"));
+        const msgs = await readStream(bus, streams.EVENTS.name, events.architect.failed.pattern);
         return msgs.length > 0 ? msgs : undefined;
       },
       30_000,
