@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { expInPlace } from "./exp.ts";
+import { expInPlace, weightedExpSums } from "./exp.ts";
 
 /** Relative distance in units of 2⁻⁵² (about one ulp at the value's magnitude). */
 function ulps(a: number, b: number): number {
@@ -41,5 +41,58 @@ describe("expInPlace", () => {
     expInPlace(x, 2);
     expect(x[2]).toBe(3);
     expect(ulps(x[1] as number, Math.E * Math.E)).toBeLessThanOrEqual(2);
+  });
+});
+
+describe("weightedExpSums", () => {
+  it("gives e^x and e^−x within 2 ulp of Math.exp on a dense grid over the table's range (one value a row)", () => {
+    const n = 640_001;
+    const x = Float64Array.from({ length: n }, (_, i) => -32 + (64 * i) / (n - 1));
+    const one = Float64Array.of(1);
+    const sums = weightedExpSums(x, n, one, one, new Float64Array(2 * n));
+    let worst = 0;
+    for (let i = 0; i < n; i++) {
+      const v = x[i] as number;
+      worst = Math.max(
+        worst,
+        ulps(sums[2 * i] as number, Math.exp(v)),
+        ulps(sums[2 * i + 1] as number, Math.exp(-v)),
+      );
+    }
+    expect(worst).toBeLessThanOrEqual(2);
+  });
+
+  it("sums each row's weighted terms: Σ aᵢe^{xᵢ} and Σ bᵢe^{−xᵢ} within 1e-15 of the sums of Math.exp (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.double({ min: -40, max: 40, noNaN: true }),
+            fc.double({ min: 0, max: 1, noNaN: true }),
+            fc.double({ min: 0, max: 1, noNaN: true }),
+          ),
+          { minLength: 1, maxLength: 24 },
+        ),
+        (terms) => {
+          const x = Float64Array.from(terms, (t) => t[0]);
+          const a = Float64Array.from(terms, (t) => t[1]);
+          const b = Float64Array.from(terms, (t) => t[2]);
+          const [up, down] = weightedExpSums(x, 1, a, b, new Float64Array(2));
+          const refUp = terms.reduce((s, [v, w]) => s + w * Math.exp(v), 0);
+          const refDown = terms.reduce((s, [v, , w]) => s + w * Math.exp(-v), 0);
+          expect(Math.abs((up as number) - refUp)).toBeLessThanOrEqual(1e-15 * refUp);
+          expect(Math.abs((down as number) - refDown)).toBeLessThanOrEqual(1e-15 * refDown);
+        },
+      ),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it("reads only the first `count` rows and writes only their two sums", () => {
+    const sums = Float64Array.of(-1, -1, -1, -1);
+    weightedExpSums(Float64Array.of(0, 1, 2, 3), 1, Float64Array.of(1, 1), Float64Array.of(1, 2), sums);
+    expect(sums[0]).toBeCloseTo(1 + Math.E, 14);
+    expect(sums[1]).toBeCloseTo(1 + 2 / Math.E, 14);
+    expect(Array.from(sums.subarray(2))).toEqual([-1, -1]);
   });
 });

@@ -1,6 +1,6 @@
 import { cholesky, covariance, type Matrix, means } from "./linalg.ts";
 import { normalPdf, normalQuantile } from "./normal.ts";
-import { expInPlace } from "../math/exp.ts";
+import { weightedExpSums } from "../math/exp.ts";
 import { createRandom } from "../math/random.ts";
 
 /**
@@ -234,8 +234,9 @@ export interface MonteCarloVarInput {
 
 /**
  * Simulated portfolio returns over the horizon: GBM per asset, correlated through Cholesky. Block by
- * block of draws, three tight loops over one buffer: the normals are turned into log returns in place,
- * then into growth factors in place ({@link expInPlace}), then summed into the two antithetic paths.
+ * block of draws, two tight loops over one buffer: the normals are turned into log returns y in place,
+ * then each draw's weighted growth Σwᵢe^{yᵢ} and its antithetic path's Σwᵢe^{2dᵢ}e^{−yᵢ} are summed
+ * in one pass ({@link weightedExpSums}).
  * The draws' order does not depend on the block size: path 2q (and 2q+1) uses normals qn … qn+n−1.
  */
 export function simulatePortfolioReturns(input: MonteCarloVarInput): Float64Array {
@@ -262,23 +263,26 @@ export function simulatePortfolioReturns(input: MonteCarloVarInput): Float64Arra
   const wUp = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     wsum += w[i] as number;
-    // exp(d − y) = exp(2d) / exp(d + y): the antithetic path costs a division, not an exp.
+    // The antithetic path's log return is 2d − y: its growth e^{2d}·e^{−y}, e^{−y} from y's own reduction.
     wUp[i] = (w[i] as number) * Math.exp(2 * (drift[i] as number));
   }
   const pairs = Math.ceil(paths / 2);
   const blockPairs = Math.min(pairs, BLOCK_DRAWS);
   const z = new Float64Array(n * blockPairs);
+  const sums = new Float64Array(2 * blockPairs);
   for (let start = 0; start < pairs; start += blockPairs) {
     rng.fillNormal(z);
     const count = Math.min(blockPairs, pairs - start);
     correlate(z, count, n, ls, drift);
-    expInPlace(z, count * n);
-    portfolio(z, count, w, wUp, wsum, out, 2 * start);
+    weightedExpSums(z, count, w, wUp, sums);
+    const base = 2 * start;
+    const end = Math.min(out.length - base, 2 * count);
+    for (let p = 0; p < end; p++) out[base + p] = (sums[p] as number) - wsum;
   }
   return out;
 }
 
-/** Draws per block: z, then the log returns, then the growth factors of a block stay in L1/L2. */
+/** Draws per block: the normals, then the log returns of a block stay in L1/L2. */
 const BLOCK_DRAWS = 256;
 
 /**
@@ -353,35 +357,6 @@ function correlate4(z: Float64Array, b0: number, n: number, ls: Float64Array, dr
     z[b1] = d + l * (z[b1] as number);
     z[b2] = d + l * (z[b2] as number);
     z[b3] = d + l * (z[b3] as number);
-  }
-}
-
-/**
- * Portfolio returns from the growth factors gᵢ = e^{yᵢ} of `count` draws: path 2q is Σwᵢgᵢ − Σw, its
- * antithetic 2q+1 (when `out` has room for it) Σwᵢe^{2dᵢ}/gᵢ − Σw.
- */
-function portfolio(
-  g: Float64Array,
-  count: number,
-  w: Float64Array,
-  wUp: Float64Array,
-  wsum: number,
-  out: Float64Array,
-  base: number,
-): void {
-  const n = w.length;
-  for (let q = 0; q < count; q++) {
-    const b = q * n;
-    let up = 0;
-    let down = 0;
-    for (let i = 0; i < n; i++) {
-      const gi = g[b + i] as number;
-      up += (w[i] as number) * gi;
-      down += (wUp[i] as number) / gi;
-    }
-    const o = base + 2 * q;
-    out[o] = up - wsum;
-    if (o + 1 < out.length) out[o + 1] = down - wsum;
   }
 }
 
