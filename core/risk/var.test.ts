@@ -10,6 +10,8 @@ import {
   normalVar,
   parametricNormalVar,
   select,
+  BLOCK_PAIRS,
+  blockStream,
   simulatePortfolioReturns,
   valueAtRisk,
 } from "./var.ts";
@@ -113,18 +115,23 @@ describe("parametric VaR", () => {
   });
 });
 
-/** The textbook simulation: per pair, n normal() draws z, x = √h·L·z, paths Σwᵢe^{dᵢ ± xᵢ} − Σw. */
+/**
+ * The textbook simulation: per pair, n normal() draws z (pair q from the stream of its block ⌊q/256⌋),
+ * x = √h·L·z, paths Σwᵢe^{dᵢ ± xᵢ} − Σw.
+ */
 function referencePaths(input: Parameters<typeof simulatePortfolioReturns>[0]): number[] {
   const { covariance, horizon, paths } = input;
   const mean = Array.from(input.mean);
   const weights = Array.from(input.weights);
   const n = covariance.n;
   const l = cholesky(covariance).data;
-  const draws = createRandom(input.seed);
+  let draws = blockStream(input.seed, 0);
   const wsum = weights.reduce((a, b) => a + b, 0);
   const drift = mean.map((m, i) => (m - 0.5 * (covariance.data[i * n + i] as number)) * horizon);
   const out: number[] = [];
   while (out.length < paths) {
+    if (out.length > 0 && out.length % (2 * BLOCK_PAIRS) === 0)
+      draws = blockStream(input.seed, out.length / (2 * BLOCK_PAIRS));
     const z = Array.from({ length: n }, () => draws.normal());
     const x = drift.map(
       (_, i) =>

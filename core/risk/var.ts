@@ -233,13 +233,41 @@ export interface MonteCarloVarInput {
 }
 
 /**
- * Simulated portfolio returns over the horizon: GBM per asset, correlated through Cholesky. Block by
- * block of draws, two tight loops over one buffer: the normals are turned into log returns y in place,
- * then each draw's weighted growth Σwᵢe^{yᵢ} and its antithetic path's Σwᵢe^{2dᵢ}e^{−yᵢ} are summed
- * in one pass ({@link weightedExpSums}).
- * The draws' order does not depend on the block size: path 2q (and 2q+1) uses normals qn … qn+n−1.
+ * A Monte Carlo simulation of portfolio returns, ready to run block by block: GBM per asset, correlated
+ * through the Cholesky factor of the covariance. Plain data (typed arrays and numbers), so it crosses to
+ * a helper thread by structured clone.
  */
-export function simulatePortfolioReturns(input: MonteCarloVarInput): Float64Array {
+export interface PortfolioSimulation {
+  /** Assets. */
+  n: number;
+  paths: number;
+  seed: number;
+  /** The Cholesky factor scaled by √h, row-major n × n (lower triangle). */
+  ls: Float64Array;
+  /** Drift of each asset's log return over the horizon, (μ − σ²/2)·h. */
+  drift: Float64Array;
+  w: Float64Array;
+  /** wᵢ·e^{2dᵢ}: the antithetic path's log return is 2d − y, its growth e^{2d}·e^{−y}. */
+  wUp: Float64Array;
+  wsum: number;
+}
+
+/**
+ * Antithetic pairs per block (paths 2·256·b … of block b). A block's normals and log returns stay in
+ * L1/L2, and each block draws from its own stream ({@link blockStream}), so the blocks may run in any
+ * order and in any thread and the paths are the same.
+ */
+export const BLOCK_PAIRS = 256;
+
+/** The normals of block `block` of a simulation seeded `seed`. */
+export const blockStream = (seed: number, block: number) => createRandom(`${seed}:${block}`);
+
+/** Blocks of a simulation. */
+export const blocksOf = (sim: Pick<PortfolioSimulation, "paths">) =>
+  Math.ceil(Math.ceil(sim.paths / 2) / BLOCK_PAIRS);
+
+/** Checks the input and prepares its simulation (the Cholesky factor, drifts, antithetic weights). */
+export function portfolioSimulation(input: MonteCarloVarInput): PortfolioSimulation {
   const { mean, covariance: cov, weights, horizon, paths, seed } = input;
   const n = cov.n;
   if (mean.length !== n || weights.length !== n) {
@@ -250,40 +278,80 @@ export function simulatePortfolioReturns(input: MonteCarloVarInput): Float64Arra
   checkHorizon(horizon);
   const l = cholesky(cov, "covariance matrix");
   const sqrtH = Math.sqrt(horizon);
-  // Scale L by √h once; drift of log returns (μ − σ²/2)·h.
   const ls = new Float64Array(n * n);
   for (let i = 0; i < n * n; i++) ls[i] = (l.data[i] as number) * sqrtH;
   const drift = new Float64Array(n);
   const w = Float64Array.from(weights as ArrayLike<number>);
-  for (let i = 0; i < n; i++)
-    drift[i] = ((mean[i] as number) - 0.5 * (cov.data[i * n + i] as number)) * horizon;
-  const rng = createRandom(seed);
-  const out = new Float64Array(paths);
-  let wsum = 0;
   const wUp = new Float64Array(n);
+  let wsum = 0;
   for (let i = 0; i < n; i++) {
+    drift[i] = ((mean[i] as number) - 0.5 * (cov.data[i * n + i] as number)) * horizon;
     wsum += w[i] as number;
-    // The antithetic path's log return is 2d − y: its growth e^{2d}·e^{−y}, e^{−y} from y's own reduction.
     wUp[i] = (w[i] as number) * Math.exp(2 * (drift[i] as number));
   }
-  const pairs = Math.ceil(paths / 2);
-  const blockPairs = Math.min(pairs, BLOCK_DRAWS);
-  const z = new Float64Array(n * blockPairs);
-  const sums = new Float64Array(2 * blockPairs);
-  for (let start = 0; start < pairs; start += blockPairs) {
-    rng.fillNormal(z);
-    const count = Math.min(blockPairs, pairs - start);
-    correlate(z, count, n, ls, drift);
-    weightedExpSums(z, count, w, wUp, sums);
-    const base = 2 * start;
-    const end = Math.min(out.length - base, 2 * count);
-    for (let p = 0; p < end; p++) out[base + p] = (sums[p] as number) - wsum;
-  }
-  return out;
+  return { n, paths, seed, ls, drift, w, wUp, wsum };
 }
 
-/** Draws per block: the normals, then the log returns of a block stay in L1/L2. */
-const BLOCK_DRAWS = 256;
+/** A thread's working buffers for blocks of n assets. */
+export interface BlockScratch {
+  z: Float64Array;
+  sums: Float64Array;
+}
+
+export const blockScratch = (n: number): BlockScratch => ({
+  z: new Float64Array(n * BLOCK_PAIRS),
+  sums: new Float64Array(2 * BLOCK_PAIRS),
+});
+
+/**
+ * Simulates block `block` into its paths of `out`: its normals are turned into log returns y in place,
+ * then each draw's weighted growth Σwᵢe^{yᵢ} and its antithetic path's Σwᵢe^{2dᵢ}e^{−yᵢ} are summed in
+ * one pass ({@link weightedExpSums}). Path 2q (and 2q+1) of the block uses its normals qn … qn+n−1.
+ */
+export function simulateBlock(
+  sim: PortfolioSimulation,
+  block: number,
+  out: Float64Array,
+  scratch: BlockScratch,
+): void {
+  const { n, paths, ls, drift, w, wUp, wsum } = sim;
+  const start = block * BLOCK_PAIRS;
+  const count = Math.min(BLOCK_PAIRS, Math.ceil(paths / 2) - start);
+  const z = scratch.z.subarray(0, n * count);
+  blockStream(sim.seed, block).fillNormal(z);
+  correlate(z, count, n, ls, drift);
+  weightedExpSums(z, count, w, wUp, scratch.sums);
+  const base = 2 * start;
+  const end = Math.min(paths - base, 2 * count);
+  const sums = scratch.sums;
+  for (let p = 0; p < end; p++) out[base + p] = (sums[p] as number) - wsum;
+}
+
+/**
+ * Where a simulation's blocks run. By default all in the calling thread; core/compute/blocks.ts shares
+ * them with a helper thread. `run` returns the simulated returns (the paths), the same for any runner.
+ */
+export interface BlockRunner {
+  run(sim: PortfolioSimulation): Float64Array;
+}
+
+export const inThread: BlockRunner = {
+  run(sim) {
+    const out = new Float64Array(sim.paths);
+    const scratch = blockScratch(sim.n);
+    const blocks = blocksOf(sim);
+    for (let b = 0; b < blocks; b++) simulateBlock(sim, b, out, scratch);
+    return out;
+  },
+};
+
+/** Simulated portfolio returns over the horizon ({@link PortfolioSimulation}), block by block. */
+export function simulatePortfolioReturns(
+  input: MonteCarloVarInput,
+  runner: BlockRunner = inThread,
+): Float64Array {
+  return runner.run(portfolioSimulation(input));
+}
 
 /**
  * Turns `count` draws of n standard normals (row-major in `z`) into log returns in place:
@@ -360,9 +428,12 @@ function correlate4(z: Float64Array, b0: number, n: number, ls: Float64Array, dr
   }
 }
 
-export function monteCarloVar(input: MonteCarloVarInput): { var: number; cvar: number } {
+export function monteCarloVar(
+  input: MonteCarloVarInput,
+  runner: BlockRunner = inThread,
+): { var: number; cvar: number } {
   checkConfidence(input.confidence);
-  return empiricalTail(simulatePortfolioReturns(input), input.confidence, true);
+  return empiricalTail(simulatePortfolioReturns(input, runner), input.confidence, true);
 }
 
 export interface VarRequest {
@@ -377,7 +448,7 @@ export interface VarRequest {
 }
 
 /** VaR and CVaR of one series or of a weighted portfolio by any method. */
-export function valueAtRisk(req: VarRequest): VarResult {
+export function valueAtRisk(req: VarRequest, runner: BlockRunner = inThread): VarResult {
   const matrixInput = Array.isArray(req.returns[0]);
   let rows: readonly (readonly number[])[];
   let weights: readonly number[];
@@ -405,15 +476,18 @@ export function valueAtRisk(req: VarRequest): VarResult {
       const n = weights.length;
       const paths = req.paths ?? 10_000;
       const m = moments(series);
-      const tail = monteCarloVar({
-        mean: means(rows, n),
-        covariance: covariance(rows, n),
-        weights,
-        confidence: req.confidence,
-        horizon: req.horizon,
-        paths,
-        seed: req.seed ?? 1,
-      });
+      const tail = monteCarloVar(
+        {
+          mean: means(rows, n),
+          covariance: covariance(rows, n),
+          weights,
+          confidence: req.confidence,
+          horizon: req.horizon,
+          paths,
+          seed: req.seed ?? 1,
+        },
+        runner,
+      );
       return {
         method: "monte_carlo",
         confidence: req.confidence,

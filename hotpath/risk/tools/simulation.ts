@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { sharedBlocks } from "../../../core/compute/blocks.ts";
 import { RpcCode } from "../../../core/protocol/jsonrpc.ts";
 import { covariance, means } from "../../../core/risk/linalg.ts";
 import { simulatePaths } from "../../../core/risk/montecarlo.ts";
@@ -97,15 +98,18 @@ export function simulationTools(): Tool[] {
       const methods: readonly VarMethod[] = a.method === "all" ? VarMethods : [a.method];
       const results = methods.map((method) =>
         domain(() =>
-          valueAtRisk({
-            method,
-            returns,
-            ...(a.weights === undefined ? {} : { weights: a.weights }),
-            confidence: a.confidence,
-            horizon: a.horizon,
-            paths: a.paths,
-            seed: a.seed,
-          }),
+          valueAtRisk(
+            {
+              method,
+              returns,
+              ...(a.weights === undefined ? {} : { weights: a.weights }),
+              confidence: a.confidence,
+              horizon: a.horizon,
+              paths: a.paths,
+              seed: a.seed,
+            },
+            sharedBlocks,
+          ),
         ),
       );
       const first = results[0];
