@@ -168,8 +168,7 @@ export class Bus implements BusPort {
    * Publishes many events at once, pipelined (see {@link AsyncPublisher}), and resolves with their
    * acks once the streams stored them all; rejects on the first failure or after 5 s. Each
    * message id is the event id, so a retry of the whole batch stores each event once. `json[i]`,
-   * when given, is event i already serialised (text, or its UTF-8 bytes: the exchange's journal
-   * line's), sent as it is.
+   * when given, is event i already serialised (text, or its UTF-8 bytes), sent as it is.
    */
   publishEvents(
     events: readonly EventEnvelope[],

@@ -1,6 +1,7 @@
 import {
   appendFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -11,13 +12,14 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { makeEvent } from "../../core/protocol/envelope.ts";
+import { type EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
-import { frame, Journal, unframe } from "./journal.ts";
+import { eventJson, frame, Journal, unframe } from "./journal.ts";
 import { releaseJournalDir, takeJournalDirs } from "./journal-dir.ts";
 
 /**
- * The journal on a real file system: framing, a torn last record dropped (and the file cut back),
+ * The journal on a real file system: framing, an append as one group line (and the line per event of
+ * older journals still read), a torn last record dropped (and the file cut back),
  * rotation and compaction once JetStream acked, the bound, and fsync=always.
  */
 const root = mkdtempSync(join(tmpdir(), "bot4-journal-"));
@@ -45,64 +47,91 @@ describe("exchange journal", () => {
     expect(unframe(line.slice(0, -1))).toBeUndefined();
   });
 
-  it("writes an entry given its event's JSON (text or bytes) byte for byte as one serialized whole", () => {
-    const [a, b, c] = [dir(), dir(), dir()];
-    const whole = Journal.open({ dir: a }, logger).journal;
-    const spliced = Journal.open({ dir: b }, logger).journal;
-    const bytes = Journal.open({ dir: c }, logger).journal;
+  it("writes an append as one group line, each event's data once, read back as the same envelopes", () => {
+    const [a, b] = [dir(), dir()];
     const plain = entry(1);
     const keyed = { ...entry(2), positionKey: 'paper.default."BTC/USDT"' };
-    // Ids and data beyond ASCII: multi-byte UTF-8, a surrogate pair, control characters JSON escapes.
+    // Ids and data beyond ASCII: multi-byte UTF-8, a surrogate pair, control characters JSON escapes;
+    // a time and correlation id of its own, a causation id, an event id that is not the message id.
     const odd = { ...entry(3), msgId: "order:€:\u0001\u001f:😀:\n", positionKey: "ä\u0000ß" };
-    odd.event = { ...odd.event, data: { ...odd.event.data, pad: "é😀\u0002" } };
-    const all = [plain, keyed, odd];
-    const views: Uint8Array[] = [];
-    whole.append(all, views);
-    // The event bytes handed back (what JetStream is sent) are each event's JSON as UTF-8.
-    expect(views.map((v) => Buffer.from(v).toString("utf8"))).toEqual(
-      all.map((e) => JSON.stringify(e.event)),
-    );
-    spliced.append(all.map((e) => ({ ...e, json: JSON.stringify(e.event) })));
-    bytes.append(all.map((e) => ({ ...e, bytes: Buffer.from(JSON.stringify(e.event), "utf8") })));
+    odd.event = {
+      ...odd.event,
+      id: "ev-€",
+      time: "2026-01-01T00:00:00.001Z",
+      correlationid: "corr-😀",
+      causationid: "cause-\u0002",
+      data: { ...odd.event.data, pad: "é😀\u0002" },
+    };
+    const all: { msgId: string; event: EventEnvelope; positionKey?: string }[] = [plain, keyed, odd];
+    const given = Journal.open({ dir: a }, logger).journal;
+    const made = Journal.open({ dir: b }, logger).journal;
+    expect(given.append(all.map((e) => ({ ...e, data: JSON.stringify(e.event.data) })))).toBe(3);
+    expect(made.append(all)).toBe(3);
+    given.close();
+    made.close();
     const text = (d: string) => readFileSync(join(d, files(d).at(-1) as string), "utf8");
-    // The reference: each record serialised whole and framed (crc32 of its JSON text).
+    const group = (e: (typeof all)[number]) => ({
+      m: e.msgId,
+      y: e.event.type,
+      s: e.event.subject,
+      ...(e.event.id !== e.msgId ? { i: e.event.id } : {}),
+      ...(e.event.time !== plain.event.time ? { t: e.event.time } : {}),
+      ...(e.event.correlationid !== plain.event.correlationid ? { c: e.event.correlationid } : {}),
+      ...(e.event.causationid !== undefined ? { x: e.event.causationid } : {}),
+      ...(e.positionKey !== undefined ? { p: e.positionKey } : {}),
+      d: e.event.data,
+    });
+    // The reference: the group record serialised whole and framed (crc32 of its JSON text).
     const reference = [
       frame({ a: 0, q: 0 }),
-      frame({ j: 1, m: plain.msgId, e: plain.event }),
-      frame({ j: 2, m: keyed.msgId, e: keyed.event, p: keyed.positionKey }),
-      frame({ j: 3, m: odd.msgId, e: odd.event, p: odd.positionKey }),
+      frame({
+        j: 1,
+        o: "exchange",
+        t: plain.event.time,
+        c: plain.event.correlationid,
+        g: all.map(group),
+      }),
     ].join("");
     expect(text(a)).toBe(reference);
     expect(text(b)).toBe(reference);
-    expect(text(c)).toBe(reference);
-    expect(
-      text(a)
-        .split("\n")
-        .filter((l) => l.length > 0)
-        .map(unframe),
-    ).toEqual([
-      { a: 0, q: 0 },
-      { j: 1, m: plain.msgId, e: plain.event },
-      { j: 2, m: keyed.msgId, e: keyed.event, p: keyed.positionKey },
-      { j: 3, m: odd.msgId, e: odd.event, p: odd.positionKey },
-    ]);
-    bytes.close();
-    whole.close();
-    spliced.close();
+    const { contents } = Journal.open({ dir: a }, logger);
+    expect(contents.torn).toBe(0);
+    expect(contents.entries).toEqual(
+      all.map((e, k) => ({
+        j: k + 1,
+        msgId: e.msgId,
+        event: e.event,
+        ...(e.positionKey ? { positionKey: e.positionKey } : {}),
+      })),
+    );
+    // What JetStream is sent of a read-back event is the text JSON.stringify makes of the original.
+    for (const [k, e] of contents.entries.entries()) {
+      expect(eventJson(e.event)).toBe(JSON.stringify(all[k]?.event));
+      expect(eventJson(e.event, JSON.stringify(e.event.data))).toBe(JSON.stringify(all[k]?.event));
+    }
   });
 
-  it("hands out each event's bytes as views that later appends leave alone", () => {
-    const journal = Journal.open({ dir: dir() }, logger).journal;
-    const first = [entry(1), entry(2, 50)];
-    const views: Uint8Array[] = [];
-    journal.append(first, views);
-    const text = () => views.map((v) => Buffer.from(v).toString("utf8"));
-    expect(text()).toEqual(first.map((e) => JSON.stringify(e.event)));
-    // Past several slabs' worth (256 KiB each) of later groups, of every size.
-    for (let i = 0; i < 600; i++) journal.append([entry(10 + i, (i * 997) % 5_000), entry(1_000 + i)]);
-    journal.append([entry(5_000, 300_000)]);
-    expect(text()).toEqual(first.map((e) => JSON.stringify(e.event)));
+  it("reads the line per event of journals written before groups, and groups after them", () => {
+    const d = dir();
+    mkdirSync(d, { recursive: true });
+    const es = [1, 2, 3, 4].map((i) => entry(i));
+    const legacy = [
+      frame({ a: 0, q: 0 }),
+      frame({ j: 1, m: es[0]?.msgId, e: es[0]?.event }),
+      frame({ j: 2, m: es[1]?.msgId, e: es[1]?.event, p: "paper.default.BTC" }),
+    ].join("");
+    writeFileSync(join(d, "0000000000000001.jnl"), legacy);
+    const { journal, contents } = Journal.open({ dir: d }, logger);
+    expect(contents.entries.map((e) => [e.j, e.msgId, e.positionKey])).toEqual([
+      [1, es[0]?.msgId, undefined],
+      [2, es[1]?.msgId, "paper.default.BTC"],
+    ]);
+    expect(contents.entries[0]?.event).toEqual(es[0]?.event);
+    expect(journal.append(es.slice(2))).toBe(4);
     journal.close();
+    const again = Journal.open({ dir: d }, logger).contents;
+    expect(again.entries.map((e) => e.j)).toEqual([1, 2, 3, 4]);
+    expect(again.entries.map((e) => e.event)).toEqual(es.map((e) => e.event));
   });
 
   it("reads back what was appended, after the last ack mark, across a reopen", () => {
@@ -139,6 +168,36 @@ describe("exchange journal", () => {
     const third = Journal.open({ dir: d }, logger).contents;
     expect(third.entries.map((e) => e.j)).toEqual([1, 2]);
     expect(third.torn).toBe(0);
+  });
+
+  it("drops a torn group whole: none of its events is read, the next append reuses their seqs", () => {
+    const d = dir();
+    const { journal } = Journal.open({ dir: d }, logger);
+    journal.append([entry(1)]);
+    journal.close();
+    const file = join(d, files(d).at(-1) as string);
+    const whole = statSync(file).size;
+    // The start of a three-event group, cut inside its second event's data.
+    const line = frame({
+      j: 2,
+      o: "exchange",
+      t: entry(2).event.time,
+      c: entry(2).event.correlationid,
+      g: [2, 3, 4].map((i) => ({
+        m: entry(i).msgId,
+        y: "order.accepted",
+        s: "events.trade.order.accepted",
+        d: { i },
+      })),
+    });
+    appendFileSync(file, line.slice(0, line.indexOf('"d":{"i":3') + 6));
+    const { journal: again, contents } = Journal.open({ dir: d }, logger);
+    expect(contents.torn).toBe(1);
+    expect(contents.entries.map((e) => e.j)).toEqual([1]);
+    expect(statSync(file).size).toBe(whole);
+    expect(again.append([entry(2), entry(3)])).toBe(3);
+    again.close();
+    expect(Journal.open({ dir: d }, logger).contents.entries.map((e) => e.j)).toEqual([1, 2, 3]);
   });
 
   it("rotates segments and deletes them once JetStream acked them, keeping the journal small", () => {

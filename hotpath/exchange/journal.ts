@@ -21,12 +21,21 @@ import type { Logger } from "../../core/telemetry/log.ts";
  *
  * Files: segments `<dir>/<segment number, 16 digits>.jnl`, the newest one open for appending. A
  * line is `<crc32 of the JSON, 8 hex> <JSON>\n`, one of
+ *   a group   {"j": journal seq of its first event, "o": source, "t": time, "c": correlation id,
+ *              "g": [{"m": Nats-Msg-Id, "y": type, "s": subject, "d": data, "p"?: positions KV key,
+ *                     "t"?, "c"?, "x"?: causation id, "i"?: event id when not the message id}, …]}
+ *             — the events of one `append` (an order's, written in one write before its answer), the
+ *             k-th with journal seq j + k; each event's envelope is what `makeEvent` builds of these
+ *             fields ("t"/"c" of the group unless the event has its own), so
+ *             the line holds each event's data once and none of the envelope's constant parts
  *   an entry  {"j": journal seq, "m": Nats-Msg-Id, "e": the event envelope, "p"?: positions KV key}
+ *             (the line per event journals written before groups hold; still read)
  *   a mark    {"a": journal seq acked by JetStream, "q": the EVENTS sequence of that ack}
  * Every segment starts with a mark, so the last mark read tells which entries JetStream acked.
  * A line whose checksum or JSON does not hold (a write torn by kill -9) ends what is read of its
  * segment; the file is cut back to its last whole line. Such a record was never acknowledged: an
- * order is answered only after `append` returned.
+ * order is answered only after `append` returned (a group is one line, so it is read whole or not at
+ * all).
  *
  * Compaction: once JetStream acked every entry of a closed segment the segment is deleted; once it
  * acked everything and the open segment passed `compactBytes`, a fresh segment replaces it. So the
@@ -44,10 +53,10 @@ export interface JournalEntry {
 }
 
 /**
- * An entry to append: `bytes` (else `json`), when given, is `JSON.stringify(event)` already made — as
- * UTF-8 bytes, which go into the line as they are (not serialised or encoded again).
+ * An entry to append: `data`, when given, is `JSON.stringify(event.data)` already made (it goes into
+ * the line as it is, not serialised again). The event is an envelope as `makeEvent` builds it.
  */
-export type NewJournalEntry = Omit<JournalEntry, "j"> & { json?: string; bytes?: Uint8Array };
+export type NewJournalEntry = Omit<JournalEntry, "j"> & { data?: string };
 
 export interface AckMark {
   /** Journal seq of the last entry JetStream acked (0: none). */
@@ -85,8 +94,8 @@ interface Segment {
 }
 
 const SUFFIX = ".jnl";
-/** Bytes of a slab the groups' lines are written into (see `space`). */
-const SLAB = 256 * 1024;
+/** Bytes of the buffer a group's line is encoded into, at least. */
+const SLAB = 64 * 1024;
 const segmentName = (n: number) => `${String(n).padStart(16, "0")}${SUFFIX}`;
 
 const crcHex = (crc: number) => crc.toString(16).padStart(8, "0");
@@ -98,56 +107,37 @@ export function frame(record: unknown): string {
 
 const framed = (json: string) => `${crcHex(crc32(json))} ${json}\n`;
 
-/** The event's JSON of an entry: its bytes or its text, given, or serialised here. */
-const bodyOf = (e: NewJournalEntry): Uint8Array | string => e.bytes ?? e.json ?? JSON.stringify(e.event);
+const q = JSON.stringify;
 
 /**
- * Bytes enough for a body: its length, or for text at most 3 UTF-8 bytes per UTF-16 unit (a bound, not
- * counted: the line is encoded into the room, and what it leaves goes back to the slab).
+ * The JSON text of an envelope `makeEvent` built, around its data's JSON `data`: the same text as
+ * `JSON.stringify(event)` (its keys in makeEvent's order), without the data serialised again.
  */
-const sizeOf = (body: Uint8Array | string) => (typeof body === "string" ? 3 * body.length : body.length);
-
-/**
- * Writes an entry's line into `buf` at `at`: the record `{"j":…,"m":…,"e":<body>,"p"?:…}` around the
- * event's JSON (its bytes copied, or its text encoded straight into `buf`), then its crc32 (over the
- * bytes just written) in front — the line `framed(JSON.stringify(record))` makes, without the event
- * being serialised again. Returns where the line ends and where the event's bytes are in `buf`.
- * `buf` has the room {@link roomOf} counts.
- */
-function writeEntry(
-  buf: Buffer,
-  at: number,
-  j: number,
-  e: NewJournalEntry,
-  body: Uint8Array | string,
-): { end: number; bodyAt: number; bodyEnd: number } {
-  const start = at + 9;
-  const bodyAt = start + buf.write(`{"j":${j},"m":${JSON.stringify(e.msgId)},"e":`, start, "utf8");
-  let end = bodyAt;
-  if (typeof body === "string") end += buf.write(body, bodyAt, "utf8");
-  else {
-    buf.set(body, bodyAt);
-    end += body.length;
-  }
-  const bodyEnd = end;
-  end += buf.write(e.positionKey !== undefined ? `,"p":${JSON.stringify(e.positionKey)}}` : "}", end, "utf8");
-  let crc = crc32(buf.subarray(start, end));
-  // `crcHex(crc)` and a space, written as bytes.
-  for (let i = 7; i >= 0; i--) {
-    buf[at + i] = HEX[crc & 15] as number;
-    crc >>>= 4;
-  }
-  buf[at + 8] = 32;
-  buf[end] = 10;
-  return { end: end + 1, bodyAt, bodyEnd };
+export function eventJson(event: EventEnvelope, data: string = q(event.data)): string {
+  const causation = event.causationid === undefined ? "" : `,"causationid":${q(event.causationid)}`;
+  return `{"specversion":${q(event.specversion)},"id":${q(event.id)},"type":${q(event.type)},"source":${q(event.source)},"time":${q(event.time)},"subject":${q(event.subject)},"correlationid":${q(event.correlationid)},"datacontenttype":${q(event.datacontenttype)},"data":${data}${causation}}`;
 }
 
-/**
- * Bytes enough for an entry's line: its body, its ids as JSON strings (at most 6 bytes per UTF-16 unit,
- * a `\u001f` escape; 3 for any other), and the frame and keys around them (under 64).
- */
-const roomOf = (e: NewJournalEntry, bodySize: number) =>
-  bodySize + 6 * (e.msgId.length + (e.positionKey?.length ?? 0)) + 64;
+/** One event of a group line: its own fields, "t"/"c" only where they differ from the group's. */
+function groupEvent(e: NewJournalEntry, first: EventEnvelope): string {
+  const ev = e.event;
+  let s = `{"m":${q(e.msgId)},"y":${q(ev.type)},"s":${q(ev.subject)}`;
+  if (ev.id !== e.msgId) s += `,"i":${q(ev.id)}`;
+  if (ev.time !== first.time) s += `,"t":${q(ev.time)}`;
+  if (ev.correlationid !== first.correlationid) s += `,"c":${q(ev.correlationid)}`;
+  if (ev.causationid !== undefined) s += `,"x":${q(ev.causationid)}`;
+  if (e.positionKey !== undefined) s += `,"p":${q(e.positionKey)}`;
+  return `${s},"d":${e.data ?? q(ev.data) ?? "null"}}`;
+}
+
+/** The JSON of a group line: the entries' events, the first with journal seq `j`. */
+function groupJson(j: number, entries: readonly NewJournalEntry[]): string {
+  const first = (entries[0] as NewJournalEntry).event;
+  let s = `{"j":${j},"o":${q(first.source)},"t":${q(first.time)},"c":${q(first.correlationid)},"g":[`;
+  for (let i = 0; i < entries.length; i++)
+    s += (i > 0 ? "," : "") + groupEvent(entries[i] as NewJournalEntry, first);
+  return `${s}]}`;
+}
 
 /** The record a line holds, or undefined when the line is torn or corrupt. */
 export function unframe(line: string): unknown {
@@ -161,17 +151,56 @@ export function unframe(line: string): unknown {
   }
 }
 
-type Line = { kind: "entry"; entry: JournalEntry } | { kind: "mark"; mark: AckMark };
+type Line = { kind: "entries"; entries: JournalEntry[] } | { kind: "mark"; mark: AckMark };
+
+const isString = (v: unknown): v is string => typeof v === "string";
+
+/** The envelope of one event of a group, as `makeEvent` built it; undefined when a field is missing. */
+function eventOfGroup(g: Record<string, unknown>, e: unknown): EventEnvelope | undefined {
+  if (typeof e !== "object" || e === null) return undefined;
+  const r = e as Record<string, unknown>;
+  const time = r.t ?? g.t;
+  const correlationid = r.c ?? g.c;
+  if (!isString(r.m) || !isString(r.y) || !isString(r.s) || !("d" in r)) return undefined;
+  if (!isString(g.o) || !isString(time) || !isString(correlationid)) return undefined;
+  const event: EventEnvelope = {
+    specversion: "1.0",
+    id: isString(r.i) ? r.i : r.m,
+    type: r.y,
+    source: g.o,
+    time,
+    subject: r.s,
+    correlationid,
+    datacontenttype: "application/json",
+    data: r.d,
+  };
+  if (isString(r.x)) event.causationid = r.x;
+  return event;
+}
+
+function groupOf(r: Record<string, unknown>, j: number, g: unknown[]): Line | undefined {
+  const entries: JournalEntry[] = [];
+  for (const [k, e] of g.entries()) {
+    const event = eventOfGroup(r, e);
+    if (event === undefined) return undefined;
+    const entry: JournalEntry = { j: j + k, msgId: (e as Record<string, unknown>).m as string, event };
+    const p = (e as Record<string, unknown>).p;
+    if (isString(p)) entry.positionKey = p;
+    entries.push(entry);
+  }
+  return { kind: "entries", entries };
+}
 
 function lineOf(record: unknown): Line | undefined {
   if (typeof record !== "object" || record === null) return undefined;
   const r = record as Record<string, unknown>;
   if (typeof r.a === "number" && typeof r.q === "number") return { kind: "mark", mark: { j: r.a, seq: r.q } };
-  if (typeof r.j !== "number" || typeof r.m !== "string" || typeof r.e !== "object" || r.e === null)
-    return undefined;
+  if (typeof r.j !== "number") return undefined;
+  if (Array.isArray(r.g)) return groupOf(r, r.j, r.g);
+  if (typeof r.m !== "string" || typeof r.e !== "object" || r.e === null) return undefined;
   const entry: JournalEntry = { j: r.j, msgId: r.m, event: r.e as EventEnvelope };
   if (typeof r.p === "string") entry.positionKey = r.p;
-  return { kind: "entry", entry };
+  return { kind: "entries", entries: [entry] };
 }
 
 /** Reads one segment: its lines up to the first that does not hold, and the byte length they fill. */
@@ -203,8 +232,8 @@ export class Journal {
   private readonly segmentBytes: number;
   private readonly maxBytes: number;
   private segmentNo: number;
-  private slab = Buffer.alloc(0);
-  private slabAt = 0;
+  /** The buffer a group's line is encoded into before its write (reused: nothing keeps a view of it). */
+  private buf = Buffer.alloc(0);
 
   private constructor(
     private readonly o: JournalOptions,
@@ -255,8 +284,8 @@ export class Journal {
         if (line.kind === "mark") {
           if (line.mark.j >= contents.mark.j) contents.mark = line.mark;
         } else {
-          contents.entries.push(line.entry);
-          last = line.entry.j;
+          contents.entries.push(...line.entries);
+          last = (line.entries.at(-1) as JournalEntry | undefined)?.j ?? last;
         }
       }
       segments.push({ name, last, bytes: read.good });
@@ -288,35 +317,32 @@ export class Journal {
   }
 
   /**
-   * Appends the entries (journal seqs `next`, `next + 1`, … in order) in one write, then fdatasync
-   * when configured. Throws when the write fails (the caller then waits for JetStream instead).
-   * `bodies`, when given, receives each entry's event JSON as UTF-8: a view of the bytes written (what
-   * JetStream is then sent, not encoded again).
+   * Appends the entries (journal seqs `next`, `next + 1`, … in order) as one group line in one write,
+   * then fdatasync when configured. Throws when the write fails (the caller then waits for JetStream
+   * instead).
    */
-  append(entries: readonly NewJournalEntry[], bodies?: Uint8Array[]): number {
+  append(entries: readonly NewJournalEntry[]): number {
     if (entries.length === 0) return this.lastJ;
-    // One buffer for the group, each line written into it once, then one write.
-    const json = entries.map(bodyOf);
-    let room = 0;
-    for (let i = 0; i < entries.length; i++)
-      room += roomOf(entries[i] as NewJournalEntry, sizeOf(json[i] as Uint8Array | string));
-    const out = this.space(room);
-    let at = 0;
-    let j = this.lastJ;
-    for (let i = 0; i < entries.length; i++) {
-      j += 1;
-      const line = writeEntry(out, at, j, entries[i] as NewJournalEntry, json[i] as Uint8Array | string);
-      bodies?.push(out.subarray(line.bodyAt, line.bodyEnd));
-      at = line.end;
+    const json = groupJson(this.lastJ + 1, entries);
+    // The line's bytes once: the JSON encoded into a reused buffer, its crc32 over them in front.
+    const room = 3 * json.length + 10;
+    if (this.buf.length < room) this.buf = Buffer.allocUnsafeSlow(Math.max(SLAB, room));
+    const buf = this.buf;
+    const end = 9 + buf.write(json, 9, "utf8");
+    let crc = crc32(buf.subarray(9, end));
+    // `crcHex(crc)` and a space, written as bytes.
+    for (let i = 7; i >= 0; i--) {
+      buf[i] = HEX[crc & 15] as number;
+      crc >>>= 4;
     }
-    const buf = out.subarray(0, at);
-    this.slabAt -= out.length - at; // the room not filled goes back to the slab
-    this.writeBuffer(buf);
-    this.lastJ = j;
+    buf[8] = 32;
+    buf[end] = 10;
+    this.writeBuffer(buf.subarray(0, end + 1));
+    this.lastJ += entries.length;
     const open = this.segments.at(-1) as Segment;
-    open.last = j;
+    open.last = this.lastJ;
     if (open.bytes >= this.segmentBytes) this.rotate();
-    return j;
+    return this.lastJ;
   }
 
   /**
@@ -370,22 +396,6 @@ export class Journal {
 
   private write(text: string): void {
     this.writeBuffer(Buffer.from(text, "utf8"));
-  }
-
-  /**
-   * `size` bytes for a group's lines, carved from a slab of at least {@link SLAB} bytes: a group is
-   * larger than Buffer's own pool takes, and the event bytes handed to JetStream are views of it, so
-   * a slab is never written twice (a new one is taken when it runs out; the old one lives on while
-   * views of it are queued).
-   */
-  private space(size: number): Buffer {
-    if (this.slab.length - this.slabAt < size) {
-      this.slab = Buffer.allocUnsafeSlow(Math.max(SLAB, size));
-      this.slabAt = 0;
-    }
-    const out = this.slab.subarray(this.slabAt, this.slabAt + size);
-    this.slabAt += size;
-    return out;
   }
 
   private writeBuffer(buf: Buffer): void {

@@ -6,7 +6,7 @@ import { type EventSpec, events, messageId } from "../../core/events/catalogue.t
 import { type EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
 import { kvBuckets, type MarketKind, positionKeys, subjects } from "../../core/subjects.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
-import type { Journal } from "./journal.ts";
+import { eventJson, type Journal } from "./journal.ts";
 import { RecentIds } from "./recent-ids.ts";
 
 /**
@@ -92,17 +92,18 @@ interface Item {
   seq: number;
   id: string;
   event: EventEnvelope;
-  /** `JSON.stringify(event)`, made once for the journal and JetStream. */
-  json: string;
-  /** Its UTF-8 bytes as the journal wrote them (a view of the journal's write): what JetStream is sent. */
-  bytes?: Uint8Array;
+  /**
+   * `JSON.stringify(event.data)`, made once when the event is queued: the journal's line holds it,
+   * and JetStream's payload is the envelope around it (`eventJson`, made in the drain, after the answer).
+   */
+  data: string;
   positionKey?: string | undefined;
   /** Its journal seq, once appended to the journal. */
   j?: number;
 }
 
-/** What JetStream is sent of an item: the journal's bytes when it was journaled, else its JSON text. */
-const payloadOf = (item: Item): Uint8Array | string => item.bytes ?? item.json;
+/** What JetStream is sent of an item: `JSON.stringify(event)`, the data not serialised again. */
+const payloadOf = (item: Item): string => eventJson(item.event, item.data);
 
 export interface PublisherOptions {
   /** Trade events in flight at once (default 256). */
@@ -165,9 +166,9 @@ export function busPublisher(bus: Bus, logger: Logger, options: PublisherOptions
   const enqueue = (spec: Spec) => {
     if (seen.has(spec.id)) return;
     const event = eventOf(spec);
-    const json = JSON.stringify(event);
+    const data = JSON.stringify(event.data) ?? "null";
     seen.add(spec.id);
-    const item: Item = { seq: ++enqueued, id: spec.id, event, json, positionKey: spec.positionKey };
+    const item: Item = { seq: ++enqueued, id: spec.id, event, data, positionKey: spec.positionKey };
     queue.push(item);
     lane.add(item);
     schedule();
@@ -425,12 +426,8 @@ class JournalLane {
     const items = this.pending.splice(0);
     try {
       let j = journal.next;
-      const bodies: Uint8Array[] = [];
-      journal.append(items.map(entryOf), bodies);
-      for (const [k, i] of items.entries()) {
-        i.j = j++;
-        i.bytes = bodies[k];
-      }
+      journal.append(items.map(entryOf));
+      for (const i of items) i.j = j++;
       this.upTo = (items[items.length - 1] as Item).seq;
       this.onWritten();
     } catch (err) {
@@ -465,6 +462,6 @@ class JournalLane {
 const entryOf = (i: Item) => ({
   msgId: i.id,
   event: i.event,
-  json: i.json,
+  data: i.data,
   ...(i.positionKey !== undefined ? { positionKey: i.positionKey } : {}),
 });
