@@ -71,8 +71,6 @@ interface Corpus {
   readonly files: readonly TokenizedFile[];
   /** Offset of each file's first token in the concatenated arrays; one extra entry at the end. */
   readonly offsets: Int32Array;
-  /** Index of the file of every token. */
-  readonly fileOf: Int32Array;
   readonly exact: Int32Array;
   readonly shape: Int32Array;
 }
@@ -87,15 +85,29 @@ function corpusOf(files: readonly TokenizedFile[]): Corpus {
   offsets[files.length] = total;
   const exact = new Int32Array(total);
   const shape = new Int32Array(total);
-  const fileOf = new Int32Array(total);
   for (let f = 0; f < files.length; f++) {
     const file = files[f] as TokenizedFile;
     const o = offsets[f] as number;
     exact.set(file.exact, o);
     shape.set(file.shape, o);
-    fileOf.fill(f, o, o + file.exact.length);
   }
-  return { files, offsets, fileOf, exact, shape };
+  return { files, offsets, exact, shape };
+}
+
+/**
+ * The index of the file token `p` is in: the last file starting at or before it (an empty file
+ * holds no token, and the file after it starts at the same offset). A search, not an array of the
+ * file of every token (megabytes of fresh memory for a few lookups per clone).
+ */
+function fileAt(c: Corpus, p: number): number {
+  let lo = 0;
+  let hi = c.files.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((c.offsets[mid] as number) <= p) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 interface RawMatch {
@@ -105,24 +117,7 @@ interface RawMatch {
   readonly len: number;
 }
 
-/** The start of every window of `w` codes that fits in its file, ascending. */
-function windowStarts(c: Corpus, w: number): Int32Array {
-  let m = 0;
-  for (let f = 0; f < c.files.length; f++) {
-    const len = (c.offsets[f + 1] as number) - (c.offsets[f] as number);
-    if (len >= w) m += len - w + 1;
-  }
-  const pos = new Int32Array(m);
-  let k = 0;
-  for (let f = 0; f < c.files.length; f++) {
-    const lo = c.offsets[f] as number;
-    const hi = c.offsets[f + 1] as number;
-    for (let p = lo; p + w <= hi; p++) pos[k++] = p;
-  }
-  return pos;
-}
-
-/** The hash of every window of `w` codes at `pos` (windowStarts), into `keys`. */
+/** The hash of every window of `w` codes (in stream order, within files), into `keys`. */
 function windowHashes(c: Corpus, codes: Int32Array, w: number, keys: Int32Array): void {
   let pow = 1; // BASE^(w-1)
   for (let i = 1; i < w; i++) pow = Math.imul(pow, BASE);
@@ -149,8 +144,8 @@ interface Windows {
 }
 
 function windowsOf(c: Corpus, w: number): Windows {
-  const pos = windowStarts(c, w);
-  return { w, keys: new Int32Array(pos.length), grouper: new WindowGrouper(c.exact.length, pos) };
+  const grouper = new WindowGrouper(c.exact.length, c.offsets, w);
+  return { w, keys: new Int32Array(grouper.count), grouper };
 }
 
 /**
@@ -203,12 +198,12 @@ function detect(
     while (p < n && links[2 * p] === 0) p++;
     if (p === n) break;
     const count = partnersOf(links, p, partners);
-    const fp = c.fileOf[p] as number;
+    const fp = fileAt(c, p);
     const pEnd = c.offsets[fp + 1] as number;
     let longest = 0;
     for (let k = 0; k < count; k++) {
       const q = partners[k] as number;
-      const fq = c.fileOf[q] as number;
+      const fq = fileAt(c, q);
       const len = matchLength(codes, q, p, fq === fp ? p : (c.offsets[fq + 1] as number), pEnd, w);
       if (len === 0) continue;
       const m = { q, p, len };
@@ -225,7 +220,7 @@ function linesOf(
   start: number,
   len: number,
 ): { file: number; startLine: number; endLine: number } {
-  const f = c.fileOf[start] as number;
+  const f = fileAt(c, start);
   const file = c.files[f] as TokenizedFile;
   const o = c.offsets[f] as number;
   return {
