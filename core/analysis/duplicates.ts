@@ -174,8 +174,17 @@ function matchLength(codes: Int32Array, q: number, p: number, qEnd: number, pEnd
   return len;
 }
 
+/** The first position from `p` with an earlier copy (links, window-groups.ts), or `n`. */
+function nextLinked(links: Int32Array, p: number, n: number): number {
+  let q = p;
+  while (q < n && links[2 * q] === 0) q++;
+  return q;
+}
+
 /**
- * One detection pass over `codes`; `accept` filters matches (the type-2 pass drops exact ones). For
+ * One detection pass over `codes`; `dropExact` drops the matches whose exact codes agree too (the
+ * type-2 pass: those are type-1 matches; a flag, not a filter function per pass, so the compiled
+ * loop is not thrown away when the second pass calls another). For
  * each window, its earlier copies (partnersOf) are verified code by code and extended; the matched
  * fragment is then skipped (its windows still count as earlier copies for those further on).
  */
@@ -184,7 +193,7 @@ function detect(
   win: Windows,
   codes: Int32Array,
   opts: DuplicateOptions,
-  accept: (m: RawMatch) => boolean,
+  dropExact: boolean,
 ): RawMatch[] {
   const w = opts.minTokens;
   windowHashes(c, codes, w, win.keys);
@@ -194,8 +203,8 @@ function detect(
   let p = 0;
   const n = codes.length;
   while (p < n) {
-    // Most windows have no earlier copy: skipped here, without a call per position.
-    while (p < n && links[2 * p] === 0) p++;
+    // Most windows have no earlier copy: skipped in a loop of their own (optimised on its own, early).
+    p = nextLinked(links, p, n);
     if (p === n) break;
     const count = partnersOf(links, p, partners);
     const fp = fileAt(c, p);
@@ -207,7 +216,7 @@ function detect(
       const len = matchLength(codes, q, p, fq === fp ? p : (c.offsets[fq + 1] as number), pEnd, w);
       if (len === 0) continue;
       const m = { q, p, len };
-      if (spansLines(c, m, opts.minLines) && accept(m)) out.push(m);
+      if (spansLines(c, m, opts.minLines) && !(dropExact && sameExact(c, m))) out.push(m);
       longest = Math.max(longest, len);
     }
     p += Math.max(1, longest);
@@ -281,7 +290,7 @@ export function findDuplicates(files: readonly TokenizedFile[], opts: DuplicateO
   const pairs: ClonePair[] = [];
   const win = windowsOf(c, opts.minTokens);
   if (kinds.includes("type1")) {
-    for (const m of detect(c, win, c.exact, opts, () => true)) pairs.push(toPair(c, "type1", m));
+    for (const m of detect(c, win, c.exact, opts, false)) pairs.push(toPair(c, "type1", m));
   }
   if (kinds.includes("type2")) {
     // A same-shape match that overlaps an exact clone of the same two files is that clone seen
@@ -289,7 +298,7 @@ export function findDuplicates(files: readonly TokenizedFile[], opts: DuplicateO
     const exact = byFilePair(pairs);
     const covered = (p: ClonePair) =>
       (exact.get(`${p.a.file}\0${p.b.file}`) ?? []).some((e) => overlaps(e.a, p.a) && overlaps(e.b, p.b));
-    for (const m of detect(c, win, c.shape, opts, (m) => !sameExact(c, m))) {
+    for (const m of detect(c, win, c.shape, opts, true)) {
       const pair = toPair(c, "type2", m);
       if (!covered(pair)) pairs.push(pair);
     }
@@ -322,8 +331,7 @@ export function shareOf(
   const out: FileDuplication[] = [];
   let duplicatedLines = 0;
   for (const [file, bits] of covered) {
-    let d = 0;
-    for (let i = 0; i < bits.length; i++) d += bits[i] as number;
+    const d = ones(bits);
     const lines = linesByFile.get(file) ?? d;
     duplicatedLines += d;
     out.push({ file, lines, duplicatedLines: d, percent: lines === 0 ? 0 : round2((100 * d) / lines) });
@@ -339,3 +347,14 @@ export function shareOf(
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/** How many entries of `bits` (0 or 1) are 1: the runs found by native searches, not a loop per line. */
+function ones(bits: Uint8Array): number {
+  let count = 0;
+  for (let i = bits.indexOf(1); i >= 0; ) {
+    const end = bits.indexOf(0, i);
+    count += (end < 0 ? bits.length : end) - i;
+    i = end < 0 ? -1 : bits.indexOf(1, end);
+  }
+  return count;
+}

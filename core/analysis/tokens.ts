@@ -198,7 +198,8 @@ class TokenBuffer implements TokenSpans {
 /** The token buffer, reused from file to file (each file's arrays are copied out of it). */
 let shared: TokenBuffer | undefined;
 const sharedBuffer = () => {
-  shared ??= new TokenBuffer(1 << 14);
+  // Small at first: SAMPLE grows it, so the scanning loop has run its grow call before any file.
+  shared ??= new TokenBuffer(1 << 7);
   return shared;
 };
 
@@ -237,6 +238,12 @@ export function tokenizeWith(s: TokenScanner, path: string, text: string): Token
   s.setText("");
   return tokenized(path, text, buf, n, strings);
 }
+
+/** The file whose token texts nameAt gives (set per file: one function for every file, not a closure each). */
+const named: { text: string; n: number; buf: TokenBuffer | undefined } = { text: "", n: 0, buf: undefined };
+/** The text of token `i` of the file being tokenised (`named`), or undefined past its last. */
+const nameAt = (i: number): string | undefined =>
+  i < named.n && named.buf !== undefined ? named.text.slice(named.buf.start[i], named.buf.end[i]) : undefined;
 
 /** The values of the string literals among the first `n` tokens of `buf` that can be module specifiers. */
 function specifierValues(text: string, buf: TokenBuffer, n: number): Map<number, string> {
@@ -296,10 +303,12 @@ function tokenized(
   const lineCount = lineStartsOf(text);
   linesAndCodes(text, buf, n, lineCount);
   const strings = given ?? specifierValues(text, buf, n);
-  const { start, end, exact, shape, line, endLine } = buf;
+  const { exact, shape, line, endLine } = buf;
   const kinds = shape.subarray(0, n);
   const imports = findImports(kinds, line, strings);
-  const nameAt = (i: number): string | undefined => (i < n ? text.slice(start[i], end[i]) : undefined);
+  named.text = text;
+  named.n = n;
+  named.buf = buf;
   const exports = findExports(kinds, nameAt);
   const shapes = shape.slice(0, n);
   keepDeclarationNames(kinds, exact, shapes, strings);
