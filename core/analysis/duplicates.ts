@@ -71,8 +71,6 @@ interface Corpus {
   readonly files: readonly TokenizedFile[];
   /** Offset of each file's first token in the concatenated arrays; one extra entry at the end. */
   readonly offsets: Int32Array;
-  /** Index of the file of every token. */
-  readonly fileOf: Int32Array;
   readonly exact: Int32Array;
   readonly shape: Int32Array;
 }
@@ -87,15 +85,29 @@ function corpusOf(files: readonly TokenizedFile[]): Corpus {
   offsets[files.length] = total;
   const exact = new Int32Array(total);
   const shape = new Int32Array(total);
-  const fileOf = new Int32Array(total);
   for (let f = 0; f < files.length; f++) {
     const file = files[f] as TokenizedFile;
     const o = offsets[f] as number;
     exact.set(file.exact, o);
     shape.set(file.shape, o);
-    fileOf.fill(f, o, o + file.exact.length);
   }
-  return { files, offsets, fileOf, exact, shape };
+  return { files, offsets, exact, shape };
+}
+
+/**
+ * The index of the file token `p` is in: the last file starting at or before it (an empty file
+ * holds no token, and the file after it starts at the same offset). A search, not an array of the
+ * file of every token (megabytes of fresh memory for a few lookups per clone).
+ */
+function fileAt(c: Corpus, p: number): number {
+  let lo = 0;
+  let hi = c.files.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((c.offsets[mid] as number) <= p) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 interface RawMatch {
@@ -105,24 +117,7 @@ interface RawMatch {
   readonly len: number;
 }
 
-/** The start of every window of `w` codes that fits in its file, ascending. */
-function windowStarts(c: Corpus, w: number): Int32Array {
-  let m = 0;
-  for (let f = 0; f < c.files.length; f++) {
-    const len = (c.offsets[f + 1] as number) - (c.offsets[f] as number);
-    if (len >= w) m += len - w + 1;
-  }
-  const pos = new Int32Array(m);
-  let k = 0;
-  for (let f = 0; f < c.files.length; f++) {
-    const lo = c.offsets[f] as number;
-    const hi = c.offsets[f + 1] as number;
-    for (let p = lo; p + w <= hi; p++) pos[k++] = p;
-  }
-  return pos;
-}
-
-/** The hash of every window of `w` codes at `pos` (windowStarts), into `keys`. */
+/** The hash of every window of `w` codes (in stream order, within files), into `keys`. */
 function windowHashes(c: Corpus, codes: Int32Array, w: number, keys: Int32Array): void {
   let pow = 1; // BASE^(w-1)
   for (let i = 1; i < w; i++) pow = Math.imul(pow, BASE);
@@ -149,8 +144,8 @@ interface Windows {
 }
 
 function windowsOf(c: Corpus, w: number): Windows {
-  const pos = windowStarts(c, w);
-  return { w, keys: new Int32Array(pos.length), grouper: new WindowGrouper(c.exact.length, pos) };
+  const grouper = new WindowGrouper(c.exact.length, c.offsets, w);
+  return { w, keys: new Int32Array(grouper.count), grouper };
 }
 
 /**
@@ -179,8 +174,17 @@ function matchLength(codes: Int32Array, q: number, p: number, qEnd: number, pEnd
   return len;
 }
 
+/** The first position from `p` with an earlier copy (links, window-groups.ts), or `n`. */
+function nextLinked(links: Int32Array, p: number, n: number): number {
+  let q = p;
+  while (q < n && links[2 * q] === 0) q++;
+  return q;
+}
+
 /**
- * One detection pass over `codes`; `accept` filters matches (the type-2 pass drops exact ones). For
+ * One detection pass over `codes`; `dropExact` drops the matches whose exact codes agree too (the
+ * type-2 pass: those are type-1 matches; a flag, not a filter function per pass, so the compiled
+ * loop is not thrown away when the second pass calls another). For
  * each window, its earlier copies (partnersOf) are verified code by code and extended; the matched
  * fragment is then skipped (its windows still count as earlier copies for those further on).
  */
@@ -189,7 +193,7 @@ function detect(
   win: Windows,
   codes: Int32Array,
   opts: DuplicateOptions,
-  accept: (m: RawMatch) => boolean,
+  dropExact: boolean,
 ): RawMatch[] {
   const w = opts.minTokens;
   windowHashes(c, codes, w, win.keys);
@@ -199,20 +203,20 @@ function detect(
   let p = 0;
   const n = codes.length;
   while (p < n) {
-    // Most windows have no earlier copy: skipped here, without a call per position.
-    while (p < n && links[2 * p] === 0) p++;
+    // Most windows have no earlier copy: skipped in a loop of their own (optimised on its own, early).
+    p = nextLinked(links, p, n);
     if (p === n) break;
     const count = partnersOf(links, p, partners);
-    const fp = c.fileOf[p] as number;
+    const fp = fileAt(c, p);
     const pEnd = c.offsets[fp + 1] as number;
     let longest = 0;
     for (let k = 0; k < count; k++) {
       const q = partners[k] as number;
-      const fq = c.fileOf[q] as number;
+      const fq = fileAt(c, q);
       const len = matchLength(codes, q, p, fq === fp ? p : (c.offsets[fq + 1] as number), pEnd, w);
       if (len === 0) continue;
       const m = { q, p, len };
-      if (spansLines(c, m, opts.minLines) && accept(m)) out.push(m);
+      if (spansLines(c, m, opts.minLines) && !(dropExact && sameExact(c, m))) out.push(m);
       longest = Math.max(longest, len);
     }
     p += Math.max(1, longest);
@@ -225,7 +229,7 @@ function linesOf(
   start: number,
   len: number,
 ): { file: number; startLine: number; endLine: number } {
-  const f = c.fileOf[start] as number;
+  const f = fileAt(c, start);
   const file = c.files[f] as TokenizedFile;
   const o = c.offsets[f] as number;
   return {
@@ -286,7 +290,7 @@ export function findDuplicates(files: readonly TokenizedFile[], opts: DuplicateO
   const pairs: ClonePair[] = [];
   const win = windowsOf(c, opts.minTokens);
   if (kinds.includes("type1")) {
-    for (const m of detect(c, win, c.exact, opts, () => true)) pairs.push(toPair(c, "type1", m));
+    for (const m of detect(c, win, c.exact, opts, false)) pairs.push(toPair(c, "type1", m));
   }
   if (kinds.includes("type2")) {
     // A same-shape match that overlaps an exact clone of the same two files is that clone seen
@@ -294,7 +298,7 @@ export function findDuplicates(files: readonly TokenizedFile[], opts: DuplicateO
     const exact = byFilePair(pairs);
     const covered = (p: ClonePair) =>
       (exact.get(`${p.a.file}\0${p.b.file}`) ?? []).some((e) => overlaps(e.a, p.a) && overlaps(e.b, p.b));
-    for (const m of detect(c, win, c.shape, opts, (m) => !sameExact(c, m))) {
+    for (const m of detect(c, win, c.shape, opts, true)) {
       const pair = toPair(c, "type2", m);
       if (!covered(pair)) pairs.push(pair);
     }
@@ -327,8 +331,7 @@ export function shareOf(
   const out: FileDuplication[] = [];
   let duplicatedLines = 0;
   for (const [file, bits] of covered) {
-    let d = 0;
-    for (let i = 0; i < bits.length; i++) d += bits[i] as number;
+    const d = ones(bits);
     const lines = linesByFile.get(file) ?? d;
     duplicatedLines += d;
     out.push({ file, lines, duplicatedLines: d, percent: lines === 0 ? 0 : round2((100 * d) / lines) });
@@ -344,3 +347,14 @@ export function shareOf(
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/** How many entries of `bits` (0 or 1) are 1: the runs found by native searches, not a loop per line. */
+function ones(bits: Uint8Array): number {
+  let count = 0;
+  for (let i = bits.indexOf(1); i >= 0; ) {
+    const end = bits.indexOf(0, i);
+    count += (end < 0 ? bits.length : end) - i;
+    i = end < 0 ? -1 : bits.indexOf(1, end);
+  }
+  return count;
+}

@@ -4,7 +4,9 @@ import { KEYWORDS, Kind, PUNCTUATION } from "./lexer-kinds.ts";
  * A TypeScript/JavaScript tokenizer without typescript.js (whose load is most of a short analysis
  * run): the same tokens, kinds and offsets as `ts.createScanner(Latest, skipTrivia = true)` for what the
  * duplicate finder asks of it (scan, plus the re-scans of `/` as a regular expression and of `}` as a
- * template continuation). Comments, whitespace and a leading `#!` line are trivia. JSX text is not
+ * template continuation, which inContext decides as a parser would). `Lexer.scanAll` gives a whole
+ * file's tokens in context in one loop; the scan/re-scan interface is what `ts.Scanner` shares with it.
+ * Comments, whitespace and a leading `#!` line are trivia. JSX text is not
  * scanned (the TypeScript scanner leaves it to the parser too); only `</` is a token of its own in JSX.
  */
 
@@ -22,25 +24,32 @@ export interface TokenScanner {
   getTokenValue(): string;
 }
 
-/** Keywords (all lowercase ASCII) by first letter (0 = `a`) and length: candidates compared in place. */
-const KEYWORD_BY_START: (readonly (readonly [string, number])[] | undefined)[] = [];
+/**
+ * Keywords (all lowercase ASCII) by first letter (0 = `a`) and length: candidates compared in place.
+ * Every slot holds a list (most of them the same empty one): no hole or out-of-range read in the
+ * scanning loop, which V8 would compile for and then throw away at the first name that needs it.
+ */
+const NO_KEYWORDS: readonly (readonly [string, number])[] = [];
+const KEYWORD_BY_START: (readonly (readonly [string, number])[])[] = Array.from(
+  { length: 26 * 16 },
+  () => NO_KEYWORDS,
+);
 for (const kw of KEYWORDS) {
   const slot = (kw[0].charCodeAt(0) - 97) * 16 + kw[0].length;
-  KEYWORD_BY_START[slot] = [...(KEYWORD_BY_START[slot] ?? []), kw];
+  KEYWORD_BY_START[slot] = [...(KEYWORD_BY_START[slot] as (readonly [string, number])[]), kw];
 }
 
-/** The keyword kind of the word [start, end) of `text`, or undefined (no substring is made). */
-function keywordAt(text: string, start: number, end: number): number | undefined {
+/** The kind of the word [start, end) of `text`: its keyword's, else Identifier (no substring is made). */
+function wordKind(text: string, start: number, end: number): number {
   const len = end - start;
   const first = text.charCodeAt(start);
-  if (len < 2 || len > 12 || first < 97 || first > 122) return undefined;
-  const candidates = KEYWORD_BY_START[(first - 97) * 16 + len];
-  if (candidates === undefined) return undefined;
+  if (len < 2 || len > 12 || first < 97 || first > 122) return Kind.Identifier;
+  const candidates = KEYWORD_BY_START[(first - 97) * 16 + len] as readonly (readonly [string, number])[];
   for (let i = 0; i < candidates.length; i++) {
     const cand = candidates[i] as readonly [string, number];
     if (text.startsWith(cand[0], start)) return cand[1];
   }
-  return undefined;
+  return Kind.Identifier;
 }
 
 /** Punctuation by its first character, longest first. */
@@ -153,10 +162,12 @@ function skipTrivia(text: string, pos: number): number {
   return p;
 }
 
+/** A line break, searched from `lastIndex` (a native search, not a loop over the characters). */
+const LINE_BREAK = /[\n\r\u2028\u2029]/g;
+
 function skipToLineEnd(text: string, pos: number): number {
-  let p = pos;
-  while (p < text.length && !isLineBreak(text.charCodeAt(p))) p++;
-  return p;
+  LINE_BREAK.lastIndex = pos;
+  return LINE_BREAK.test(text) ? LINE_BREAK.lastIndex - 1 : text.length;
 }
 
 function skipBlockComment(text: string, pos: number): number {
@@ -326,6 +337,118 @@ function unescapeOne(m: string, cp?: string, u4?: string, x2?: string, ch?: stri
   return SIMPLE[ch] ?? ch;
 }
 
+/** A literal's kind: numbers, strings, regular expressions and template parts. */
+export function isLiteral(kind: number): boolean {
+  return (
+    kind === Kind.NumericLiteral ||
+    kind === Kind.BigIntLiteral ||
+    kind === Kind.StringLiteral ||
+    kind === Kind.RegularExpressionLiteral ||
+    kind === Kind.NoSubstitutionTemplateLiteral ||
+    kind === Kind.TemplateHead ||
+    kind === Kind.TemplateMiddle ||
+    kind === Kind.TemplateTail
+  );
+}
+
+/** After these tokens (`prev` -1: none) a `/` starts a regular expression, not a division. */
+export function regexMayFollow(prev: number): boolean {
+  if (prev === -1) return true;
+  if (prev === Kind.Identifier || prev === Kind.PrivateIdentifier || isLiteral(prev)) return false;
+  if (prev === Kind.CloseParenToken || prev === Kind.CloseBracketToken || prev === Kind.CloseBraceToken)
+    return false;
+  if (prev === Kind.PlusPlusToken || prev === Kind.MinusMinusToken) return false;
+  if (prev === Kind.ThisKeyword || prev === Kind.SuperKeyword || prev === Kind.TrueKeyword) return false;
+  if (prev === Kind.FalseKeyword || prev === Kind.NullKeyword) return false;
+  return true;
+}
+
+/** The kinds and offsets of a file's tokens as they fill (`grow` doubles the arrays, contents kept). */
+export interface TokenSpans {
+  kind: Int32Array;
+  start: Int32Array;
+  end: Int32Array;
+  grow(): void;
+}
+
+/** Brace depth, and the depth at each open template substitution (its `}` resumes the template). */
+export interface Nesting {
+  depth: number;
+  readonly templates: number[];
+}
+
+/**
+ * The kind of the token `scan` just gave, as a parser would take it: a `/` re-scanned as a regular
+ * expression where one may start (after `prev`, -1 for none), a `}` closing a substitution as a
+ * template part; braces and open substitutions are tracked in `nest`.
+ */
+export function inContext(s: TokenScanner, kind: number, prev: number, nest: Nesting): number {
+  let k = kind;
+  if (k === Kind.SlashToken || k === Kind.SlashEqualsToken) {
+    if (regexMayFollow(prev)) k = s.reScanSlashToken();
+  } else if (k === Kind.OpenBraceToken) {
+    nest.depth++;
+  } else if (k === Kind.CloseBraceToken) {
+    const t = nest.templates;
+    if (t.length > 0 && t[t.length - 1] === nest.depth) {
+      k = s.reScanTemplateToken(false);
+      if (k === Kind.TemplateTail) t.pop();
+    } else {
+      nest.depth--;
+    }
+  }
+  if (k === Kind.TemplateHead) nest.templates.push(nest.depth);
+  return k;
+}
+
+/** Offset after the trivia from `pos` (skipTrivia without the `#!` line): the common characters inline. */
+function skipSpace(text: string, pos: number): number {
+  const len = text.length;
+  let p = pos;
+  while (p < len) {
+    const c = text.charCodeAt(p);
+    let next = p;
+    if (c === 32 || c === 10 || c === 9 || c === 13) next = p + 1;
+    else if (c === 47) next = commentEnd(text, p);
+    else if (c >= 128 || c === 11 || c === 12) next = otherSpaceEnd(text, p, c);
+    if (next === p) break;
+    p = next;
+  }
+  return p;
+}
+
+/** Offset after the comment at `p` (a `/`), or `p` when none starts there. */
+function commentEnd(text: string, p: number): number {
+  const d = text.charCodeAt(p + 1);
+  if (d === 47) return skipToLineEnd(text, p + 2);
+  if (d === 42) return skipBlockComment(text, p + 2);
+  return p;
+}
+
+/** Offset after the other white space or line break `c` at `p` (the binary mark ends the text), or `p`. */
+function otherSpaceEnd(text: string, p: number, c: number): number {
+  if (isSpace(c) || isLineBreak(c)) return p + 1;
+  return c === 0xfffd ? text.length : p;
+}
+
+/** Offset after the ASCII identifier characters from `pos`, then any others (skipIdentifierParts). */
+function identifierEnd(text: string, pos: number): number {
+  const len = text.length;
+  let e = pos;
+  let d = e < len ? text.charCodeAt(e) : 0;
+  while (d < 128 && ASCII_ID_PART[d] === 1) d = ++e < len ? text.charCodeAt(e) : 0;
+  // Other scripts and `\u` escapes: the general loop.
+  return d >= 128 || d === 92 ? skipIdentifierParts(text, e) : e;
+}
+
+/** The cooked value of the string literal at [start, end) of `text` (getTokenValue of the scanner). */
+export function stringValue(text: string, start: number, end: number): string {
+  // The body ends before the closing quote when there is one.
+  const last = end - 1;
+  const close = last > start && text.charCodeAt(last) === text.charCodeAt(start) ? last : end;
+  return cook(text.slice(start + 1, close));
+}
+
 /** The scanner: one per caller, reused across files with setText. */
 export class Lexer implements TokenScanner {
   private text = "";
@@ -353,14 +476,7 @@ export class Lexer implements TokenScanner {
   }
 
   getTokenValue(): string {
-    return this.kind === Kind.StringLiteral ? cook(this.text.slice(this.start + 1, this.closedEnd())) : "";
-  }
-
-  /** End of a string literal's body: before its closing quote when it has one. */
-  private closedEnd(): number {
-    const q = this.text.charCodeAt(this.start);
-    const last = this.pos - 1;
-    return last > this.start && this.text.charCodeAt(last) === q ? last : this.pos;
+    return this.kind === Kind.StringLiteral ? stringValue(this.text, this.start, this.pos) : "";
   }
 
   scan(): number {
@@ -404,7 +520,7 @@ export class Lexer implements TokenScanner {
   private identifier(c: number): number {
     const from = c === 92 ? skipUnicodeEscape(this.text, this.pos) : this.pos + charSize(c);
     const end = skipIdentifierParts(this.text, from);
-    return this.end(keywordAt(this.text, this.pos, end) ?? Kind.Identifier, end);
+    return this.end(wordKind(this.text, this.pos, end), end);
   }
 
   /** `#name`; a `#` before anything else is a one-character private name (with an error), `#!` unknown. */
@@ -434,6 +550,52 @@ export class Lexer implements TokenScanner {
       if (text.startsWith(cand[0], p)) return this.end(cand[1], p + cand[0].length);
     }
     return this.end(Kind.Unknown, p + charSize(c));
+  }
+
+  /**
+   * Every token of the text (setText) into `out`, in context (inContext): what a loop of scan() and
+   * inContext gives, with ASCII names and one-character punctuation scanned here in one loop (a short
+   * run is mostly cold code: one small loop is optimised early, a call per token later). Returns how many.
+   */
+  scanAll(out: TokenSpans): number {
+    const text = this.text;
+    const len = text.length;
+    const nest: Nesting = { depth: 0, templates: [] };
+    let p = text.startsWith("#!") ? skipToLineEnd(text, 2) : 0;
+    let prev = -1;
+    let n = 0;
+    for (;;) {
+      p = skipSpace(text, p);
+      if (p >= len) break;
+      const kind = this.tokenAt(p, prev, nest);
+      if (n === out.kind.length) out.grow();
+      out.kind[n] = kind;
+      out.start[n] = p;
+      out.end[n] = this.pos;
+      n++;
+      prev = kind;
+      p = this.pos;
+    }
+    return n;
+  }
+
+  /** The token at `p` (not trivia) in context, after `prev` (-1: none); it ends at `this.pos`. */
+  private tokenAt(p: number, prev: number, nest: Nesting): number {
+    const text = this.text;
+    const c = text.charCodeAt(p);
+    this.start = p;
+    if (c < 128 && ASCII_ID_START[c] === 1) {
+      this.pos = identifierEnd(text, p + 1);
+      this.kind = wordKind(text, p, this.pos);
+      return this.kind;
+    }
+    const single = c < 128 ? (SINGLE_PUNCT[c] as number) : 0;
+    this.pos = p;
+    this.kind = single !== 0 ? this.end(single, p + 1) : this.token(text.codePointAt(p) as number);
+    // Braces (template substitutions), `/` (a regular expression?) and template heads need context.
+    if (single === 0 || single === Kind.OpenBraceToken || single === Kind.CloseBraceToken)
+      this.kind = inContext(this, this.kind, prev, nest);
+    return this.kind;
   }
 
   /** The `/` or `/=` just scanned as a regular expression literal (body and flags). */

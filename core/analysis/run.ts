@@ -131,9 +131,10 @@ function sourcesIn(
   config: GateConfig,
 ): { files: SourceFile[]; outside: string[] } {
   const skip = excluded(config);
-  const all = listSources(root).filter((p) => !skip(p));
   const scope = relative(root, scopeAbs).split("\\").join("/");
-  if (scope === "") return { files: readSources(root, all), outside: [] };
+  // The whole tree: listed and read in one go (excluded files are read and dropped).
+  if (scope === "") return { files: readSources(root).filter((f) => !skip(f.path)), outside: [] };
+  const all = listSources(root).filter((p) => !skip(p));
   const inScope = (p: string) => p === scope || p.startsWith(`${scope}/`);
   let mine = all.filter(inScope);
   if (mine.length === 0) {

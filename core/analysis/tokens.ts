@@ -1,11 +1,20 @@
 import { Kind } from "./lexer-kinds.ts";
-import { Lexer, type TokenScanner } from "./lexer.ts";
+import {
+  inContext,
+  isLiteral,
+  Lexer,
+  type Nesting,
+  stringValue,
+  type TokenScanner,
+  type TokenSpans,
+} from "./lexer.ts";
 
 /**
  * One pass of a scanner (lexer.ts: TypeScript's own tokens, without loading typescript.js) over a source file: the token stream the duplicate
  * finder hashes (two codes per token: exact for type-1 clones, normalised for type-2), the line of
  * every token, the module specifiers it imports and the names it exports. Comments and whitespace
- * are trivia and never become tokens. The scanner is created once per process and reused.
+ * are trivia and never become tokens. The scanner is created once per process and reused; a file
+ * is scanned in one loop (kinds and offsets), then its lines and codes are filled in a second.
  */
 
 /** Normalised code of identifiers (type 2: renamed identifiers compare equal). */
@@ -56,30 +65,6 @@ function textCode(text: string, start: number, end: number): number {
 
 const K = Kind;
 
-function isLiteral(kind: number): boolean {
-  return (
-    kind === K.NumericLiteral ||
-    kind === K.BigIntLiteral ||
-    kind === K.StringLiteral ||
-    kind === K.RegularExpressionLiteral ||
-    kind === K.NoSubstitutionTemplateLiteral ||
-    kind === K.TemplateHead ||
-    kind === K.TemplateMiddle ||
-    kind === K.TemplateTail
-  );
-}
-
-/** After these tokens a `/` starts a regular expression, not a division. */
-function regexMayFollow(prev: number | undefined): boolean {
-  if (prev === undefined) return true;
-  if (prev === K.Identifier || prev === K.PrivateIdentifier || isLiteral(prev)) return false;
-  if (prev === K.CloseParenToken || prev === K.CloseBracketToken || prev === K.CloseBraceToken) return false;
-  if (prev === K.PlusPlusToken || prev === K.MinusMinusToken) return false;
-  if (prev === K.ThisKeyword || prev === K.SuperKeyword || prev === K.TrueKeyword) return false;
-  if (prev === K.FalseKeyword || prev === K.NullKeyword) return false;
-  return true;
-}
-
 let scanner: Lexer | undefined;
 
 /** Offsets where lines start, reused from file to file (the first `count` entries are this file's). */
@@ -129,104 +114,100 @@ function variantOf(path: string): number {
   return path.endsWith(".tsx") || path.endsWith(".jsx") ? 1 : 0;
 }
 
+/**
+ * A little of every kind of token (numbers, regular expressions, nested templates, private names,
+ * escapes, other scripts, CRLF, JSX, imports and exports), tokenised once when the scanner is made:
+ * V8 optimises the scanning loops after a few files, and code optimised before it has seen a kind of
+ * token is thrown away at the first one (then interpreted again until it is re-optimised), so a short
+ * run loses less when every branch has been taken once before.
+ */
+const SAMPLE = [
+  "#!/usr/bin/env node",
+  'import type { A } from "./a.ts"; import b, { c as d } from "b"; export * from "e"; export { f } from "f";',
+  "const a = 1_000n + 0xFF_FFn + 0b1010 + 0o17 + .5e-3 + 1.5 + 017 + 08.5 + 1e10 + 2E+3 + 1.5n + 1nn;",
+  "const r = /[/\\]]+/gu.test(x) ? a / b / c : /=/.source; x /= 2; y = (a) / 2;",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: source text with templates in it
+  "const t = `a${b + `c${d}e`}f${ {x: 1}.x }g` + tag`h${i}`; const u = `\\${no}`;",
+  "class C { #p = 1; m() { return this.#p?.toString() ?? a?.b ?? c?.5:0; } } # \u00a0 \u0000",
+  "let s = 'it\\'s' + \"q\\u0041\"; let x = a >>>= b >> c >= d => e; /* c */ // d\r\n",
+  "let ünïcode = 1, \\u0061bc = 2, a\\u{62}c = 3; a\u2028b; x = y\n/ 2; @dec label: for (;;) break label;",
+  "export const X = 1; export function* g() {} export { a, b as c }; export default class {} export type T = 1;",
+  'export declare abstract class D {} const m = await import("c"); require("d"); x.require("e"); import.meta;',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: source text with templates in it
+  "const w = `multi\nline ${x}\n${y} tail\n`; z = /open; ) let q = 'open\nlet v = `open",
+].join("\n");
+
+/** The scanner, made on first use, when SAMPLE is tokenised once. */
+function theScanner(): Lexer {
+  if (scanner === undefined) {
+    scanner = new Lexer();
+    tokenize("sample.ts", SAMPLE);
+    tokenize("sample.tsx", "const a = <div>{x}</div>; const b = a </* c */ 2;\uFFFD");
+  }
+  return scanner;
+}
+
 /** Tokenises one file. Never throws on bad syntax: the scanner carries on past errors. */
 export function tokenize(path: string, text: string): TokenizedFile {
-  scanner ??= new Lexer();
-  return tokenizeWith(scanner, path, text);
+  const scanner = theScanner();
+  scanner.setLanguageVariant(variantOf(path));
+  scanner.setText(text);
+  const buf = sharedBuffer();
+  const n = scanner.scanAll(buf);
+  scanner.setText("");
+  return tokenized(path, text, buf, n);
 }
 
 /** The token arrays of one file as they fill, doubled when full. */
-class TokenBuffer {
+class TokenBuffer implements TokenSpans {
+  kind: Int32Array;
+  start: Int32Array;
+  end: Int32Array;
   exact: Int32Array;
   shape: Int32Array;
   line: Int32Array;
   endLine: Int32Array;
-  start: Int32Array;
-  end: Int32Array;
-  n = 0;
 
   constructor(cap: number) {
+    this.kind = new Int32Array(cap);
+    this.start = new Int32Array(cap);
+    this.end = new Int32Array(cap);
     this.exact = new Int32Array(cap);
     this.shape = new Int32Array(cap);
     this.line = new Int32Array(cap);
     this.endLine = new Int32Array(cap);
-    this.start = new Int32Array(cap);
-    this.end = new Int32Array(cap);
   }
 
-  /** Room for one more token. */
-  reserve(): void {
-    if (this.n < this.exact.length) return;
+  /** Doubles every array, the tokens so far kept. */
+  grow(): void {
     const grow = (a: Int32Array) => {
       const b = new Int32Array(a.length * 2);
       b.set(a);
       return b;
     };
+    this.kind = grow(this.kind);
+    this.start = grow(this.start);
+    this.end = grow(this.end);
     this.exact = grow(this.exact);
     this.shape = grow(this.shape);
     this.line = grow(this.line);
     this.endLine = grow(this.endLine);
-    this.start = grow(this.start);
-    this.end = grow(this.end);
   }
-}
-
-/** Brace depth, and the depth at each open template substitution (its `}` resumes the template). */
-interface Nesting {
-  depth: number;
-  readonly templates: number[];
-}
-
-/** The next token's kind: a `/` re-scanned as a regex where one may start, a `}` as a template part. */
-function nextKind(s: TokenScanner, prev: number | undefined, nest: Nesting): number {
-  let kind = s.scan();
-  if (kind === K.SlashToken || kind === K.SlashEqualsToken) {
-    if (regexMayFollow(prev)) kind = s.reScanSlashToken();
-  } else if (kind === K.OpenBraceToken) {
-    nest.depth++;
-  } else if (kind === K.CloseBraceToken) {
-    const t = nest.templates;
-    if (t.length > 0 && t[t.length - 1] === nest.depth) {
-      kind = s.reScanTemplateToken(false);
-      if (kind === K.TemplateTail) t.pop();
-    } else {
-      nest.depth--;
-    }
-  }
-  if (kind === K.TemplateHead) nest.templates.push(nest.depth);
-  return kind;
-}
-
-/** The exact and shape codes of token `n` of kind `kind` spanning [a, b). */
-function setCodes(buf: TokenBuffer, text: string, kind: number, a: number, b: number): void {
-  const n = buf.n;
-  if (kind === K.Identifier || kind === K.PrivateIdentifier) {
-    buf.exact[n] = textCode(text, a, b);
-    buf.shape[n] = IDENT_CODE;
-  } else if (isLiteral(kind)) {
-    buf.exact[n] = textCode(text, a, b);
-    buf.shape[n] = LITERAL_CODE;
-  } else {
-    buf.exact[n] = kind;
-    buf.shape[n] = kind;
-  }
-}
-
-/** The line index (0-based) of offset `pos` among `count` line starts, searching forward from `from`. */
-function lineAt(starts: Int32Array, count: number, pos: number, from: number): number {
-  let i = from;
-  while (i + 1 < count && (starts[i + 1] as number) <= pos) i++;
-  return i;
 }
 
 /** The token buffer, reused from file to file (each file's arrays are copied out of it). */
 let shared: TokenBuffer | undefined;
+const sharedBuffer = () => {
+  // Small at first: SAMPLE grows it, so the scanning loop has run its grow call before any file.
+  shared ??= new TokenBuffer(1 << 7);
+  return shared;
+};
 
 /**
  * Whether the string literal after `prev2 prev` can be a module specifier (findImports and
  * keepDeclarationNames look no further): after `from` or `import`, or `import(`, `export(`, `require(`.
  */
-function specifierPosition(prev: number | undefined, prev2: number | undefined): boolean {
+function specifierPosition(prev: number, prev2: number): boolean {
   if (prev === K.FromKeyword || prev === K.ImportKeyword) return true;
   return (
     prev === K.OpenParenToken &&
@@ -238,39 +219,96 @@ function specifierPosition(prev: number | undefined, prev2: number | undefined):
 export function tokenizeWith(s: TokenScanner, path: string, text: string): TokenizedFile {
   s.setLanguageVariant(variantOf(path));
   s.setText(text);
-  const lineCount = lineStartsOf(text);
-  const starts = lineStarts;
-  shared ??= new TokenBuffer(1 << 14);
-  const buf = shared;
-  buf.n = 0;
-  // String literals that can be module specifiers (after `from`, `import`, `import(`…): index → value.
+  const buf = sharedBuffer();
+  // The scanner's own values of the string literals that can be module specifiers.
   const strings = new Map<number, string>();
-  let li = 0;
-  let prev: number | undefined;
-  let prev2: number | undefined;
   const nest: Nesting = { depth: 0, templates: [] };
-  for (;;) {
-    const kind = nextKind(s, prev, nest);
+  let n = 0;
+  for (let prev = -1, prev2 = -1; ; n++) {
+    const kind = inContext(s, s.scan(), prev, nest);
     if (kind === K.EndOfFileToken) break;
-    buf.reserve();
-    const a = s.getTokenStart();
-    const b = s.getTokenEnd();
-    buf.start[buf.n] = a;
-    buf.end[buf.n] = b;
-    li = lineAt(starts, lineCount, a, li);
-    buf.line[buf.n] = li + 1;
-    buf.endLine[buf.n] = lineAt(starts, lineCount, b - 1, li) + 1;
-    setCodes(buf, text, kind, a, b);
-    if (kind === K.StringLiteral && specifierPosition(prev, prev2)) strings.set(buf.n, s.getTokenValue());
+    if (n === buf.kind.length) buf.grow();
+    buf.kind[n] = kind;
+    buf.start[n] = s.getTokenStart();
+    buf.end[n] = s.getTokenEnd();
+    if (kind === K.StringLiteral && specifierPosition(prev, prev2)) strings.set(n, s.getTokenValue());
     prev2 = prev;
     prev = kind;
-    buf.n++;
   }
-  const { exact, shape, line, endLine, start, end, n } = buf;
   s.setText("");
+  return tokenized(path, text, buf, n, strings);
+}
+
+/** The file whose token texts nameAt gives (set per file: one function for every file, not a closure each). */
+const named: { text: string; n: number; buf: TokenBuffer | undefined } = { text: "", n: 0, buf: undefined };
+/** The text of token `i` of the file being tokenised (`named`), or undefined past its last. */
+const nameAt = (i: number): string | undefined =>
+  i < named.n && named.buf !== undefined ? named.text.slice(named.buf.start[i], named.buf.end[i]) : undefined;
+
+/** The values of the string literals among the first `n` tokens of `buf` that can be module specifiers. */
+function specifierValues(text: string, buf: TokenBuffer, n: number): Map<number, string> {
+  const out = new Map<number, string>();
+  const kinds = buf.kind.subarray(0, n);
+  // From string to string by a native search: one in twenty tokens or so, not a loop over every one.
+  for (let i = kinds.indexOf(K.StringLiteral, 1); i >= 0; i = kinds.indexOf(K.StringLiteral, i + 1)) {
+    if (specifierPosition(kinds[i - 1] as number, i > 1 ? (kinds[i - 2] as number) : -1))
+      out.set(i, stringValue(text, buf.start[i] as number, buf.end[i] as number));
+  }
+  return out;
+}
+
+/**
+ * The lines and codes of the first `n` tokens of `buf` (the file's `lineCount` line starts in
+ * lineStarts): the loop alone in its function, which V8 then optimises soon and quickly.
+ */
+function linesAndCodes(text: string, buf: TokenBuffer, n: number, lineCount: number): void {
+  const starts = lineStarts;
+  const { kind: kindOf, start, end, exact, shape, line, endLine } = buf;
+  let li = 0;
+  for (let i = 0; i < n; i++) {
+    const kind = kindOf[i] as number;
+    const a = start[i] as number;
+    const b = end[i] as number;
+    // Lines by a cursor over the line starts (tokens come in order); most tokens end on their line.
+    while (li + 1 < lineCount && (starts[li + 1] as number) <= a) li++;
+    line[i] = li + 1;
+    let le = li;
+    while (le + 1 < lineCount && (starts[le + 1] as number) < b) le++;
+    endLine[i] = le + 1;
+    if (kind === K.Identifier || kind === K.PrivateIdentifier) {
+      exact[i] = textCode(text, a, b);
+      shape[i] = IDENT_CODE;
+    } else if (isLiteral(kind)) {
+      exact[i] = textCode(text, a, b);
+      shape[i] = LITERAL_CODE;
+    } else {
+      exact[i] = kind;
+      shape[i] = kind;
+    }
+  }
+}
+
+/**
+ * The tokenised file from the first `n` kinds and offsets of `buf`: lines, exact and shape codes,
+ * imports and exports. `given` holds the scanner's values of the string literals that can be module
+ * specifiers; without it they are cooked here (stringValue, as lexer.ts's scanner cooks them).
+ */
+function tokenized(
+  path: string,
+  text: string,
+  buf: TokenBuffer,
+  n: number,
+  given?: Map<number, string>,
+): TokenizedFile {
+  const lineCount = lineStartsOf(text);
+  linesAndCodes(text, buf, n, lineCount);
+  const strings = given ?? specifierValues(text, buf, n);
+  const { exact, shape, line, endLine } = buf;
   const kinds = shape.subarray(0, n);
-  const nameAt = (i: number): string | undefined => (i < n ? text.slice(start[i], end[i]) : undefined);
   const imports = findImports(kinds, line, strings);
+  named.text = text;
+  named.n = n;
+  named.buf = buf;
   const exports = findExports(kinds, nameAt);
   const shapes = shape.slice(0, n);
   keepDeclarationNames(kinds, exact, shapes, strings);

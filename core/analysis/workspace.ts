@@ -27,7 +27,7 @@ function gitFiles(root: string): string[] | undefined {
       maxBuffer: 64 * 1024 * 1024,
       stdio: ["ignore", "pipe", "ignore"],
     });
-    // Files deleted from the working tree but still tracked are dropped by listSources (one stat each).
+    // Files deleted from the working tree but still tracked are dropped later (listSources, readSources).
     return out
       .toString("utf8")
       .split("\0")
@@ -56,26 +56,56 @@ function walk(root: string, dir: string, out: string[]): void {
  */
 export function listSources(root: string): string[] {
   const abs = resolve(root);
-  const st = statSync(abs);
-  if (st.isFile()) return [toPosix(abs)];
+  if (statSync(abs).isFile()) return [toPosix(abs)];
+  // One stat per file: that it exists and is small enough.
+  return candidates(abs).filter(
+    (p) => (statSync(join(abs, p), { throwIfNoEntry: false })?.size ?? Infinity) <= MAX_FILE_BYTES,
+  );
+}
+
+/** The source files under the folder `abs` as git lists them (or a walk), sorted; not checked. */
+function candidates(abs: string): string[] {
   let files = gitFiles(abs);
   if (files === undefined) {
     files = [];
     walk(abs, abs, files);
   }
-  // Sources only, then one stat per file: that it exists and is small enough.
-  return files
-    .filter(isSource)
-    .filter((p) => (statSync(join(abs, p), { throwIfNoEntry: false })?.size ?? Infinity) <= MAX_FILE_BYTES)
-    .sort();
+  return files.filter(isSource).sort();
 }
 
-/** Reads the sources under `root`; paths stay relative to it. */
-export function readSources(root: string, paths: readonly string[] = listSources(root)): SourceFile[] {
+/**
+ * The text of `file`, or undefined when it does not exist or is over MAX_FILE_BYTES (listSources'
+ * checks, without a stat: UTF-8 has 1 to 3 bytes per UTF-16 unit, so only a text between a third of
+ * the limit and the limit long needs one).
+ */
+function readIfListed(file: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    throw e;
+  }
+  if (text.length * 3 <= MAX_FILE_BYTES) return text;
+  return text.length <= MAX_FILE_BYTES && statSync(file).size <= MAX_FILE_BYTES ? text : undefined;
+}
+
+/**
+ * Reads the sources under `root` (listSources' files, each read once and not stat'ed too, or
+ * `paths`); paths stay relative to it.
+ */
+export function readSources(root: string, paths?: readonly string[]): SourceFile[] {
   const abs = resolve(root);
   if (statSync(abs).isFile())
     return [{ path: toPosix(relative(process.cwd(), abs)), text: readFileSync(abs, "utf8") }];
-  return paths.map((p) => ({ path: p, text: readFileSync(join(abs, p), "utf8") }));
+  if (paths !== undefined) return paths.map((p) => ({ path: p, text: readFileSync(join(abs, p), "utf8") }));
+  const out: SourceFile[] = [];
+  for (const p of candidates(abs)) {
+    const text = readIfListed(join(abs, p));
+    if (text !== undefined) out.push({ path: p, text });
+  }
+  return out;
 }
 
 function git(root: string, args: readonly string[]): string {
