@@ -63,6 +63,21 @@ export function instrument(dispatch: Dispatch, registry: ToolRegistry, metrics: 
  */
 export function instrumentRelay(relay: RpcRelay, metrics: ToolMetrics, transport = "rpc"): RpcRelay {
   const record = recorder(metrics);
+  // `<agent>.<tool>` built once per pair, not concatenated on every call.
+  const labels = new Map<string, Map<string, string>>();
+  const labelOf = (agent: string, tool: string): string => {
+    let byTool = labels.get(agent);
+    if (byTool === undefined) {
+      byTool = new Map();
+      labels.set(agent, byTool);
+    }
+    let label = byTool.get(tool);
+    if (label === undefined) {
+      label = `${agent}.${tool}`;
+      byTool.set(tool, label);
+    }
+    return label;
+  };
   return {
     target: (name) => relay.target(name),
     // One `then` on the relay's promise and no async frame of its own: this is the coordinator's
@@ -73,12 +88,12 @@ export function instrumentRelay(relay: RpcRelay, metrics: ToolMetrics, transport
         (reply) => {
           const code = replyErrorCode(reply, call.id);
           const seconds = (performance.now() - started) / 1000;
-          if (code === undefined) record(`${agent}.${call.tool}`, transport, "ok", seconds);
-          else record(`${agent}.?`, transport, outcomeOfCode(code), seconds);
+          if (code === undefined) record(labelOf(agent, call.tool), transport, "ok", seconds);
+          else record(labelOf(agent, "?"), transport, outcomeOfCode(code), seconds);
           return reply;
         },
         (err: unknown) => {
-          record(`${agent}.?`, transport, outcomeOf(err), (performance.now() - started) / 1000);
+          record(labelOf(agent, "?"), transport, outcomeOf(err), (performance.now() - started) / 1000);
           throw err;
         },
       );
