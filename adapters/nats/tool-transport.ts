@@ -19,7 +19,9 @@ const EMPTY = new Uint8Array(0);
 /**
  * Serves an agent's tools over NATS request/reply on `tools.<agent>` in the queue group `<agent>`,
  * so replicas share the calls. The payload is a JSON-RPC 2.0 request (or batch); the reply is the
- * JSON-RPC response. Request and correlation ids travel in headers.
+ * JSON-RPC response. Request and correlation ids travel in headers when the caller's differ from
+ * what is derived without them: the JSON-RPC id (a non-empty string) as request id, the request id
+ * as correlation id.
  */
 export function serveToolsOverNats(
   bus: Bus,
