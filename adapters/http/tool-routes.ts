@@ -151,20 +151,21 @@ const JSON_TYPE = { "content-type": "application/json" } as const;
 export type RpcRoute = Pick<ToolRoutesOptions, "dispatch" | "relay" | "logger" | "maxBatch">;
 
 /**
- * The answer of `POST /rpc` to a parsed payload (`text` as received): JSON text or an agent's reply
- * bytes (HTTP 200, application/json), or undefined when nothing is answered (204). One place for the
- * Hono route and the kit's node:http fast path.
+ * The answer of `POST /rpc` to a parsed payload (`raw` as received, its text or its UTF-8 bytes,
+ * which a relay forwards as they are): JSON text or an agent's reply bytes (HTTP 200,
+ * application/json), or undefined when nothing is answered (204). One place for the Hono route and
+ * the kit's node:http fast path.
  */
 export function answerRpc(
   payload: unknown,
-  text: string,
+  raw: string | Uint8Array,
   o: RpcRoute,
   correlationId: string,
 ): Promise<RelayAnswer> {
   const meta: RpcMeta = { transport: "rpc", logger: o.logger, correlationId };
   if (o.maxBatch !== undefined) meta.maxBatch = o.maxBatch;
   // The relay's promise is the answer itself (no further layer on the coordinator's path).
-  if (o.relay !== undefined) return relayRpc(payload, text, o.dispatch, o.relay, meta);
+  if (o.relay !== undefined) return relayRpc(payload, raw, o.dispatch, o.relay, meta);
   return executeRpc(payload, o.dispatch, meta).then((response) =>
     response === undefined ? undefined : JSON.stringify(response),
   );

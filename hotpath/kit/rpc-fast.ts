@@ -77,7 +77,8 @@ export function fastRpc(o: FastRpcOptions): FastListener | undefined {
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
       const text = body.toString("utf8");
       const payload = parsed(text);
-      if (takesFastPath(req, payload, o.buckets)) void answer(req, res, payload, text, o, fixed);
+      // The body's bytes are what a relay forwards (not encoded again from the text).
+      if (takesFastPath(req, payload, o.buckets)) void answer(req, res, payload, body, o, fixed);
       else handOn(req, res, body, next);
     });
   };
@@ -122,7 +123,7 @@ async function answer(
   req: IncomingMessage,
   res: ServerResponse,
   payload: unknown,
-  text: string,
+  raw: Uint8Array,
   o: FastRpcOptions,
   fixed: readonly string[],
 ): Promise<void> {
@@ -131,7 +132,7 @@ async function answer(
   let status = 200;
   let out: string | Uint8Array | undefined;
   try {
-    out = await answerRpc(payload, text, o, correlationId);
+    out = await answerRpc(payload, raw, o, correlationId);
   } catch (err) {
     o.logger.error({ err, requestId, path: "/rpc" }, "unhandled error");
     status = 500;
