@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import type { Logger } from "../../core/telemetry/log.ts";
 import { localDispatch } from "../../core/tools/execute.ts";
-import { mountToolRoutes } from "./tool-routes.ts";
+import { mountToolRoutes, REQUEST_ID_MAX } from "./tool-routes.ts";
 import type { ToolRegistry } from "../../core/tools/registry.ts";
 
 /**
@@ -13,7 +13,7 @@ import type { ToolRegistry } from "../../core/tools/registry.ts";
  */
 export function toolsApp(registry: ToolRegistry, logger: Logger): Hono {
   const app = new Hono();
-  app.use(requestId({ limitLength: 128 }));
+  app.use(requestId({ limitLength: REQUEST_ID_MAX }));
   app.get("/health", (c) => c.json({ status: "ok", agent: registry.agent }));
   app.get("/tools", (c) => c.json({ agent: registry.agent, tools: registry.describe() }));
   mountToolRoutes(app, { agent: registry.agent, dispatch: localDispatch([registry]), logger });

@@ -12,6 +12,33 @@ import type { ToolContext } from "../../core/tools/tool.ts";
 /** A correlation id a caller may pass in (`Bot4-Correlation-Id`); anything else is ignored, not trusted. */
 const CorrelationId = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/);
 
+/** The longest `X-Request-Id` a caller may pass (hono's `requestId` middleware as Bot4's HTTP faces use it). */
+export const REQUEST_ID_MAX = 128;
+const REQUEST_ID_REFUSED = /[^\w\-=]/;
+
+/** Whether hono's `requestId` middleware (limited to {@link REQUEST_ID_MAX}) keeps `value` as the request id. */
+export function isRequestId(value: string | undefined): value is string {
+  return (
+    value !== undefined &&
+    value.length > 0 &&
+    value.length <= REQUEST_ID_MAX &&
+    !REQUEST_ID_REFUSED.test(value)
+  );
+}
+
+/**
+ * The request id of a `POST /rpc` call that brought no valid `X-Request-Id`: the JSON-RPC id of a
+ * single call when it would pass as one. An agent the call is forwarded to derives its request id
+ * from that id and its correlation id from the request id, so it derives the caller's ids from the
+ * body and none has to travel in headers. Undefined (a fresh id is made) for a batch, a
+ * notification, a number or any id {@link isRequestId} refuses.
+ */
+export function rpcRequestIdOf(payload: unknown): string | undefined {
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return undefined;
+  const id = (payload as { id?: unknown }).id;
+  return typeof id === "string" && isRequestId(id) ? id : undefined;
+}
+
 /** The JSON body of an HTTP error: the JSON-RPC error object, so every transport reports alike. */
 export const errorBody = (error: RpcErrorObject) => ({ error });
 
@@ -61,7 +88,8 @@ export interface ToolRoutesOptions {
  * The tool routes every Bot4 HTTP face serves alike (the kit's services, a function's Lambda):
  * `POST /tools/:tool` (body = the args; an error is the JSON-RPC error object with its HTTP status,
  * e.g. 400 and -32602 naming the field) and `POST /rpc` (JSON-RPC 2.0; errors inside the response).
- * Needs hono's `requestId` middleware in front.
+ * Needs hono's `requestId` middleware in front (limited to {@link REQUEST_ID_MAX}); a `/rpc` call
+ * without a valid `X-Request-Id` takes its request id from the JSON-RPC id ({@link rpcRequestIdOf}).
  */
 export function mountToolRoutes(app: Hono, o: ToolRoutesOptions): void {
   const { agent, logger } = o;
@@ -99,6 +127,7 @@ export function mountToolRoutes(app: Hono, o: ToolRoutesOptions): void {
     }
     const refused = o.refuseRpc?.(c, payload);
     if (refused !== undefined) return refused;
+    adoptRpcRequestId(c, payload);
     const answer = await answerRpc(payload, text, o, correlationOf(c));
     if (answer === undefined) return c.body(null, 204);
     // Bytes off the bus: a plain ArrayBuffer underneath, never a shared one.
@@ -106,26 +135,37 @@ export function mountToolRoutes(app: Hono, o: ToolRoutesOptions): void {
   });
 }
 
+/** Replaces the request id hono's middleware made up with the call's own ({@link rpcRequestIdOf}), if any. */
+function adoptRpcRequestId(c: Context, payload: unknown): void {
+  if (isRequestId(c.req.header(REQUEST_ID_HEADER))) return;
+  const id = rpcRequestIdOf(payload);
+  if (id === undefined) return;
+  c.set("requestId", id);
+  c.header(REQUEST_ID_HEADER, id);
+}
+
+const REQUEST_ID_HEADER = "X-Request-Id";
 const JSON_TYPE = { "content-type": "application/json" } as const;
 
 /** What `POST /rpc` runs a parsed payload with: the dispatch, the relay if any, the logger, the batch cap. */
 export type RpcRoute = Pick<ToolRoutesOptions, "dispatch" | "relay" | "logger" | "maxBatch">;
 
 /**
- * The answer of `POST /rpc` to a parsed payload (`text` as received): JSON text or an agent's reply
- * bytes (HTTP 200, application/json), or undefined when nothing is answered (204). One place for the
- * Hono route and the kit's node:http fast path.
+ * The answer of `POST /rpc` to a parsed payload (`raw` as received, its text or its UTF-8 bytes,
+ * which a relay forwards as they are): JSON text or an agent's reply bytes (HTTP 200,
+ * application/json), or undefined when nothing is answered (204). One place for the Hono route and
+ * the kit's node:http fast path.
  */
 export function answerRpc(
   payload: unknown,
-  text: string,
+  raw: string | Uint8Array,
   o: RpcRoute,
   correlationId: string,
 ): Promise<RelayAnswer> {
   const meta: RpcMeta = { transport: "rpc", logger: o.logger, correlationId };
   if (o.maxBatch !== undefined) meta.maxBatch = o.maxBatch;
   // The relay's promise is the answer itself (no further layer on the coordinator's path).
-  if (o.relay !== undefined) return relayRpc(payload, text, o.dispatch, o.relay, meta);
+  if (o.relay !== undefined) return relayRpc(payload, raw, o.dispatch, o.relay, meta);
   return executeRpc(payload, o.dispatch, meta).then((response) =>
     response === undefined ? undefined : JSON.stringify(response),
   );

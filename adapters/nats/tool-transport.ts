@@ -14,13 +14,14 @@ import type { CallIds } from "../../core/tools/tool.ts";
 import type { Bus } from "./bus.ts";
 
 const decoder = new TextDecoder();
-const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 
 /**
  * Serves an agent's tools over NATS request/reply on `tools.<agent>` in the queue group `<agent>`,
  * so replicas share the calls. The payload is a JSON-RPC 2.0 request (or batch); the reply is the
- * JSON-RPC response. Request and correlation ids travel in headers.
+ * JSON-RPC response. Request and correlation ids travel in headers when the caller's differ from
+ * what is derived without them: the JSON-RPC id (a non-empty string) as request id, the request id
+ * as correlation id.
  */
 export function serveToolsOverNats(
   bus: Bus,
@@ -40,8 +41,9 @@ export function serveToolsOverNats(
     }
     const text = decoder.decode(msg.data);
     const response = await executeRpc(text, dispatch, meta);
-    // Encoded once: its length is checked on the bytes that are sent.
-    const reply = response === undefined ? EMPTY : encoder.encode(JSON.stringify(response));
+    // Encoded once: its length is checked on the bytes that are sent. Buffer.from takes a small
+    // string's bytes from Node's pool (TextEncoder allocates an ArrayBuffer per call).
+    const reply = response === undefined ? EMPTY : Buffer.from(JSON.stringify(response), "utf8");
     // A reply above the server's max_payload is dropped by NATS and the caller would only time out.
     const max = bus.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
     if (response !== undefined && !Array.isArray(response) && reply.length > max) {

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { counterTally, LatencyHistogram } from "./tally.ts";
 
 export { Counter, Gauge, Histogram, Registry };
 
@@ -15,22 +16,31 @@ export function createMetricsRegistry(agent: string, withDefaults = true): Regis
   return registry;
 }
 
-/** The per-tool call metrics every served agent exports. */
+/**
+ * The per-tool call metrics every served agent exports, recorded per call through observers bound
+ * once per label set (a tool call's metrics are on its hot path; see tally.ts).
+ */
 export function toolMetrics(registry: Registry) {
+  const calls = counterTally();
+  const counter = new Counter({
+    name: "bot4_tool_calls_total",
+    help: "Tool calls by tool, transport and outcome",
+    labelNames: ["tool", "transport", "outcome"] as const,
+    registers: [registry],
+    collect: calls.collect,
+  });
+  const latency = new LatencyHistogram({
+    name: "bot4_tool_call_seconds",
+    help: "Tool call latency by tool and transport",
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
   return {
-    calls: new Counter({
-      name: "bot4_tool_calls_total",
-      help: "Tool calls by tool, transport and outcome",
-      labelNames: ["tool", "transport", "outcome"] as const,
-      registers: [registry],
-    }),
-    latency: new Histogram({
-      name: "bot4_tool_call_seconds",
-      help: "Tool call latency by tool and transport",
-      labelNames: ["tool", "transport"] as const,
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    }),
+    /** The counter of one (tool, transport, outcome): bind once, call per call. */
+    call: (tool: string, transport: string, outcome: string) => calls.bind({ tool, transport, outcome }),
+    /** The latency observer (seconds) of one (tool, transport): bind once, call per call. */
+    latency: (tool: string, transport: string) => latency.bind({ tool, transport }),
+    counter,
   };
 }
 export type ToolMetrics = ReturnType<typeof toolMetrics>;

@@ -47,7 +47,7 @@ export const canonicalAgent = (nameOrAlias: string) => findAgent(nameOrAlias)?.n
  * errors are ours to report) or as an already-parsed value. Returns the response, the array of
  * responses of a batch (in request order), or undefined when nothing must be answered (notifications).
  */
-export async function executeRpc(
+export function executeRpc(
   payload: string | unknown,
   dispatch: Dispatch,
   meta: RpcMeta,
@@ -57,17 +57,29 @@ export async function executeRpc(
     try {
       value = JSON.parse(payload);
     } catch {
-      return rpcError(null, RpcCode.ParseError, "parse error: the body is not valid JSON");
+      return Promise.resolve(rpcError(null, RpcCode.ParseError, "parse error: the body is not valid JSON"));
     }
   }
-  if (Array.isArray(value)) {
-    const refused = batchRefusal(value, meta.maxBatch);
-    if (refused !== undefined) return refused;
-    const answers = await Promise.all(value.map((member) => executeOne(member, dispatch, meta)));
-    const responses = answers.filter((a): a is RpcResponse => a !== undefined);
-    return responses.length === 0 ? undefined : responses;
+  if (Array.isArray(value)) return executeBatch(value, dispatch, meta);
+  // One request (the common case) is answered by executeOne's promise itself, no async frame here;
+  // a throw from its checks (a stack overflow on a deep value) still arrives as a rejection.
+  try {
+    return executeOne(value, dispatch, meta);
+  } catch (err) {
+    return Promise.reject(err);
   }
-  return executeOne(value, dispatch, meta);
+}
+
+async function executeBatch(
+  batch: unknown[],
+  dispatch: Dispatch,
+  meta: RpcMeta,
+): Promise<RpcResponse | RpcResponse[] | undefined> {
+  const refused = batchRefusal(batch, meta.maxBatch);
+  if (refused !== undefined) return refused;
+  const answers = await Promise.all(batch.map((member) => executeOne(member, dispatch, meta)));
+  const responses = answers.filter((a): a is RpcResponse => a !== undefined);
+  return responses.length === 0 ? undefined : responses;
 }
 
 /** The answer to a batch refused whole (empty, or more than `max` members), or undefined: run it. */
@@ -129,16 +141,15 @@ export function callIdsOf(id: RpcId | undefined, meta: CallIds): Required<CallId
   return { requestId, correlationId: meta.correlationId ?? requestId };
 }
 
-async function executeOne(
-  value: unknown,
-  dispatch: Dispatch,
-  meta: RpcMeta,
-): Promise<RpcResponse | undefined> {
+function executeOne(value: unknown, dispatch: Dispatch, meta: RpcMeta): Promise<RpcResponse | undefined> {
   const checked = checkRequest(value);
-  if (checked.kind === "answer") return checked.response;
-  const response = await runCall(checked.call, checked.id ?? null, dispatch, meta);
-  return checked.id === undefined ? undefined : response;
+  if (checked.kind === "answer") return Promise.resolve(checked.response);
+  const response = runCall(checked.call, checked.id ?? null, dispatch, meta);
+  // A notification runs and is answered nothing.
+  return checked.id === undefined ? response.then(nothing) : response;
 }
+
+const nothing = (): undefined => undefined;
 
 /** Runs one checked call through `dispatch` and answers its response (a failure inside it, logged). */
 export async function runCall(
@@ -148,21 +159,38 @@ export async function runCall(
   meta: RpcMeta,
 ): Promise<RpcResponse> {
   const { requestId, correlationId } = callIdsOf(id, meta);
-  // The per-call child logger is built only when a handler (or an error) logs: most calls never do.
-  let logger: Logger | undefined;
-  const ctx: ToolContext = {
-    requestId,
-    correlationId,
-    transport: meta.transport,
-    get logger() {
-      logger ??= callLogger(meta.logger, { requestId, correlationId, agent: call.agent, tool: call.tool });
-      return logger;
-    },
-  };
+  const ctx = new CallContext(requestId, correlationId, meta, call);
   try {
     return rpcResult(id, await dispatch(call, ctx));
   } catch (err) {
     return { jsonrpc: "2.0", id, error: logFailure(err, () => ctx.logger) };
+  }
+}
+
+/**
+ * A call's ToolContext. The per-call child logger is built only when a handler (or an error) logs:
+ * most calls never do. A class, so the lazy getter is the prototype's, not a closure and accessor
+ * made for every call as an object literal's would be.
+ */
+class CallContext implements ToolContext {
+  #logger: Logger | undefined;
+  readonly transport: ToolContext["transport"];
+  constructor(
+    readonly requestId: string,
+    readonly correlationId: string,
+    private readonly meta: RpcMeta,
+    private readonly call: ToolExecuteParams,
+  ) {
+    this.transport = meta.transport;
+  }
+  get logger(): Logger {
+    this.#logger ??= callLogger(this.meta.logger, {
+      requestId: this.requestId,
+      correlationId: this.correlationId,
+      agent: this.call.agent,
+      tool: this.call.tool,
+    });
+    return this.#logger;
   }
 }
 

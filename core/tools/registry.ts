@@ -40,7 +40,8 @@ export function createToolRegistry(agent: string, tools: readonly Tool[]): ToolR
     async call(name, args, ctx) {
       const tool = byName.get(name);
       if (tool === undefined) throw unknownTool(agent, name);
-      const result = await run(tool, name, args, ctx);
+      // The handler awaited here, not through run's async frame (the served call's hot path).
+      const result = await tool.handler(parsedArgs(tool, `${agent}.${name}`, args), ctx);
       if (tool.outputByConstruction === true) return result;
       const output = tool.output.safeParse(result);
       if (!output.success) {

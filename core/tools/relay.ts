@@ -31,8 +31,11 @@ export interface RpcRelay {
    * agent.
    */
   target(nameOrAlias: string): string | undefined;
-  /** Sends one call's JSON-RPC text to `agent` and answers its reply bytes; failures are ToolErrors. */
-  forward(agent: string, payload: string, call: RelayedCall): Promise<Uint8Array>;
+  /**
+   * Sends one call's JSON-RPC payload (its text, or its UTF-8 bytes as received) to `agent` and
+   * answers its reply bytes; failures are ToolErrors.
+   */
+  forward(agent: string, payload: string | Uint8Array, call: RelayedCall): Promise<Uint8Array>;
 }
 
 /** A relayed answer: JSON text of our own or the agent's reply bytes; undefined: nothing to answer. */
@@ -42,13 +45,13 @@ const encoder = new TextEncoder();
 
 /**
  * Executes a parsed JSON-RPC payload like {@link executeRpc}, except that a call for an agent the
- * relay reaches is forwarded: `text` (the payload as received; a batch member is serialised once) goes
- * to the agent, whose reply bytes are the answer. Checks, error answers, batch cap and ids are the
+ * relay reaches is forwarded: `raw` (the payload as received, its text or its bytes; a batch member
+ * is serialised once) goes to the agent, whose reply bytes are the answer. Checks, error answers, batch cap and ids are the
  * executor's. A batch answer is the members' answers joined into one array, in request order.
  */
 export function relayRpc(
   payload: unknown,
-  text: string,
+  raw: string | Uint8Array,
   dispatch: Dispatch,
   relay: RpcRelay,
   meta: RpcMeta,
@@ -56,7 +59,7 @@ export function relayRpc(
   // One call (the common case) is answered by relayOne's promise itself, not wrapped in another.
   return Array.isArray(payload)
     ? relayBatch(payload, dispatch, relay, meta)
-    : relayOne(payload, text, dispatch, relay, meta);
+    : relayOne(payload, raw, dispatch, relay, meta);
 }
 
 async function relayBatch(
@@ -86,7 +89,7 @@ const CLOSE = encoder.encode("]");
 
 async function relayOne(
   value: unknown,
-  text: string | undefined,
+  raw: string | Uint8Array | undefined,
   dispatch: Dispatch,
   relay: RpcRelay,
   meta: RpcMeta,
@@ -99,8 +102,8 @@ async function relayOne(
     const agent = relay.target(call.agent);
     if (agent === undefined) return textOf(id, await runCall(call, id ?? null, dispatch, meta));
     // A member is serialised here: refuse what would overflow the serialiser's stack first.
-    if (text === undefined) assertDepth(call.args, `${agent}.${call.tool}`);
-    const reply = await relay.forward(agent, text ?? JSON.stringify(value), relayed(id, call.tool, meta));
+    if (raw === undefined) assertDepth(call.args, `${agent}.${call.tool}`);
+    const reply = await relay.forward(agent, raw ?? JSON.stringify(value), relayed(id, call.tool, meta));
     // A notification's reply is empty: the agent ran it and answers nothing.
     return id === undefined ? undefined : reply;
   } catch (err) {

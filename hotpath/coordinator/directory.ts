@@ -71,7 +71,7 @@ export interface NatsDirectory extends ToolDirectory {
   /** `call` for an agent's manifest name: no second lookup. */
   callAgent(name: string, tool: string, args: unknown, meta?: CallIds): Promise<unknown>;
   /** Forwards a JSON-RPC payload to an agent (by its manifest name) and answers its reply bytes. */
-  forward(name: string, payload: string, call: RelayedCall): Promise<Uint8Array>;
+  forward(name: string, payload: string | Uint8Array, call: RelayedCall): Promise<Uint8Array>;
 }
 
 /**

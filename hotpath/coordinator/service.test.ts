@@ -222,6 +222,59 @@ describe("the coordinator", () => {
     }
   });
 
+  it("correlates a /rpc call without X-Request-Id by its JSON-RPC id, on the coordinator and the agent alike", async () => {
+    const whoami = (id: string) =>
+      JSON.stringify({ id, method: "tool.execute", params: { agent: "risk", tool: "whoami" } });
+    const post = (body: string | ReadableStream<Uint8Array>, headers: Record<string, string> = {}) =>
+      fetch(`${coordinator.url}/rpc`, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json", ...headers },
+        duplex: "half",
+      } as RequestInit);
+    // What reaches the agent's subject: the headers of each call (a listener beside the queue group).
+    const seen: (string | undefined)[] = [];
+    const spy = agentBus.nc.subscribe(subjects.tools.of("risk"), {
+      callback: (_err, msg) => {
+        seen.push(msg.headers?.get("Bot4-Correlation-Id"));
+      },
+    });
+    await agentBus.nc.flush();
+    const answerOf = async (res: Response) => ({
+      requestId: res.headers.get("x-request-id"),
+      result: ((await res.json()) as RpcReply).result,
+    });
+    // The fast path (a plain call) and the Hono route (a chunked body, which only Hono reads) agree.
+    const fast = await answerOf(await post(whoami("w2")));
+    const chunked = new Blob([whoami("w3")]).stream();
+    const viaHono = await answerOf(await post(chunked));
+    expect(fast).toEqual({
+      requestId: "w2",
+      result: { requestId: "w2", correlationId: "w2", transport: "nats" },
+    });
+    expect(viaHono).toEqual({
+      requestId: "w3",
+      result: { requestId: "w3", correlationId: "w3", transport: "nats" },
+    });
+    // A caller's correlation header still reaches the agent; an id that is no request id gets a fresh one.
+    const traced = await answerOf(await post(whoami("w4"), { "bot4-correlation-id": "flow-4" }));
+    expect(traced).toEqual({
+      requestId: "w4",
+      result: { requestId: "w4", correlationId: "flow-4", transport: "nats" },
+    });
+    const odd = await answerOf(await post(whoami("not a request id")));
+    expect(odd.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(odd.result).toEqual({
+      requestId: "not a request id",
+      correlationId: odd.requestId,
+      transport: "nats",
+    });
+    await agentBus.nc.flush();
+    spy.unsubscribe();
+    // The agent derived the default ids from the body: none travelled in headers.
+    expect(seen).toEqual([undefined, undefined, "flow-4", odd.requestId]);
+  });
+
   it("forwards a batch member by member and answers the agents' replies in request order", async () => {
     const batch = [
       {

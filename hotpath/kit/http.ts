@@ -10,10 +10,10 @@ import type { Logger } from "../../core/telemetry/log.ts";
 import type { Registry } from "../../core/telemetry/metrics.ts";
 import type { Dispatch } from "../../core/tools/execute.ts";
 import type { RpcRelay } from "../../core/tools/relay.ts";
-import { errorBody, mountToolRoutes } from "../../adapters/http/tool-routes.ts";
+import { errorBody, mountToolRoutes, REQUEST_ID_MAX } from "../../adapters/http/tool-routes.ts";
 import { browserGuard, corsFor } from "./guard.ts";
 import { TokenBuckets, apiKeyAuth, clientOf, limitBody, rateLimit, tooMany } from "./protect.ts";
-import { fastRpc, REQUEST_ID_MAX, secureHeaderList } from "./rpc-fast.ts";
+import { fastRpc, secureHeaderList } from "./rpc-fast.ts";
 import type { ProtectionOptions, ServiceSpec } from "./types.ts";
 
 export interface AppOptions {

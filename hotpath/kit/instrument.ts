@@ -63,6 +63,21 @@ export function instrument(dispatch: Dispatch, registry: ToolRegistry, metrics: 
  */
 export function instrumentRelay(relay: RpcRelay, metrics: ToolMetrics, transport = "rpc"): RpcRelay {
   const record = recorder(metrics);
+  // `<agent>.<tool>` built once per pair, not concatenated on every call.
+  const labels = new Map<string, Map<string, string>>();
+  const labelOf = (agent: string, tool: string): string => {
+    let byTool = labels.get(agent);
+    if (byTool === undefined) {
+      byTool = new Map();
+      labels.set(agent, byTool);
+    }
+    let label = byTool.get(tool);
+    if (label === undefined) {
+      label = `${agent}.${tool}`;
+      byTool.set(tool, label);
+    }
+    return label;
+  };
   return {
     target: (name) => relay.target(name),
     // One `then` on the relay's promise and no async frame of its own: this is the coordinator's
@@ -73,12 +88,12 @@ export function instrumentRelay(relay: RpcRelay, metrics: ToolMetrics, transport
         (reply) => {
           const code = replyErrorCode(reply, call.id);
           const seconds = (performance.now() - started) / 1000;
-          if (code === undefined) record(`${agent}.${call.tool}`, transport, "ok", seconds);
-          else record(`${agent}.?`, transport, outcomeOfCode(code), seconds);
+          if (code === undefined) record(labelOf(agent, call.tool), transport, "ok", seconds);
+          else record(labelOf(agent, "?"), transport, outcomeOfCode(code), seconds);
           return reply;
         },
         (err: unknown) => {
-          record(`${agent}.?`, transport, outcomeOf(err), (performance.now() - started) / 1000);
+          record(labelOf(agent, "?"), transport, outcomeOf(err), (performance.now() - started) / 1000);
           throw err;
         },
       );
@@ -87,27 +102,30 @@ export function instrumentRelay(relay: RpcRelay, metrics: ToolMetrics, transport
 }
 
 /**
- * Records one call's count and latency. prom-client hashes label objects on every call; bound
- * children are looked up once per label set.
+ * Records one call's count and latency through observers bound once per label set, found by plain
+ * lookups (tool, then transport, then outcome) without building a key string per call.
  */
 function recorder(metrics: ToolMetrics) {
-  const calls = new Map<string, { inc(): void }>();
-  const latency = new Map<string, { observe(v: number): void }>();
+  type Bound = { latency: (seconds: number) => void; calls: Map<string, () => void> };
+  const byTool = new Map<string, Map<string, Bound>>();
   return (tool: string, transport: string, outcome: string, seconds: number) => {
-    const key = `${tool}|${transport}`;
-    let h = latency.get(key);
-    if (h === undefined) {
-      h = metrics.latency.labels({ tool, transport });
-      latency.set(key, h);
+    let byTransport = byTool.get(tool);
+    if (byTransport === undefined) {
+      byTransport = new Map();
+      byTool.set(tool, byTransport);
     }
-    h.observe(seconds);
-    const ckey = `${key}|${outcome}`;
-    let c = calls.get(ckey);
-    if (c === undefined) {
-      c = metrics.calls.labels({ tool, transport, outcome });
-      calls.set(ckey, c);
+    let bound = byTransport.get(transport);
+    if (bound === undefined) {
+      bound = { latency: metrics.latency(tool, transport), calls: new Map() };
+      byTransport.set(transport, bound);
     }
-    c.inc();
+    bound.latency(seconds);
+    let inc = bound.calls.get(outcome);
+    if (inc === undefined) {
+      inc = metrics.call(tool, transport, outcome);
+      bound.calls.set(outcome, inc);
+    }
+    inc();
   };
 }
 

@@ -33,7 +33,7 @@ describe("the /rpc fast path (real node:http, handing on to a stand-in for the H
       logger: quietLogger(),
       maxBatch: 10,
       protection: protectionOf(testConfig(), { bodyLimitBytes: 512 }),
-      buckets: new TokenBuckets({ perSecond: 0.001, burst: 6 }),
+      buckets: new TokenBuckets({ perSecond: 0.001, burst: 7 }),
       secureHeaders: await secureHeaderList(),
     });
     if (fast === undefined) throw new Error("a keyless service without CORS takes the fast path");
@@ -66,10 +66,18 @@ describe("the /rpc fast path (real node:http, handing on to a stand-in for the H
       id: "r1",
       result: { requestId: "r1", correlationId: "flow-3", transport: "rpc" },
     });
-    // Without a correlation header the call is correlated by the HTTP request id, fresh when none is valid.
-    const fresh = await post(`${url}/rpc`, JSON.stringify(call("r2", "whoami")), {
+    // Without a correlation header the call is correlated by the HTTP request id: without a valid
+    // X-Request-Id the JSON-RPC id if it passes as one, else a fresh one.
+    const own = await post(`${url}/rpc`, JSON.stringify(call("r2", "whoami")), {
       "x-request-id": "bad id!",
     });
+    expect(own.headers.get("x-request-id")).toBe("r2");
+    expect(((await own.json()) as { result: unknown }).result).toEqual({
+      requestId: "r2",
+      correlationId: "r2",
+      transport: "rpc",
+    });
+    const fresh = await post(`${url}/rpc`, JSON.stringify(call(5, "whoami")));
     const id = fresh.headers.get("x-request-id") as string;
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(((await fresh.json()) as { result: { correlationId: string } }).result.correlationId).toBe(id);
@@ -128,7 +136,7 @@ describe("the /rpc fast path (real node:http, handing on to a stand-in for the H
   });
 
   it("hands on a call once its client's bucket is empty (the Hono app answers the 429)", async () => {
-    // Six tokens: the six calls the first two tests answered took them all (handed-on ones take none here).
+    // Seven tokens: the seven calls the first two tests answered took them all (handed-on ones take none here).
     handed.length = 0;
     const res = await post(`${url}/rpc`, JSON.stringify(call("late", "whoami")));
     expect(res.status).toBe(418);
@@ -155,14 +163,22 @@ describe("/rpc through the kit: the fast path and the Hono route answer alike", 
         JSON.stringify(call("bad", "calculate_kelly", { win_probability: "x" })),
         JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tool.list" }),
       ];
-      for (const body of bodies) {
-        const fast = await post(`${svc.url}/rpc`, body, { "x-request-id": "same-id" });
-        const hono = await post(`${svc.url}/rpc`, body, { "x-request-id": "same-id", ...viaHono });
-        expect(fast.status).toBe(hono.status);
-        expect(await fast.json()).toEqual(await hono.json());
-        const names = (r: Response) => [...r.headers.keys()].filter((k) => k !== "date").sort();
-        expect(names(fast)).toEqual(names(hono));
-        for (const name of names(hono)) expect(fast.headers.get(name)).toBe(hono.headers.get(name));
+      // With the caller's X-Request-Id, and without (the JSON-RPC id "same" or "who" is the request id
+      // on both; the number 9 gets a fresh one on each, so that header is only compared by its shape).
+      for (const given of [{ "x-request-id": "same-id" }, {}] as Record<string, string>[]) {
+        for (const body of [...bodies, JSON.stringify(call("who", "whoami"))]) {
+          const fast = await post(`${svc.url}/rpc`, body, given);
+          const hono = await post(`${svc.url}/rpc`, body, { ...given, ...viaHono });
+          expect(fast.status).toBe(hono.status);
+          expect(await fast.json()).toEqual(await hono.json());
+          const names = (r: Response) => [...r.headers.keys()].filter((k) => k !== "date").sort();
+          expect(names(fast)).toEqual(names(hono));
+          const fresh = (r: Response) => /^[0-9a-f-]{36}$/.test(r.headers.get("x-request-id") ?? "");
+          for (const name of names(hono)) {
+            if (name === "x-request-id" && fresh(hono)) expect(fresh(fast)).toBe(true);
+            else expect(fast.headers.get(name)).toBe(hono.headers.get(name));
+          }
+        }
       }
     } finally {
       await svc.stop();
@@ -198,5 +214,13 @@ describe("requestIdOf", () => {
     for (const bad of [undefined, "", "a b", "x".repeat(129), "id;drop"])
       expect(requestIdOf(bad)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(requestIdOf("x".repeat(128))).toBe("x".repeat(128));
+  });
+
+  it("takes a single call's JSON-RPC id when no X-Request-Id passes, if the id would pass as one", () => {
+    expect(requestIdOf(undefined, { id: "call-1" })).toBe("call-1");
+    expect(requestIdOf("given", { id: "call-1" })).toBe("given");
+    expect(requestIdOf("a b", { id: "call-1" })).toBe("call-1");
+    for (const payload of [{ id: 1 }, { id: "a b" }, { id: "" }, {}, [{ id: "call-1" }], null])
+      expect(requestIdOf(undefined, payload)).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

@@ -2,7 +2,13 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
-import { answerRpc, correlationFrom, type RpcRoute } from "../../adapters/http/tool-routes.ts";
+import {
+  answerRpc,
+  correlationFrom,
+  isRequestId,
+  type RpcRoute,
+  rpcRequestIdOf,
+} from "../../adapters/http/tool-routes.ts";
 import { RpcCode } from "../../core/protocol/jsonrpc.ts";
 import { headers as bot4Headers } from "../../core/subjects.ts";
 import { hostPolicy, isJson } from "./guard.ts";
@@ -13,18 +19,13 @@ import type { ProtectionOptions } from "./types.ts";
 export type FastListener = (req: IncomingMessage, res: ServerResponse, next: NextListener) => void;
 export type NextListener = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** The `X-Request-Id` a caller may pass: what hono's `requestId` middleware accepts (the kit's limit). */
-export const REQUEST_ID_MAX = 128;
-const REQUEST_ID_REFUSED = /[^\w\-=]/;
-
-/** The request id of a request: its `X-Request-Id` if hono's middleware would keep it, else a fresh one. */
-export function requestIdOf(header: string | undefined): string {
-  return header === undefined ||
-    header.length === 0 ||
-    header.length > REQUEST_ID_MAX ||
-    REQUEST_ID_REFUSED.test(header)
-    ? randomUUID()
-    : header;
+/**
+ * The request id of a `/rpc` call, as the Hono route has it: its `X-Request-Id` if hono's middleware
+ * would keep it, else the JSON-RPC id if it passes as one ({@link rpcRequestIdOf}), else a fresh one.
+ */
+export function requestIdOf(header: string | undefined, payload?: unknown): string {
+  if (isRequestId(header)) return header;
+  return rpcRequestIdOf(payload) ?? randomUUID();
 }
 
 /**
@@ -76,7 +77,8 @@ export function fastRpc(o: FastRpcOptions): FastListener | undefined {
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
       const text = body.toString("utf8");
       const payload = parsed(text);
-      if (takesFastPath(req, payload, o.buckets)) void answer(req, res, payload, text, o, fixed);
+      // The body's bytes are what a relay forwards (not encoded again from the text).
+      if (takesFastPath(req, payload, o.buckets)) void answer(req, res, payload, body, o, fixed);
       else handOn(req, res, body, next);
     });
   };
@@ -121,16 +123,16 @@ async function answer(
   req: IncomingMessage,
   res: ServerResponse,
   payload: unknown,
-  text: string,
+  raw: Uint8Array,
   o: FastRpcOptions,
   fixed: readonly string[],
 ): Promise<void> {
-  const requestId = requestIdOf(header(req, "x-request-id"));
+  const requestId = requestIdOf(header(req, "x-request-id"), payload);
   const correlationId = correlationFrom(header(req, CORRELATION_HEADER), requestId);
   let status = 200;
   let out: string | Uint8Array | undefined;
   try {
-    out = await answerRpc(payload, text, o, correlationId);
+    out = await answerRpc(payload, raw, o, correlationId);
   } catch (err) {
     o.logger.error({ err, requestId, path: "/rpc" }, "unhandled error");
     status = 500;
