@@ -12,7 +12,6 @@
 // the first run's exit one with the functions that ran too, rewritten whenever V8 rejects it):
 // Node 20's ES module loader has no code cache, and compiling a bundle with zod in it took ~25 ms
 // of every short run (3–8 ms from the cache).
-import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
@@ -160,10 +159,20 @@ function runCached(file, built) {
   return module.exports;
 }
 
+/**
+ * A 32-bit FNV-1a hash of `s` in hex: the bundle's name apart from its entry's (node:crypto is not
+ * loaded for it; a few ms of every short run).
+ */
+function nameHash(s) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, "0");
+}
+
 /** The bundle of `entry` (a path from the repository root), built when stale. */
 export async function ensureBundle(entry) {
   const abs = resolve(ROOT, entry);
-  const key = createHash("sha1").update(abs).digest("hex").slice(0, 8);
+  const key = nameHash(abs);
   const bundle = join(CACHE, `${basename(abs).replace(/\.ts$/, "")}-${key}.mjs`);
   const manifest = `${bundle}.inputs.json`;
   if (!fresh(bundle, manifest)) await build(abs, bundle, manifest);

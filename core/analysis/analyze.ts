@@ -1,27 +1,37 @@
-import { createHash, hash } from "node:crypto";
+import { hash } from "node:crypto";
 import { z } from "zod";
-import { analyzeComplexity, type FileComplexity, type FunctionComplexity } from "./complexity.ts";
-import { type ClonePair, type FileDuplication, findDuplicates } from "./duplicates.ts";
+import { analyzeComplexity, type FunctionComplexity } from "./complexity.ts";
+import type { ClonePair, FileDuplication } from "./duplicates.ts";
 import { buildGraph, type ImportGraph } from "./graph.ts";
 import { type Cycle, checkRules, type LayerViolation, RulesFile } from "./rules.ts";
-import { type TokenizedFile, tokenize } from "./tokens.ts";
+import {
+  type CacheEntry,
+  clonesOf,
+  DUPLICATION_DEFAULTS,
+  entriesOf,
+  ms,
+  type SourceFile,
+} from "./source-cache.ts";
+import type { TokenizedFile } from "./tokens.ts";
+
+export { clearAnalysisCache, type SourceFile } from "./source-cache.ts";
 
 /**
  * One analysis of a set of source files (pure: the files come in as text): duplication, layer rules
  * over the import graph, complexity. Timings per part are measured here so the tools, the CLI and the
- * bench report the same thing. Tokens and syntax-tree metrics are cached per file by content, so a
- * warm function re-analysing a tree where few files changed re-scans only those.
+ * bench report the same thing. Tokens and syntax-tree metrics are cached per file by content
+ * (source-cache.ts), so a warm function re-analysing a tree where few files changed re-scans only those.
  */
 
 export const DuplicationOptions = z
   .object({
-    minTokens: z.number().int().min(10).max(10_000).default(50),
-    minLines: z.number().int().min(1).max(10_000).default(5),
+    minTokens: z.number().int().min(10).max(10_000).default(DUPLICATION_DEFAULTS.minTokens),
+    minLines: z.number().int().min(1).max(10_000).default(DUPLICATION_DEFAULTS.minLines),
     kinds: z
       .array(z.enum(["type1", "type2"]))
       .min(1)
       .max(2)
-      .default(["type1", "type2"]),
+      .default([...DUPLICATION_DEFAULTS.kinds]),
   })
   .strict();
 
@@ -47,12 +57,6 @@ export const AnalysisOptions = z
   .strict();
 export type AnalysisOptions = z.infer<typeof AnalysisOptions>;
 export type AnalysisOptionsInput = z.input<typeof AnalysisOptions>;
-
-export interface SourceFile {
-  /** Repository-relative path with forward slashes. */
-  readonly path: string;
-  readonly text: string;
-}
 
 export type OverThreshold = "cognitive" | "cyclomatic" | "lines";
 
@@ -86,63 +90,6 @@ export interface AnalysisResult {
   readonly timings_ms: Readonly<Record<string, number>>;
 }
 
-interface CacheEntry {
-  text: string;
-  tokens: TokenizedFile;
-  sha: string;
-  complexity?: FileComplexity;
-}
-const cache = new Map<string, CacheEntry>();
-const CACHE_FILES = 50_000;
-
-function entryOf(f: SourceFile, namespace: string): CacheEntry {
-  const key = `${namespace}\u0000${f.path}`;
-  const hit = cache.get(key);
-  if (hit !== undefined && hit.text === f.text) return hit;
-  if (cache.size >= CACHE_FILES) cache.clear();
-  const e: CacheEntry = {
-    text: f.text,
-    tokens: tokenize(f.path, f.text),
-    // One-shot hash (no Hash object per file); the same hex sha1 as createHash.
-    sha: hash("sha1", f.text, "hex"),
-  };
-  cache.set(key, e);
-  return e;
-}
-
-/**
- * The last clone search, reused while no file of the set changed: the search over the whole tree is
- * most of a warm analysis (about a second for this repository), and a caller re-asking about an
- * unchanged tree (a dashboard, the IntegrationValidator) gets the same answer without it.
- */
-let lastClones: { key: string; result: ReturnType<typeof findDuplicates> } | undefined;
-
-function clonesOf(
-  entries: readonly CacheEntry[],
-  options: AnalysisOptions["duplication"],
-  namespace: string,
-): ReturnType<typeof findDuplicates> {
-  const key = createHash("sha1")
-    .update(`${namespace}\u0000${JSON.stringify(options)}`)
-    .update(entries.map((e) => `${e.tokens.path}\u0000${e.sha}`).join("\u0000"))
-    .digest("hex");
-  if (lastClones?.key === key) return lastClones.result;
-  const result = findDuplicates(
-    entries.map((e) => e.tokens),
-    options,
-  );
-  lastClones = { key, result };
-  return result;
-}
-
-/** Drops the per-file cache and the last clone search (the bench measures cold runs with it). */
-export function clearAnalysisCache(): void {
-  cache.clear();
-  lastClones = undefined;
-}
-
-const ms = (t0: number) => Math.round((performance.now() - t0) * 100) / 100;
-
 /** Analyses `files`. `namespace` keys the cache (e.g. the root directory). */
 export function analyzeSources(
   files: readonly SourceFile[],
@@ -153,8 +100,9 @@ export function analyzeSources(
   const opts = AnalysisOptions.parse(input);
   const timings: Record<string, number> = {};
   const t0 = performance.now();
-  const sorted = [...files].sort((a, b) => a.path.localeCompare(b.path));
-  const entries = sorted.map((f) => entryOf(f, namespace));
+  const entries = entriesOf(files, namespace);
+  const fileHashes: Record<string, { sha: string; lines: number }> = {};
+  for (const e of entries) fileHashes[e.tokens.path] = { sha: shaOf(e), lines: e.tokens.lines };
   timings.tokenize = ms(t0);
   const tokens = entries.map((e) => e.tokens);
   const want = new Set(opts.parts);
@@ -221,9 +169,6 @@ export function analyzeSources(
     timings.complexity = ms(t);
   }
   timings.total = ms(t0);
-
-  const fileHashes: Record<string, { sha: string; lines: number }> = {};
-  for (const e of entries) fileHashes[e.tokens.path] = { sha: e.sha, lines: e.tokens.lines };
   return {
     files: entries.length,
     lines: tokens.reduce((s, t) => s + t.lines, 0),
@@ -242,6 +187,12 @@ export function analyzeSources(
   };
 }
 
+/** The hex sha1 of an entry's text (one-shot, no Hash object per file), computed once per entry. */
+function shaOf(e: CacheEntry): string {
+  e.sha ??= hash("sha1", e.text, "hex");
+  return e.sha;
+}
+
 /** The import graph of tokenised files. */
 export function graphOf(tokens: readonly TokenizedFile[], outside: readonly string[] = []): ImportGraph {
   return buildGraph(new Map(tokens.map((t) => [t.path, t.imports])), outside);
@@ -249,5 +200,5 @@ export function graphOf(tokens: readonly TokenizedFile[], outside: readonly stri
 
 /** The tokenised files (cached) of a set of sources, for the graph-only tools. */
 export function tokenizeSources(files: readonly SourceFile[], namespace = ""): TokenizedFile[] {
-  return [...files].sort((a, b) => a.path.localeCompare(b.path)).map((f) => entryOf(f, namespace).tokens);
+  return entriesOf(files, namespace).map((e) => e.tokens);
 }

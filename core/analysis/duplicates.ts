@@ -1,4 +1,5 @@
 import type { TokenizedFile } from "./tokens.ts";
+import { comparePaths } from "./path-order.ts";
 import { WindowGrouper } from "./window-groups.ts";
 
 /**
@@ -83,15 +84,37 @@ function corpusOf(files: readonly TokenizedFile[]): Corpus {
     total += (files[f] as TokenizedFile).exact.length;
   }
   offsets[files.length] = total;
-  const exact = new Int32Array(total);
-  const shape = new Int32Array(total);
-  for (let f = 0; f < files.length; f++) {
-    const file = files[f] as TokenizedFile;
-    const o = offsets[f] as number;
-    exact.set(file.exact, o);
-    shape.set(file.shape, o);
+  return {
+    files,
+    offsets,
+    exact: endToEnd(files.map((f) => f.exact)),
+    shape: endToEnd(files.map((f) => f.shape)),
+  };
+}
+
+/**
+ * `arrays` laid end to end: a view of their buffer when they already are (files scanned in this
+ * order, tokens.ts keeps them adjacent), else a copy. The corpus is only read.
+ */
+function endToEnd(arrays: readonly Int32Array[]): Int32Array {
+  let total = 0;
+  let adjacent = true;
+  for (let i = 0; i < arrays.length; i++) {
+    const a = arrays[i] as Int32Array;
+    const before = arrays[i - 1];
+    if (
+      before !== undefined &&
+      (a.buffer !== before.buffer || a.byteOffset !== before.byteOffset + before.byteLength)
+    )
+      adjacent = false;
+    total += a.length;
   }
-  return { files, offsets, exact, shape };
+  const first = arrays[0];
+  if (adjacent && first !== undefined) return new Int32Array(first.buffer, first.byteOffset, total);
+  const out = new Int32Array(total);
+  for (let i = 0, o = 0; i < arrays.length; o += (arrays[i] as Int32Array).length, i++)
+    out.set(arrays[i] as Int32Array, o);
+  return out;
 }
 
 /**
@@ -336,7 +359,7 @@ export function shareOf(
     duplicatedLines += d;
     out.push({ file, lines, duplicatedLines: d, percent: lines === 0 ? 0 : round2((100 * d) / lines) });
   }
-  out.sort((x, y) => y.percent - x.percent || x.file.localeCompare(y.file));
+  out.sort((x, y) => y.percent - x.percent || comparePaths(x.file, y.file));
   const totalLines = files.reduce((s, f) => s + f.lines, 0);
   return {
     files: out,

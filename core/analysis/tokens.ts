@@ -41,7 +41,10 @@ export interface TokenizedFile {
   readonly shape: Int32Array;
   /** 1-based start line of every token. */
   readonly line: Int32Array;
-  /** 1-based end line of every token (differs from `line` for multi-line template literals). */
+  /**
+   * 1-based end line of every token (differs from `line` for multi-line template literals; `line`
+   * itself when no token of the file spans lines).
+   */
   readonly endLine: Int32Array;
   /** Physical lines of the file. */
   readonly lines: number;
@@ -195,7 +198,34 @@ class TokenBuffer implements TokenSpans {
   }
 }
 
-/** The token buffer, reused from file to file (each file's arrays are copied out of it). */
+/**
+ * Where the token arrays of scanned files are kept: views into large buffers, one per kind of array,
+ * filled in scan order, not an ArrayBuffer per file and array. Files scanned one after another are
+ * adjacent in them, so the clone search (duplicates.ts) takes a set of them laid end to end as it is,
+ * without a copy (fresh memory is slow to touch on a VM; a buffer's untouched pages cost nothing). A
+ * buffer is kept while any file in it is: a warm process that re-scans changed files holds at most
+ * its files' tokens again, in buffers of SLAB_TOKENS.
+ */
+class Slab {
+  private buf = new Int32Array(0);
+  private used = 0;
+
+  /** A copy of the first `n` entries of `from`, in the current buffer (a new one when it is full). */
+  copy(from: Int32Array, n: number): Int32Array {
+    if (this.used + n > this.buf.length) {
+      this.buf = new Int32Array(Math.max(SLAB_TOKENS, n));
+      this.used = 0;
+    }
+    const out = this.buf.subarray(this.used, this.used + n);
+    out.set(from.subarray(0, n));
+    this.used += n;
+    return out;
+  }
+}
+const SLAB_TOKENS = 1 << 20;
+const slabs = { exact: new Slab(), shape: new Slab(), line: new Slab(), endLine: new Slab() };
+
+/** The token buffer, reused from file to file (each file's arrays are copied out of it, into slabs). */
 let shared: TokenBuffer | undefined;
 const sharedBuffer = () => {
   // Small at first: SAMPLE grows it, so the scanning loop has run its grow call before any file.
@@ -259,12 +289,14 @@ function specifierValues(text: string, buf: TokenBuffer, n: number): Map<number,
 
 /**
  * The lines and codes of the first `n` tokens of `buf` (the file's `lineCount` line starts in
- * lineStarts): the loop alone in its function, which V8 then optimises soon and quickly.
+ * lineStarts): the loop alone in its function, which V8 then optimises soon and quickly. Whether a
+ * token ends on a later line than it starts (else the end lines are the start lines).
  */
-function linesAndCodes(text: string, buf: TokenBuffer, n: number, lineCount: number): void {
+function linesAndCodes(text: string, buf: TokenBuffer, n: number, lineCount: number): boolean {
   const starts = lineStarts;
   const { kind: kindOf, start, end, exact, shape, line, endLine } = buf;
   let li = 0;
+  let spread = 0;
   for (let i = 0; i < n; i++) {
     const kind = kindOf[i] as number;
     const a = start[i] as number;
@@ -275,6 +307,7 @@ function linesAndCodes(text: string, buf: TokenBuffer, n: number, lineCount: num
     let le = li;
     while (le + 1 < lineCount && (starts[le + 1] as number) < b) le++;
     endLine[i] = le + 1;
+    spread |= le ^ li;
     if (kind === K.Identifier || kind === K.PrivateIdentifier) {
       exact[i] = textCode(text, a, b);
       shape[i] = IDENT_CODE;
@@ -286,6 +319,7 @@ function linesAndCodes(text: string, buf: TokenBuffer, n: number, lineCount: num
       shape[i] = kind;
     }
   }
+  return spread !== 0;
 }
 
 /**
@@ -301,7 +335,7 @@ function tokenized(
   given?: Map<number, string>,
 ): TokenizedFile {
   const lineCount = lineStartsOf(text);
-  linesAndCodes(text, buf, n, lineCount);
+  const multiLine = linesAndCodes(text, buf, n, lineCount);
   const strings = given ?? specifierValues(text, buf, n);
   const { exact, shape, line, endLine } = buf;
   const kinds = shape.subarray(0, n);
@@ -310,14 +344,16 @@ function tokenized(
   named.n = n;
   named.buf = buf;
   const exports = findExports(kinds, nameAt);
-  const shapes = shape.slice(0, n);
+  const shapes = slabs.shape.copy(shape, n);
   keepDeclarationNames(kinds, exact, shapes, strings);
+  const lines = slabs.line.copy(line, n);
   return {
     path,
-    exact: exact.slice(0, n),
+    exact: slabs.exact.copy(exact, n),
     shape: shapes,
-    line: line.slice(0, n),
-    endLine: endLine.slice(0, n),
+    line: lines,
+    // One array for both when no token spans lines (most files: fresh memory is slow to touch).
+    endLine: multiLine ? slabs.endLine.copy(endLine, n) : lines,
     lines: lineCount - (text.endsWith("\n") ? 1 : 0),
     imports,
     exports,
