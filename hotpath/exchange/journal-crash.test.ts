@@ -125,7 +125,10 @@ describe("exchange journal across kill -9", () => {
       .sort();
     appendFileSync(
       join(own, segments.at(-1) as string),
-      frame({ j: 1e9, o: "exchange", t: "2026-01-01T00:00:00.000Z", c: "torn", g: [{ m: "torn" }] }).slice(0, 60),
+      frame({ j: 1e9, o: "exchange", t: "2026-01-01T00:00:00.000Z", c: "torn", g: [{ m: "torn" }] }).slice(
+        0,
+        60,
+      ),
     );
 
     await startProcess();
