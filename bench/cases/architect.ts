@@ -18,7 +18,7 @@ import { measureSequential } from "../harness.ts";
 /**
  * The architect's duplication against jscpd 5.3.2 (its Rust engine) in the same run, on this
  * repository and on a fixed corpus of installed packages (zod's TypeScript sources and hono's built
- * JavaScript, ≥ 100,000 lines): wall time of each as a whole process, recall of jscpd's clone pairs
+ * JavaScript, ≥ 100,000 lines): wall time of each as a whole process (medians of alternating launches), recall of jscpd's clone pairs
  * (a pair is found when one of ours joins the same two files with overlapping lines on both sides),
  * and our type-2 pairs that overlap none of jscpd's. Then the warm time in the running function
  * (find_duplicates over NATS, the seed's 73 ms) and in process, and a full analyze_code per part.
@@ -36,6 +36,15 @@ function wall<T>(fn: () => T): { value: T; ms: number } {
   const value = fn();
   return { value, ms: Math.round((performance.now() - t0) * 10) / 10 };
 }
+
+/** Launches of each tool per corpus (after one launch each that warms the file cache, not counted). */
+const ROUNDS = 5;
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
 
 function runJscpd(paths: readonly string[], gitignore: boolean): { pairs: JscpdPair[]; ms: number } {
   const out = mkdtempSync(join(tmpdir(), "bot4-jscpd-"));
@@ -119,8 +128,25 @@ async function sideBySide(
 ): Promise<BenchResult> {
   const files = sources(paths);
   const lines = files.reduce((s, f) => s + f.text.split("\n").length, 0);
-  const jscpd = runJscpd(paths, gitignore);
-  const ours = runOurs(paths);
+  // Both as whole processes, alternating, ROUNDS times: one launch each swings by ±15 % on these
+  // machines, so the figures are the medians (every round's listed in the notes).
+  const jscpdMs: number[] = [];
+  const oursMs: number[] = [];
+  let jscpd = runJscpd(paths, gitignore);
+  let ours = runOurs(paths);
+  for (let r = 0; r < ROUNDS; r++) {
+    if (r % 2 === 0) {
+      jscpd = runJscpd(paths, gitignore);
+      ours = runOurs(paths);
+    } else {
+      ours = runOurs(paths);
+      jscpd = runJscpd(paths, gitignore);
+    }
+    jscpdMs.push(jscpd.ms);
+    oursMs.push(ours.ms);
+  }
+  const jscpdMedian = median(jscpdMs);
+  const oursMedian = median(oursMs);
   clearAnalysisCache();
   const cpu0 = process.cpuUsage();
   const cold = wall(() => analyzeSources(files, { parts: ["duplicates"] }, `bench:${name}`));
@@ -130,7 +156,7 @@ async function sideBySide(
   const warmCpu = process.cpuUsage(warmCpu0);
   const cmp = compare(jscpd.pairs, ours.pairs, paths);
   ctx.log(
-    `${name}: ${files.length} files, ${lines} lines; jscpd ${jscpd.pairs.length} pairs in ${jscpd.ms} ms; ours ${ours.pairs.length} pairs (${ours.pairs.filter((p) => p.kind === "type1").length} type 1) in ${ours.ms} ms`,
+    `${name}: ${files.length} files, ${lines} lines; jscpd ${jscpd.pairs.length} pairs in ${jscpdMedian} ms; ours ${ours.pairs.length} pairs (${ours.pairs.filter((p) => p.kind === "type1").length} type 1) in ${oursMedian} ms (medians of ${ROUNDS} alternating launches each)`,
   );
   return {
     case: `architect duplication vs jscpd: ${name}`,
@@ -138,8 +164,11 @@ async function sideBySide(
     notes: {
       files: files.length,
       lines,
-      jscpd_ms: jscpd.ms,
-      ours_process_ms: ours.ms,
+      jscpd_ms: jscpdMedian,
+      ours_process_ms: oursMedian,
+      ours_vs_jscpd: Math.round((oursMedian / jscpdMedian) * 1000) / 1000,
+      jscpd_rounds_ms: jscpdMs.join("/"),
+      ours_rounds_ms: oursMs.join("/"),
       ours_in_process_cold_ms: cold.ms,
       ours_in_process_cold_cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
       ours_in_process_warm_ms: warm.ms,
