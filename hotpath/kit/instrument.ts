@@ -65,19 +65,12 @@ export function instrumentRelay(relay: RpcRelay, metrics: ToolMetrics, transport
   const record = recorder(metrics);
   // `<agent>.<tool>` built once per pair, not concatenated on every call.
   const labels = new Map<string, Map<string, string>>();
-  const labelOf = (agent: string, tool: string): string => {
-    let byTool = labels.get(agent);
-    if (byTool === undefined) {
-      byTool = new Map();
-      labels.set(agent, byTool);
-    }
-    let label = byTool.get(tool);
-    if (label === undefined) {
-      label = `${agent}.${tool}`;
-      byTool.set(tool, label);
-    }
-    return label;
-  };
+  const labelOf = (agent: string, tool: string): string =>
+    cached(
+      cached(labels, agent, () => new Map<string, string>()),
+      tool,
+      () => `${agent}.${tool}`,
+    );
   return {
     target: (name) => relay.target(name),
     // One `then` on the relay's promise and no async frame of its own: this is the coordinator's
@@ -109,24 +102,24 @@ function recorder(metrics: ToolMetrics) {
   type Bound = { latency: (seconds: number) => void; calls: Map<string, () => void> };
   const byTool = new Map<string, Map<string, Bound>>();
   return (tool: string, transport: string, outcome: string, seconds: number) => {
-    let byTransport = byTool.get(tool);
-    if (byTransport === undefined) {
-      byTransport = new Map();
-      byTool.set(tool, byTransport);
-    }
-    let bound = byTransport.get(transport);
-    if (bound === undefined) {
-      bound = { latency: metrics.latency(tool, transport), calls: new Map() };
-      byTransport.set(transport, bound);
-    }
+    const byTransport = cached(byTool, tool, () => new Map<string, Bound>());
+    const bound = cached(byTransport, transport, () => ({
+      latency: metrics.latency(tool, transport),
+      calls: new Map<string, () => void>(),
+    }));
     bound.latency(seconds);
-    let inc = bound.calls.get(outcome);
-    if (inc === undefined) {
-      inc = metrics.call(tool, transport, outcome);
-      bound.calls.set(outcome, inc);
-    }
-    inc();
+    cached(bound.calls, outcome, () => metrics.call(tool, transport, outcome))();
   };
+}
+
+/** `map`'s value at `key`, made by `make` and kept there the first time. */
+function cached<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
 }
 
 /** Bus gauges read at scrape time: connection state and the connection's message counters. */
