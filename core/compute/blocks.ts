@@ -10,7 +10,7 @@ import {
   type PortfolioSimulation,
   simulateBlock,
 } from "../risk/var.ts";
-import { type BlockJob, CLAIMED, DONE, FREE, HELPED, JOB } from "./block-protocol.ts";
+import { type BlockMessage, CLAIMED, DONE, FREE, HELPED, JOB } from "./block-protocol.ts";
 
 /**
  * Runs a Monte Carlo simulation's blocks on two cores: the calling thread and one helper thread share
@@ -66,7 +66,7 @@ function startHelper(): Helper | undefined {
   return h;
 }
 
-function post(h: Helper, job: BlockJob): void {
+function post(h: Helper, job: BlockMessage): void {
   h.port.postMessage(job);
   Atomics.add(h.counter, JOB, 1);
   Atomics.notify(h.counter, JOB);
@@ -112,9 +112,7 @@ export async function closeBlockHelper(): Promise<void> {
   const h = helper;
   helper = undefined;
   if (h === undefined) return;
-  h.port.postMessage({ stop: true });
-  Atomics.add(h.counter, JOB, 1);
-  Atomics.notify(h.counter, JOB);
+  post(h, { stop: true });
   await h.worker.terminate();
 }
 

@@ -69,6 +69,17 @@ export function makeEvent<T>(
   return event;
 }
 
+const q = JSON.stringify;
+
+/**
+ * The JSON text of an envelope `makeEvent` built, around its data's JSON `data`: the same text as
+ * `JSON.stringify(event)` (its keys in makeEvent's order), without the data serialised again.
+ */
+export function eventJson(event: EventEnvelope, data: string = q(event.data)): string {
+  const causation = event.causationid === undefined ? "" : `,"causationid":${q(event.causationid)}`;
+  return `{"specversion":${q(event.specversion)},"id":${q(event.id)},"type":${q(event.type)},"source":${q(event.source)},"time":${q(event.time)},"subject":${q(event.subject)},"correlationid":${q(event.correlationid)},"datacontenttype":${q(event.datacontenttype)},"data":${data}${causation}}`;
+}
+
 /** Parses an envelope and its data with the given schema; throws a ZodError naming the bad field. */
 export function parseEvent<S extends z.ZodType>(raw: unknown, data: S): EventEnvelope<z.infer<S>> {
   const envelope = EventEnvelope.parse(raw);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EventEnvelope, makeEvent, parseEvent } from "./envelope.ts";
+import { EventEnvelope, eventJson, makeEvent, parseEvent } from "./envelope.ts";
 import { RpcRequest, RpcResponse, ToolExecuteParams } from "./jsonrpc.ts";
 import { z } from "zod";
 
@@ -27,6 +27,24 @@ describe("JSON-RPC schemas", () => {
 });
 
 describe("event envelope", () => {
+  it("writes an envelope's JSON around its data's JSON as JSON.stringify does, with and without a causation id", () => {
+    const data = { price: 1.5, note: 'é \u2028 "q"', nested: [1, null] };
+    const plain = makeEvent({
+      type: "order.filled",
+      source: "exchange",
+      subject: "events.order.filled",
+      data,
+    });
+    const caused = makeEvent(
+      { type: "fill.executed", source: "exchange", subject: "events.fill", data },
+      plain,
+    );
+    for (const e of [plain, caused]) {
+      expect(eventJson(e)).toBe(JSON.stringify(e));
+      expect(eventJson(e, JSON.stringify(e.data))).toBe(JSON.stringify(e));
+    }
+  });
+
   it("carries correlation from its cause and causation to it", () => {
     const first = makeEvent({
       type: "order.submitted",

@@ -12,9 +12,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
+import { type EventEnvelope, eventJson, makeEvent } from "../../core/protocol/envelope.ts";
 import { quietLogger } from "../../core/telemetry/log.ts";
-import { eventJson, frame, Journal, unframe } from "./journal.ts";
+import { frame, Journal, unframe } from "./journal.ts";
 import { releaseJournalDir, takeJournalDirs } from "./journal-dir.ts";
 
 /**

@@ -109,15 +109,6 @@ const framed = (json: string) => `${crcHex(crc32(json))} ${json}\n`;
 
 const q = JSON.stringify;
 
-/**
- * The JSON text of an envelope `makeEvent` built, around its data's JSON `data`: the same text as
- * `JSON.stringify(event)` (its keys in makeEvent's order), without the data serialised again.
- */
-export function eventJson(event: EventEnvelope, data: string = q(event.data)): string {
-  const causation = event.causationid === undefined ? "" : `,"causationid":${q(event.causationid)}`;
-  return `{"specversion":${q(event.specversion)},"id":${q(event.id)},"type":${q(event.type)},"source":${q(event.source)},"time":${q(event.time)},"subject":${q(event.subject)},"correlationid":${q(event.correlationid)},"datacontenttype":${q(event.datacontenttype)},"data":${data}${causation}}`;
-}
-
 /** One event of a group line: its own fields, "t"/"c" only where they differ from the group's. */
 function groupEvent(e: NewJournalEntry, first: EventEnvelope): string {
   const ev = e.event;

@@ -3,10 +3,10 @@ import type { Candle, OrderBook, Ticker } from "../../core/domain/market.ts";
 import { marketEventType } from "../../core/domain/market.ts";
 import type { Fill, Order, Position } from "../../core/domain/trading.ts";
 import { type EventSpec, events, messageId } from "../../core/events/catalogue.ts";
-import { type EventEnvelope, makeEvent } from "../../core/protocol/envelope.ts";
+import { type EventEnvelope, eventJson, makeEvent } from "../../core/protocol/envelope.ts";
 import { kvBuckets, type MarketKind, positionKeys, subjects } from "../../core/subjects.ts";
 import type { Logger } from "../../core/telemetry/log.ts";
-import { eventJson, type Journal } from "./journal.ts";
+import type { Journal } from "./journal.ts";
 import { RecentIds } from "./recent-ids.ts";
 
 /**
